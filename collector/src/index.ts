@@ -1,0 +1,18 @@
+export { startCollector } from './collector';
+export type { CollectorOptions, RunningCollector } from './collector';
+export { ClickHouse, ClickHouseUnavailableError } from './storage/clickhouse';
+export type { ClickHouseOptions } from './storage/clickhouse';
+export { LocalClickHouse, ClickHouseNotInstalledError, ensureClickHouseInstalled, findClickHouseServer, freePort } from './storage/local-clickhouse';
+export type { LocalClickHouseOptions } from './storage/local-clickhouse';
+export { applySchema, loadMigrations } from './storage/schema';
+export { featuresForVersion } from './storage/server-features';
+export type { ServerFeatures } from './storage/server-features';
+export { identifier, qualified, stringLiteral, intLiteral } from './storage/sql';
+export { DEFAULT_TIERS } from './config/tiers';
+export type { TierConfig } from './config/tiers';
+export { decodeLogsRequestProtobuf } from './receivers/otlp/decode-protobuf';
+export { decodeLogsRequestJson } from './receivers/otlp/decode-json';
+export { PROTO_DIR } from './receivers/otlp/grpc-receiver';
+export type { LogRow, Attributes, ResourceInfo, ScopeInfo } from './model/log-row';
+export { SEVERITY_TEXT_BY_NUMBER } from './model/log-row';
+export { createTestDatabase, dropTestDatabase, testClickHouseUrl, eventually } from './storage/testing';

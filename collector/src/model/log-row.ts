@@ -1,0 +1,61 @@
+/**
+ * The collector's one internal record shape: an OTLP LogRecord flattened with its
+ * resource and scope, values already rendered to strings for storage. Resource and
+ * scope objects are shared by every row of the same ResourceLogs/ScopeLogs, so a
+ * batch of N records allocates them once.
+ */
+export interface Attributes {
+  keys: string[];
+  values: string[];
+}
+
+export interface ResourceInfo {
+  serviceName: string;
+  attributes: Attributes;
+  schemaUrl: string;
+  droppedAttributesCount: number;
+}
+
+export interface ScopeInfo {
+  name: string;
+  version: string;
+  attributes: Attributes;
+  schemaUrl: string;
+}
+
+export interface LogRow {
+  /** Event time; the observed time when the sender left it unset, the receive time when both are. */
+  timeUnixNano: bigint;
+  observedTimeUnixNano: bigint;
+  severityNumber: number;
+  severityText: string;
+  /** String bodies as they are; any other AnyValue as JSON (see any-value.ts). */
+  body: string;
+  attributes: Attributes;
+  droppedAttributesCount: number;
+  /** W3C trace flags: the low 8 bits of LogRecord.flags. */
+  traceFlags: number;
+  /** Lower-case hex, or '' when absent. */
+  traceId: string;
+  spanId: string;
+  eventName: string;
+  resource: ResourceInfo;
+  scope: ScopeInfo;
+}
+
+export const UNKNOWN_SERVICE = 'unknown_service';
+
+export function emptyAttributes(): Attributes {
+  return { keys: [], values: [] };
+}
+
+export function serviceNameOf(attributes: Attributes): string {
+  const i = attributes.keys.indexOf('service.name');
+  return i >= 0 && attributes.values[i] !== '' ? attributes.values[i] : UNKNOWN_SERVICE;
+}
+
+export const SEVERITY_TEXT_BY_NUMBER: readonly string[] = [
+  '', 'TRACE', 'TRACE2', 'TRACE3', 'TRACE4', 'DEBUG', 'DEBUG2', 'DEBUG3', 'DEBUG4',
+  'INFO', 'INFO2', 'INFO3', 'INFO4', 'WARN', 'WARN2', 'WARN3', 'WARN4',
+  'ERROR', 'ERROR2', 'ERROR3', 'ERROR4', 'FATAL', 'FATAL2', 'FATAL3', 'FATAL4',
+];

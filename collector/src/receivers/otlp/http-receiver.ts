@@ -1,0 +1,189 @@
+import http from 'node:http';
+import zlib from 'node:zlib';
+import { AddressInfo } from 'node:net';
+import { Consumer } from '../../pipeline/pipeline';
+import { LogRow } from '../../model/log-row';
+import { log } from '../../helpers/log';
+import { decodeLogsRequestProtobuf } from './decode-protobuf';
+import { decodeLogsRequestJson } from './decode-json';
+import { nowUnixNano } from './decode-common';
+import { InvalidRequestError, RequestTooLargeError, UnavailableError } from './errors';
+import { ReceiverLimits } from './limits';
+import {
+  GRPC_INTERNAL,
+  GRPC_INVALID_ARGUMENT,
+  GRPC_RESOURCE_EXHAUSTED,
+  GRPC_UNAVAILABLE,
+  encodeExportResponseJson,
+  encodeExportResponseProtobuf,
+  encodeStatusJson,
+  encodeStatusProtobuf,
+} from './responses';
+
+export interface HttpReceiverOptions {
+  host: string;
+  port: number;
+  limits: ReceiverLimits;
+}
+
+type Encoding = 'protobuf' | 'json';
+
+/** Extra routes (health, metrics, …) served on the same port by other components. */
+export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+
+/** OTLP/HTTP logs receiver: POST /v1/logs, protobuf or JSON, optionally gzip. */
+export class OtlpHttpReceiver {
+  private server: http.Server | undefined;
+  private readonly routes: HttpRoute[] = [];
+
+  constructor(
+    private readonly options: HttpReceiverOptions,
+    private readonly consumer: Consumer,
+  ) {}
+
+  addRoute(route: HttpRoute): void {
+    this.routes.push(route);
+  }
+
+  async start(): Promise<number> {
+    const server = http.createServer((req, res) => this.handle(req, res));
+    server.keepAliveTimeout = 65_000;
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host, () => resolve());
+    });
+    return (server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = req.url ?? '/';
+    const pathname = url.split('?', 1)[0];
+    if (pathname !== '/v1/logs') {
+      for (const route of this.routes) if (route(req, res)) return;
+      return this.plainError(res, 404, `no route for ${req.method} ${pathname}; OTLP logs go to POST /v1/logs`);
+    }
+    if (req.method !== 'POST') {
+      res.setHeader('Allow', 'POST');
+      return this.plainError(res, 405, `${req.method} is not allowed on /v1/logs; use POST`);
+    }
+    const contentType = (req.headers['content-type'] ?? '').split(';', 1)[0].trim().toLowerCase();
+    const encoding: Encoding | undefined =
+      contentType === 'application/x-protobuf' || contentType === 'application/protobuf'
+        ? 'protobuf'
+        : contentType === 'application/json'
+          ? 'json'
+          : undefined;
+    if (!encoding) {
+      return this.plainError(
+        res,
+        415,
+        `unsupported Content-Type ${JSON.stringify(contentType)}; use application/x-protobuf or application/json`,
+      );
+    }
+    const contentEncoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    if (contentEncoding !== 'gzip' && contentEncoding !== 'identity') {
+      return this.error(res, encoding, 415, GRPC_INVALID_ARGUMENT, `unsupported Content-Encoding ${JSON.stringify(contentEncoding)}; use gzip or none`);
+    }
+    const { maxRequestBytes } = this.options.limits;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxRequestBytes) {
+      res.setHeader('Connection', 'close');
+      return this.error(res, encoding, 413, GRPC_RESOURCE_EXHAUSTED, `request body of ${declared} bytes exceeds the limit of ${maxRequestBytes}`);
+    }
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let refused = false;
+    req.on('data', (chunk: Buffer) => {
+      if (refused) return;
+      received += chunk.length;
+      if (received > maxRequestBytes) {
+        refused = true;
+        res.setHeader('Connection', 'close');
+        this.error(res, encoding, 413, GRPC_RESOURCE_EXHAUSTED, `request body exceeds the limit of ${maxRequestBytes} bytes`);
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', () => undefined);
+    req.on('end', () => {
+      if (refused) return;
+      void this.process(Buffer.concat(chunks, received), encoding, contentEncoding === 'gzip', res);
+    });
+  }
+
+  private async process(body: Buffer, encoding: Encoding, gzipped: boolean, res: http.ServerResponse): Promise<void> {
+    let rows: LogRow[];
+    try {
+      const raw = gzipped ? await gunzipLimited(body, this.options.limits.maxDecompressedBytes) : body;
+      const limits = { ...this.options.limits, receivedAtUnixNano: nowUnixNano() };
+      rows = encoding === 'protobuf' ? decodeLogsRequestProtobuf(raw, limits) : decodeLogsRequestJson(raw.toString('utf8'), limits);
+    } catch (err) {
+      if (err instanceof RequestTooLargeError) return this.error(res, encoding, 413, GRPC_RESOURCE_EXHAUSTED, err.message);
+      if (err instanceof InvalidRequestError) return this.error(res, encoding, 400, GRPC_INVALID_ARGUMENT, err.message);
+      log('error', 'unexpected error decoding a request', { error: String((err as Error).stack ?? err) });
+      return this.error(res, encoding, 500, GRPC_INTERNAL, 'internal error while decoding the request');
+    }
+    try {
+      const partial = await this.consumer.consume(rows);
+      res.statusCode = 200;
+      if (encoding === 'protobuf') {
+        res.setHeader('Content-Type', 'application/x-protobuf');
+        res.end(encodeExportResponseProtobuf(partial));
+      } else {
+        res.setHeader('Content-Type', 'application/json');
+        res.end(encodeExportResponseJson(partial));
+      }
+    } catch (err) {
+      if (err instanceof UnavailableError) {
+        res.setHeader('Retry-After', String(err.retryAfterSeconds));
+        return this.error(res, encoding, 503, GRPC_UNAVAILABLE, err.message);
+      }
+      log('error', 'unexpected error storing a request', { error: String((err as Error).stack ?? err) });
+      return this.error(res, encoding, 500, GRPC_INTERNAL, 'internal error while storing the request');
+    }
+  }
+
+  /** OTLP/HTTP errors carry a google.rpc.Status in the request's encoding. */
+  private error(res: http.ServerResponse, encoding: Encoding, status: number, code: number, message: string): void {
+    if (res.headersSent) return;
+    res.statusCode = status;
+    if (encoding === 'protobuf') {
+      res.setHeader('Content-Type', 'application/x-protobuf');
+      res.end(encodeStatusProtobuf(code, message));
+    } else {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(encodeStatusJson(code, message));
+    }
+  }
+
+  private plainError(res: http.ServerResponse, status: number, message: string): void {
+    res.statusCode = status;
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.end(message + '\n');
+  }
+}
+
+/** Inflates at most `limit` bytes: a gzip bomb is refused as soon as it passes the limit. */
+export function gunzipLimited(body: Buffer, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    zlib.gunzip(body, { maxOutputLength: limit }, (err, out) => {
+      if (!err) return resolve(out);
+      if (err instanceof RangeError || (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        return reject(new RequestTooLargeError(`decompressed body exceeds the limit of ${limit} bytes`));
+      }
+      reject(new InvalidRequestError(`body is not valid gzip (${err.message})`));
+    });
+  });
+}

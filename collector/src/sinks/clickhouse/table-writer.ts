@@ -1,0 +1,113 @@
+import { LogRow } from '../../model/log-row';
+import { ClickHouse } from '../../storage/clickhouse';
+import { DEFAULT_RETRY, RetryOptions, withRetry } from '../../helpers/retry';
+import { UnavailableError } from '../../receivers/otlp/errors';
+import { log } from '../../helpers/log';
+import { LOG_COLUMNS, RowBinaryWriter } from './row-binary';
+
+export interface BatchOptions {
+  /** A batch is inserted once it holds this many rows… */
+  maxRows: number;
+  /** …or this long after its first row arrived (ms). */
+  maxDelayMs: number;
+  /** Inserts in flight at once for one table. */
+  maxConcurrentInserts: number;
+  /** Sealed batches waiting for an insert before writers are told to back off (503 / UNAVAILABLE). */
+  maxQueuedBatches: number;
+  retry: RetryOptions;
+}
+
+export const DEFAULT_BATCH: BatchOptions = {
+  maxRows: 20_000,
+  maxDelayMs: 200,
+  maxConcurrentInserts: 2,
+  maxQueuedBatches: 16,
+  retry: DEFAULT_RETRY,
+};
+
+interface Batch {
+  writer: RowBinaryWriter;
+  rows: number;
+  waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
+}
+
+/**
+ * Batches rows for one ClickHouse table. Rows are encoded to RowBinary as they arrive
+ * (no row objects are kept); each write() resolves only when the batch holding its
+ * rows is in ClickHouse, which is what lets the receiver acknowledge honestly.
+ */
+export class TableWriter {
+  private current: Batch | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly queue: Batch[] = [];
+  private inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly ch: ClickHouse,
+    readonly table: string,
+    private readonly options: BatchOptions = DEFAULT_BATCH,
+  ) {}
+
+  write(rows: readonly LogRow[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    if (this.queue.length >= this.options.maxQueuedBatches) {
+      return Promise.reject(new UnavailableError(`ClickHouse inserts into ${this.table} are behind; retry later`));
+    }
+    const batch = (this.current ??= { writer: new RowBinaryWriter(), rows: 0, waiters: [] });
+    batch.writer.writeRows(rows);
+    batch.rows += rows.length;
+    const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    if (batch.rows >= this.options.maxRows) this.seal();
+    else this.timer ??= setTimeout(() => this.seal(), this.options.maxDelayMs);
+    return done;
+  }
+
+  /** Inserts whatever is buffered and waits for every insert to finish. */
+  async flush(): Promise<void> {
+    this.seal();
+    if (this.inFlight === 0 && this.queue.length === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private seal(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.current) return;
+    this.queue.push(this.current);
+    this.current = undefined;
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.options.maxConcurrentInserts && this.queue.length > 0) {
+      const batch = this.queue.shift()!;
+      this.inFlight++;
+      void this.insert(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+        if (this.inFlight === 0 && this.queue.length === 0) {
+          const waiters = this.idleWaiters;
+          this.idleWaiters = [];
+          for (const w of waiters) w();
+        }
+      });
+    }
+  }
+
+  private async insert(batch: Batch): Promise<void> {
+    try {
+      await withRetry(
+        () => this.ch.insertRowBinary(this.table, LOG_COLUMNS, batch.writer.bytes()),
+        this.options.retry,
+        (err, attempt) =>
+          log('warn', 'insert failed, retrying', { table: this.table, rows: batch.rows, attempt, error: String(err) }),
+      );
+      for (const w of batch.waiters) w.resolve();
+    } catch (err) {
+      log('error', 'insert failed', { table: this.table, rows: batch.rows, error: String(err) });
+      const failure = new UnavailableError(`storing ${batch.rows} records in ${this.table} failed: ${String(err)}`);
+      for (const w of batch.waiters) w.reject(failure);
+    }
+  }
+}

@@ -1,0 +1,235 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, closeSync, writeFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+/**
+ * A private ClickHouse server owned by Distlog: its config lives in `dir`, it listens
+ * on loopback only, and it is stopped by the PID we started. Used by the tests (one
+ * server per test run) and by `distlog up` when no CLICKHOUSE_URL is given.
+ */
+export interface LocalClickHouseOptions {
+  /** Folder for config, data and logs; created when missing. */
+  dir: string;
+  /** HTTP port; 0 or unset picks a free one. */
+  httpPort?: number;
+  /** Native TCP port; 0 or unset picks a free one. */
+  tcpPort?: number;
+  /** How long to wait for `/ping` (ms). Default 60 000. */
+  startTimeoutMs?: number;
+  /** Extra XML placed inside the server config's root element (e.g. remote_servers). */
+  extraConfig?: string;
+}
+
+export class ClickHouseNotInstalledError extends Error {
+  constructor() {
+    super(
+      'clickhouse-server was not found on PATH. Install it first: on Debian/Ubuntu as root ' +
+        '`apt-get install -y clickhouse-server clickhouse-client`; elsewhere see https://clickhouse.com/docs/install ' +
+        '— or set CLICKHOUSE_URL to use a server you already run.',
+    );
+    this.name = 'ClickHouseNotInstalledError';
+  }
+}
+
+export function findClickHouseServer(): string[] | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter).concat(['/usr/sbin', '/usr/bin'])) {
+    if (dir && existsSync(path.join(dir, 'clickhouse-server'))) return [path.join(dir, 'clickhouse-server')];
+  }
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir && existsSync(path.join(dir, 'clickhouse'))) return [path.join(dir, 'clickhouse'), 'server'];
+  }
+  return undefined;
+}
+
+/**
+ * Installs Debian's clickhouse-server when it is missing and we may (root on a
+ * Debian-like system); otherwise throws an error that says what to install.
+ */
+export function ensureClickHouseInstalled(log: (line: string) => void = console.error): void {
+  if (findClickHouseServer()) return;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!isRoot || !existsSync('/etc/debian_version')) throw new ClickHouseNotInstalledError();
+  log('clickhouse-server is missing; installing Debian packages clickhouse-server and clickhouse-client…');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', 'clickhouse-server', 'clickhouse-client'], { stdio: 'inherit', env });
+  if (!findClickHouseServer()) throw new ClickHouseNotInstalledError();
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export class LocalClickHouse {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly dir: string,
+    readonly httpPort: number,
+    readonly tcpPort: number,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.httpPort}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  static async start(options: LocalClickHouseOptions): Promise<LocalClickHouse> {
+    const command = findClickHouseServer();
+    if (!command) throw new ClickHouseNotInstalledError();
+    const dir = path.resolve(options.dir);
+    for (const sub of ['data', 'tmp', 'user_files', 'format_schemas', 'log']) mkdirSync(path.join(dir, sub), { recursive: true });
+    stopStaleServer(dir);
+    const httpPort = options.httpPort || (await freePort());
+    const tcpPort = options.tcpPort || (await freePort());
+    const configFile = path.join(dir, 'config.xml');
+    writeFileSync(configFile, serverConfig(dir, httpPort, tcpPort, options.extraConfig ?? ''));
+    writeFileSync(path.join(dir, 'users.xml'), USERS_XML);
+
+    const stdout = openSync(path.join(dir, 'log', 'stdout.log'), 'a');
+    const child = spawn(command[0], [...command.slice(1), `--config-file=${configFile}`], {
+      cwd: dir,
+      stdio: ['ignore', stdout, stdout],
+    });
+    closeSync(stdout);
+    writeFileSync(path.join(dir, 'server.pid'), String(child.pid));
+    const server = new LocalClickHouse(child, dir, httpPort, tcpPort);
+    let exited: string | undefined;
+    child.once('exit', (code, signal) => (exited = `exited with ${signal ?? code}`));
+
+    const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+    while (Date.now() < deadline) {
+      if (exited) throw new Error(`ClickHouse server ${exited} during start-up; see ${server.logTail()}`);
+      if (await pingOk(server.url)) return server;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    await server.stop();
+    throw new Error(`ClickHouse server did not answer ${server.url}/ping within the start timeout; see ${server.logTail()}`);
+  }
+
+  /** Stops the server (SIGTERM, then SIGKILL after 20 s). Safe to call twice. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(timer);
+    rmSync(path.join(this.dir, 'server.pid'), { force: true });
+  }
+
+  private logTail(): string {
+    const errorLog = path.join(this.dir, 'log', 'error.log');
+    const stdoutLog = path.join(this.dir, 'log', 'stdout.log');
+    const tail = (file: string) =>
+      existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(-5).join('\n') : '';
+    return `${errorLog}:\n${tail(errorLog) || tail(stdoutLog)}`;
+  }
+}
+
+async function pingOk(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1000) });
+    return res.ok && (await res.text()).startsWith('Ok');
+  } catch {
+    return false;
+  }
+}
+
+/** A server left running by a crashed parent holds the data folder's lock: stop it first. */
+function stopStaleServer(dir: string): void {
+  const pidFile = path.join(dir, 'server.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  rmSync(pidFile, { force: true });
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (!cmdline.includes(path.join(dir, 'config.xml'))) return;
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Not running any more.
+  }
+}
+
+function serverConfig(dir: string, httpPort: number, tcpPort: number, extra: string): string {
+  const d = (sub: string) => path.join(dir, sub) + '/';
+  return `<?xml version="1.0"?>
+<!-- Written by Distlog for a private, loopback-only server. Rewritten at every start. -->
+<yandex>
+  <logger>
+    <level>warning</level>
+    <log>${d('log')}server.log</log>
+    <errorlog>${d('log')}error.log</errorlog>
+    <size>10M</size>
+    <count>2</count>
+  </logger>
+  <listen_host>127.0.0.1</listen_host>
+  <http_port>${httpPort}</http_port>
+  <tcp_port>${tcpPort}</tcp_port>
+  <path>${d('data')}</path>
+  <tmp_path>${d('tmp')}</tmp_path>
+  <user_files_path>${d('user_files')}</user_files_path>
+  <format_schema_path>${d('format_schemas')}</format_schema_path>
+  <users_config>${path.join(dir, 'users.xml')}</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <timezone>UTC</timezone>
+  <max_concurrent_queries>100</max_concurrent_queries>
+  <mark_cache_size>268435456</mark_cache_size>
+  <uncompressed_cache_size>268435456</uncompressed_cache_size>
+  <builtin_dictionaries_reload_interval>3600</builtin_dictionaries_reload_interval>
+  ${extra}
+</yandex>
+`;
+}
+
+const USERS_XML = `<?xml version="1.0"?>
+<!-- Written by Distlog: one password-less user, reachable from loopback only. -->
+<yandex>
+  <profiles>
+    <default>
+      <max_memory_usage>4000000000</max_memory_usage>
+      <load_balancing>random</load_balancing>
+    </default>
+    <readonly>
+      <readonly>1</readonly>
+    </readonly>
+  </profiles>
+  <users>
+    <default>
+      <password></password>
+      <networks>
+        <ip>127.0.0.1</ip>
+        <ip>::1</ip>
+      </networks>
+      <profile>default</profile>
+      <quota>default</quota>
+    </default>
+  </users>
+  <quotas>
+    <default>
+      <interval>
+        <duration>3600</duration>
+        <queries>0</queries>
+        <errors>0</errors>
+        <result_rows>0</result_rows>
+        <read_rows>0</read_rows>
+        <execution_time>0</execution_time>
+      </interval>
+    </default>
+  </quotas>
+</yandex>
+`;

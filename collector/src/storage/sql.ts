@@ -1,0 +1,36 @@
+/**
+ * The one place where values and names become SQL text. ClickHouse 18.16 has no
+ * query parameters, so values are escaped as ClickHouse string literals and names
+ * are checked against a strict identifier pattern (never escaped-and-hoped).
+ */
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function identifier(name: string, what = 'identifier'): string {
+  if (!IDENTIFIER.test(name)) {
+    throw new Error(`invalid ${what} ${JSON.stringify(name)}: expected letters, digits and _ (not starting with a digit)`);
+  }
+  return name;
+}
+
+/** `db.table` with both parts checked. */
+export function qualified(database: string, table: string): string {
+  return `${identifier(database, 'database name')}.${identifier(table, 'table name')}`;
+}
+
+/** A ClickHouse single-quoted string literal; backslash and quote escaped, control bytes as \xHH. */
+export function stringLiteral(value: string): string {
+  let out = "'";
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    const ch = value[i];
+    if (ch === "'" || ch === '\\') out += '\\' + ch;
+    else if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0');
+    else out += ch;
+  }
+  return out + "'";
+}
+
+export function intLiteral(value: number | bigint): string {
+  if (typeof value === 'number' && !Number.isInteger(value)) throw new Error(`not an integer: ${value}`);
+  return String(value);
+}

@@ -1,0 +1,41 @@
+import { randomBytes } from 'node:crypto';
+import { ClickHouse } from './clickhouse';
+import { applySchema } from './schema';
+import { DEFAULT_TIERS, TierConfig } from '../config/tiers';
+
+/**
+ * For tests: the URL of the ClickHouse server started by the jest global setup (or
+ * CLICKHOUSE_URL), and a fresh database per test file so files never see each
+ * other's rows.
+ */
+export function testClickHouseUrl(): string {
+  const url = process.env.DISTLOG_TEST_CLICKHOUSE_URL ?? process.env.CLICKHOUSE_URL;
+  if (!url) throw new Error('no test ClickHouse: run the tests through jest (global setup starts one) or set CLICKHOUSE_URL');
+  return url;
+}
+
+export async function createTestDatabase(
+  prefix = 'test',
+  tiers: readonly TierConfig[] = DEFAULT_TIERS,
+): Promise<ClickHouse> {
+  const database = `distlog_${prefix}_${randomBytes(4).toString('hex')}`;
+  const ch = await ClickHouse.connect({ url: testClickHouseUrl(), database });
+  await applySchema(ch, tiers);
+  return ch;
+}
+
+export async function dropTestDatabase(ch: ClickHouse): Promise<void> {
+  await ch.command(`DROP DATABASE IF EXISTS ${ch.database}`);
+  await ch.close();
+}
+
+/** Polls `fn` until it returns a truthy value or `timeoutMs` passes (then returns the last value). */
+export async function eventually<T>(fn: () => Promise<T>, timeoutMs = 10_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await fn();
+  while (!last && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, intervalMs));
+    last = await fn();
+  }
+  return last;
+}
