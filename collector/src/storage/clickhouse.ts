@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { ClickHouseClient, createClient } from '@clickhouse/client';
+import { ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { ServerFeatures, featuresForVersion } from './server-features';
 import { identifier } from './sql';
 
@@ -42,6 +42,8 @@ export class ClickHouse {
       request_timeout: options.requestTimeoutMs ?? 30_000,
       // The client's own JSON handling stays out of the insert path; see insertRowBinary.
       compression: { request: false, response: false },
+      // Failures surface as our own errors; the client's console warnings would repeat them.
+      log: { level: ClickHouseLogLevel.OFF },
     });
     try {
       const ping = await client.ping();

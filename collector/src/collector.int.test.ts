@@ -1,0 +1,221 @@
+import zlib from 'node:zlib';
+import * as grpc from '@grpc/grpc-js';
+import { startCollector, RunningCollector } from './collector';
+import { ClickHouse } from './storage/clickhouse';
+import { createTestDatabase, dropTestDatabase, testClickHouseUrl } from './storage/testing';
+import { logsServiceDefinition } from './receivers/otlp/grpc-receiver';
+import { decodeLogsResponse, encodeLogsRequest, kv } from './testing/otlp-protobufjs';
+
+let ch: ClickHouse;
+let collector: RunningCollector;
+
+beforeAll(async () => {
+  ch = await createTestDatabase('collector');
+  collector = await startCollector({
+    clickhouse: { url: testClickHouseUrl(), database: ch.database },
+    grpc: { port: 0 },
+    http: { port: 0 },
+    batch: { maxDelayMs: 20 },
+  });
+});
+
+afterAll(async () => {
+  await collector?.stop();
+  await dropTestDatabase(ch);
+});
+
+function request(service: string, body: string, extra: object = {}): object {
+  return {
+    resource_logs: [
+      {
+        resource: { attributes: [kv('service.name', { string_value: service })] },
+        scope_logs: [
+          {
+            scope: { name: 'test-scope' },
+            log_records: [
+              {
+                time_unix_nano: '1700000000123456789',
+                severity_number: 13,
+                severity_text: 'WARN',
+                body: { string_value: body },
+                attributes: [kv('user.id', { int_value: 42 })],
+                ...extra,
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+async function rowsWithBody(body: string) {
+  return ch.query<Record<string, unknown>>(
+    `SELECT Timestamp, TimeUnixNano, ServiceName, SeverityNumber, SeverityText, ScopeName, Body,
+            LogAttributes.key AS keys, LogAttributes.value AS values, TraceId, SpanId
+     FROM ${ch.database}.logs WHERE Body = '${body}'`,
+  );
+}
+
+async function post(path: string, body: Buffer | string, headers: Record<string, string>) {
+  const res = await fetch(`http://127.0.0.1:${collector.httpPort}${path}`, { method: 'POST', body, headers });
+  return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+}
+
+describe('collector receivers into ClickHouse', () => {
+  it('stores an OTLP/HTTP protobuf request before answering, with every field', async () => {
+    const res = await post('/v1/logs', encodeLogsRequest(request('svc-http', 'http-proto-body')), {
+      'Content-Type': 'application/x-protobuf',
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/x-protobuf');
+    expect(decodeLogsResponse(res.body)).toEqual({});
+    // No polling: the response is sent only after the insert.
+    expect(await rowsWithBody('http-proto-body')).toEqual([
+      {
+        Timestamp: '2023-11-14 22:13:20',
+        TimeUnixNano: '1700000000123456789',
+        ServiceName: 'svc-http',
+        SeverityNumber: 13,
+        SeverityText: 'WARN',
+        ScopeName: 'test-scope',
+        Body: 'http-proto-body',
+        keys: ['user.id'],
+        values: ['42'],
+        TraceId: '',
+        SpanId: '',
+      },
+    ]);
+  });
+
+  it('stores OTLP/HTTP JSON, and gzip-compressed bodies of both kinds', async () => {
+    const json = JSON.stringify({
+      resourceLogs: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc-json' } }] },
+          scopeLogs: [{ logRecords: [{ severityNumber: 9, body: { stringValue: 'http-json-body' } }] }],
+        },
+      ],
+    });
+    const plain = await post('/v1/logs', json, { 'Content-Type': 'application/json' });
+    expect(plain.status).toBe(200);
+    expect(JSON.parse(plain.body.toString())).toEqual({});
+    const gzJson = await post('/v1/logs', zlib.gzipSync(json.replace('http-json-body', 'gzip-json-body')), {
+      'Content-Type': 'application/json',
+      'Content-Encoding': 'gzip',
+    });
+    expect(gzJson.status).toBe(200);
+    const gzProto = await post('/v1/logs', zlib.gzipSync(encodeLogsRequest(request('svc-gz', 'gzip-proto-body'))), {
+      'Content-Type': 'application/x-protobuf',
+      'Content-Encoding': 'gzip',
+    });
+    expect(gzProto.status).toBe(200);
+    expect((await rowsWithBody('http-json-body'))[0]).toMatchObject({ ServiceName: 'svc-json', SeverityNumber: 9 });
+    expect(await rowsWithBody('gzip-json-body')).toHaveLength(1);
+    expect(await rowsWithBody('gzip-proto-body')).toHaveLength(1);
+  });
+
+  it('stores an OTLP/gRPC Export', async () => {
+    const Client = grpc.makeGenericClientConstructor(logsServiceDefinition(), 'LogsService');
+    const client = new Client(`127.0.0.1:${collector.grpcPort}`, grpc.credentials.createInsecure());
+    try {
+      const bytes = encodeLogsRequest(
+        request('svc-grpc', 'grpc-body', { trace_id: Buffer.alloc(16, 0xab), span_id: Buffer.alloc(8, 0xcd) }),
+      );
+      const response = await new Promise<Buffer>((resolve, reject) =>
+        (client as unknown as { Export: (b: Buffer, cb: (e: Error | null, r: Buffer) => void) => void }).Export(
+          bytes,
+          (err, res) => (err ? reject(err) : resolve(res)),
+        ),
+      );
+      expect(decodeLogsResponse(response)).toEqual({});
+      expect((await rowsWithBody('grpc-body'))[0]).toMatchObject({
+        ServiceName: 'svc-grpc',
+        TraceId: 'ab'.repeat(16),
+        SpanId: 'cd'.repeat(8),
+      });
+    } finally {
+      client.close();
+    }
+  });
+
+  it('refuses malformed bodies with 400 / INVALID_ARGUMENT naming the problem, and keeps serving', async () => {
+    const badProto = await post('/v1/logs', Buffer.from([0x0a, 0x7f, 0x01]), { 'Content-Type': 'application/x-protobuf' });
+    expect(badProto.status).toBe(400);
+    // google.rpc.Status: code 3, message naming the field
+    expect(badProto.body[0]).toBe(0x08);
+    expect(badProto.body[1]).toBe(3);
+    expect(badProto.body.toString('utf8')).toContain('resource_logs[0]: length 127 runs past the end');
+
+    const badJson = await post('/v1/logs', '{"resourceLogs": [', { 'Content-Type': 'application/json' });
+    expect(badJson.status).toBe(400);
+    expect(JSON.parse(badJson.body.toString())).toMatchObject({ code: 3, message: expect.stringMatching(/^body is not valid JSON/) });
+
+    const wrongType = await post('/v1/logs', '{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"severityNumber": 99}]}]}]}', {
+      'Content-Type': 'application/json',
+    });
+    expect(JSON.parse(wrongType.body.toString()).message).toBe(
+      'resourceLogs[0].scopeLogs[0].logRecords[0].severityNumber: expected a SeverityNumber (0-24 or its name), got number 99',
+    );
+
+    const badGzip = await post('/v1/logs', Buffer.from('not gzip'), {
+      'Content-Type': 'application/json',
+      'Content-Encoding': 'gzip',
+    });
+    expect(badGzip.status).toBe(400);
+    expect(JSON.parse(badGzip.body.toString()).message).toMatch(/^body is not valid gzip/);
+
+    const unsupported = await post('/v1/logs', 'x', { 'Content-Type': 'text/plain' });
+    expect(unsupported.status).toBe(415);
+    expect(unsupported.body.toString()).toContain('unsupported Content-Type "text/plain"');
+
+    const Client = grpc.makeGenericClientConstructor(logsServiceDefinition(), 'LogsService');
+    const client = new Client(`127.0.0.1:${collector.grpcPort}`, grpc.credentials.createInsecure());
+    const grpcError = await new Promise<grpc.ServiceError>((resolve) =>
+      (client as unknown as { Export: (b: Buffer, cb: (e: grpc.ServiceError) => void) => void }).Export(
+        Buffer.from([0x0a, 0x05, 0x12]),
+        resolve,
+      ),
+    );
+    client.close();
+    expect(grpcError.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(grpcError.details).toBe('resource_logs[0]: length 5 runs past the end of its message');
+
+    // Still serving.
+    const after = await post('/v1/logs', encodeLogsRequest(request('svc-after', 'after-bad-input')), {
+      'Content-Type': 'application/x-protobuf',
+    });
+    expect(after.status).toBe(200);
+    expect(await rowsWithBody('after-bad-input')).toHaveLength(1);
+  });
+
+  it('refuses a gzip bomb without inflating it past the limit', async () => {
+    const small = await startCollector({
+      clickhouse: { url: testClickHouseUrl(), database: ch.database },
+      grpc: { port: 0 },
+      http: { port: 0 },
+      applySchema: false,
+      limits: { maxDecompressedBytes: 1024 * 1024 },
+    });
+    try {
+      const bomb = zlib.gzipSync(Buffer.alloc(50 * 1024 * 1024));
+      const res = await fetch(`http://127.0.0.1:${small.httpPort}/v1/logs`, {
+        method: 'POST',
+        body: bomb,
+        headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'gzip' },
+      });
+      expect(res.status).toBe(413);
+      expect(Buffer.from(await res.arrayBuffer()).toString()).toContain('decompressed body exceeds the limit of 1048576 bytes');
+    } finally {
+      await small.stop();
+    }
+  });
+});
+
+describe('start-up errors', () => {
+  it('names the ClickHouse URL in one line when it is unreachable', async () => {
+    await expect(
+      startCollector({ clickhouse: { url: 'http://127.0.0.1:1', database: 'x' }, grpc: { port: 0 }, http: { port: 0 } }),
+    ).rejects.toThrow(/^ClickHouse at http:\/\/127\.0\.0\.1:1 is unreachable: /);
+  });
+});
