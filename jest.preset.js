@@ -8,7 +8,7 @@ module.exports = function preset(packageDir, options = {}) {
     rootDir: packageDir,
     testEnvironment: 'node',
     transform: {
-      '^.+\\.ts$': ['ts-jest', { tsconfig: path.join(packageDir, 'tsconfig.json'), isolatedModules: true }],
+      '^.+\\.ts$': ['ts-jest', { tsconfig: path.join(packageDir, 'tsconfig.json') }],
     },
     testMatch: ['<rootDir>/**/*.test.ts'],
     testPathIgnorePatterns: ['/node_modules/', '/dist/'],

@@ -105,12 +105,19 @@ describe('collector receivers into ClickHouse', () => {
       'Content-Encoding': 'gzip',
     });
     expect(gzJson.status).toBe(200);
-    const gzProto = await post('/v1/logs', zlib.gzipSync(encodeLogsRequest(request('svc-gz', 'gzip-proto-body'))), {
-      'Content-Type': 'application/x-protobuf',
-      'Content-Encoding': 'gzip',
-    });
+    const gzProto = await post(
+      '/v1/logs',
+      zlib.gzipSync(encodeLogsRequest(request('svc-gz', 'gzip-proto-body'))),
+      {
+        'Content-Type': 'application/x-protobuf',
+        'Content-Encoding': 'gzip',
+      },
+    );
     expect(gzProto.status).toBe(200);
-    expect((await rowsWithBody('http-json-body'))[0]).toMatchObject({ ServiceName: 'svc-json', SeverityNumber: 9 });
+    expect((await rowsWithBody('http-json-body'))[0]).toMatchObject({
+      ServiceName: 'svc-json',
+      SeverityNumber: 9,
+    });
     expect(await rowsWithBody('gzip-json-body')).toHaveLength(1);
     expect(await rowsWithBody('gzip-proto-body')).toHaveLength(1);
   });
@@ -120,13 +127,15 @@ describe('collector receivers into ClickHouse', () => {
     const client = new Client(`127.0.0.1:${collector.grpcPort}`, grpc.credentials.createInsecure());
     try {
       const bytes = encodeLogsRequest(
-        request('svc-grpc', 'grpc-body', { trace_id: Buffer.alloc(16, 0xab), span_id: Buffer.alloc(8, 0xcd) }),
+        request('svc-grpc', 'grpc-body', {
+          trace_id: Buffer.alloc(16, 0xab),
+          span_id: Buffer.alloc(8, 0xcd),
+        }),
       );
       const response = await new Promise<Buffer>((resolve, reject) =>
-        (client as unknown as { Export: (b: Buffer, cb: (e: Error | null, r: Buffer) => void) => void }).Export(
-          bytes,
-          (err, res) => (err ? reject(err) : resolve(res)),
-        ),
+        (
+          client as unknown as { Export: (b: Buffer, cb: (e: Error | null, r: Buffer) => void) => void }
+        ).Export(bytes, (err, res) => (err ? reject(err) : resolve(res))),
       );
       expect(decodeLogsResponse(response)).toEqual({});
       expect((await rowsWithBody('grpc-body'))[0]).toMatchObject({
@@ -140,7 +149,9 @@ describe('collector receivers into ClickHouse', () => {
   });
 
   it('refuses malformed bodies with 400 / INVALID_ARGUMENT naming the problem, and keeps serving', async () => {
-    const badProto = await post('/v1/logs', Buffer.from([0x0a, 0x7f, 0x01]), { 'Content-Type': 'application/x-protobuf' });
+    const badProto = await post('/v1/logs', Buffer.from([0x0a, 0x7f, 0x01]), {
+      'Content-Type': 'application/x-protobuf',
+    });
     expect(badProto.status).toBe(400);
     // google.rpc.Status: code 3, message naming the field
     expect(badProto.body[0]).toBe(0x08);
@@ -149,11 +160,18 @@ describe('collector receivers into ClickHouse', () => {
 
     const badJson = await post('/v1/logs', '{"resourceLogs": [', { 'Content-Type': 'application/json' });
     expect(badJson.status).toBe(400);
-    expect(JSON.parse(badJson.body.toString())).toMatchObject({ code: 3, message: expect.stringMatching(/^body is not valid JSON/) });
-
-    const wrongType = await post('/v1/logs', '{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"severityNumber": 99}]}]}]}', {
-      'Content-Type': 'application/json',
+    expect(JSON.parse(badJson.body.toString())).toMatchObject({
+      code: 3,
+      message: expect.stringMatching(/^body is not valid JSON/),
     });
+
+    const wrongType = await post(
+      '/v1/logs',
+      '{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"severityNumber": 99}]}]}]}',
+      {
+        'Content-Type': 'application/json',
+      },
+    );
     expect(JSON.parse(wrongType.body.toString()).message).toBe(
       'resourceLogs[0].scopeLogs[0].logRecords[0].severityNumber: expected a SeverityNumber (0-24 or its name), got number 99',
     );
@@ -205,7 +223,9 @@ describe('collector receivers into ClickHouse', () => {
         headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'gzip' },
       });
       expect(res.status).toBe(413);
-      expect(Buffer.from(await res.arrayBuffer()).toString()).toContain('decompressed body exceeds the limit of 1048576 bytes');
+      expect(Buffer.from(await res.arrayBuffer()).toString()).toContain(
+        'decompressed body exceeds the limit of 1048576 bytes',
+      );
     } finally {
       await small.stop();
     }
@@ -215,7 +235,11 @@ describe('collector receivers into ClickHouse', () => {
 describe('start-up errors', () => {
   it('names the ClickHouse URL in one line when it is unreachable', async () => {
     await expect(
-      startCollector({ clickhouse: { url: 'http://127.0.0.1:1', database: 'x' }, grpc: { port: 0 }, http: { port: 0 } }),
+      startCollector({
+        clickhouse: { url: 'http://127.0.0.1:1', database: 'x' },
+        grpc: { port: 0 },
+        http: { port: 0 },
+      }),
     ).rejects.toThrow(/^ClickHouse at http:\/\/127\.0\.0\.1:1 is unreachable: /);
   });
 });

@@ -61,7 +61,13 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     await ch.close();
     throw err;
   }
-  log('info', 'collector started', { grpcPort, httpPort, clickhouse: ch.url, database: ch.database, server: ch.features.version });
+  log('info', 'collector started', {
+    grpcPort,
+    httpPort,
+    clickhouse: ch.url,
+    database: ch.database,
+    server: ch.features.version,
+  });
 
   let stopping: Promise<void> | undefined;
   return {

@@ -2,7 +2,13 @@ export { startCollector } from './collector';
 export type { CollectorOptions, RunningCollector } from './collector';
 export { ClickHouse, ClickHouseUnavailableError } from './storage/clickhouse';
 export type { ClickHouseOptions } from './storage/clickhouse';
-export { LocalClickHouse, ClickHouseNotInstalledError, ensureClickHouseInstalled, findClickHouseServer, freePort } from './storage/local-clickhouse';
+export {
+  LocalClickHouse,
+  ClickHouseNotInstalledError,
+  ensureClickHouseInstalled,
+  findClickHouseServer,
+  freePort,
+} from './storage/local-clickhouse';
 export type { LocalClickHouseOptions } from './storage/local-clickhouse';
 export { applySchema, loadMigrations } from './storage/schema';
 export { featuresForVersion } from './storage/server-features';

@@ -13,5 +13,7 @@ export function setLogLevel(level: LogLevel): void {
 
 export function log(level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void {
   if (ORDER[level] < threshold) return;
-  process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level, component: 'collector', msg, ...fields }) + '\n');
+  process.stderr.write(
+    JSON.stringify({ time: new Date().toISOString(), level, component: 'collector', msg, ...fields }) + '\n',
+  );
 }

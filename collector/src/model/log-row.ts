@@ -54,6 +54,7 @@ export function serviceNameOf(attributes: Attributes): string {
   return i >= 0 && attributes.values[i] !== '' ? attributes.values[i] : UNKNOWN_SERVICE;
 }
 
+// prettier-ignore
 export const SEVERITY_TEXT_BY_NUMBER: readonly string[] = [
   '', 'TRACE', 'TRACE2', 'TRACE3', 'TRACE4', 'DEBUG', 'DEBUG2', 'DEBUG3', 'DEBUG4',
   'INFO', 'INFO2', 'INFO3', 'INFO4', 'WARN', 'WARN2', 'WARN3', 'WARN4',

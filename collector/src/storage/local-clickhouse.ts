@@ -53,7 +53,10 @@ export function ensureClickHouseInstalled(log: (line: string) => void = console.
   log('clickhouse-server is missing; installing Debian packages clickhouse-server and clickhouse-client…');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', 'clickhouse-server', 'clickhouse-client'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', 'clickhouse-server', 'clickhouse-client'], {
+    stdio: 'inherit',
+    env,
+  });
   if (!findClickHouseServer()) throw new ClickHouseNotInstalledError();
 }
 
@@ -89,7 +92,8 @@ export class LocalClickHouse {
     const command = findClickHouseServer();
     if (!command) throw new ClickHouseNotInstalledError();
     const dir = path.resolve(options.dir);
-    for (const sub of ['data', 'tmp', 'user_files', 'format_schemas', 'log']) mkdirSync(path.join(dir, sub), { recursive: true });
+    for (const sub of ['data', 'tmp', 'user_files', 'format_schemas', 'log'])
+      mkdirSync(path.join(dir, sub), { recursive: true });
     stopStaleServer(dir);
     const httpPort = options.httpPort || (await freePort());
     const tcpPort = options.tcpPort || (await freePort());
@@ -115,7 +119,9 @@ export class LocalClickHouse {
       await new Promise((r) => setTimeout(r, 150));
     }
     await server.stop();
-    throw new Error(`ClickHouse server did not answer ${server.url}/ping within the start timeout; see ${server.logTail()}`);
+    throw new Error(
+      `ClickHouse server did not answer ${server.url}/ping within the start timeout; see ${server.logTail()}`,
+    );
   }
 
   /** Stops the server (SIGTERM, then SIGKILL after 20 s). Safe to call twice. */

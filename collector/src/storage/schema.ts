@@ -68,7 +68,10 @@ function render(sql: string, ch: ClickHouse, tier: TierConfig | undefined): stri
   return sql
     .replace(/\{\{db\}\}/g, ch.database)
     .replace(/\{\{table\}\}/g, tier ? `${ch.database}.${tier.table}` : '')
-    .replace(/\{\{ttl\}\}/g, tier && ch.features.ttl ? `TTL Timestamp + INTERVAL ${tier.retentionDays} DAY` : '');
+    .replace(
+      /\{\{ttl\}\}/g,
+      tier && ch.features.ttl ? `TTL Timestamp + INTERVAL ${tier.retentionDays} DAY` : '',
+    );
 }
 
 function splitStatements(sql: string): string[] {

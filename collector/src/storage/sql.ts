@@ -7,7 +7,9 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function identifier(name: string, what = 'identifier'): string {
   if (!IDENTIFIER.test(name)) {
-    throw new Error(`invalid ${what} ${JSON.stringify(name)}: expected letters, digits and _ (not starting with a digit)`);
+    throw new Error(
+      `invalid ${what} ${JSON.stringify(name)}: expected letters, digits and _ (not starting with a digit)`,
+    );
   }
   return name;
 }

@@ -10,7 +10,10 @@ import { DEFAULT_TIERS, TierConfig } from '../config/tiers';
  */
 export function testClickHouseUrl(): string {
   const url = process.env.DISTLOG_TEST_CLICKHOUSE_URL ?? process.env.CLICKHOUSE_URL;
-  if (!url) throw new Error('no test ClickHouse: run the tests through jest (global setup starts one) or set CLICKHOUSE_URL');
+  if (!url)
+    throw new Error(
+      'no test ClickHouse: run the tests through jest (global setup starts one) or set CLICKHOUSE_URL',
+    );
   return url;
 }
 

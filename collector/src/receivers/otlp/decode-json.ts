@@ -1,4 +1,11 @@
-import { Attributes, LogRow, ResourceInfo, ScopeInfo, UNKNOWN_SERVICE, emptyAttributes } from '../../model/log-row';
+import {
+  Attributes,
+  LogRow,
+  ResourceInfo,
+  ScopeInfo,
+  UNKNOWN_SERVICE,
+  emptyAttributes,
+} from '../../model/log-row';
 import { jsonArray, jsonDouble, jsonObject } from './any-value';
 import { DecodeLimits, finishRecordTimes, validateId } from './decode-common';
 import { DecodeError } from './wire-reader';
@@ -141,7 +148,8 @@ function anyValue(raw: unknown, nested: boolean, depth: number, limits: DecodeLi
   }
   if ('boolValue' in json || 'bool_value' in json) {
     const b = pick(json, 'boolValue', 'bool_value');
-    if (typeof b !== 'boolean') throw new DecodeError(`expected true or false, got ${describe(b)}`).at('boolValue');
+    if (typeof b !== 'boolean')
+      throw new DecodeError(`expected true or false, got ${describe(b)}`).at('boolValue');
     return b ? 'true' : 'false';
   }
   if ('intValue' in json || 'int_value' in json) {
@@ -153,7 +161,11 @@ function anyValue(raw: unknown, nested: boolean, depth: number, limits: DecodeLi
   }
   if ('arrayValue' in json || 'array_value' in json) {
     const arr = asObject(pick(json, 'arrayValue', 'array_value') ?? {}, 'ArrayValue');
-    return jsonArray(list(arr, 'values').map((v, i) => wrap(() => anyValue(v, true, depth + 1, limits), `arrayValue.values[${i}]`)));
+    return jsonArray(
+      list(arr, 'values').map((v, i) =>
+        wrap(() => anyValue(v, true, depth + 1, limits), `arrayValue.values[${i}]`),
+      ),
+    );
   }
   if ('kvlistValue' in json || 'kvlist_value' in json) {
     const kvl = asObject(pick(json, 'kvlistValue', 'kvlist_value') ?? {}, 'KeyValueList');
@@ -163,7 +175,9 @@ function anyValue(raw: unknown, nested: boolean, depth: number, limits: DecodeLi
       wrap(() => {
         const kv = asObject(item, 'KeyValue');
         keys.push(str(kv, 'key'));
-        values.push(kv.value === undefined || kv.value === null ? 'null' : anyValue(kv.value, true, depth + 1, limits));
+        values.push(
+          kv.value === undefined || kv.value === null ? 'null' : anyValue(kv.value, true, depth + 1, limits),
+        );
       }, `kvlistValue.values[${i}]`),
     );
     return jsonObject(keys, values);
@@ -250,7 +264,9 @@ function severity(json: Json): number {
   if (v === undefined || v === null) return 0;
   const n = typeof v === 'string' ? SEVERITY_NUMBER_BY_NAME.get(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 24) {
-    throw new DecodeError(`expected a SeverityNumber (0-24 or its name), got ${describe(v)}`).at('severityNumber');
+    throw new DecodeError(`expected a SeverityNumber (0-24 or its name), got ${describe(v)}`).at(
+      'severityNumber',
+    );
   }
   return n;
 }

@@ -13,7 +13,10 @@ const fullRequest = {
   resource_logs: [
     {
       resource: {
-        attributes: [kv('service.name', { string_value: 'checkout' }), kv('host.name', { string_value: 'h1' })],
+        attributes: [
+          kv('service.name', { string_value: 'checkout' }),
+          kv('host.name', { string_value: 'h1' }),
+        ],
         dropped_attributes_count: 1,
       },
       schema_url: 'https://opentelemetry.io/schemas/1.26.0',
@@ -40,7 +43,11 @@ const fullRequest = {
                     values: [
                       { string_value: 'a"b' },
                       { int_value: 7 },
-                      { kvlist_value: { values: [kv('n', { double_value: NaN }), kv('t', { bool_value: true })] } },
+                      {
+                        kvlist_value: {
+                          values: [kv('n', { double_value: NaN }), kv('t', { bool_value: true })],
+                        },
+                      },
                     ],
                   },
                 }),
@@ -92,8 +99,15 @@ describe('decodeLogsRequestProtobuf', () => {
       schemaUrl: 'https://opentelemetry.io/schemas/1.26.0',
       droppedAttributesCount: 1,
     });
-    expect(row.resource.attributes).toEqual({ keys: ['service.name', 'host.name'], values: ['checkout', 'h1'] });
-    expect(row.scope).toMatchObject({ name: 'db', version: '1.2', attributes: { keys: ['pool'], values: ['true'] } });
+    expect(row.resource.attributes).toEqual({
+      keys: ['service.name', 'host.name'],
+      values: ['checkout', 'h1'],
+    });
+    expect(row.scope).toMatchObject({
+      name: 'db',
+      version: '1.2',
+      attributes: { keys: ['pool'], values: ['true'] },
+    });
     // Unset times fall back to the receive time; resource and scope objects are shared.
     expect(second.timeUnixNano).toBe(limits.receivedAtUnixNano);
     expect(second.observedTimeUnixNano).toBe(limits.receivedAtUnixNano);
@@ -115,7 +129,11 @@ describe('decodeLogsRequestProtobuf', () => {
           schemaUrl: 'https://opentelemetry.io/schemas/1.26.0',
           scopeLogs: [
             {
-              scope: { name: 'db', version: '1.2', attributes: [{ key: 'pool', value: { boolValue: true } }] },
+              scope: {
+                name: 'db',
+                version: '1.2',
+                attributes: [{ key: 'pool', value: { boolValue: true } }],
+              },
               logRecords: [
                 {
                   timeUnixNano: '1700000000123456789',
@@ -171,8 +189,12 @@ describe('decodeLogsRequestProtobuf', () => {
   });
 
   it('takes a resource that arrives after its scope_logs', () => {
-    const scopeLogs = encodeLogsRequest({ resource_logs: [{ scope_logs: [{ log_records: [{ body: { string_value: 'x' } }] }] }] });
-    const resource = encodeLogsRequest({ resource_logs: [{ resource: { attributes: [kv('service.name', { string_value: 'late' })] } }] });
+    const scopeLogs = encodeLogsRequest({
+      resource_logs: [{ scope_logs: [{ log_records: [{ body: { string_value: 'x' } }] }] }],
+    });
+    const resource = encodeLogsRequest({
+      resource_logs: [{ resource: { attributes: [kv('service.name', { string_value: 'late' })] } }],
+    });
     // Both are `resource_logs` (field 1) wrappers: splice their inner bytes into one ResourceLogs.
     const inner = Buffer.concat([scopeLogs.subarray(2), resource.subarray(2)]);
     const request = Buffer.concat([Buffer.from([0x0a, inner.length]), inner]);
@@ -182,9 +204,13 @@ describe('decodeLogsRequestProtobuf', () => {
   });
 
   it('skips unknown fields of every wire type', () => {
-    const known = encodeLogsRequest({ resource_logs: [{ scope_logs: [{ log_records: [{ severity_number: 9 }] }] }] });
+    const known = encodeLogsRequest({
+      resource_logs: [{ scope_logs: [{ log_records: [{ severity_number: 9 }] }] }],
+    });
     // field 15 varint, field 16 fixed64, field 17 fixed32, field 18 bytes, appended inside the LogRecord
-    const unknown = Buffer.from([0x78, 0x01, 0x81, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0x8d, 0x01, 1, 2, 3, 4, 0x92, 0x01, 0x01, 0x00]);
+    const unknown = Buffer.from([
+      0x78, 0x01, 0x81, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0x8d, 0x01, 1, 2, 3, 4, 0x92, 0x01, 0x01, 0x00,
+    ]);
     const record = Buffer.concat([known.subarray(6), unknown]);
     const scope = Buffer.concat([Buffer.from([0x12, record.length]), record]);
     const rl = Buffer.concat([Buffer.from([0x12, scope.length]), scope]);
@@ -196,8 +222,12 @@ describe('decodeLogsRequestProtobuf', () => {
 
   it('refuses damaged input with the path of the bad field', () => {
     const good = encodeLogsRequest(fullRequest);
-    expect(() => decodeLogsRequestProtobuf(good.subarray(0, good.length - 3), limits)).toThrow(InvalidRequestError);
-    expect(() => decodeLogsRequestProtobuf(good.subarray(0, good.length - 3), limits)).toThrow(/^resource_logs\[0\]: length \d+ runs past the end/);
+    expect(() => decodeLogsRequestProtobuf(good.subarray(0, good.length - 3), limits)).toThrow(
+      InvalidRequestError,
+    );
+    expect(() => decodeLogsRequestProtobuf(good.subarray(0, good.length - 3), limits)).toThrow(
+      /^resource_logs\[0\]: length \d+ runs past the end/,
+    );
 
     const badTrace = encodeLogsRequest({
       resource_logs: [{ scope_logs: [{ log_records: [{}, { trace_id: Buffer.from('abcd', 'hex') }] }] }],
@@ -209,14 +239,20 @@ describe('decodeLogsRequestProtobuf', () => {
     expect(() => decodeLogsRequestProtobuf(Buffer.from([0x08, 0x01]), limits)).toThrow(
       'resource_logs: wire type 0 (varint) where length-delimited was expected',
     );
-    expect(() => decodeLogsRequestProtobuf(Buffer.from([0x13]), limits)).toThrow(/unsupported wire type 3 \(group start\)/);
+    expect(() => decodeLogsRequestProtobuf(Buffer.from([0x13]), limits)).toThrow(
+      /unsupported wire type 3 \(group start\)/,
+    );
   });
 
   it('refuses values nested deeper than the limit', () => {
     let value: object = { string_value: 'leaf' };
     for (let i = 0; i < 40; i++) value = { array_value: { values: [value] } };
-    const request = encodeLogsRequest({ resource_logs: [{ scope_logs: [{ log_records: [{ body: value }] }] }] });
-    expect(() => decodeLogsRequestProtobuf(request, limits)).toThrow(/body: values nested deeper than 32 levels/);
+    const request = encodeLogsRequest({
+      resource_logs: [{ scope_logs: [{ log_records: [{ body: value }] }] }],
+    });
+    expect(() => decodeLogsRequestProtobuf(request, limits)).toThrow(
+      /body: values nested deeper than 32 levels/,
+    );
     expect(decodeLogsRequestProtobuf(request, { ...limits, maxNestingDepth: 64 })[0].body).toMatch(/^\[\[\[/);
   });
 
@@ -225,9 +261,12 @@ describe('decodeLogsRequestProtobuf', () => {
       time: fc.bigInt({ min: 1n, max: 2n ** 64n - 1n }),
       severity: fc.integer({ min: 0, max: 24 }),
       body: fc.string({ unit: 'grapheme' }),
-      attrs: fc.array(fc.tuple(fc.string(), fc.oneof(fc.string(), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }))), {
-        maxLength: 5,
-      }),
+      attrs: fc.array(
+        fc.tuple(fc.string(), fc.oneof(fc.string(), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }))),
+        {
+          maxLength: 5,
+        },
+      ),
     });
     fc.assert(
       fc.property(fc.array(record, { minLength: 1, maxLength: 5 }), (records) => {
@@ -250,8 +289,16 @@ describe('decodeLogsRequestProtobuf', () => {
           ],
         };
         const rows = decodeLogsRequestProtobuf(encodeLogsRequest(request), limits);
-        expect(rows.map((r) => [r.timeUnixNano, r.severityNumber, r.body, r.attributes.keys, r.attributes.values])).toEqual(
-          records.map((r) => [r.time, r.severity, r.body, r.attrs.map(([k]) => k), r.attrs.map(([, v]) => String(v))]),
+        expect(
+          rows.map((r) => [r.timeUnixNano, r.severityNumber, r.body, r.attributes.keys, r.attributes.values]),
+        ).toEqual(
+          records.map((r) => [
+            r.time,
+            r.severity,
+            r.body,
+            r.attrs.map(([k]) => k),
+            r.attrs.map(([, v]) => String(v)),
+          ]),
         );
       }),
       { numRuns: 200 },

@@ -1,4 +1,11 @@
-import { Attributes, LogRow, ResourceInfo, ScopeInfo, UNKNOWN_SERVICE, emptyAttributes } from '../../model/log-row';
+import {
+  Attributes,
+  LogRow,
+  ResourceInfo,
+  ScopeInfo,
+  UNKNOWN_SERVICE,
+  emptyAttributes,
+} from '../../model/log-row';
 import { jsonArray, jsonDouble, jsonObject } from './any-value';
 import {
   WIRE_FIXED32,
@@ -288,7 +295,9 @@ function decodeKeyValueInto(r: WireReader, into: Attributes, limits: DecodeLimit
     throw err instanceof DecodeError ? err.at(`${field}[${index}]`) : err;
   }
   into.keys.push(key);
-  into.values.push(limits.maxAttributeValueLength > 0 ? truncate(value, limits.maxAttributeValueLength) : value);
+  into.values.push(
+    limits.maxAttributeValueLength > 0 ? truncate(value, limits.maxAttributeValueLength) : value,
+  );
 }
 
 function truncate(value: string, max: number): string {
@@ -299,7 +308,13 @@ function truncate(value: string, max: number): string {
  * Renders an AnyValue (reader inside its bytes, `end` its end) as text; see any-value.ts.
  * `nested` selects the JSON form used inside arrays and kvlists.
  */
-function decodeAnyValue(r: WireReader, end: number, nested: boolean, depth: number, limits: DecodeLimits): string {
+function decodeAnyValue(
+  r: WireReader,
+  end: number,
+  nested: boolean,
+  depth: number,
+  limits: DecodeLimits,
+): string {
   if (depth > limits.maxNestingDepth) {
     throw new DecodeError(`values nested deeper than ${limits.maxNestingDepth} levels`);
   }

@@ -25,7 +25,9 @@ export function logsServiceDefinition(): grpc.ServiceDefinition {
   const packageDefinition = protoLoader.loadSync('opentelemetry/proto/collector/logs/v1/logs_service.proto', {
     includeDirs: [PROTO_DIR],
   });
-  const service = packageDefinition['opentelemetry.proto.collector.logs.v1.LogsService'] as grpc.ServiceDefinition;
+  const service = packageDefinition[
+    'opentelemetry.proto.collector.logs.v1.LogsService'
+  ] as grpc.ServiceDefinition;
   const raw = (b: Buffer) => b;
   const exportMethod = service.Export;
   return {
@@ -56,8 +58,10 @@ export class OtlpGrpcReceiver {
         void this.export(call.request, callback),
     });
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${this.options.host}:${this.options.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
-        err ? reject(err) : resolve(p),
+      server.bindAsync(
+        `${this.options.host}:${this.options.port}`,
+        grpc.ServerCredentials.createInsecure(),
+        (err, p) => (err ? reject(err) : resolve(p)),
       ),
     );
     this.server = server;
@@ -80,7 +84,10 @@ export class OtlpGrpcReceiver {
   private async export(request: Buffer, callback: grpc.sendUnaryData<Buffer>): Promise<void> {
     let rows;
     try {
-      rows = decodeLogsRequestProtobuf(request, { ...this.options.limits, receivedAtUnixNano: nowUnixNano() });
+      rows = decodeLogsRequestProtobuf(request, {
+        ...this.options.limits,
+        receivedAtUnixNano: nowUnixNano(),
+      });
     } catch (err) {
       if (err instanceof InvalidRequestError) {
         return callback({ code: grpc.status.INVALID_ARGUMENT, details: err.message });

@@ -71,7 +71,11 @@ export class OtlpHttpReceiver {
     const pathname = url.split('?', 1)[0];
     if (pathname !== '/v1/logs') {
       for (const route of this.routes) if (route(req, res)) return;
-      return this.plainError(res, 404, `no route for ${req.method} ${pathname}; OTLP logs go to POST /v1/logs`);
+      return this.plainError(
+        res,
+        404,
+        `no route for ${req.method} ${pathname}; OTLP logs go to POST /v1/logs`,
+      );
     }
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'POST');
@@ -93,13 +97,25 @@ export class OtlpHttpReceiver {
     }
     const contentEncoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (contentEncoding !== 'gzip' && contentEncoding !== 'identity') {
-      return this.error(res, encoding, 415, GRPC_INVALID_ARGUMENT, `unsupported Content-Encoding ${JSON.stringify(contentEncoding)}; use gzip or none`);
+      return this.error(
+        res,
+        encoding,
+        415,
+        GRPC_INVALID_ARGUMENT,
+        `unsupported Content-Encoding ${JSON.stringify(contentEncoding)}; use gzip or none`,
+      );
     }
     const { maxRequestBytes } = this.options.limits;
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > maxRequestBytes) {
       res.setHeader('Connection', 'close');
-      return this.error(res, encoding, 413, GRPC_RESOURCE_EXHAUSTED, `request body of ${declared} bytes exceeds the limit of ${maxRequestBytes}`);
+      return this.error(
+        res,
+        encoding,
+        413,
+        GRPC_RESOURCE_EXHAUSTED,
+        `request body of ${declared} bytes exceeds the limit of ${maxRequestBytes}`,
+      );
     }
     const chunks: Buffer[] = [];
     let received = 0;
@@ -110,7 +126,13 @@ export class OtlpHttpReceiver {
       if (received > maxRequestBytes) {
         refused = true;
         res.setHeader('Connection', 'close');
-        this.error(res, encoding, 413, GRPC_RESOURCE_EXHAUSTED, `request body exceeds the limit of ${maxRequestBytes} bytes`);
+        this.error(
+          res,
+          encoding,
+          413,
+          GRPC_RESOURCE_EXHAUSTED,
+          `request body exceeds the limit of ${maxRequestBytes} bytes`,
+        );
         req.resume();
         return;
       }
@@ -123,15 +145,25 @@ export class OtlpHttpReceiver {
     });
   }
 
-  private async process(body: Buffer, encoding: Encoding, gzipped: boolean, res: http.ServerResponse): Promise<void> {
+  private async process(
+    body: Buffer,
+    encoding: Encoding,
+    gzipped: boolean,
+    res: http.ServerResponse,
+  ): Promise<void> {
     let rows: LogRow[];
     try {
       const raw = gzipped ? await gunzipLimited(body, this.options.limits.maxDecompressedBytes) : body;
       const limits = { ...this.options.limits, receivedAtUnixNano: nowUnixNano() };
-      rows = encoding === 'protobuf' ? decodeLogsRequestProtobuf(raw, limits) : decodeLogsRequestJson(raw.toString('utf8'), limits);
+      rows =
+        encoding === 'protobuf'
+          ? decodeLogsRequestProtobuf(raw, limits)
+          : decodeLogsRequestJson(raw.toString('utf8'), limits);
     } catch (err) {
-      if (err instanceof RequestTooLargeError) return this.error(res, encoding, 413, GRPC_RESOURCE_EXHAUSTED, err.message);
-      if (err instanceof InvalidRequestError) return this.error(res, encoding, 400, GRPC_INVALID_ARGUMENT, err.message);
+      if (err instanceof RequestTooLargeError)
+        return this.error(res, encoding, 413, GRPC_RESOURCE_EXHAUSTED, err.message);
+      if (err instanceof InvalidRequestError)
+        return this.error(res, encoding, 400, GRPC_INVALID_ARGUMENT, err.message);
       log('error', 'unexpected error decoding a request', { error: String((err as Error).stack ?? err) });
       return this.error(res, encoding, 500, GRPC_INTERNAL, 'internal error while decoding the request');
     }
@@ -156,7 +188,13 @@ export class OtlpHttpReceiver {
   }
 
   /** OTLP/HTTP errors carry a google.rpc.Status in the request's encoding. */
-  private error(res: http.ServerResponse, encoding: Encoding, status: number, code: number, message: string): void {
+  private error(
+    res: http.ServerResponse,
+    encoding: Encoding,
+    status: number,
+    code: number,
+    message: string,
+  ): void {
     if (res.headersSent) return;
     res.statusCode = status;
     if (encoding === 'protobuf') {

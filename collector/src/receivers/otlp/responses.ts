@@ -15,7 +15,9 @@ export const GRPC_UNAVAILABLE = 14;
 export function encodeExportResponseProtobuf(partial?: PartialSuccess): Buffer {
   if (!partial || (partial.rejectedLogRecords === 0 && partial.errorMessage === '')) return Buffer.alloc(0);
   const inner = Buffer.concat([
-    partial.rejectedLogRecords > 0 ? Buffer.concat([Buffer.from([0x08]), varint(partial.rejectedLogRecords)]) : Buffer.alloc(0),
+    partial.rejectedLogRecords > 0
+      ? Buffer.concat([Buffer.from([0x08]), varint(partial.rejectedLogRecords)])
+      : Buffer.alloc(0),
     partial.errorMessage ? lengthDelimited(2, Buffer.from(partial.errorMessage, 'utf8')) : Buffer.alloc(0),
   ]);
   return lengthDelimited(1, inner);

@@ -129,7 +129,9 @@ export class WireReader {
         this.advance(4);
         return;
       default:
-        throw new DecodeError(`unsupported wire type ${wireType} (${WIRE_TYPE_NAMES[wireType] ?? 'invalid'})`);
+        throw new DecodeError(
+          `unsupported wire type ${wireType} (${WIRE_TYPE_NAMES[wireType] ?? 'invalid'})`,
+        );
     }
   }
 

@@ -52,7 +52,9 @@ export class TableWriter {
   write(rows: readonly LogRow[]): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
     if (this.queue.length >= this.options.maxQueuedBatches) {
-      return Promise.reject(new UnavailableError(`ClickHouse inserts into ${this.table} are behind; retry later`));
+      return Promise.reject(
+        new UnavailableError(`ClickHouse inserts into ${this.table} are behind; retry later`),
+      );
     }
     const batch = (this.current ??= { writer: new RowBinaryWriter(), rows: 0, waiters: [] });
     batch.writer.writeRows(rows);
@@ -101,12 +103,19 @@ export class TableWriter {
         () => this.ch.insertRowBinary(this.table, LOG_COLUMNS, batch.writer.bytes()),
         this.options.retry,
         (err, attempt) =>
-          log('warn', 'insert failed, retrying', { table: this.table, rows: batch.rows, attempt, error: String(err) }),
+          log('warn', 'insert failed, retrying', {
+            table: this.table,
+            rows: batch.rows,
+            attempt,
+            error: String(err),
+          }),
       );
       for (const w of batch.waiters) w.resolve();
     } catch (err) {
       log('error', 'insert failed', { table: this.table, rows: batch.rows, error: String(err) });
-      const failure = new UnavailableError(`storing ${batch.rows} records in ${this.table} failed: ${String(err)}`);
+      const failure = new UnavailableError(
+        `storing ${batch.rows} records in ${this.table} failed: ${String(err)}`,
+      );
       for (const w of batch.waiters) w.reject(failure);
     }
   }

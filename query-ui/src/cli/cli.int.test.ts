@@ -1,0 +1,148 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  ClickHouse,
+  createTestDatabase,
+  dropTestDatabase,
+  testClickHouseUrl,
+  freePort,
+} from '@distlog/collector';
+
+const BIN = path.resolve(__dirname, '../../dist/cli/main.js');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Starts `distlog up`, waits for its banner, sends one OTLP/JSON record, stops it with SIGINT. */
+async function upSendStop(
+  args: string[],
+  env: Record<string, string | undefined>,
+  body: string,
+): Promise<Run & { banner: string }> {
+  const child = spawn(process.execPath, [BIN, 'up', ...args], { env: { ...process.env, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (c) => (stderr += c));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`distlog up did not start:\n${stderr}`)), 60_000);
+    child.stdout.on('data', (c) => {
+      stdout += c;
+      if (stdout.includes('Press Ctrl-C to stop.')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  const httpPort = /OTLP HTTP +http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)![1];
+  const res = await fetch(`http://127.0.0.1:${httpPort}/v1/logs`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      resourceLogs: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'cli-test' } }] },
+          scopeLogs: [{ logRecords: [{ body: { stringValue: body } }] }],
+        },
+      ],
+    }),
+  });
+  expect(res.status).toBe(200);
+  child.kill('SIGINT');
+  return { code: await exited, stdout, stderr, banner: stdout };
+}
+
+describe('distlog command line', () => {
+  let ch: ClickHouse;
+  beforeAll(async () => {
+    ch = await createTestDatabase('cli');
+  });
+  afterAll(async () => {
+    await dropTestDatabase(ch);
+  });
+
+  it('lists its commands, and refuses unknown ones and bad flags with exit code 2', async () => {
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^ {2}up +start \(or connect to\) ClickHouse/m);
+    const unknown = await run(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('distlog: unknown command "frobnicate"');
+    const badPort = await run(['up', '--grpc-port', 'abc']);
+    expect(badPort.code).toBe(2);
+    expect(badPort.stderr).toContain(
+      '--grpc-port / DISTLOG_GRPC_PORT: expected a port number 0-65535, got "abc"',
+    );
+  });
+
+  it('`schema apply` creates the tables once and reports nothing to do the second time', async () => {
+    const env = { CLICKHOUSE_URL: testClickHouseUrl(), DISTLOG_DATABASE: `${ch.database}_schema` };
+    const first = await run(['schema', 'apply'], env);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain(`applied 0001_tier_table to logs`);
+    const second = await run(['schema', 'apply'], env);
+    expect(second.stderr).toContain('schema is up to date');
+    await ch.command(`DROP DATABASE ${ch.database}_schema`);
+  });
+
+  it('`up` against CLICKHOUSE_URL prints its endpoints, stores records, stops on Ctrl-C', async () => {
+    const body = `up-external-${Date.now()}`;
+    const result = await upSendStop(
+      ['--grpc-port', '0', '--http-port', '0'],
+      {
+        CLICKHOUSE_URL: testClickHouseUrl(),
+        DISTLOG_DATABASE: ch.database,
+      },
+      body,
+    );
+    expect(result.code).toBe(0);
+    expect(result.banner).toContain(`ClickHouse   ${testClickHouseUrl()} (database ${ch.database})`);
+    expect(result.stderr).toContain('stopped.');
+    const rows = await ch.query<{ ServiceName: string }>(
+      `SELECT ServiceName FROM ${ch.database}.logs WHERE Body = '${body}'`,
+    );
+    expect(rows).toEqual([{ ServiceName: 'cli-test' }]);
+  });
+
+  it('`up` without CLICKHOUSE_URL runs a private ClickHouse under DISTLOG_HOME and stops it', async () => {
+    const home = mkdtempSync(path.join(os.tmpdir(), 'distlog-up-'));
+    const chPort = await freePort();
+    try {
+      const result = await upSendStop(
+        ['--grpc-port', '0', '--http-port', '0'],
+        {
+          CLICKHOUSE_URL: undefined,
+          DISTLOG_HOME: home,
+          DISTLOG_CLICKHOUSE_HTTP_PORT: String(chPort),
+          DISTLOG_CLICKHOUSE_TCP_PORT: String(await freePort()),
+        },
+        'private-server-record',
+      );
+      expect(result.code).toBe(0);
+      expect(result.banner).toContain(
+        `ClickHouse   http://127.0.0.1:${chPort} (database distlog, private server)`,
+      );
+      expect(result.banner).toContain(`Data         ${home}`);
+      // The private server is gone after Ctrl-C.
+      await expect(fetch(`http://127.0.0.1:${chPort}/ping`)).rejects.toThrow();
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});

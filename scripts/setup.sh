@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what Distlog needs on a fresh machine, then builds it. Safe to run again.
+#  - Node.js >= 20.19 must already be there (the project is JavaScript);
+#  - ClickHouse: Debian's clickhouse-server when it is missing and CLICKHOUSE_URL is unset
+#    (as root; otherwise it says what to install);
+#  - npm packages from package-lock.json, then `npm run build`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  say "Node.js 20.19 or newer is required (found: $(node --version 2>/dev/null || echo none))."
+  exit 1
+fi
+
+if [ -z "${CLICKHOUSE_URL:-}" ] && ! command -v clickhouse-server >/dev/null 2>&1 && [ ! -x /usr/sbin/clickhouse-server ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing clickhouse-server and clickhouse-client (Debian packages)…"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq clickhouse-server clickhouse-client >/dev/null
+  else
+    say "ClickHouse is missing. Install clickhouse-server (Debian/Ubuntu: sudo apt-get install -y clickhouse-server clickhouse-client)"
+    say "or set CLICKHOUSE_URL to a server you run, then run this again."
+    exit 1
+  fi
+fi
+
+# Chromium drives the web UI's browser tests (playwright-core, never a downloaded browser).
+if [ "${DISTLOG_SETUP_BROWSER:-0}" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing chromium (Debian package) for the browser tests…"
+    apt-get install -y -qq chromium >/dev/null
+  else
+    say "browser tests need chromium at /usr/bin/chromium (Debian/Ubuntu: sudo apt-get install -y chromium)"
+  fi
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages…"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+say "building…"
+npm run build --silent

@@ -1,0 +1,40 @@
+/**
+ * SDK options. Every field is optional; the standard OTEL_* environment variables are
+ * read where a field is unset, then the defaults documented beside each field apply.
+ */
+export type OtlpProtocol = 'grpc' | 'http/protobuf' | 'http/json';
+
+export interface DistlogOptions {
+  /** service.name. Default: OTEL_SERVICE_NAME, then OTEL_RESOURCE_ATTRIBUTES, then `unknown_service:node`. */
+  serviceName?: string;
+  /**
+   * Collector endpoint. For gRPC `http://host:4317`; for HTTP the base URL
+   * (`/v1/logs` is appended). Default: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT /
+   * OTEL_EXPORTER_OTLP_ENDPOINT as the OTel exporters read them, else localhost.
+   */
+  endpoint?: string;
+  /** Default: OTEL_EXPORTER_OTLP_LOGS_PROTOCOL, OTEL_EXPORTER_OTLP_PROTOCOL, then `grpc`. */
+  protocol?: OtlpProtocol;
+  /** Extra resource attributes; they win over OTEL_RESOURCE_ATTRIBUTES. */
+  resourceAttributes?: Record<string, string | number | boolean>;
+  /** Batching (defaults: OTEL_BLRP_* variables, then the OTel SDK's defaults). */
+  batch?: {
+    maxQueueSize?: number;
+    maxExportBatchSize?: number;
+    scheduledDelayMillis?: number;
+    exportTimeoutMillis?: number;
+  };
+}
+
+const PROTOCOLS: readonly OtlpProtocol[] = ['grpc', 'http/protobuf', 'http/json'];
+
+export function resolveProtocol(options: DistlogOptions, env = process.env): OtlpProtocol {
+  const raw =
+    options.protocol ?? env.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'grpc';
+  if (!PROTOCOLS.includes(raw as OtlpProtocol)) {
+    throw new Error(
+      `unsupported OTLP protocol ${JSON.stringify(raw)}: expected one of ${PROTOCOLS.join(', ')}`,
+    );
+  }
+  return raw as OtlpProtocol;
+}

@@ -1,0 +1,88 @@
+import os from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { diag } from '@opentelemetry/api';
+import { logs } from '@opentelemetry/api-logs';
+import { BatchLogRecordProcessor, LoggerProvider, LogRecordExporter } from '@opentelemetry/sdk-logs';
+import {
+  defaultResource,
+  detectResources,
+  envDetector,
+  resourceFromAttributes,
+  Resource,
+} from '@opentelemetry/resources';
+import { OTLPLogExporter as GrpcExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
+import { OTLPLogExporter as HttpJsonExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { OTLPLogExporter as HttpProtoExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { DistlogOptions, OtlpProtocol, resolveProtocol } from './config';
+
+/** What init() set up; `shutdown()` flushes and is safe to call twice. */
+export interface Distlog {
+  readonly loggerProvider: LoggerProvider;
+  readonly resource: Resource;
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+let current: Distlog | undefined;
+
+/**
+ * Sets up an OpenTelemetry LoggerProvider that exports to a Distlog collector (or
+ * any OTLP endpoint). Calling it again returns the existing instance.
+ */
+export function init(options: DistlogOptions = {}): Distlog {
+  if (current) return current;
+  const resource = buildResource(options);
+  const exporter = createExporter(resolveProtocol(options), options.endpoint);
+  const processor = new BatchLogRecordProcessor({ exporter, ...options.batch });
+  const loggerProvider = new LoggerProvider({ resource, processors: [processor] });
+  logs.setGlobalLoggerProvider(loggerProvider);
+
+  let shuttingDown: Promise<void> | undefined;
+  const instance: Distlog = {
+    loggerProvider,
+    resource,
+    forceFlush: () => loggerProvider.forceFlush().catch((err) => diag.error('distlog: flush failed', err)),
+    shutdown: () =>
+      (shuttingDown ??= loggerProvider.shutdown().then(
+        () => {
+          if (current === instance) current = undefined;
+        },
+        (err) => diag.error('distlog: shutdown failed', err),
+      )),
+  };
+  current = instance;
+  return instance;
+}
+
+/** The instance init() created, if any. */
+export function getDistlog(): Distlog | undefined {
+  return current;
+}
+
+/** Flushes and stops the instance init() created; a no-op when there is none. */
+export async function shutdown(): Promise<void> {
+  await current?.shutdown();
+}
+
+function buildResource(options: DistlogOptions): Resource {
+  const processDefaults = resourceFromAttributes({
+    'service.instance.id': randomUUID(),
+    'host.name': os.hostname(),
+    'process.pid': process.pid,
+    'process.runtime.name': 'nodejs',
+    'process.runtime.version': process.versions.node,
+  });
+  const explicit: Record<string, string | number | boolean> = { ...options.resourceAttributes };
+  if (options.serviceName) explicit['service.name'] = options.serviceName;
+  return defaultResource()
+    .merge(processDefaults)
+    .merge(detectResources({ detectors: [envDetector] }))
+    .merge(resourceFromAttributes(explicit));
+}
+
+function createExporter(protocol: OtlpProtocol, endpoint: string | undefined): LogRecordExporter {
+  if (protocol === 'grpc') return new GrpcExporter(endpoint ? { url: endpoint } : {});
+  const url = endpoint ? endpoint.replace(/\/+$/, '').replace(/(\/v1\/logs)?$/, '/v1/logs') : undefined;
+  const config = url ? { url } : {};
+  return protocol === 'http/json' ? new HttpJsonExporter(config) : new HttpProtoExporter(config);
+}

@@ -1,0 +1,86 @@
+import { SeverityNumber } from '@opentelemetry/api-logs';
+import { mapPinoLine } from './mapper';
+import { severityOfPinoLevel } from './internal/severity';
+
+describe('severityOfPinoLevel', () => {
+  it('maps the six standard levels to the OTel severities', () => {
+    expect([10, 20, 30, 40, 50, 60].map(severityOfPinoLevel)).toEqual([
+      SeverityNumber.TRACE,
+      SeverityNumber.DEBUG,
+      SeverityNumber.INFO,
+      SeverityNumber.WARN,
+      SeverityNumber.ERROR,
+      SeverityNumber.FATAL,
+    ]);
+  });
+
+  it('keeps custom levels in order between the standard ones', () => {
+    expect(severityOfPinoLevel(35)).toBe(SeverityNumber.INFO3);
+    expect(severityOfPinoLevel(25)).toBe(SeverityNumber.DEBUG3);
+    expect(severityOfPinoLevel(1)).toBe(SeverityNumber.TRACE);
+    expect(severityOfPinoLevel(100)).toBe(SeverityNumber.FATAL4);
+    const levels = Array.from({ length: 70 }, (_, i) => severityOfPinoLevel(i));
+    expect([...levels].sort((a, b) => a - b)).toEqual(levels);
+  });
+});
+
+describe('mapPinoLine', () => {
+  it('maps msg, level, time, bindings and nested objects', () => {
+    const m = mapPinoLine({
+      level: 40,
+      time: 1700000000123,
+      pid: 1,
+      hostname: 'h',
+      name: 'api',
+      module: 'db',
+      msg: 'slow query',
+      query: { table: 'orders', ms: 812 },
+      tags: ['a', 'b'],
+    });
+    expect(m.scopeName).toBe('db');
+    expect(m.record).toEqual({
+      severityNumber: SeverityNumber.WARN,
+      severityText: 'WARN',
+      body: 'slow query',
+      timestamp: 1700000000123,
+      attributes: { query: { table: 'orders', ms: 812 }, tags: ['a', 'b'] },
+    });
+    expect(m.traceContext).toBeUndefined();
+  });
+
+  it('uses pino name as the scope when no logger/module binding exists, and custom level labels', () => {
+    const m = mapPinoLine({ level: 35, name: 'payments', msg: 'x' }, { levelLabels: { 35: 'notice' } });
+    expect(m.scopeName).toBe('payments');
+    expect(m.record.severityText).toBe('NOTICE');
+    expect(m.record.severityNumber).toBe(SeverityNumber.INFO3);
+  });
+
+  it('turns err into the exception attributes', () => {
+    const m = mapPinoLine({
+      level: 50,
+      msg: 'boom',
+      err: { type: 'TypeError', message: 'bad', stack: 'TypeError: bad\n  at x' },
+    });
+    expect(m.record.attributes).toEqual({
+      'exception.type': 'TypeError',
+      'exception.message': 'bad',
+      'exception.stacktrace': 'TypeError: bad\n  at x',
+    });
+  });
+
+  it('reads trace context written by the mixin into the context, not the attributes', () => {
+    const m = mapPinoLine({
+      level: 30,
+      msg: 'x',
+      trace_id: '0af7651916cd43dd8448eb211c80319c',
+      span_id: 'b7ad6b7169203331',
+      trace_flags: '01',
+    });
+    expect(m.traceContext).toEqual({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: 1,
+    });
+    expect(m.record.attributes).toEqual({});
+  });
+});

@@ -1,0 +1,109 @@
+import type { LogAttributes, LogRecord } from '@opentelemetry/api-logs';
+import { PINO_LEVELS, severityOfPinoLevel } from './internal/severity';
+
+/**
+ * The pure centre of the SDK: one parsed pino line → the fields of an OTel log
+ * record. No I/O, no globals; both pino integrations (transport and in-process
+ * destination) go through it, and it is tested on its own.
+ */
+export interface PinoMapping {
+  /** Scope (logger) name: `logger`, then `module` binding, then pino's `name`; '' when none. */
+  scopeName: string;
+  record: Omit<LogRecord, 'context'>;
+  /** Trace context written into the line by the SDK's mixin (transport case). */
+  traceContext?: { traceId: string; spanId: string; traceFlags: number };
+}
+
+export interface MapperOptions {
+  /** Level number → label, for custom levels (pino's `customLevels`). */
+  levelLabels?: Readonly<Record<number, string>>;
+}
+
+/** Keys that are not attributes: they become record fields, scope or resource. */
+const RESERVED = new Set([
+  'level',
+  'time',
+  'msg',
+  'pid',
+  'hostname',
+  'name',
+  'err',
+  'trace_id',
+  'span_id',
+  'trace_flags',
+]);
+const SCOPE_KEYS = ['logger', 'module'] as const;
+
+const DEFAULT_LABELS: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(PINO_LEVELS).map(([label, n]) => [n, label]),
+);
+
+export function mapPinoLine(line: Record<string, unknown>, options: MapperOptions = {}): PinoMapping {
+  const labels = options.levelLabels ?? DEFAULT_LABELS;
+  let levelNumber: number;
+  let levelLabel: string;
+  if (typeof line.level === 'number') {
+    levelNumber = line.level;
+    levelLabel = labels[levelNumber] ?? DEFAULT_LABELS[levelNumber] ?? String(levelNumber);
+  } else if (typeof line.level === 'string') {
+    levelLabel = line.level;
+    levelNumber =
+      PINO_LEVELS[line.level] ?? Number(Object.entries(labels).find(([, l]) => l === line.level)?.[0] ?? 30);
+  } else {
+    levelNumber = 30;
+    levelLabel = 'info';
+  }
+
+  let scopeName = typeof line.name === 'string' ? line.name : '';
+  let scopeKey: string | undefined;
+  for (const key of SCOPE_KEYS) {
+    if (typeof line[key] === 'string' && line[key] !== '') {
+      scopeName = line[key] as string;
+      scopeKey = key;
+      break;
+    }
+  }
+
+  const attributes: LogAttributes = {};
+  for (const key in line) {
+    if (RESERVED.has(key) || key === scopeKey) continue;
+    const value = line[key];
+    if (value !== undefined) attributes[key] = value as LogAttributes[string];
+  }
+  if (line.err !== undefined && line.err !== null) Object.assign(attributes, exceptionAttributes(line.err));
+
+  const record: PinoMapping['record'] = {
+    severityNumber: severityOfPinoLevel(levelNumber),
+    severityText: levelLabel.toUpperCase(),
+    body: typeof line.msg === 'string' ? line.msg : line.msg === undefined ? '' : String(line.msg),
+    attributes,
+  };
+  if (typeof line.time === 'number') record.timestamp = line.time;
+  else if (typeof line.time === 'string' && !Number.isNaN(Date.parse(line.time)))
+    record.timestamp = new Date(line.time);
+
+  const mapping: PinoMapping = { scopeName, record };
+  if (typeof line.trace_id === 'string' && typeof line.span_id === 'string') {
+    mapping.traceContext = {
+      traceId: line.trace_id,
+      spanId: line.span_id,
+      traceFlags:
+        typeof line.trace_flags === 'number'
+          ? line.trace_flags
+          : parseInt(String(line.trace_flags ?? '1'), 16) || 0,
+    };
+  }
+  return mapping;
+}
+
+/** pino's serialised `err` → OpenTelemetry's exception.* semantic attributes. */
+export function exceptionAttributes(err: unknown): LogAttributes {
+  if (typeof err !== 'object' || err === null) return { 'exception.message': String(err) };
+  const e = err as { type?: unknown; name?: unknown; message?: unknown; stack?: unknown };
+  const out: LogAttributes = {};
+  const type = typeof e.type === 'string' ? e.type : typeof e.name === 'string' ? e.name : undefined;
+  if (type) out['exception.type'] = type;
+  if (typeof e.message === 'string') out['exception.message'] = e.message;
+  if (typeof e.stack === 'string') out['exception.stacktrace'] = e.stack;
+  return out;
+}
