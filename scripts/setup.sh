@@ -40,7 +40,10 @@ fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages…"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install`, not `npm ci`: the lock written by this registry lacks other platforms'
+  # optional packages (turbo, resolver bindings), which `npm ci` refuses as out of sync.
+  # With a lock present, `npm install` installs exactly the locked versions.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 say "building…"
