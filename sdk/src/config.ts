@@ -2,6 +2,8 @@
  * SDK options. Every field is optional; the standard OTEL_* environment variables are
  * read where a field is unset, then the defaults documented beside each field apply.
  */
+import type { BoundedBatchOptions } from './export/bounded-batch-processor';
+
 export type OtlpProtocol = 'grpc' | 'http/protobuf' | 'http/json';
 
 export interface DistlogOptions {
@@ -17,13 +19,18 @@ export interface DistlogOptions {
   protocol?: OtlpProtocol;
   /** Extra resource attributes; they win over OTEL_RESOURCE_ATTRIBUTES. */
   resourceAttributes?: Record<string, string | number | boolean>;
-  /** Batching (defaults: OTEL_BLRP_* variables, then the OTel SDK's defaults). */
-  batch?: {
-    maxQueueSize?: number;
-    maxExportBatchSize?: number;
-    scheduledDelayMillis?: number;
-    exportTimeoutMillis?: number;
-  };
+  /** Batching and the memory bound (defaults: OTEL_BLRP_* variables, then 2048 / 512 / 1000 ms / 30 s). */
+  batch?: BoundedBatchOptions;
+  /**
+   * Set up tracing for scopes when the app has none (a tracer provider that only makes
+   * ids, the async context manager, W3C propagators). Default true. An app's own
+   * OpenTelemetry SDK is always used as it is.
+   */
+  tracing?: boolean;
+  /** Add the trace mixin to pino loggers created after init(). Default true. */
+  pinoMixin?: boolean;
+  /** Flush on `beforeExit` and SIGTERM. Default true. */
+  exitHooks?: boolean;
 }
 
 const PROTOCOLS: readonly OtlpProtocol[] = ['grpc', 'http/protobuf', 'http/json'];

@@ -3,6 +3,27 @@ export type { Distlog } from './init';
 export type { DistlogOptions, OtlpProtocol } from './config';
 export { distlogDestination } from './pino/destination';
 export type { DestinationOptions } from './pino/destination';
+export { traceMixin, withTraceMixin, hookPino } from './pino/mixin';
+export {
+  scope,
+  runScope,
+  scopeAttributes,
+  SCOPE_START_EVENT,
+  SCOPE_END_EVENT,
+  SCOPE_LOGGER_NAME,
+} from './scope';
+export type { ScopeAttributes } from './scope';
+export {
+  injectTraceHeaders,
+  extractTraceContext,
+  tracedFetch,
+  scopedHandler,
+  HttpServerError,
+} from './propagation';
+export { captureConsole, releaseConsole } from './console';
+export type { CaptureConsoleOptions } from './console';
+export { BoundedBatchProcessor } from './export/bounded-batch-processor';
+export type { BoundedBatchOptions, ProcessorStats } from './export/bounded-batch-processor';
 export { mapPinoLine, exceptionAttributes } from './mapper';
 export type { PinoMapping, MapperOptions } from './mapper';
 export { severityOfPinoLevel } from './internal/severity';

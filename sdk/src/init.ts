@@ -2,7 +2,7 @@ import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { diag } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
-import { BatchLogRecordProcessor, LoggerProvider, LogRecordExporter } from '@opentelemetry/sdk-logs';
+import { LoggerProvider, LogRecordExporter } from '@opentelemetry/sdk-logs';
 import {
   defaultResource,
   detectResources,
@@ -14,6 +14,9 @@ import { OTLPLogExporter as GrpcExporter } from '@opentelemetry/exporter-logs-ot
 import { OTLPLogExporter as HttpJsonExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as HttpProtoExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { DistlogOptions, OtlpProtocol, resolveProtocol } from './config';
+import { BoundedBatchProcessor, ProcessorStats } from './export/bounded-batch-processor';
+import { ensureTracing } from './tracing';
+import { hookPino } from './pino/mixin';
 
 /** What init() set up; `shutdown()` flushes and is safe to call twice. */
 export interface Distlog {
@@ -21,6 +24,8 @@ export interface Distlog {
   readonly resource: Resource;
   forceFlush(): Promise<void>;
   shutdown(): Promise<void>;
+  /** Records queued, exported, dropped (queue full, oldest first) and failed (exporter gave up). */
+  stats(): ProcessorStats;
 }
 
 let current: Distlog | undefined;
@@ -33,9 +38,11 @@ export function init(options: DistlogOptions = {}): Distlog {
   if (current) return current;
   const resource = buildResource(options);
   const exporter = createExporter(resolveProtocol(options), options.endpoint);
-  const processor = new BatchLogRecordProcessor({ exporter, ...options.batch });
+  const processor = new BoundedBatchProcessor(exporter, options.batch);
   const loggerProvider = new LoggerProvider({ resource, processors: [processor] });
   logs.setGlobalLoggerProvider(loggerProvider);
+  if (options.tracing !== false) ensureTracing(resource);
+  if (options.pinoMixin !== false) hookPino();
 
   let shuttingDown: Promise<void> | undefined;
   const instance: Distlog = {
@@ -49,8 +56,10 @@ export function init(options: DistlogOptions = {}): Distlog {
         },
         (err) => diag.error('distlog: shutdown failed', err),
       )),
+    stats: () => processor.stats(),
   };
   current = instance;
+  if (options.exitHooks !== false) installExitHooks(instance);
   return instance;
 }
 
@@ -64,9 +73,37 @@ export async function shutdown(): Promise<void> {
   await current?.shutdown();
 }
 
+/**
+ * Flush on the way out: `beforeExit` (the loop ran dry) and SIGTERM. When ours is the
+ * only SIGTERM listener, the signal is raised again after the flush (bounded to 3 s),
+ * so the process still ends the way it would have without us.
+ */
+function installExitHooks(instance: Distlog): void {
+  let flushedAtExit = false;
+  process.on('beforeExit', () => {
+    if (flushedAtExit || current !== instance) return;
+    flushedAtExit = true;
+    void instance.shutdown();
+  });
+  const onSigterm = () => {
+    const alone = process.listenerCount('SIGTERM') === 1;
+    process.off('SIGTERM', onSigterm);
+    const deadline = new Promise((r) => setTimeout(r, 3000).unref());
+    void Promise.race([instance.shutdown(), deadline]).then(() => {
+      if (alone) process.kill(process.pid, 'SIGTERM');
+    });
+  };
+  process.on('SIGTERM', onSigterm);
+}
+
+/** Shared with pino's transport worker (it inherits the environment), so both report one instance. */
+function instanceId(): string {
+  return (process.env.DISTLOG_SERVICE_INSTANCE_ID ??= randomUUID());
+}
+
 function buildResource(options: DistlogOptions): Resource {
   const processDefaults = resourceFromAttributes({
-    'service.instance.id': randomUUID(),
+    'service.instance.id': instanceId(),
     'host.name': os.hostname(),
     'process.pid': process.pid,
     'process.runtime.name': 'nodejs',

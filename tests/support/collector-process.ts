@@ -68,12 +68,13 @@ export async function startCollectorProcess(
   };
 }
 
-/** Runs a built fixture script to completion; resolves with its stdout lines parsed as JSON. */
+/** Runs a built fixture script to completion; resolves with its stdout's JSON lines, parsed. */
 export async function runFixture(
   script: string,
   env: Record<string, string>,
+  nodeArgs: string[] = [],
 ): Promise<Array<Record<string, string>>> {
-  const child = spawn(process.execPath, [path.resolve(__dirname, '../dist/fixtures', script)], {
+  const child = spawn(process.execPath, [...nodeArgs, path.resolve(__dirname, '../dist/fixtures', script)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -85,6 +86,6 @@ export async function runFixture(
   if (code !== 0) throw new Error(`${script} exited with ${code}:\n${stderr}`);
   return stdout
     .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line));
 }

@@ -1,0 +1,138 @@
+import { diag } from '@opentelemetry/api';
+import { ExportResultCode } from '@opentelemetry/core';
+import type { LogRecordExporter, LogRecordProcessor, SdkLogRecord } from '@opentelemetry/sdk-logs';
+
+export interface BoundedBatchOptions {
+  /** Records held at most; when full the OLDEST is dropped and counted. Default 2048 (OTEL_BLRP_MAX_QUEUE_SIZE). */
+  maxQueueSize?: number;
+  /** Records per export. Default 512 (OTEL_BLRP_MAX_EXPORT_BATCH_SIZE). */
+  maxExportBatchSize?: number;
+  /** Export at least this often (ms). Default 1000 (OTEL_BLRP_SCHEDULE_DELAY). */
+  scheduledDelayMillis?: number;
+  /** One export may take this long (ms). Default 30 000 (OTEL_BLRP_EXPORT_TIMEOUT). */
+  exportTimeoutMillis?: number;
+}
+
+export interface ProcessorStats {
+  queued: number;
+  exported: number;
+  /** Dropped because the queue was full (the oldest go first). */
+  dropped: number;
+  /** Lost because the exporter gave up on them (after its own retries). */
+  failed: number;
+}
+
+/**
+ * A batching processor whose memory is bounded and whose losses are visible: unlike
+ * the OTel SDK's BatchLogRecordProcessor (which refuses the newest record when full),
+ * it keeps the newest records, drops the oldest, and counts both drops and failed
+ * exports. It never blocks or throws into the caller; its timer is unref()'d.
+ */
+export class BoundedBatchProcessor implements LogRecordProcessor {
+  private readonly maxQueueSize: number;
+  private readonly maxExportBatchSize: number;
+  private readonly scheduledDelayMillis: number;
+  private readonly exportTimeoutMillis: number;
+  private queue: SdkLogRecord[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private exporting: Promise<void> | undefined;
+  private shutdownPromise: Promise<void> | undefined;
+  private readonly counts = { exported: 0, dropped: 0, failed: 0 };
+
+  constructor(
+    private readonly exporter: LogRecordExporter,
+    options: BoundedBatchOptions = {},
+    env = process.env,
+  ) {
+    this.maxQueueSize = positive(options.maxQueueSize ?? env.OTEL_BLRP_MAX_QUEUE_SIZE, 2048);
+    this.maxExportBatchSize = Math.min(
+      positive(options.maxExportBatchSize ?? env.OTEL_BLRP_MAX_EXPORT_BATCH_SIZE, 512),
+      this.maxQueueSize,
+    );
+    this.scheduledDelayMillis = positive(options.scheduledDelayMillis ?? env.OTEL_BLRP_SCHEDULE_DELAY, 1000);
+    this.exportTimeoutMillis = positive(options.exportTimeoutMillis ?? env.OTEL_BLRP_EXPORT_TIMEOUT, 30_000);
+  }
+
+  stats(): ProcessorStats {
+    return { queued: this.queue.length, ...this.counts };
+  }
+
+  onEmit(record: SdkLogRecord): void {
+    if (this.shutdownPromise) return;
+    if (this.queue.length >= this.maxQueueSize) {
+      this.queue.shift();
+      this.counts.dropped++;
+    }
+    this.queue.push(record);
+    if (this.queue.length >= this.maxExportBatchSize) this.exportSoon(0);
+    else this.exportSoon(this.scheduledDelayMillis);
+  }
+
+  async forceFlush(): Promise<void> {
+    while (this.queue.length > 0 || this.exporting) {
+      if (this.exporting) await this.exporting;
+      else await this.exportOneBatch();
+    }
+  }
+
+  shutdown(): Promise<void> {
+    return (this.shutdownPromise ??= (async () => {
+      if (this.timer) clearTimeout(this.timer);
+      await this.forceFlush();
+      await this.exporter.shutdown();
+    })());
+  }
+
+  private exportSoon(delay: number): void {
+    if (this.timer && delay > 0) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.drain();
+    }, delay);
+    this.timer.unref();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.exporting) return;
+    while (this.queue.length > 0) await this.exportOneBatch();
+  }
+
+  private exportOneBatch(): Promise<void> {
+    if (this.exporting) return this.exporting;
+    const batch = this.queue.splice(0, this.maxExportBatchSize);
+    if (batch.length === 0) return Promise.resolve();
+    this.exporting = new Promise<void>((resolve) => {
+      const timeout = setTimeout(() => {
+        this.counts.failed += batch.length;
+        diag.error(`distlog: export of ${batch.length} log records timed out`);
+        resolve();
+      }, this.exportTimeoutMillis);
+      timeout.unref();
+      try {
+        this.exporter.export(batch, (result) => {
+          clearTimeout(timeout);
+          if (result.code === ExportResultCode.SUCCESS) this.counts.exported += batch.length;
+          else {
+            this.counts.failed += batch.length;
+            diag.error(`distlog: export of ${batch.length} log records failed`, result.error);
+          }
+          resolve();
+        });
+      } catch (err) {
+        clearTimeout(timeout);
+        this.counts.failed += batch.length;
+        diag.error('distlog: exporter threw', err);
+        resolve();
+      }
+    }).finally(() => {
+      this.exporting = undefined;
+    });
+    return this.exporting;
+  }
+}
+
+function positive(raw: number | string | undefined, fallback: number): number {
+  const n = typeof raw === 'string' ? Number(raw) : raw;
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : fallback;
+}

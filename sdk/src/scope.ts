@@ -1,0 +1,142 @@
+import { context, createContextKey, trace, Context, Span, SpanStatusCode } from '@opentelemetry/api';
+import { logs, SeverityNumber, LogAttributes } from '@opentelemetry/api-logs';
+import { exceptionAttributes } from './mapper';
+import { getDistlog, init } from './init';
+
+/**
+ * Scopes (in the spirit of Eliot's actions) on OpenTelemetry spans. A scope is a
+ * child span of the current one; every record logged inside carries its trace and
+ * span id and the scope's attributes (merged with its ancestors'). A scope writes a
+ * start and an end record, so a request's tree can be rebuilt from logs alone:
+ *
+ *   event name         attributes
+ *   distlog.scope.start  scope.name, scope.parent_span_id (absent at the root)
+ *   distlog.scope.end    scope.name, scope.parent_span_id, scope.status (ok|error),
+ *                        scope.duration_ms, exception.* on error
+ */
+export const SCOPE_START_EVENT = 'distlog.scope.start';
+export const SCOPE_END_EVENT = 'distlog.scope.end';
+export const SCOPE_LOGGER_NAME = 'distlog.scope';
+
+const SCOPE_ATTRIBUTES_KEY = createContextKey('distlog.scope.attributes');
+const TRACER_NAME = '@distlog/sdk';
+
+export type ScopeAttributes = Record<string, string | number | boolean>;
+
+/** The attributes of the scopes enclosing `ctx` (innermost wins). */
+export function scopeAttributes(ctx: Context = context.active()): ScopeAttributes | undefined {
+  return ctx.getValue(SCOPE_ATTRIBUTES_KEY) as ScopeAttributes | undefined;
+}
+
+export function scope<T>(name: string, fn: () => T): T;
+export function scope<T>(name: string, attributes: ScopeAttributes, fn: () => T): T;
+export function scope<T>(name: string, attributesOrFn: ScopeAttributes | (() => T), maybeFn?: () => T): T {
+  const fn = typeof attributesOrFn === 'function' ? attributesOrFn : maybeFn!;
+  const attributes = typeof attributesOrFn === 'function' ? {} : attributesOrFn;
+  return runScope(name, attributes, context.active(), fn);
+}
+
+/** Runs `fn` in a new scope whose parent is `parent` (e.g. a context extracted from request headers). */
+export function runScope<T>(name: string, attributes: ScopeAttributes, parent: Context, fn: () => T): T {
+  if (!getDistlog()) init();
+  const parentSpan = trace.getSpan(parent);
+  const parentSpanId = parentSpan?.spanContext().spanId;
+  const span = trace.getTracer(TRACER_NAME).startSpan(name, { attributes }, parent);
+  const inherited = scopeAttributes(parent);
+  const ctx = trace.setSpan(parent, span).setValue(SCOPE_ATTRIBUTES_KEY, { ...inherited, ...attributes });
+  const started = performance.now();
+
+  emitScopeRecord(ctx, SCOPE_START_EVENT, SeverityNumber.INFO, `${name} started`, {
+    'scope.name': name,
+    ...(parentSpanId && trace.isSpanContextValid(parentSpan!.spanContext())
+      ? { 'scope.parent_span_id': parentSpanId }
+      : {}),
+  });
+  const end = (error?: unknown) => finishScope(ctx, span, name, parentSpan, started, error);
+
+  let result: T;
+  try {
+    result = context.with(ctx, fn);
+  } catch (err) {
+    end(err);
+    throw err;
+  }
+  if (isPromiseLike(result)) {
+    return result.then(
+      (value) => {
+        end();
+        return value;
+      },
+      (err: unknown) => {
+        end(err);
+        throw err;
+      },
+    ) as T;
+  }
+  end();
+  return result;
+}
+
+function finishScope(
+  ctx: Context,
+  span: Span,
+  name: string,
+  parentSpan: Span | undefined,
+  started: number,
+  error?: unknown,
+): void {
+  const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+  const attributes: LogAttributes = {
+    'scope.name': name,
+    'scope.status': error === undefined ? 'ok' : 'error',
+    'scope.duration_ms': durationMs,
+  };
+  const parentContext = parentSpan?.spanContext();
+  if (parentContext && trace.isSpanContextValid(parentContext))
+    attributes['scope.parent_span_id'] = parentContext.spanId;
+  if (error !== undefined) {
+    Object.assign(
+      attributes,
+      exceptionAttributes(
+        error instanceof Error ? { type: error.name, message: error.message, stack: error.stack } : error,
+      ),
+    );
+    span.recordException(error instanceof Error ? error : String(error));
+    span.setStatus({
+      code: SpanStatusCode.ERROR,
+      message: error instanceof Error ? error.message : String(error),
+    });
+  } else {
+    span.setStatus({ code: SpanStatusCode.OK });
+  }
+  emitScopeRecord(
+    ctx,
+    SCOPE_END_EVENT,
+    error === undefined ? SeverityNumber.INFO : SeverityNumber.ERROR,
+    `${name} ${error === undefined ? 'finished' : 'failed'} in ${durationMs} ms`,
+    attributes,
+  );
+  span.end();
+}
+
+function emitScopeRecord(
+  ctx: Context,
+  eventName: string,
+  severityNumber: SeverityNumber,
+  body: string,
+  attributes: LogAttributes,
+): void {
+  const inherited = scopeAttributes(ctx);
+  logs.getLogger(SCOPE_LOGGER_NAME).emit({
+    eventName,
+    severityNumber,
+    severityText: SeverityNumber[severityNumber],
+    body,
+    attributes: { ...inherited, ...attributes },
+    context: ctx,
+  });
+}
+
+function isPromiseLike<T>(value: T): value is T & PromiseLike<unknown> {
+  return typeof (value as { then?: unknown })?.then === 'function';
+}

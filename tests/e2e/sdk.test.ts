@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { SeverityNumber } from '@opentelemetry/api-logs';
+import {
+  ClickHouse,
+  createTestDatabase,
+  dropTestDatabase,
+  eventually,
+  testClickHouseUrl,
+} from '@distlog/collector';
+import { CollectorProcess, runFixture, startCollectorProcess } from '../support/collector-process';
+
+let ch: ClickHouse;
+let collector: CollectorProcess;
+
+beforeAll(async () => {
+  ch = await createTestDatabase('e2e_sdk');
+  collector = await startCollectorProcess(testClickHouseUrl(), ch.database);
+});
+
+afterAll(async () => {
+  await collector?.stop();
+  await dropTestDatabase(ch);
+});
+
+interface Row {
+  ServiceName: string;
+  SeverityNumber: number;
+  SeverityText: string;
+  ScopeName: string;
+  EventName: string;
+  Body: string;
+  TraceId: string;
+  SpanId: string;
+  attrs: Record<string, string>;
+}
+
+async function rows(where: string): Promise<Row[]> {
+  const found = await ch.query<Omit<Row, 'attrs'> & { k: string[]; v: string[] }>(
+    `SELECT ServiceName, SeverityNumber, SeverityText, ScopeName, EventName, Body, TraceId, SpanId,
+            LogAttributes.key AS k, LogAttributes.value AS v
+     FROM ${ch.database}.logs WHERE ${where} ORDER BY TimeUnixNano`,
+  );
+  return found.map(({ k, v, ...row }) => ({
+    ...row,
+    attrs: Object.fromEntries(k.map((key, i) => [key, v[i]])),
+  }));
+}
+
+function run(scenario: string, tag: string, nodeArgs: string[] = []) {
+  return runFixture(
+    'sdk-app.js',
+    {
+      FIXTURE_SCENARIO: scenario,
+      FIXTURE_TAG: tag,
+      OTEL_SERVICE_NAME: `sdk-${scenario}`,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.grpcPort}`,
+    },
+    nodeArgs,
+  );
+}
+
+describe('SDK against a real collector and ClickHouse', () => {
+  it('pino transport: keeps trace context across the worker thread and maps levels, children, errors', async () => {
+    const tag = `tr-${randomUUID()}`;
+    // `-r @distlog/sdk/register`: the app's code only names the transport.
+    const [where] = await run('transport', tag, ['-r', '@distlog/sdk/register']);
+    const found = await eventually(async () => {
+      const r = await rows(`Body LIKE '${tag}%'`);
+      return r.length === 4 ? r : undefined;
+    });
+    expect(found).toBeDefined();
+    const byBody = Object.fromEntries(found!.map((r) => [r.Body.slice(tag.length + 1), r]));
+    for (const row of found!) {
+      expect(row.TraceId).toBe(where.traceId);
+      expect(row.SpanId).toBe(where.spanId);
+      // Trace ids go into the record's fields, not into attributes.
+      expect(row.attrs).not.toHaveProperty('trace_id');
+      expect(row.attrs.tenant).toBe('acme');
+    }
+    expect(byBody.plain).toMatchObject({
+      SeverityNumber: SeverityNumber.INFO,
+      SeverityText: 'INFO',
+      ScopeName: 'shop',
+    });
+    expect(byBody.plain.attrs.cart).toBe('{"items":2,"total":9.5}');
+    expect(byBody.child).toMatchObject({ SeverityNumber: SeverityNumber.DEBUG, ScopeName: 'db' });
+    expect(byBody.child.attrs.sql).toBe('select 1');
+    expect(byBody.custom).toMatchObject({ SeverityNumber: SeverityNumber.INFO3, SeverityText: 'NOTICE' });
+    expect(byBody.error).toMatchObject({ SeverityNumber: SeverityNumber.ERROR });
+    expect(byBody.error.attrs['exception.type']).toBe('TypeError');
+    expect(byBody.error.attrs['exception.message']).toBe('card declined');
+    expect(byBody.error.attrs['exception.stacktrace']).toMatch(/^TypeError: card declined\n +at /);
+  });
+
+  it('scopes: records carry the scope span, attributes nest, start/end records rebuild the tree', async () => {
+    const tag = `sc-${randomUUID()}`;
+    const [out] = await run('scopes', tag);
+    const outer = out.outer as unknown as { traceId: string; spanId: string };
+    const inner = out.inner as unknown as { traceId: string; spanId: string };
+    expect(out.caught).toBe('out of stock');
+    const logged = await rows(`Body LIKE '${tag}%'`);
+    expect(logged.map((r) => [r.Body.slice(tag.length + 1), r.SpanId === outer.spanId, r.TraceId])).toEqual([
+      ['in outer', true, outer.traceId],
+      ['in inner', false, outer.traceId],
+      ['in async', false, outer.traceId],
+    ]);
+    expect(logged[1].SpanId).toBe(inner.spanId);
+    expect(logged[1].attrs).toMatchObject({ request: 'r-1', step: '1' });
+    expect(logged[0].attrs).toEqual({ request: 'r-1' });
+
+    const scopeRecords = await rows(`TraceId = '${outer.traceId}' AND EventName LIKE 'distlog.scope.%'`);
+    const ends = scopeRecords.filter((r) => r.EventName === 'distlog.scope.end');
+    const starts = scopeRecords.filter((r) => r.EventName === 'distlog.scope.start');
+    expect(starts).toHaveLength(4);
+    expect(ends).toHaveLength(4);
+    const tree = Object.fromEntries(ends.map((r) => [r.attrs['scope.name'], r]));
+    expect(tree.outer.attrs['scope.parent_span_id']).toBeUndefined();
+    expect(tree.outer.SpanId).toBe(outer.spanId);
+    for (const child of ['inner-sync', 'inner-async', 'failing']) {
+      expect(tree[child].attrs['scope.parent_span_id']).toBe(outer.spanId);
+      expect(tree[child].ScopeName).toBe('distlog.scope');
+    }
+    expect(Number(tree['inner-async'].attrs['scope.duration_ms'])).toBeGreaterThanOrEqual(15);
+    expect(tree['inner-async'].attrs['scope.status']).toBe('ok');
+    expect(tree.failing).toMatchObject({ SeverityNumber: SeverityNumber.ERROR });
+    expect(tree.failing.attrs).toMatchObject({
+      'scope.status': 'error',
+      'exception.type': 'RangeError',
+      'exception.message': 'out of stock',
+    });
+  });
+
+  it('console capture: formats like Node, maps severities, stops after release', async () => {
+    const tag = `co-${randomUUID()}`;
+    const [where] = await run('console', tag);
+    const found = await rows(`Body LIKE '%${tag}%'`);
+    expect(found.map((r) => [r.SeverityText, r.SeverityNumber, r.ScopeName])).toEqual([
+      ['INFO', SeverityNumber.INFO, 'console'],
+      ['WARN', SeverityNumber.WARN, 'console'],
+      ['ERROR', SeverityNumber.ERROR, 'console'],
+      ['DEBUG', SeverityNumber.DEBUG, 'console'],
+    ]);
+    expect(found[0].Body).toBe(`${tag} cart has 3 items`);
+    expect(found[1].Body).toBe(`${tag} warn { a: 1 }`);
+    expect(found[2].Body).toMatch(new RegExp(`^Error: ${tag} error\\n +at `));
+    expect(found.every((r) => r.TraceId === where.traceId && r.attrs.feature === 'console')).toBe(true);
+  });
+
+  it('a collector that is down costs the app only the dropped records, which are counted', async () => {
+    const [result] = await run('unreachable', 'x');
+    const r = result as unknown as { loggingMs: number; queued: number; dropped: number };
+    expect(r.queued).toBe(10);
+    expect(r.dropped).toBe(990);
+  });
+});
