@@ -1,1 +1,2 @@
-export * from './cli/commands';
+export * from "./cli/commands";
+export * from "./trace/scope-tree";

@@ -16,7 +16,7 @@ import { OTLPLogExporter as HttpProtoExporter } from '@opentelemetry/exporter-lo
 import { DistlogOptions, OtlpProtocol, resolveProtocol } from './config';
 import { BoundedBatchProcessor, ProcessorStats } from './export/bounded-batch-processor';
 import { ensureTracing } from './tracing';
-import { hookPino } from './pino/mixin';
+import { closePinoTransports, hookPino } from './pino/mixin';
 
 /** What init() set up; `shutdown()` flushes and is safe to call twice. */
 export interface Distlog {
@@ -89,7 +89,7 @@ function installExitHooks(instance: Distlog): void {
     const alone = process.listenerCount('SIGTERM') === 1;
     process.off('SIGTERM', onSigterm);
     const deadline = new Promise((r) => setTimeout(r, 3000).unref());
-    void Promise.race([instance.shutdown(), deadline]).then(() => {
+    void Promise.race([Promise.all([instance.shutdown(), closePinoTransports(3000)]), deadline]).then(() => {
       if (alone) process.kill(process.pid, 'SIGTERM');
     });
   };
@@ -110,7 +110,10 @@ function buildResource(options: DistlogOptions): Resource {
     'process.runtime.version': process.versions.node,
   });
   const explicit: Record<string, string | number | boolean> = { ...options.resourceAttributes };
-  if (options.serviceName) explicit['service.name'] = options.serviceName;
+  // A name given in code also reaches pino's transport worker, which inherits the environment.
+  if (options.serviceName) process.env.DISTLOG_SERVICE_NAME = options.serviceName;
+  const serviceName = options.serviceName ?? process.env.DISTLOG_SERVICE_NAME;
+  if (serviceName) explicit['service.name'] = serviceName;
   return defaultResource()
     .merge(processDefaults)
     .merge(detectResources({ detectors: [envDetector] }))

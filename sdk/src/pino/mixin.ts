@@ -34,6 +34,8 @@ function combine(user: Mixin | undefined): Mixin {
 }
 
 const wrapped = new WeakMap<object, PinoFactory>();
+/** Loggers created with a `transport`, so their worker can be flushed before a signal ends the process. */
+const transportLoggers = new Set<WeakRef<object>>();
 const ORIGINAL = Symbol.for('distlog.pino.original');
 
 /** pino's factory with the trace mixin added to every logger it creates. */
@@ -46,7 +48,9 @@ export function withTraceMixin(pino: PinoFactory): PinoFactory {
     const isStream = typeof (first as { write?: unknown })?.write === 'function';
     const options = first === undefined || isStream ? {} : (first as { mixin?: Mixin });
     const patched = { ...options, mixin: combine(options.mixin) };
-    return isStream ? pino(patched, first, ...rest) : pino(patched, ...rest);
+    const logger = isStream ? pino(patched, first, ...rest) : pino(patched, ...rest);
+    if ((options as { transport?: unknown }).transport && logger) transportLoggers.add(new WeakRef(logger as object));
+    return logger;
   } as unknown as PinoFactory;
   Object.assign(factory, pino);
   factory.default = factory;
@@ -84,4 +88,25 @@ export function hookPino(): void {
       cached.exports = withTraceMixin(cached.exports as PinoFactory);
     }
   }
+}
+
+/**
+ * Ends the transports of loggers created through the patched factory and waits (at
+ * most `timeoutMs`) for their workers to close, which flushes their exporters. pino
+ * does this by itself at a normal exit, not when a signal ends the process.
+ */
+export async function closePinoTransports(timeoutMs: number): Promise<void> {
+  const closing: Promise<unknown>[] = [];
+  for (const ref of transportLoggers) {
+    const logger = ref.deref() as Record<symbol, unknown> | undefined;
+    if (!logger) continue;
+    const streamSym = Object.getOwnPropertySymbols(logger).find((s) => s.description === 'pino.stream');
+    const stream = streamSym && (logger[streamSym] as { end?: () => void; once?: (e: string, f: () => void) => void });
+    if (!stream?.end || !stream.once) continue;
+    closing.push(new Promise<void>((resolve) => stream.once!('close', resolve)));
+    stream.end();
+  }
+  transportLoggers.clear();
+  if (closing.length === 0) return;
+  await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
 }

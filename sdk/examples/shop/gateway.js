@@ -1,0 +1,30 @@
+// gateway: the public entry. pino through the Distlog transport (worker thread).
+const { init, scope, scopedHandler, tracedFetch } = require('@distlog/sdk');
+
+init({ serviceName: 'gateway' }); // before pino is loaded, so loggers get the trace mixin
+const pino = require('pino');
+const http = require('node:http');
+const { trace } = require('@opentelemetry/api');
+
+const logger = pino({ name: 'gateway', transport: { target: '@distlog/sdk/pino' } });
+const ordersUrl = `http://127.0.0.1:${process.env.ORDERS_PORT ?? 3002}`;
+
+const server = http.createServer(
+  scopedHandler(async (req, res) => {
+    const traceId = trace.getActiveSpan().spanContext().traceId;
+    const item = new URL(req.url, 'http://x').searchParams.get('item') ?? 'book';
+    logger.info({ item }, 'checkout requested');
+    const order = await scope('create order', { item }, async () => {
+      const response = await tracedFetch(`${ordersUrl}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ item, quantity: 1 }),
+      });
+      return response.json();
+    });
+    logger.info({ orderId: order.orderId }, 'checkout done');
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ traceId, ...order }));
+  }),
+);
+server.listen(Number(process.env.GATEWAY_PORT ?? 3001), '127.0.0.1', () => logger.info('gateway listening'));
