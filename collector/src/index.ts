@@ -22,3 +22,8 @@ export { PROTO_DIR } from './receivers/otlp/grpc-receiver';
 export type { LogRow, Attributes, ResourceInfo, ScopeInfo } from './model/log-row';
 export { SEVERITY_TEXT_BY_NUMBER } from './model/log-row';
 export { createTestDatabase, dropTestDatabase, testClickHouseUrl, eventually } from './storage/testing';
+export { OtlpGrpcReceiver } from './receivers/otlp/grpc-receiver';
+export { OtlpHttpReceiver } from './receivers/otlp/http-receiver';
+export { DEFAULT_RECEIVER_LIMITS } from './receivers/otlp/limits';
+export type { ReceiverLimits } from './receivers/otlp/limits';
+export type { Consumer } from './pipeline/pipeline';

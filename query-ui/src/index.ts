@@ -1,2 +1,2 @@
-export * from "./cli/commands";
-export * from "./trace/scope-tree";
+export * from './cli/commands';
+export * from './trace/scope-tree';

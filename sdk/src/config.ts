@@ -27,8 +27,8 @@ export interface DistlogOptions {
    * OpenTelemetry SDK is always used as it is.
    */
   tracing?: boolean;
-  /** Add the trace mixin to pino loggers created after init(). Default true. */
-  pinoMixin?: boolean;
+  /** Add trace context (and scope attributes) to the lines of pino loggers created after init(). Default true. */
+  pinoTraceContext?: boolean;
   /** Flush on `beforeExit` and SIGTERM. Default true. */
   exitHooks?: boolean;
 }

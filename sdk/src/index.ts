@@ -3,7 +3,7 @@ export type { Distlog } from './init';
 export type { DistlogOptions, OtlpProtocol } from './config';
 export { distlogDestination } from './pino/destination';
 export type { DestinationOptions } from './pino/destination';
-export { traceMixin, withTraceMixin, hookPino } from './pino/mixin';
+export { traceMixin, appendTraceContext, withTraceContext, hookPino } from './pino/trace-context';
 export {
   scope,
   runScope,

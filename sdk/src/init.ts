@@ -16,7 +16,7 @@ import { OTLPLogExporter as HttpProtoExporter } from '@opentelemetry/exporter-lo
 import { DistlogOptions, OtlpProtocol, resolveProtocol } from './config';
 import { BoundedBatchProcessor, ProcessorStats } from './export/bounded-batch-processor';
 import { ensureTracing } from './tracing';
-import { closePinoTransports, hookPino } from './pino/mixin';
+import { closePinoTransports, hookPino } from './pino/trace-context';
 
 /** What init() set up; `shutdown()` flushes and is safe to call twice. */
 export interface Distlog {
@@ -26,6 +26,8 @@ export interface Distlog {
   shutdown(): Promise<void>;
   /** Records queued, exported, dropped (queue full, oldest first) and failed (exporter gave up). */
   stats(): ProcessorStats;
+  /** @internal The fast path: a finished record straight into the export queue. */
+  readonly processor: BoundedBatchProcessor;
 }
 
 let current: Distlog | undefined;
@@ -42,7 +44,7 @@ export function init(options: DistlogOptions = {}): Distlog {
   const loggerProvider = new LoggerProvider({ resource, processors: [processor] });
   logs.setGlobalLoggerProvider(loggerProvider);
   if (options.tracing !== false) ensureTracing(resource);
-  if (options.pinoMixin !== false) hookPino();
+  if (options.pinoTraceContext !== false) hookPino();
 
   let shuttingDown: Promise<void> | undefined;
   const instance: Distlog = {
@@ -57,6 +59,7 @@ export function init(options: DistlogOptions = {}): Distlog {
         (err) => diag.error('distlog: shutdown failed', err),
       )),
     stats: () => processor.stats(),
+    processor,
   };
   current = instance;
   if (options.exitHooks !== false) installExitHooks(instance);

@@ -1,5 +1,5 @@
 // `node -r @distlog/sdk/register app.js`: Distlog with no code change — init() from
-// OTEL_* variables, pino loggers get the trace mixin, console is captured when
+// OTEL_* variables, pino lines get trace context, console is captured when
 // DISTLOG_CAPTURE_CONSOLE=1.
 import { init } from './init';
 import { captureConsole } from './console';

@@ -1,6 +1,13 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { ClickHouse, createTestDatabase, dropTestDatabase, eventually, freePort, testClickHouseUrl } from '@distlog/collector';
+import {
+  ClickHouse,
+  createTestDatabase,
+  dropTestDatabase,
+  eventually,
+  freePort,
+  testClickHouseUrl,
+} from '@distlog/collector';
 import { buildScopeTree, renderScopeTree, TraceRecord } from '@distlog/query-ui';
 import { CollectorProcess, startCollectorProcess } from '../support/collector-process';
 
@@ -20,7 +27,17 @@ afterAll(async () => {
 });
 
 async function traceRecords(traceId: string): Promise<TraceRecord[]> {
-  const rows = await ch.query<{ t: string; s: string; sc: string; e: string; b: string; sp: string; sev: number; k: string[]; v: string[] }>(
+  const rows = await ch.query<{
+    t: string;
+    s: string;
+    sc: string;
+    e: string;
+    b: string;
+    sp: string;
+    sev: number;
+    k: string[];
+    v: string[];
+  }>(
     `SELECT TimeUnixNano AS t, ServiceName AS s, ScopeName AS sc, EventName AS e, Body AS b, SpanId AS sp,
             SeverityNumber AS sev, LogAttributes.key AS k, LogAttributes.value AS v
      FROM ${ch.database}.logs WHERE TraceId = '${traceId}'`,
@@ -61,7 +78,10 @@ describe('example system: gateway → orders → payments', () => {
     // The services flushed on SIGTERM; the gateway's records come through its pino worker.
     const records = await eventually(async () => {
       const r = await traceRecords(traceId);
-      return r.filter((x) => x.eventName === 'distlog.scope.end').length === 7 && r.some((x) => x.body === 'checkout done') ? r : undefined;
+      return r.filter((x) => x.eventName === 'distlog.scope.end').length === 7 &&
+        r.some((x) => x.body === 'checkout done')
+        ? r
+        : undefined;
     });
     expect(records).toBeDefined();
     const tree = buildScopeTree(records!);

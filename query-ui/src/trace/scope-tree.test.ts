@@ -1,35 +1,95 @@
 import { buildScopeTree, renderScopeTree, TraceRecord } from './scope-tree';
 
 let t = 1_700_000_000_000_000_000n;
-function rec(spanId: string, eventName: string, attributes: Record<string, string>, service = 'svc', body = ''): TraceRecord {
+function rec(
+  spanId: string,
+  eventName: string,
+  attributes: Record<string, string>,
+  service = 'svc',
+  body = '',
+): TraceRecord {
   t += 1_000_000n;
-  return { timeUnixNano: t.toString(), service, scope: 'distlog.scope', eventName, body, spanId, severityNumber: 9, attributes };
+  return {
+    timeUnixNano: t.toString(),
+    service,
+    scope: 'distlog.scope',
+    eventName,
+    body,
+    spanId,
+    severityNumber: 9,
+    attributes,
+  };
 }
 
 describe('buildScopeTree', () => {
   it('nests scopes by parent span id across services, orders children by start, hangs records under scopes', () => {
     const records = [
       rec('a', 'distlog.scope.start', { 'scope.name': 'GET /checkout' }, 'gateway'),
-      rec('b', 'distlog.scope.start', { 'scope.name': 'POST /orders', 'scope.parent_span_id': 'a' }, 'orders'),
+      rec(
+        'b',
+        'distlog.scope.start',
+        { 'scope.name': 'POST /orders', 'scope.parent_span_id': 'a' },
+        'orders',
+      ),
       rec('c', 'distlog.scope.start', { 'scope.name': 'validate', 'scope.parent_span_id': 'b' }, 'orders'),
       rec('c', '', {}, 'orders', 'valid'),
-      rec('c', 'distlog.scope.end', { 'scope.name': 'validate', 'scope.parent_span_id': 'b', 'scope.status': 'ok', 'scope.duration_ms': '1.5' }, 'orders'),
+      rec(
+        'c',
+        'distlog.scope.end',
+        {
+          'scope.name': 'validate',
+          'scope.parent_span_id': 'b',
+          'scope.status': 'ok',
+          'scope.duration_ms': '1.5',
+        },
+        'orders',
+      ),
       rec('d', 'distlog.scope.start', { 'scope.name': 'charge', 'scope.parent_span_id': 'b' }, 'payments'),
-      rec('d', 'distlog.scope.end', { 'scope.name': 'charge', 'scope.parent_span_id': 'b', 'scope.status': 'error', 'scope.duration_ms': '3', 'exception.message': 'declined' }, 'payments'),
-      rec('b', 'distlog.scope.end', { 'scope.name': 'POST /orders', 'scope.parent_span_id': 'a', 'scope.status': 'ok', 'scope.duration_ms': '9' }, 'orders'),
+      rec(
+        'd',
+        'distlog.scope.end',
+        {
+          'scope.name': 'charge',
+          'scope.parent_span_id': 'b',
+          'scope.status': 'error',
+          'scope.duration_ms': '3',
+          'exception.message': 'declined',
+        },
+        'payments',
+      ),
+      rec(
+        'b',
+        'distlog.scope.end',
+        {
+          'scope.name': 'POST /orders',
+          'scope.parent_span_id': 'a',
+          'scope.status': 'ok',
+          'scope.duration_ms': '9',
+        },
+        'orders',
+      ),
       rec('zz', '', {}, 'other', 'orphan'),
     ];
     // Input order must not matter.
     const tree = buildScopeTree([...records].reverse());
     expect(renderScopeTree(tree, { durations: true })).toBe(
-      ['GET /checkout [gateway] …', '└─ POST /orders [orders] 9 ms', '   ├─ validate [orders] 1.5 ms', '   └─ charge [payments] 3 ms ✗ declined'].join('\n'),
+      [
+        'GET /checkout [gateway] …',
+        '└─ POST /orders [orders] 9 ms',
+        '   ├─ validate [orders] 1.5 ms',
+        '   └─ charge [payments] 3 ms ✗ declined',
+      ].join('\n'),
     );
     expect(tree.roots[0].children[0].children[0].records.map((r) => r.body)).toEqual(['valid']);
     expect(tree.orphans.map((r) => r.body)).toEqual(['orphan']);
   });
 
   it('derives the start of a scope whose start record is missing from its end and duration', () => {
-    const end = rec('x', 'distlog.scope.end', { 'scope.name': 'lonely', 'scope.status': 'ok', 'scope.duration_ms': '2' });
+    const end = rec('x', 'distlog.scope.end', {
+      'scope.name': 'lonely',
+      'scope.status': 'ok',
+      'scope.duration_ms': '2',
+    });
     const [root] = buildScopeTree([end]).roots;
     expect(BigInt(end.timeUnixNano) - BigInt(root.startUnixNano!)).toBe(2_000_000n);
   });

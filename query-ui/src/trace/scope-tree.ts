@@ -88,7 +88,8 @@ export function buildScopeTree(records: readonly TraceRecord[]): ScopeTree {
     if (parent && parent !== n) parent.children.push(n);
     else roots.push(n);
   }
-  const byStart = (a: ScopeNode, b: ScopeNode) => compareNanos(a.startUnixNano ?? '0', b.startUnixNano ?? '0');
+  const byStart = (a: ScopeNode, b: ScopeNode) =>
+    compareNanos(a.startUnixNano ?? '0', b.startUnixNano ?? '0');
   for (const n of nodes.values()) n.children.sort(byStart);
   roots.sort(byStart);
   return { roots, orphans };

@@ -1,7 +1,7 @@
 // gateway: the public entry. pino through the Distlog transport (worker thread).
 const { init, scope, scopedHandler, tracedFetch } = require('@distlog/sdk');
 
-init({ serviceName: 'gateway' }); // before pino is loaded, so loggers get the trace mixin
+init({ serviceName: 'gateway' }); // before pino is loaded, so its lines get trace context
 const pino = require('pino');
 const http = require('node:http');
 const { trace } = require('@opentelemetry/api');

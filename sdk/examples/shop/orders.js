@@ -28,11 +28,13 @@ const server = http.createServer(
       await new Promise((r) => setTimeout(r, 5));
       db.info({ item }, 'stock reserved');
     });
-    const payment = await (await tracedFetch(`${paymentsUrl}/payments`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ orderId, amount: 12.5 }),
-    })).json();
+    const payment = await (
+      await tracedFetch(`${paymentsUrl}/payments`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ orderId, amount: 12.5 }),
+      })
+    ).json();
     logger.info({ orderId, paymentId: payment.paymentId }, 'order placed');
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ orderId, paymentId: payment.paymentId }));

@@ -22,4 +22,6 @@ const server = http.createServer(
     res.end(JSON.stringify({ paymentId }));
   }),
 );
-server.listen(Number(process.env.PAYMENTS_PORT ?? 3003), '127.0.0.1', () => console.info('payments listening'));
+server.listen(Number(process.env.PAYMENTS_PORT ?? 3003), '127.0.0.1', () =>
+  console.info('payments listening'),
+);

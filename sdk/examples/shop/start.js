@@ -36,7 +36,9 @@ async function waitForPort(port) {
 async function stop() {
   await Promise.all(
     children.map((child) =>
-      child.exitCode === null ? new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM'))) : null,
+      child.exitCode === null
+        ? new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')))
+        : null,
     ),
   );
 }

@@ -1,6 +1,11 @@
 import { diag } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
-import type { LogRecordExporter, LogRecordProcessor, SdkLogRecord } from '@opentelemetry/sdk-logs';
+import type {
+  LogRecordExporter,
+  LogRecordProcessor,
+  ReadableLogRecord,
+  SdkLogRecord,
+} from '@opentelemetry/sdk-logs';
 
 export interface BoundedBatchOptions {
   /** Records held at most; when full the OLDEST is dropped and counted. Default 2048 (OTEL_BLRP_MAX_QUEUE_SIZE). */
@@ -33,7 +38,11 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
   private readonly maxExportBatchSize: number;
   private readonly scheduledDelayMillis: number;
   private readonly exportTimeoutMillis: number;
-  private queue: SdkLogRecord[] = [];
+  // A ring buffer: dropping the oldest record when full is O(1), which matters exactly
+  // when the app logs faster than the exporter can send.
+  private ring: Array<ReadableLogRecord | undefined>;
+  private head = 0;
+  private size = 0;
   private timer: NodeJS.Timeout | undefined;
   private exporting: Promise<void> | undefined;
   private shutdownPromise: Promise<void> | undefined;
@@ -51,25 +60,34 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
     );
     this.scheduledDelayMillis = positive(options.scheduledDelayMillis ?? env.OTEL_BLRP_SCHEDULE_DELAY, 1000);
     this.exportTimeoutMillis = positive(options.exportTimeoutMillis ?? env.OTEL_BLRP_EXPORT_TIMEOUT, 30_000);
+    this.ring = new Array(this.maxQueueSize);
   }
 
   stats(): ProcessorStats {
-    return { queued: this.queue.length, ...this.counts };
+    return { queued: this.size, ...this.counts };
   }
 
   onEmit(record: SdkLogRecord): void {
+    this.enqueue(record);
+  }
+
+  /** Takes a finished record directly (the SDK's fast path, which skips the OTel Logger). */
+  enqueue(record: ReadableLogRecord): void {
     if (this.shutdownPromise) return;
-    if (this.queue.length >= this.maxQueueSize) {
-      this.queue.shift();
+    const capacity = this.maxQueueSize;
+    if (this.size === capacity) {
+      this.head = (this.head + 1) % capacity;
+      this.size--;
       this.counts.dropped++;
     }
-    this.queue.push(record);
-    if (this.queue.length >= this.maxExportBatchSize) this.exportSoon(0);
+    this.ring[(this.head + this.size) % capacity] = record;
+    this.size++;
+    if (this.size >= this.maxExportBatchSize) this.exportSoon(0);
     else this.exportSoon(this.scheduledDelayMillis);
   }
 
   async forceFlush(): Promise<void> {
-    while (this.queue.length > 0 || this.exporting) {
+    while (this.size > 0 || this.exporting) {
       if (this.exporting) await this.exporting;
       else await this.exportOneBatch();
     }
@@ -95,13 +113,21 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
 
   private async drain(): Promise<void> {
     if (this.exporting) return;
-    while (this.queue.length > 0) await this.exportOneBatch();
+    while (this.size > 0) await this.exportOneBatch();
   }
 
   private exportOneBatch(): Promise<void> {
     if (this.exporting) return this.exporting;
-    const batch = this.queue.splice(0, this.maxExportBatchSize);
-    if (batch.length === 0) return Promise.resolve();
+    const count = Math.min(this.size, this.maxExportBatchSize);
+    if (count === 0) return Promise.resolve();
+    const batch: ReadableLogRecord[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      const at = (this.head + i) % this.maxQueueSize;
+      batch[i] = this.ring[at]!;
+      this.ring[at] = undefined;
+    }
+    this.head = (this.head + count) % this.maxQueueSize;
+    this.size -= count;
     this.exporting = new Promise<void>((resolve) => {
       const timeout = setTimeout(() => {
         this.counts.failed += batch.length;

@@ -1,41 +1,81 @@
-import { context as otelContext, trace, ROOT_CONTEXT } from '@opentelemetry/api';
+import { context as otelContext, isSpanContextValid, trace, SpanContext } from '@opentelemetry/api';
 import type { Logger, LoggerProvider } from '@opentelemetry/api-logs';
 import { logs } from '@opentelemetry/api-logs';
 import { mapPinoLine, MapperOptions } from '../mapper';
 import { scopeAttributes } from '../scope';
+import { getDistlog, Distlog } from '../init';
+import { directRecord, ScopeRef } from '../internal/direct-record';
 
 export interface EmitterOptions extends MapperOptions {
-  /** Where records go. Default: the global provider (the one init() set up). */
+  /** Where records go. Default: the instance init() created (fast path), else the global provider. */
   loggerProvider?: LoggerProvider;
   /** Scope name for lines that name no logger. Default `pino`. */
   defaultScopeName?: string;
+  /** @internal The instance to feed directly (the transport's own). */
+  distlog?: Distlog;
 }
 
 /**
- * One parsed pino line → one OTel record. Trace context: the ids the mixin wrote into
- * the line when present (transport), else the caller's active context (in-process).
+ * One parsed pino line → one OTel record. Trace context: the ids written into the line
+ * in the app's thread when present (transport), else the caller's active context
+ * (in-process destination), whose scope attributes are added too.
  */
 export function createPinoEmitter(options: EmitterOptions = {}): (line: Record<string, unknown>) => void {
-  const loggers = new Map<string, Logger>();
   const defaultScope = options.defaultScopeName ?? 'pino';
+  const loggers = new Map<string, Logger>();
+  const scopes = new Map<string, ScopeRef>();
+  let lastSpan: SpanContext | undefined;
+
+  const spanFromLine = (tc: {
+    traceId: string;
+    spanId: string;
+    traceFlags: number;
+  }): SpanContext | undefined => {
+    // Consecutive lines mostly come from the same span: reuse its object.
+    if (lastSpan && lastSpan.spanId === tc.spanId && lastSpan.traceId === tc.traceId) return lastSpan;
+    const sc: SpanContext = {
+      traceId: tc.traceId,
+      spanId: tc.spanId,
+      traceFlags: tc.traceFlags,
+      isRemote: true,
+    };
+    if (!isSpanContextValid(sc)) return undefined;
+    lastSpan = sc;
+    return sc;
+  };
+
   return (line) => {
     const { scopeName, record, traceContext } = mapPinoLine(line, options);
     const name = scopeName || defaultScope;
+    const distlog = options.loggerProvider ? undefined : (options.distlog ?? getDistlog());
+    if (distlog) {
+      let spanContext: SpanContext | undefined;
+      if (traceContext) spanContext = spanFromLine(traceContext);
+      else {
+        const active = otelContext.active();
+        const sc = trace.getSpanContext(active);
+        if (sc && isSpanContextValid(sc)) spanContext = sc;
+        const inherited = scopeAttributes(active);
+        if (inherited) record.attributes = { ...inherited, ...record.attributes };
+      }
+      let scope = scopes.get(name);
+      if (!scope) scopes.set(name, (scope = { name }));
+      distlog.processor.enqueue(directRecord(record, spanContext, distlog.resource, scope, Date.now()));
+      return;
+    }
     let logger = loggers.get(name);
     if (!logger) {
       logger = (options.loggerProvider ?? logs.getLoggerProvider()).getLogger(name);
       loggers.set(name, logger);
     }
     if (traceContext) {
-      logger.emit({
-        ...record,
-        context: trace.setSpanContext(ROOT_CONTEXT, { ...traceContext, isRemote: true }),
-      });
+      const sc = spanFromLine(traceContext);
+      logger.emit({ ...record, context: sc ? trace.setSpanContext(otelContext.active(), sc) : undefined });
       return;
     }
-    const context = otelContext.active();
-    const inherited = scopeAttributes(context);
+    const active = otelContext.active();
+    const inherited = scopeAttributes(active);
     if (inherited) record.attributes = { ...inherited, ...record.attributes };
-    logger.emit({ ...record, context });
+    logger.emit({ ...record, context: active });
   };
 }

@@ -1,0 +1,104 @@
+// `npm run bench -w @distlog/sdk`: the cost of one pino call in the app's thread for
+// plain pino to a file, pino + Distlog transport, pino + Distlog destination and pino +
+// pino-opentelemetry-transport — each in its own process, all in one run, against one
+// local OTLP endpoint that decodes and counts records (the collector's real receivers,
+// no storage: this measures the app side). Prints a table with ratios to plain pino.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import {
+  OtlpGrpcReceiver,
+  OtlpHttpReceiver,
+  DEFAULT_RECEIVER_LIMITS,
+  Consumer,
+  LogRow,
+} from '@distlog/collector';
+
+const VARIANTS = ['pino-file', 'distlog-transport', 'distlog-destination', 'pino-opentelemetry-transport'];
+const CALLS = Number(process.env.BENCH_CALLS ?? 200_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const PROTOCOL = process.env.BENCH_PROTOCOL ?? 'http/protobuf';
+
+interface Result {
+  variant: string;
+  nsPerCall: number;
+  mainThreadCpuNsPerCall: number;
+  peakRssMb: number;
+  drainMs: number;
+  dropped: number | null;
+}
+
+async function main(): Promise<void> {
+  const received = new Map<string, number>();
+  const counter: Consumer = {
+    async consume(rows: LogRow[]) {
+      for (const row of rows)
+        received.set(row.resource.serviceName, (received.get(row.resource.serviceName) ?? 0) + 1);
+      return undefined;
+    },
+  };
+  const grpc = new OtlpGrpcReceiver({ host: '127.0.0.1', port: 0, limits: DEFAULT_RECEIVER_LIMITS }, counter);
+  const http = new OtlpHttpReceiver({ host: '127.0.0.1', port: 0, limits: DEFAULT_RECEIVER_LIMITS }, counter);
+  const grpcPort = await grpc.start();
+  const httpPort = await http.start();
+
+  const results = new Map<string, Result[]>();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const variant of VARIANTS) {
+      // Every exporter speaks the same protocol (BENCH_PROTOCOL, default http/protobuf).
+      const result = await runVariant(variant, {
+        OTEL_SERVICE_NAME: variant,
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${PROTOCOL === 'grpc' ? grpcPort : httpPort}`,
+        OTEL_EXPORTER_OTLP_PROTOCOL: PROTOCOL,
+        OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: PROTOCOL,
+      });
+      results.set(variant, [...(results.get(variant) ?? []), result]);
+    }
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  await grpc.stop();
+  await http.stop();
+
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const base = median(results.get('pino-file')!.map((r) => r.nsPerCall));
+  const rows = VARIANTS.map((variant) => {
+    const rs = results.get(variant)!;
+    const ns = median(rs.map((r) => r.nsPerCall));
+    const sent = (CALLS + Math.min(20_000, CALLS)) * ROUNDS;
+    return {
+      variant,
+      'ns/call (median)': ns.toFixed(0),
+      'x plain pino': (ns / base).toFixed(2),
+      'process CPU ns/call': median(rs.map((r) => r.mainThreadCpuNsPerCall)).toFixed(0),
+      'peak RSS MB': Math.max(...rs.map((r) => r.peakRssMb)).toFixed(0),
+      'drain ms': median(rs.map((r) => r.drainMs)).toFixed(0),
+      delivered:
+        variant === 'pino-file' ? '(file)' : `${(((received.get(variant) ?? 0) / sent) * 100).toFixed(1)}%`,
+    };
+  });
+  console.log(
+    `\npino.info() inside an active span, ${CALLS} calls per round, ${ROUNDS} rounds, OTLP ${PROTOCOL}, Node ${process.version}\n`,
+  );
+  console.table(rows);
+  console.log(
+    'trace context carried: distlog-transport and distlog-destination yes (trace/span id in the record);\n' +
+      'pino-opentelemetry-transport only when the app adds trace_id/span_id to each line itself.',
+  );
+}
+
+function runVariant(variant: string, env: Record<string, string>): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(__dirname, 'variant.js'), variant, String(CALLS)], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.on('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (code !== 0 || !line) reject(new Error(`${variant} exited with ${code}`));
+      else resolve(JSON.parse(line));
+    });
+  });
+}
+
+void main();
