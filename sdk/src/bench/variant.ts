@@ -18,6 +18,7 @@ function plainTracing(): void {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 }
 
+/* eslint-disable @typescript-eslint/no-require-imports -- pino must load after init() (see below) */
 function makeLogger(): Logger {
   // Loaded after init() where the SDK is used, so trace context is added, as documented.
   switch (variant) {
@@ -40,6 +41,8 @@ function makeLogger(): Logger {
       throw new Error(`unknown variant ${variant}`);
   }
 }
+
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 async function main(): Promise<void> {
   const logger = makeLogger();
