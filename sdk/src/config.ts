@@ -1,3 +1,4 @@
+import { diag } from '@opentelemetry/api';
 /**
  * SDK options. Every field is optional; the standard OTEL_* environment variables are
  * read where a field is unset, then the defaults documented beside each field apply.
@@ -35,13 +36,15 @@ export interface DistlogOptions {
 
 const PROTOCOLS: readonly OtlpProtocol[] = ['grpc', 'http/protobuf', 'http/json'];
 
+/** An unknown protocol is reported through OTel's diag logger and gRPC is used: the SDK never throws into the app. */
 export function resolveProtocol(options: DistlogOptions, env = process.env): OtlpProtocol {
   const raw =
     options.protocol ?? env.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'grpc';
   if (!PROTOCOLS.includes(raw as OtlpProtocol)) {
-    throw new Error(
-      `unsupported OTLP protocol ${JSON.stringify(raw)}: expected one of ${PROTOCOLS.join(', ')}`,
+    diag.error(
+      `distlog: unsupported OTLP protocol ${JSON.stringify(raw)} (expected ${PROTOCOLS.join(', ')}); using grpc`,
     );
+    return 'grpc';
   }
   return raw as OtlpProtocol;
 }

@@ -1,7 +1,8 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { diag } from '@opentelemetry/api';
-import { logs } from '@opentelemetry/api-logs';
+import { logs, SeverityNumber } from '@opentelemetry/api-logs';
+import { directRecord } from './internal/direct-record';
 import { LoggerProvider, LogRecordExporter } from '@opentelemetry/sdk-logs';
 import {
   defaultResource,
@@ -41,6 +42,23 @@ export function init(options: DistlogOptions = {}): Distlog {
   const resource = buildResource(options);
   const exporter = createExporter(resolveProtocol(options), options.endpoint);
   const processor = new BoundedBatchProcessor(exporter, options.batch);
+  // Losses are told where the records go: one WARN record per episode of drops.
+  processor.onDropsReported = (dropped, total) =>
+    processor.enqueue(
+      directRecord(
+        {
+          severityNumber: SeverityNumber.WARN,
+          severityText: 'WARN',
+          body: `distlog dropped ${dropped} log records: the export queue was full`,
+          eventName: 'distlog.sdk.dropped',
+          attributes: { 'distlog.dropped_records': dropped, 'distlog.dropped_records_total': total },
+        },
+        undefined,
+        resource,
+        { name: '@distlog/sdk' },
+        Date.now(),
+      ),
+    );
   const loggerProvider = new LoggerProvider({ resource, processors: [processor] });
   logs.setGlobalLoggerProvider(loggerProvider);
   if (options.tracing !== false) ensureTracing(resource);

@@ -45,6 +45,7 @@ describe('the first log record end to end', () => {
       OTEL_SERVICE_NAME: 'checkout',
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.grpcPort}`,
     });
+    expect(ids.keptAppProvider).toBe(true);
     // shutdown() in the app flushed, and the collector answered only after the insert.
     const rows = await rowsWithBody(body);
     expect(rows).toHaveLength(1);

@@ -46,7 +46,7 @@ async function rows(where: string): Promise<Row[]> {
   }));
 }
 
-function run(scenario: string, tag: string, nodeArgs: string[] = []) {
+function run(scenario: string, tag: string, nodeArgs: string[] = [], env: Record<string, string> = {}) {
   return runFixture(
     'sdk-app.js',
     {
@@ -54,6 +54,7 @@ function run(scenario: string, tag: string, nodeArgs: string[] = []) {
       FIXTURE_TAG: tag,
       OTEL_SERVICE_NAME: `sdk-${scenario}`,
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.grpcPort}`,
+      ...env,
     },
     nodeArgs,
   );
@@ -144,6 +145,66 @@ describe('SDK against a real collector and ClickHouse', () => {
     expect(found[1].Body).toBe(`${tag} warn { a: 1 }`);
     expect(found[2].Body).toMatch(new RegExp(`^Error: ${tag} error\\n +at `));
     expect(found.every((r) => r.TraceId === where.traceId && r.attrs.feature === 'console')).toBe(true);
+  });
+
+  it.each(['http/protobuf', 'http/json'])(
+    'honours OTEL_EXPORTER_OTLP_PROTOCOL=%s and the OTEL_* resource variables',
+    async (protocol) => {
+      const tag = `pr-${randomUUID()}`;
+      await run('console', tag, [], {
+        OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.httpPort}`,
+        OTEL_SERVICE_NAME: `sdk-${protocol}`,
+        OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=test,team=checkout',
+      });
+      const found = await ch.query<{ ServiceName: string; k: string[]; v: string[] }>(
+        `SELECT ServiceName, ResourceAttributes.key AS k, ResourceAttributes.value AS v
+       FROM ${ch.database}.logs WHERE Body LIKE '%${tag}%'`,
+      );
+      expect(found).toHaveLength(4);
+      const resource = Object.fromEntries(found[0].k.map((key, i) => [key, found[0].v[i]]));
+      expect(found[0].ServiceName).toBe(`sdk-${protocol}`);
+      expect(resource).toMatchObject({
+        'deployment.environment': 'test',
+        team: 'checkout',
+        'process.pid': expect.stringMatching(/^\d+$/),
+      });
+      expect(resource['host.name']).toBeTruthy();
+      expect(resource['service.instance.id']).toBeTruthy();
+    },
+  );
+
+  it('sends each pino record once when @opentelemetry/instrumentation-pino is active too', async () => {
+    const tag = `in-${randomUUID()}`;
+    await run('instrumented', tag);
+    const found = await eventually(async () => {
+      const r = await rows(`Body LIKE '${tag}%'`);
+      return r.length >= 2 ? r : undefined;
+    });
+    // Give a duplicate the time to arrive before counting.
+    await new Promise((r) => setTimeout(r, 1500));
+    const all = await rows(`Body LIKE '${tag}%'`);
+    expect(found).toBeDefined();
+    expect(all.map((r) => [r.Body.slice(tag.length + 1), r.ScopeName])).toEqual([
+      ['destination', 'dest'],
+      ['transport', 'transport'],
+    ]);
+    expect(all.every((r) => /^[0-9a-f]{32}$/.test(r.TraceId))).toBe(true);
+  });
+
+  it('a burst beyond the queue keeps the newest records and reports the drops as a record', async () => {
+    const tag = `bu-${randomUUID()}`;
+    await run('burst', tag);
+    const kept = await rows(`Body LIKE '${tag}%'`);
+    // The last records of the burst survive (oldest dropped first), plus the one logged after.
+    expect(kept.length).toBeGreaterThanOrEqual(50);
+    expect(kept.length).toBeLessThan(501);
+    expect(kept.some((r) => r.Body === `${tag} 499`)).toBe(true);
+    expect(kept.some((r) => r.Body === `${tag} after`)).toBe(true);
+    const reports = await rows(`ServiceName = 'sdk-burst' AND EventName = 'distlog.sdk.dropped'`);
+    const reportedDrops = reports.reduce((sum, r) => sum + Number(r.attrs['distlog.dropped_records']), 0);
+    expect(reportedDrops).toBe(501 - kept.length);
+    expect(reports[0]).toMatchObject({ SeverityText: 'WARN', ScopeName: '@distlog/sdk' });
   });
 
   it('a collector that is down costs the app only the dropped records, which are counted', async () => {

@@ -1,5 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
+import { INSTRUMENTATION_PINO_SCOPE, distlogPinoActive } from '../internal/pino-integration';
 import type {
   LogRecordExporter,
   LogRecordProcessor,
@@ -47,6 +48,9 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
   private exporting: Promise<void> | undefined;
   private shutdownPromise: Promise<void> | undefined;
   private readonly counts = { exported: 0, dropped: 0, failed: 0 };
+  private reportedDrops = 0;
+  /** Called after a successful export when records were dropped since the last call. */
+  onDropsReported: ((droppedSinceLastReport: number, droppedTotal: number) => void) | undefined;
 
   constructor(
     private readonly exporter: LogRecordExporter,
@@ -68,6 +72,7 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
   }
 
   onEmit(record: SdkLogRecord): void {
+    if (record.instrumentationScope.name === INSTRUMENTATION_PINO_SCOPE && distlogPinoActive()) return;
     this.enqueue(record);
   }
 
@@ -138,8 +143,14 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
       try {
         this.exporter.export(batch, (result) => {
           clearTimeout(timeout);
-          if (result.code === ExportResultCode.SUCCESS) this.counts.exported += batch.length;
-          else {
+          if (result.code === ExportResultCode.SUCCESS) {
+            this.counts.exported += batch.length;
+            const unreported = this.counts.dropped - this.reportedDrops;
+            if (unreported > 0) {
+              this.reportedDrops = this.counts.dropped;
+              this.onDropsReported?.(unreported, this.counts.dropped);
+            }
+          } else {
             this.counts.failed += batch.length;
             diag.error(`distlog: export of ${batch.length} log records failed`, result.error);
           }

@@ -1,5 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import { createPinoEmitter, EmitterOptions } from './emit';
+import { markDistlogPinoActive } from '../internal/pino-integration';
 
 export type DestinationOptions = EmitterOptions;
 
@@ -9,6 +10,7 @@ export type DestinationOptions = EmitterOptions;
  * (span, scope) is the caller's and is attached here, with no worker thread.
  */
 export function distlogDestination(options: DestinationOptions = {}): { write(line: string): boolean } {
+  markDistlogPinoActive();
   const emit = createPinoEmitter(options);
   return {
     write(line: string): boolean {

@@ -1,6 +1,7 @@
 import Module from 'node:module';
 import { trace, isSpanContextValid } from '@opentelemetry/api';
 import { scopeAttributes } from '../scope';
+import { markDistlogPinoActive, usesDistlogTransport } from '../internal/pino-integration';
 
 type StreamWrite = (line: string) => string;
 type PinoFactory = ((...args: unknown[]) => unknown) & Record<string | symbol, unknown>;
@@ -73,8 +74,9 @@ export function withTraceContext(pino: PinoFactory): PinoFactory {
       first === undefined || isStream ? {} : (first as { hooks?: { streamWrite?: StreamWrite } });
     const patched = { ...options, hooks: combineHooks(options.hooks) };
     const logger = isStream ? pino(patched, first, ...rest) : pino(patched, ...rest);
-    if ((options as { transport?: unknown }).transport && logger)
-      transportLoggers.add(new WeakRef(logger as object));
+    const transport = (options as { transport?: unknown }).transport;
+    if (transport && logger) transportLoggers.add(new WeakRef(logger as object));
+    if (usesDistlogTransport(transport)) markDistlogPinoActive();
     return logger;
   } as unknown as PinoFactory;
   Object.assign(factory, pino);
