@@ -43,13 +43,16 @@ export function appendTraceContext(line: string): string {
         span_id: sc.spanId,
         trace_flags: sc.traceFlags,
       });
-      suffix = ',' + fields.slice(1, -1);
+      // Replaces the line's closing `}\n`.
+      suffix = ',' + fields.slice(1) + '\n';
     }
     suffixes.set(span, suffix);
   }
   if (suffix === '') return line;
+  // pino ends every line with `}\n` (or `}\r\n` with crlf: true, handled the slow way).
+  if (line.charCodeAt(line.length - 2) === 125 /* } */) return line.slice(0, -2) + suffix;
   const end = line.lastIndexOf('}');
-  return end < 0 ? line : line.slice(0, end) + suffix + line.slice(end);
+  return end < 0 ? line : line.slice(0, end) + suffix.slice(0, -2) + line.slice(end);
 }
 
 function combineHooks(hooks: { streamWrite?: StreamWrite } | undefined): { streamWrite: StreamWrite } {
