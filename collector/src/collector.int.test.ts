@@ -16,6 +16,7 @@ beforeAll(async () => {
     grpc: { port: 0 },
     http: { port: 0 },
     batch: { maxDelayMs: 20 },
+    spoolDir: false,
   });
 });
 
@@ -53,7 +54,7 @@ async function rowsWithBody(body: string) {
   return ch.query<Record<string, unknown>>(
     `SELECT Timestamp, TimeUnixNano, ServiceName, SeverityNumber, SeverityText, ScopeName, Body,
             LogAttributes.key AS keys, LogAttributes.value AS values, TraceId, SpanId
-     FROM ${ch.database}.logs WHERE Body = '${body}'`,
+     FROM ${ch.database}.all_logs WHERE Body = '${body}'`,
   );
 }
 
@@ -213,6 +214,7 @@ describe('collector receivers into ClickHouse', () => {
       grpc: { port: 0 },
       http: { port: 0 },
       applySchema: false,
+      spoolDir: false,
       limits: { maxDecompressedBytes: 1024 * 1024 },
     });
     try {

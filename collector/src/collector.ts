@@ -1,56 +1,133 @@
-import { ClickHouse, ClickHouseOptions } from './storage/clickhouse';
+import { ClickHouse } from './storage/clickhouse';
 import { applySchema } from './storage/schema';
-import { DEFAULT_TIERS, TierConfig } from './config/tiers';
-import { DEFAULT_BATCH, BatchOptions, TableWriter } from './sinks/clickhouse/table-writer';
-import { DefaultTierPipeline } from './pipeline/pipeline';
+import { enforceRetention } from './storage/retention';
+import { CollectorConfig, DEFAULT_CONFIG_FILE, loadConfigFile } from './config/collector-config';
+import { BatchOptions, StorageState, TableWriter } from './sinks/clickhouse/table-writer';
+import { SpoolReplayer } from './sinks/clickhouse/replayer';
+import { ForwardSink } from './sinks/otlp/forward-sink';
+import { Routes, RoutingPipeline } from './pipeline/pipeline';
+import { Router } from './router/router';
 import { OtlpHttpReceiver } from './receivers/otlp/http-receiver';
 import { OtlpGrpcReceiver } from './receivers/otlp/grpc-receiver';
-import { DEFAULT_RECEIVER_LIMITS, ReceiverLimits } from './receivers/otlp/limits';
+import { ReceiverLimits } from './receivers/otlp/limits';
+import { Spool } from './helpers/spool';
+import { CollectorMetrics } from './telemetry/metrics';
 import { log } from './helpers/log';
 
+/**
+ * Options for startCollector: a validated configuration (default: the shipped
+ * collector/config/default.yaml) with a few common overrides on top.
+ */
 export interface CollectorOptions {
-  clickhouse: ClickHouseOptions;
-  /** gRPC listener; port 0 picks a free one. Default 127.0.0.1:4317. */
+  config?: CollectorConfig;
+  /** Overrides of config.clickhouse. */
+  clickhouse?: Partial<CollectorConfig['clickhouse']>;
+  /** gRPC listener; port 0 picks a free one. */
   grpc?: { host?: string; port?: number };
-  /** HTTP listener; port 0 picks a free one. Default 127.0.0.1:4318. */
+  /** HTTP listener; port 0 picks a free one. */
   http?: { host?: string; port?: number };
-  tiers?: readonly TierConfig[];
-  /** Apply schema migrations at start. Default true. */
-  applySchema?: boolean;
   batch?: Partial<BatchOptions>;
   limits?: Partial<ReceiverLimits>;
+  /** Spool folder (default: config, i.e. $DISTLOG_HOME/spool); `false` disables the spool. */
+  spoolDir?: string | false;
+  /** Apply schema migrations at start (and for new tiers on reload). Default true. */
+  applySchema?: boolean;
 }
 
 export interface RunningCollector {
   grpcPort: number;
   httpPort: number;
   clickhouse: ClickHouse;
+  metrics: CollectorMetrics;
+  config: CollectorConfig;
+  /** Re-reads a configuration (rules, tiers, destinations, batching) without dropping records. */
+  reload(config: CollectorConfig): Promise<void>;
   /** Stops receiving, stores what was accepted, closes ClickHouse. Safe to call twice. */
   stop(): Promise<void>;
 }
 
-export async function startCollector(options: CollectorOptions): Promise<RunningCollector> {
-  const tiers = options.tiers ?? DEFAULT_TIERS;
-  const ch = await ClickHouse.connect(options.clickhouse);
-  if (options.applySchema !== false) await applySchema(ch, tiers);
-  const writer = new TableWriter(ch, tiers[0].table, { ...DEFAULT_BATCH, ...options.batch });
-  const pipeline = new DefaultTierPipeline(writer);
-  const limits = { ...DEFAULT_RECEIVER_LIMITS, ...options.limits };
+export function effectiveConfig(options: CollectorOptions): CollectorConfig {
+  const base = options.config ?? loadConfigFile(DEFAULT_CONFIG_FILE);
+  return {
+    ...base,
+    clickhouse: { ...base.clickhouse, ...definedOnly(options.clickhouse ?? {}) },
+    receivers: {
+      grpc: { ...base.receivers.grpc, ...definedOnly(options.grpc ?? {}) },
+      http: { ...base.receivers.http, ...definedOnly(options.http ?? {}) },
+      limits: { ...base.receivers.limits, ...definedOnly(options.limits ?? {}) },
+    },
+    batch: { ...base.batch, ...definedOnly(options.batch ?? {}) },
+    spool: { ...base.spool, dir: typeof options.spoolDir === 'string' ? options.spoolDir : base.spool.dir },
+  };
+}
 
-  const grpcReceiver = new OtlpGrpcReceiver(
-    { host: options.grpc?.host ?? '127.0.0.1', port: options.grpc?.port ?? 4317, limits },
-    pipeline,
+export async function startCollector(options: CollectorOptions = {}): Promise<RunningCollector> {
+  let config = effectiveConfig(options);
+  const metrics = new CollectorMetrics();
+  const ch = await ClickHouse.connect(config.clickhouse);
+  const migrate = options.applySchema !== false;
+  if (migrate) await applySchema(ch, config.tiers);
+
+  let spool: Spool | undefined;
+  let replayer: SpoolReplayer | undefined;
+  if (options.spoolDir !== false) {
+    spool = new Spool(config.spool.dir, config.spool.maxBytes);
+    await spool.open();
+    replayer = new SpoolReplayer(ch, spool, metrics);
+    replayer.start();
+    if (!spool.isEmpty())
+      log('info', 'replaying spooled batches', { batches: spool.count, bytes: spool.bytes });
+  }
+  const state: StorageState = { spool, metrics };
+  metrics.gauge('distlog_spool_bytes', 'Bytes waiting in the on-disk spool.', () => spool?.bytes ?? 0);
+  metrics.gauge('distlog_spool_batches', 'Batches waiting in the on-disk spool.', () => spool?.count ?? 0);
+
+  const buildRoutes = (cfg: CollectorConfig, previous?: Routes): Routes => {
+    const writers = new Map<string, TableWriter>();
+    for (const tier of cfg.tiers) {
+      const old = previous?.writers.get(tier.name);
+      writers.set(
+        tier.name,
+        old && old.table === tier.table ? old : new TableWriter(ch, tier.table, cfg.batch, state),
+      );
+    }
+    const forwards = new Map<string, ForwardSink>();
+    for (const d of cfg.destinations) {
+      const old = previous?.forwards.get(d.name);
+      forwards.set(
+        d.name,
+        old && JSON.stringify(old.config) === JSON.stringify(d) ? old : new ForwardSink(d, metrics),
+      );
+    }
+    return { router: new Router(cfg.rules, cfg.defaultAction), writers, forwards };
+  };
+  const pipeline = new RoutingPipeline(buildRoutes(config), metrics);
+  metrics.gauge('distlog_forward_queue_records', 'Records waiting to be forwarded (all destinations).', () =>
+    [...pipeline.current.forwards.values()].reduce((n, f) => n + f.queued, 0),
   );
-  const httpReceiver = new OtlpHttpReceiver(
-    { host: options.http?.host ?? '127.0.0.1', port: options.http?.port ?? 4318, limits },
-    pipeline,
-  );
+
+  const limits = config.receivers.limits;
+  const grpcReceiver = new OtlpGrpcReceiver({ ...config.receivers.grpc, limits }, pipeline, metrics);
+  const httpReceiver = new OtlpHttpReceiver({ ...config.receivers.http, limits }, pipeline, metrics);
+  let ready = true;
   httpReceiver.addRoute((req, res) => {
-    if (req.url !== '/healthz' && req.url !== '/readyz') return false;
-    res.setHeader('Content-Type', 'text/plain');
-    res.end('ok\n');
-    return true;
+    const path = (req.url ?? '').split('?', 1)[0];
+    if (req.method !== 'GET') return false;
+    if (path === '/metrics') {
+      res.setHeader('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
+      res.end(metrics.render());
+      return true;
+    }
+    if (path === '/healthz' || path === '/readyz') {
+      const ok = path === '/healthz' || (ready && (!spool || spool.bytes < config.spool.maxBytes));
+      res.statusCode = ok ? 200 : 503;
+      res.setHeader('Content-Type', 'text/plain');
+      res.end(ok ? 'ok\n' : 'not ready: spool full or stopping\n');
+      return true;
+    }
+    return false;
   });
+
   let grpcPort: number;
   let httpPort: number;
   try {
@@ -58,15 +135,31 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     httpPort = await httpReceiver.start();
   } catch (err) {
     await grpcReceiver.stop();
+    await replayer?.stop();
     await ch.close();
     throw err;
   }
+
+  const runRetention = async () => {
+    try {
+      const dropped = await enforceRetention(ch, config.tiers);
+      if (dropped.length > 0) log('info', 'retention dropped partitions', { dropped });
+    } catch (err) {
+      log('warn', 'retention run failed', { error: String(err) });
+    }
+  };
+  void runRetention();
+  let retentionTimer = setInterval(runRetention, config.retention.intervalMs);
+  retentionTimer.unref();
+
   log('info', 'collector started', {
     grpcPort,
     httpPort,
     clickhouse: ch.url,
     database: ch.database,
     server: ch.features.version,
+    config: config.source,
+    tiers: config.tiers.map((t) => t.name),
   });
 
   let stopping: Promise<void> | undefined;
@@ -74,11 +167,44 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     grpcPort,
     httpPort,
     clickhouse: ch,
+    metrics,
+    get config() {
+      return config;
+    },
+    async reload(next: CollectorConfig) {
+      const merged = effectiveConfig({ ...options, config: next });
+      if (migrate) await applySchema(ch, merged.tiers);
+      const previous = pipeline.current;
+      pipeline.replaceRoutes(buildRoutes(merged, previous));
+      // Writers and sinks that are no longer used finish what they hold.
+      for (const [name, w] of previous.writers) if (pipeline.current.writers.get(name) !== w) await w.flush();
+      for (const [name, f] of previous.forwards)
+        if (pipeline.current.forwards.get(name) !== f) await f.stop();
+      if (merged.retention.intervalMs !== config.retention.intervalMs) {
+        clearInterval(retentionTimer);
+        retentionTimer = setInterval(runRetention, merged.retention.intervalMs);
+        retentionTimer.unref();
+      }
+      config = merged;
+      log('info', 'configuration reloaded', {
+        config: merged.source,
+        rules: merged.rules.length,
+        tiers: merged.tiers.map((t) => t.name),
+      });
+    },
     stop: () =>
       (stopping ??= (async () => {
+        ready = false;
+        clearInterval(retentionTimer);
         await Promise.all([grpcReceiver.stop(), httpReceiver.stop()]);
         await pipeline.flush();
+        await Promise.all([...pipeline.current.forwards.values()].map((f) => f.stop()));
+        await replayer?.stop();
         await ch.close();
       })()),
   };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

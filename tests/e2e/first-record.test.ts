@@ -33,7 +33,7 @@ function rowsWithBody(body: string): Promise<Row[]> {
     `SELECT ServiceName, SeverityNumber, SeverityText, ScopeName, Body, TraceId, SpanId,
             arrayMap((k, v) -> (k, v), LogAttributes.key, LogAttributes.value) AS attrs,
             arrayMap((k, v) -> (k, v), ResourceAttributes.key, ResourceAttributes.value) AS resource
-     FROM ${ch.database}.logs WHERE Body = '${body}'`,
+     FROM ${ch.database}.all_logs WHERE Body = '${body}'`,
   );
 }
 

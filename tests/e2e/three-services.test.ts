@@ -40,7 +40,7 @@ async function traceRecords(traceId: string): Promise<TraceRecord[]> {
   }>(
     `SELECT TimeUnixNano AS t, ServiceName AS s, ScopeName AS sc, EventName AS e, Body AS b, SpanId AS sp,
             SeverityNumber AS sev, LogAttributes.key AS k, LogAttributes.value AS v
-     FROM ${ch.database}.logs WHERE TraceId = '${traceId}'`,
+     FROM ${ch.database}.all_logs WHERE TraceId = '${traceId}'`,
   );
   return rows.map((r) => ({
     timeUnixNano: r.t,

@@ -1,4 +1,6 @@
 import { spawn, ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 
@@ -9,34 +11,49 @@ export interface CollectorProcess {
   child: ChildProcess;
   grpcPort: number;
   httpPort: number;
+  /** Its DISTLOG_HOME (the spool lives in `spool/` there). */
+  home: string;
   /** Everything the process wrote on stderr so far. */
   stderr(): string;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `distlog collector` as a real child process on free ports. */
+export interface CollectorProcessOptions {
+  /** Reuse a home (e.g. to restart over the same spool); default a new temporary folder. */
+  home?: string;
+  grpcPort?: number;
+  httpPort?: number;
+  /** `--config FILE`. */
+  config?: string;
+  env?: Record<string, string>;
+}
+
+/** Starts `distlog collector` as a real child process (free ports unless given), with its own DISTLOG_HOME. */
 export async function startCollectorProcess(
   clickhouseUrl: string,
   database: string,
-  extraArgs: string[] = [],
+  options: CollectorProcessOptions = {},
 ): Promise<CollectorProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      DISTLOG_BIN,
-      'collector',
-      '--clickhouse-url',
-      clickhouseUrl,
-      '--database',
-      database,
-      '--grpc-port',
-      '0',
-      '--http-port',
-      '0',
-      ...extraArgs,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const home = options.home ?? mkdtempSync(path.join(os.tmpdir(), 'distlog-collector-'));
+  const args = [
+    DISTLOG_BIN,
+    'collector',
+    '--clickhouse-url',
+    clickhouseUrl,
+    '--database',
+    database,
+    '--home',
+    home,
+    '--grpc-port',
+    String(options.grpcPort ?? 0),
+    '--http-port',
+    String(options.httpPort ?? 0),
+    ...(options.config ? ['--config', options.config] : []),
+  ];
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const lines = readline.createInterface({ input: child.stdout! });
@@ -58,6 +75,7 @@ export async function startCollectorProcess(
   return {
     child,
     ...ports,
+    home,
     stderr: () => stderr,
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -10,10 +10,15 @@ export interface TierConfig {
 
 export const DEFAULT_TIERS: readonly TierConfig[] = [{ name: 'logs', table: 'logs', retentionDays: 30 }];
 
+const RESERVED_TABLES = ['all_logs', 'trace_index', 'distlog_migrations'];
+
 export function validateTiers(tiers: readonly TierConfig[]): void {
   const names = new Set<string>();
   for (const tier of tiers) {
     identifier(tier.table, `table name of tier ${JSON.stringify(tier.name)}`);
+    if (RESERVED_TABLES.includes(tier.table)) {
+      throw new Error(`tier ${JSON.stringify(tier.name)}: table name ${tier.table} is reserved`);
+    }
     if (names.has(tier.name)) throw new Error(`tier ${JSON.stringify(tier.name)} is defined twice`);
     names.add(tier.name);
     if (!Number.isInteger(tier.retentionDays) || tier.retentionDays < 1) {

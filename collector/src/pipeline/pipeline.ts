@@ -1,26 +1,74 @@
 import { LogRow } from '../model/log-row';
 import { TableWriter } from '../sinks/clickhouse/table-writer';
+import { ForwardSink } from '../sinks/otlp/forward-sink';
 import { PartialSuccess } from '../receivers/otlp/responses';
+import { Router } from '../router/router';
+import { CollectorMetrics } from '../telemetry/metrics';
 
 /**
  * What every receiver hands its decoded records to. consume() resolves once every
- * record is stored (or deliberately refused, reported as a partial success) and
- * rejects when the records could not be stored and the client should retry.
+ * record is stored (in ClickHouse or the spool), queued for forwarding, or dropped
+ * by rule, and rejects when records could not be stored and the client should retry.
  */
 export interface Consumer {
   consume(rows: LogRow[]): Promise<PartialSuccess | undefined>;
 }
 
-/** The foundation's pipeline: every record into the default tier's table. */
-export class DefaultTierPipeline implements Consumer {
-  constructor(private readonly writer: TableWriter) {}
+/** The parts a routing decision needs; swapped as a whole on reload. */
+export interface Routes {
+  router: Router;
+  /** Tier name → its table writer. */
+  writers: Map<string, TableWriter>;
+  /** Destination name → its sink. */
+  forwards: Map<string, ForwardSink>;
+}
+
+export class RoutingPipeline implements Consumer {
+  constructor(
+    private routes: Routes,
+    private readonly metrics: CollectorMetrics,
+  ) {}
+
+  /** Takes new rules/tiers/destinations; requests already routed finish with the old ones. */
+  replaceRoutes(routes: Routes): void {
+    this.routes = routes;
+  }
+
+  get current(): Routes {
+    return this.routes;
+  }
 
   async consume(rows: LogRow[]): Promise<PartialSuccess | undefined> {
-    await this.writer.write(rows);
+    const { router, writers, forwards } = this.routes;
+    const toTier = new Map<string, LogRow[]>();
+    const toDestination = new Map<string, LogRow[]>();
+    const ruleCounts = new Map<string, number>();
+    let dropped = 0;
+    for (const row of rows) {
+      const decision = router.route(row);
+      for (const rule of decision.rules) ruleCounts.set(rule, (ruleCounts.get(rule) ?? 0) + 1);
+      if (decision.dropped) {
+        dropped++;
+        continue;
+      }
+      for (const tier of decision.stores) push(toTier, tier, row);
+      for (const destination of decision.forwards) push(toDestination, destination, row);
+    }
+    for (const [rule, n] of ruleCounts) this.metrics.routed.inc({ rule }, n);
+    if (dropped > 0) this.metrics.dropped.inc({ reason: 'rule' }, dropped);
+    for (const [destination, list] of toDestination) forwards.get(destination)?.enqueue(list);
+    await Promise.all([...toTier].map(([tier, list]) => writers.get(tier)!.write(list)));
+    this.metrics.accepted.inc({}, rows.length);
     return undefined;
   }
 
-  flush(): Promise<void> {
-    return this.writer.flush();
+  async flush(): Promise<void> {
+    await Promise.all([...this.routes.writers.values()].map((w) => w.flush()));
   }
+}
+
+function push(map: Map<string, LogRow[]>, key: string, row: LogRow): void {
+  const list = map.get(key);
+  if (list) list.push(row);
+  else map.set(key, [row]);
 }

@@ -61,13 +61,32 @@ export async function applySchema(ch: ClickHouse, tiers: readonly TierConfig[]):
       applied.push({ migration: migration.id, target });
     }
   }
+  await createAllTiersTable(ch, tiers);
   return applied;
+}
+
+/** The Merge table over every tier; its virtual column `_table` tells the tier's table. */
+export const ALL_TIERS_TABLE = 'all_logs';
+
+/**
+ * `all_logs` reads every tier table as one (ClickHouse's Merge engine, on every
+ * version): searches and trace lookups span tiers without knowing them. Recreated at
+ * each apply, since the set of tiers may have changed.
+ */
+async function createAllTiersTable(ch: ClickHouse, tiers: readonly TierConfig[]): Promise<void> {
+  const pattern = `^(${tiers.map((t) => t.table).join('|')})$`;
+  await ch.command(`DROP TABLE IF EXISTS ${ch.database}.${ALL_TIERS_TABLE}`);
+  await ch.command(
+    `CREATE TABLE ${ch.database}.${ALL_TIERS_TABLE} AS ${ch.database}.${tiers[0].table} ` +
+      `ENGINE = Merge(${stringLiteral(ch.database)}, ${stringLiteral(pattern)})`,
+  );
 }
 
 function render(sql: string, ch: ClickHouse, tier: TierConfig | undefined): string {
   return sql
     .replace(/\{\{db\}\}/g, ch.database)
     .replace(/\{\{table\}\}/g, tier ? `${ch.database}.${tier.table}` : '')
+    .replace(/\{\{tier\}\}/g, tier ? stringLiteral(tier.name) : "''")
     .replace(
       /\{\{ttl\}\}/g,
       tier && ch.features.ttl ? `TTL Timestamp + INTERVAL ${tier.retentionDays} DAY` : '',

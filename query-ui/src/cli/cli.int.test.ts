@@ -108,6 +108,7 @@ describe('distlog command line', () => {
       {
         CLICKHOUSE_URL: testClickHouseUrl(),
         DISTLOG_DATABASE: ch.database,
+        DISTLOG_HOME: mkdtempSync(path.join(os.tmpdir(), 'distlog-up-ext-')),
       },
       body,
     );
@@ -115,7 +116,7 @@ describe('distlog command line', () => {
     expect(result.banner).toContain(`ClickHouse   ${testClickHouseUrl()} (database ${ch.database})`);
     expect(result.stderr).toContain('stopped.');
     const rows = await ch.query<{ ServiceName: string }>(
-      `SELECT ServiceName FROM ${ch.database}.logs WHERE Body = '${body}'`,
+      `SELECT ServiceName FROM ${ch.database}.all_logs WHERE Body = '${body}'`,
     );
     expect(rows).toEqual([{ ServiceName: 'cli-test' }]);
   });

@@ -1,33 +1,24 @@
 import path from 'node:path';
-import { LocalClickHouse, ensureClickHouseInstalled, ClickHouseOptions } from '@distlog/collector';
+import { LocalClickHouse, ensureClickHouseInstalled, CollectorConfig } from '@distlog/collector';
 import { CommonSettings } from './settings';
 
 /**
- * The ClickHouse a verb works with: the one CLICKHOUSE_URL names, or a private local
- * server under DISTLOG_HOME that this process starts (installing it first where it may).
+ * The ClickHouse a verb works with: the one CLICKHOUSE_URL (or --clickhouse-url) names,
+ * or — for `up` and `schema` without one — a private local server under DISTLOG_HOME
+ * that this process starts (installing it first where it may).
  */
 export interface ClickHouseTarget {
-  options: ClickHouseOptions;
+  config: CollectorConfig;
   local: LocalClickHouse | undefined;
   stop(): Promise<void>;
 }
 
 export async function openClickHouseTarget(
   settings: CommonSettings,
+  config: CollectorConfig,
   say: (line: string) => void,
 ): Promise<ClickHouseTarget> {
-  const base = {
-    database: settings.database,
-    username: settings.clickhouseUser,
-    password: settings.clickhousePassword,
-  };
-  if (settings.clickhouseUrl) {
-    return {
-      options: { url: settings.clickhouseUrl, ...base },
-      local: undefined,
-      stop: async () => undefined,
-    };
-  }
+  if (settings.clickhouseUrl) return { config, local: undefined, stop: async () => undefined };
   ensureClickHouseInstalled(say);
   say(`starting a private ClickHouse server in ${path.join(settings.home, 'clickhouse')} …`);
   const local = await LocalClickHouse.start({
@@ -35,5 +26,9 @@ export async function openClickHouseTarget(
     httpPort: settings.localClickHouseHttpPort,
     tcpPort: settings.localClickHouseTcpPort,
   });
-  return { options: { url: local.url, ...base }, local, stop: () => local.stop() };
+  return {
+    config: { ...config, clickhouse: { ...config.clickhouse, url: local.url } },
+    local,
+    stop: () => local.stop(),
+  };
 }

@@ -1,6 +1,15 @@
 import { parseArgs } from 'node:util';
-import { ClickHouse, applySchema, startCollector, DEFAULT_TIERS } from '@distlog/collector';
-import { COMMON_OPTIONS, commonSettings, UsageError } from './settings';
+import {
+  ClickHouse,
+  CollectorConfig,
+  ConfigErrors,
+  RunningCollector,
+  applySchema,
+  loadConfigFile,
+  startCollector,
+  tierStatus,
+} from '@distlog/collector';
+import { COMMON_OPTIONS, CommonSettings, commonSettings, loadSettingsConfig, UsageError } from './settings';
 import { openClickHouseTarget } from './clickhouse-target';
 
 export interface Command {
@@ -19,50 +28,68 @@ function parse(args: string[], usage: string) {
   }
 }
 
-/** Resolves on SIGINT/SIGTERM. */
-function untilSignal(): Promise<NodeJS.Signals> {
+/** Resolves on SIGINT/SIGTERM; SIGHUP calls `onHangup` (configuration reload). */
+function untilSignal(onHangup?: () => void): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
+    const hangup = () => onHangup?.();
     const handler = (signal: NodeJS.Signals) => {
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);
+      process.off('SIGHUP', hangup);
       resolve(signal);
     };
     process.on('SIGINT', handler);
     process.on('SIGTERM', handler);
+    process.on('SIGHUP', hangup);
   });
+}
+
+/** SIGHUP: re-read the configuration file; a broken file is reported and the running configuration kept. */
+function reloader(settings: CommonSettings, collector: RunningCollector, clickhouseUrl: string): () => void {
+  let reloading = Promise.resolve();
+  return () => {
+    reloading = reloading.then(async () => {
+      try {
+        const next = loadSettingsConfig(settings);
+        await collector.reload({ ...next, clickhouse: { ...next.clickhouse, url: clickhouseUrl } });
+        say(`reloaded ${settings.configFile}`);
+      } catch (err) {
+        say(`reload failed, keeping the running configuration:\n${(err as Error).message}`);
+      }
+    });
+  };
 }
 
 export const up: Command = {
   summary: 'start (or connect to) ClickHouse, apply the schema, run the collector until Ctrl-C',
-  usage: 'distlog up [--home DIR] [--clickhouse-url URL] [--database NAME] [--grpc-port N] [--http-port N]',
+  usage:
+    'distlog up [--home DIR] [--config FILE] [--clickhouse-url URL] [--database NAME] [--grpc-port N] [--http-port N]',
   async run(args) {
     const settings = commonSettings(parse(args, this.usage).values);
-    const target = await openClickHouseTarget(settings, say);
-    let collector;
+    const target = await openClickHouseTarget(settings, loadSettingsConfig(settings), say);
+    let collector: RunningCollector;
     try {
-      collector = await startCollector({
-        clickhouse: target.options,
-        grpc: { port: settings.grpcPort },
-        http: { port: settings.httpPort },
-      });
+      collector = await startCollector({ config: target.config });
     } catch (err) {
       await target.stop();
       throw err;
     }
+    const { config } = collector;
     const lines = [
       'Distlog is up.',
-      `  OTLP gRPC    127.0.0.1:${collector.grpcPort}`,
-      `  OTLP HTTP    http://127.0.0.1:${collector.httpPort}/v1/logs`,
-      `  ClickHouse   ${target.options.url} (database ${settings.database}${target.local ? ', private server' : ''})`,
+      `  OTLP gRPC    ${config.receivers.grpc.host}:${collector.grpcPort}`,
+      `  OTLP HTTP    http://${config.receivers.http.host}:${collector.httpPort}/v1/logs`,
+      `  Metrics      http://${config.receivers.http.host}:${collector.httpPort}/metrics`,
+      `  ClickHouse   ${config.clickhouse.url} (database ${config.clickhouse.database}${target.local ? ', private server' : ''})`,
+      `  Tiers        ${config.tiers.map((t) => `${t.name} (${t.retentionDays} d)`).join(', ')}`,
+      `  Config       ${config.source}`,
       `  Data         ${settings.home}`,
       '',
-      'Send logs with OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:' +
-        collector.grpcPort +
-        ' and @distlog/sdk,',
-      'or any OpenTelemetry SDK. Press Ctrl-C to stop.',
+      `Send logs with OTEL_EXPORTER_OTLP_ENDPOINT=http://${config.receivers.grpc.host}:${collector.grpcPort} and @distlog/sdk,`,
+      'or any OpenTelemetry SDK. SIGHUP reloads the configuration. Press Ctrl-C to stop.',
     ];
     process.stdout.write(lines.join('\n') + '\n');
-    const signal = await untilSignal();
+    const signal = await untilSignal(reloader(settings, collector, config.clickhouse.url));
     say(`${signal}: stopping…`);
     await collector.stop();
     await target.stop();
@@ -72,62 +99,131 @@ export const up: Command = {
 };
 
 export const collector: Command = {
-  summary: 'run only the collector against an existing ClickHouse (CLICKHOUSE_URL)',
-  usage: 'distlog collector --clickhouse-url URL [--database NAME] [--grpc-port N] [--http-port N]',
+  summary: 'run only the collector (`distlog collector check-config FILE` validates a configuration)',
+  usage:
+    'distlog collector [--config FILE] [--clickhouse-url URL] [--database NAME] [--grpc-port N] [--http-port N] [--home DIR]\n' +
+    '       distlog collector check-config FILE',
   async run(args) {
-    const settings = commonSettings(parse(args, this.usage).values);
-    if (!settings.clickhouseUrl)
-      throw new UsageError(
-        `no ClickHouse given: set CLICKHOUSE_URL or --clickhouse-url\nusage: ${this.usage}`,
-      );
-    const running = await startCollector({
-      clickhouse: {
-        url: settings.clickhouseUrl,
-        database: settings.database,
-        username: settings.clickhouseUser,
-        password: settings.clickhousePassword,
-      },
-      grpc: { port: settings.grpcPort },
-      http: { port: settings.httpPort },
-    });
+    const parsed = parse(args, this.usage);
+    const [sub, file] = parsed.positionals;
+    if (sub === 'check-config') {
+      if (!file) throw new UsageError(`check-config needs a FILE\nusage: ${this.usage}`);
+      try {
+        const config = loadConfigFile(file);
+        say(
+          `${file}: ok — ${config.tiers.length} tiers (${config.tiers.map((t) => t.name).join(', ')}), ` +
+            `${config.rules.length} rules, ${config.destinations.length} destinations`,
+        );
+        return 0;
+      } catch (err) {
+        if (err instanceof ConfigErrors) {
+          say(err.message);
+          return 1;
+        }
+        throw err;
+      }
+    }
+    if (sub !== undefined)
+      throw new UsageError(`unknown collector command ${JSON.stringify(sub)}\nusage: ${this.usage}`);
+    const settings = commonSettings(parsed.values);
+    const config = loadSettingsConfig(settings);
+    const running = await startCollector({ config });
     // One machine-readable line, so scripts and tests can use port 0.
     process.stdout.write(
       JSON.stringify({ event: 'listening', grpcPort: running.grpcPort, httpPort: running.httpPort }) + '\n',
     );
-    await untilSignal();
+    await untilSignal(reloader(settings, running, config.clickhouse.url));
     await running.stop();
     return 0;
   },
 };
 
-export const schema: Command = {
-  summary: 'apply the schema migrations (`distlog schema apply`)',
-  usage: 'distlog schema apply [--clickhouse-url URL] [--database NAME] [--home DIR]',
-  async run(args) {
-    const parsed = parse(args, this.usage);
-    const [sub] = parsed.positionals;
-    if (sub !== 'apply')
-      throw new UsageError(`unknown schema command ${JSON.stringify(sub ?? '')}\nusage: ${this.usage}`);
-    const settings = commonSettings(parsed.values);
-    const target = await openClickHouseTarget(settings, say);
+async function withSchemaTarget<T>(
+  args: string[],
+  usage: string,
+  fn: (ch: ClickHouse, config: CollectorConfig) => Promise<T>,
+): Promise<T> {
+  const settings = commonSettings(parse(args, usage).values);
+  const target = await openClickHouseTarget(settings, loadSettingsConfig(settings), say);
+  try {
+    const ch = await ClickHouse.connect(target.config.clickhouse);
     try {
-      const ch = await ClickHouse.connect(target.options);
-      try {
-        const steps = await applySchema(ch, DEFAULT_TIERS);
+      return await fn(ch, target.config);
+    } finally {
+      await ch.close();
+    }
+  } finally {
+    await target.stop();
+  }
+}
+
+export const schema: Command = {
+  summary: 'apply the schema migrations, or show each tier (`distlog schema apply|status`)',
+  usage:
+    'distlog schema apply|status [--config FILE] [--clickhouse-url URL] [--database NAME] [--home DIR] [--json]',
+  async run(args) {
+    const json = args.includes('--json');
+    const rest = args.filter((a) => a !== '--json');
+    const [sub] = parse(rest, this.usage).positionals;
+    if (sub === 'apply') {
+      return withSchemaTarget(rest.slice(1), this.usage, async (ch, config) => {
+        const steps = await applySchema(ch, config.tiers);
         say(`ClickHouse ${ch.features.version} at ${ch.url}, database ${ch.database}`);
         say(
           steps.length === 0
             ? 'schema is up to date'
             : steps.map((s) => `applied ${s.migration} to ${s.target}`).join('\n'),
         );
-      } finally {
-        await ch.close();
-      }
-    } finally {
-      await target.stop();
+        return 0;
+      });
     }
-    return 0;
+    if (sub === 'status') {
+      return withSchemaTarget(rest.slice(1), this.usage, async (ch, config) => {
+        const status = await tierStatus(ch, config.tiers);
+        if (json) {
+          for (const s of status) process.stdout.write(JSON.stringify(s) + '\n');
+          return 0;
+        }
+        const rows = status.map((s) => [
+          s.tier,
+          `${ch.database}.${s.table}`,
+          `${s.retentionDays} d`,
+          String(s.rows),
+          formatBytes(s.bytesOnDisk),
+          s.oldestPartition ?? '-',
+          s.newestPartition ?? '-',
+        ]);
+        const header = ['tier', 'table', 'retention', 'rows', 'size', 'oldest partition', 'newest partition'];
+        const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+        const line = (cells: string[]) =>
+          cells
+            .map((c, i) => c.padEnd(widths[i]))
+            .join('  ')
+            .trimEnd();
+        process.stdout.write(
+          [
+            `ClickHouse ${ch.features.version} at ${ch.url}${ch.features.ttl ? ' (TTL declared too)' : ' (no TTL on this server: retention drops partitions)'}`,
+            line(header),
+            ...rows.map(line),
+          ].join('\n') + '\n',
+        );
+        return 0;
+      });
+    }
+    throw new UsageError(`unknown schema command ${JSON.stringify(sub ?? '')}\nusage: ${this.usage}`);
   },
 };
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}
 
 export const COMMANDS: Record<string, Command> = { up, collector, schema };

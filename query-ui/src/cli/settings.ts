@@ -1,23 +1,25 @@
 import path from 'node:path';
+import { CollectorConfig, DEFAULT_CONFIG_FILE, loadConfigFile } from '@distlog/collector';
 
 /**
- * Settings shared by the `distlog` verbs: flags win over environment variables, which
- * win over the defaults written here (and in the README).
+ * Settings shared by the `distlog` verbs. Precedence: flags, then environment
+ * variables, then the collector configuration file (`--config` / DISTLOG_CONFIG,
+ * else the shipped default), whose own defaults are documented in it.
  */
 export interface CommonSettings {
   home: string;
+  configFile: string;
   clickhouseUrl: string | undefined;
-  clickhouseUser: string | undefined;
-  clickhousePassword: string | undefined;
-  database: string;
-  grpcPort: number;
-  httpPort: number;
+  database: string | undefined;
+  grpcPort: number | undefined;
+  httpPort: number | undefined;
   localClickHouseHttpPort: number;
   localClickHouseTcpPort: number;
 }
 
 export const COMMON_OPTIONS = {
   home: { type: 'string' },
+  config: { type: 'string' },
   'clickhouse-url': { type: 'string' },
   database: { type: 'string' },
   'grpc-port': { type: 'string' },
@@ -31,14 +33,37 @@ export function commonSettings(
 ): CommonSettings {
   return {
     home: path.resolve(str(flags.home) ?? env.DISTLOG_HOME ?? '.distlog'),
+    configFile: path.resolve(str(flags.config) ?? env.DISTLOG_CONFIG ?? DEFAULT_CONFIG_FILE),
     clickhouseUrl: str(flags['clickhouse-url']) ?? env.CLICKHOUSE_URL,
-    clickhouseUser: env.CLICKHOUSE_USER,
-    clickhousePassword: env.CLICKHOUSE_PASSWORD,
-    database: str(flags.database) ?? env.DISTLOG_DATABASE ?? 'distlog',
-    grpcPort: port('--grpc-port / DISTLOG_GRPC_PORT', str(flags['grpc-port']) ?? env.DISTLOG_GRPC_PORT, 4317),
-    httpPort: port('--http-port / DISTLOG_HTTP_PORT', str(flags['http-port']) ?? env.DISTLOG_HTTP_PORT, 4318),
-    localClickHouseHttpPort: port('DISTLOG_CLICKHOUSE_HTTP_PORT', env.DISTLOG_CLICKHOUSE_HTTP_PORT, 18123),
-    localClickHouseTcpPort: port('DISTLOG_CLICKHOUSE_TCP_PORT', env.DISTLOG_CLICKHOUSE_TCP_PORT, 19000),
+    database: str(flags.database) ?? env.DISTLOG_DATABASE,
+    grpcPort: port('--grpc-port / DISTLOG_GRPC_PORT', str(flags['grpc-port']) ?? env.DISTLOG_GRPC_PORT),
+    httpPort: port('--http-port / DISTLOG_HTTP_PORT', str(flags['http-port']) ?? env.DISTLOG_HTTP_PORT),
+    localClickHouseHttpPort: port('DISTLOG_CLICKHOUSE_HTTP_PORT', env.DISTLOG_CLICKHOUSE_HTTP_PORT) ?? 18123,
+    localClickHouseTcpPort: port('DISTLOG_CLICKHOUSE_TCP_PORT', env.DISTLOG_CLICKHOUSE_TCP_PORT) ?? 19000,
+  };
+}
+
+/** The configuration file with the settings' overrides applied (ClickHouse URL aside: see clickhouse-target). */
+export function loadSettingsConfig(settings: CommonSettings, env = process.env): CollectorConfig {
+  const config = loadConfigFile(settings.configFile, { ...env, DISTLOG_HOME: settings.home });
+  return {
+    ...config,
+    clickhouse: {
+      ...config.clickhouse,
+      ...(settings.clickhouseUrl ? { url: settings.clickhouseUrl } : {}),
+      ...(settings.database ? { database: settings.database } : {}),
+    },
+    receivers: {
+      ...config.receivers,
+      grpc: {
+        ...config.receivers.grpc,
+        ...(settings.grpcPort !== undefined ? { port: settings.grpcPort } : {}),
+      },
+      http: {
+        ...config.receivers.http,
+        ...(settings.httpPort !== undefined ? { port: settings.httpPort } : {}),
+      },
+    },
   };
 }
 
@@ -46,11 +71,12 @@ function str(value: string | boolean | undefined): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-function port(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined || raw === '') return fallback;
+function port(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
     throw new UsageError(`${name}: expected a port number 0-65535, got ${JSON.stringify(raw)}`);
+  }
   return n;
 }
 

@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { Consumer } from '../../pipeline/pipeline';
 import { log } from '../../helpers/log';
+import { CollectorMetrics } from '../../telemetry/metrics';
 import { decodeLogsRequestProtobuf } from './decode-protobuf';
 import { nowUnixNano } from './decode-common';
 import { InvalidRequestError, UnavailableError } from './errors';
@@ -47,6 +48,7 @@ export class OtlpGrpcReceiver {
   constructor(
     private readonly options: GrpcReceiverOptions,
     private readonly consumer: Consumer,
+    private readonly metrics?: CollectorMetrics,
   ) {}
 
   async start(): Promise<number> {
@@ -90,17 +92,20 @@ export class OtlpGrpcReceiver {
       });
     } catch (err) {
       if (err instanceof InvalidRequestError) {
+        this.metrics?.refused.inc({ transport: 'grpc', reason: 'invalid' });
         return callback({ code: grpc.status.INVALID_ARGUMENT, details: err.message });
       }
       log('error', 'unexpected error decoding a request', { error: String((err as Error).stack ?? err) });
       return callback({ code: grpc.status.INTERNAL, details: 'internal error while decoding the request' });
     }
+    this.metrics?.received.inc({ transport: 'grpc' }, rows.length);
     try {
       const partial = await this.consumer.consume(rows);
       callback(null, encodeExportResponseProtobuf(partial));
     } catch (err) {
       if (err instanceof UnavailableError) {
         // OTLP: UNAVAILABLE is retryable; RetryInfo is optional, the client backs off on its own.
+        this.metrics?.refused.inc({ transport: 'grpc', reason: 'unavailable' });
         return callback({ code: grpc.status.UNAVAILABLE, details: err.message });
       }
       log('error', 'unexpected error storing a request', { error: String((err as Error).stack ?? err) });

@@ -4,6 +4,7 @@ import { AddressInfo } from 'node:net';
 import { Consumer } from '../../pipeline/pipeline';
 import { LogRow } from '../../model/log-row';
 import { log } from '../../helpers/log';
+import { CollectorMetrics } from '../../telemetry/metrics';
 import { decodeLogsRequestProtobuf } from './decode-protobuf';
 import { decodeLogsRequestJson } from './decode-json';
 import { nowUnixNano } from './decode-common';
@@ -28,6 +29,14 @@ export interface HttpReceiverOptions {
 
 type Encoding = 'protobuf' | 'json';
 
+const REASONS: Record<number, string> = {
+  400: 'invalid',
+  413: 'too_large',
+  415: 'unsupported_media_type',
+  500: 'internal',
+  503: 'unavailable',
+};
+
 /** Extra routes (health, metrics, …) served on the same port by other components. */
 export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 
@@ -39,6 +48,7 @@ export class OtlpHttpReceiver {
   constructor(
     private readonly options: HttpReceiverOptions,
     private readonly consumer: Consumer,
+    private readonly metrics?: CollectorMetrics,
   ) {}
 
   addRoute(route: HttpRoute): void {
@@ -159,6 +169,7 @@ export class OtlpHttpReceiver {
         encoding === 'protobuf'
           ? decodeLogsRequestProtobuf(raw, limits)
           : decodeLogsRequestJson(raw.toString('utf8'), limits);
+      this.metrics?.received.inc({ transport: 'http' }, rows.length);
     } catch (err) {
       if (err instanceof RequestTooLargeError)
         return this.error(res, encoding, 413, GRPC_RESOURCE_EXHAUSTED, err.message);
@@ -196,6 +207,7 @@ export class OtlpHttpReceiver {
     message: string,
   ): void {
     if (res.headersSent) return;
+    this.metrics?.refused.inc({ transport: 'http', reason: REASONS[status] ?? String(status) });
     res.statusCode = status;
     if (encoding === 'protobuf') {
       res.setHeader('Content-Type', 'application/x-protobuf');

@@ -1,7 +1,9 @@
 import { LogRow } from '../../model/log-row';
 import { ClickHouse } from '../../storage/clickhouse';
-import { DEFAULT_RETRY, RetryOptions, withRetry } from '../../helpers/retry';
+import { RetryOptions, withRetry } from '../../helpers/retry';
+import { Spool } from '../../helpers/spool';
 import { UnavailableError } from '../../receivers/otlp/errors';
+import { CollectorMetrics } from '../../telemetry/metrics';
 import { log } from '../../helpers/log';
 import { LOG_COLUMNS, RowBinaryWriter } from './row-binary';
 
@@ -14,6 +16,7 @@ export interface BatchOptions {
   maxConcurrentInserts: number;
   /** Sealed batches waiting for an insert before writers are told to back off (503 / UNAVAILABLE). */
   maxQueuedBatches: number;
+  /** Insert attempts before a batch goes to the spool. */
   retry: RetryOptions;
 }
 
@@ -22,8 +25,14 @@ export const DEFAULT_BATCH: BatchOptions = {
   maxDelayMs: 200,
   maxConcurrentInserts: 2,
   maxQueuedBatches: 16,
-  retry: DEFAULT_RETRY,
+  retry: { attempts: 2, initialDelayMs: 100, maxDelayMs: 500 },
 };
+
+/** Shared by the writers and the replayer: whether new batches should go to the spool first. */
+export interface StorageState {
+  spool: Spool | undefined;
+  metrics: CollectorMetrics;
+}
 
 interface Batch {
   writer: RowBinaryWriter;
@@ -34,7 +43,9 @@ interface Batch {
 /**
  * Batches rows for one ClickHouse table. Rows are encoded to RowBinary as they arrive
  * (no row objects are kept); each write() resolves only when the batch holding its
- * rows is in ClickHouse, which is what lets the receiver acknowledge honestly.
+ * rows is in ClickHouse or durably in the spool, which is what lets the receiver
+ * acknowledge honestly. While the spool holds anything, new batches join it behind
+ * the older ones, so replay keeps their order.
  */
 export class TableWriter {
   private current: Batch | undefined;
@@ -46,15 +57,14 @@ export class TableWriter {
   constructor(
     private readonly ch: ClickHouse,
     readonly table: string,
-    private readonly options: BatchOptions = DEFAULT_BATCH,
+    private readonly options: BatchOptions,
+    private readonly state: StorageState,
   ) {}
 
   write(rows: readonly LogRow[]): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
     if (this.queue.length >= this.options.maxQueuedBatches) {
-      return Promise.reject(
-        new UnavailableError(`ClickHouse inserts into ${this.table} are behind; retry later`),
-      );
+      return Promise.reject(new UnavailableError(`inserts into ${this.table} are behind; retry later`));
     }
     const batch = (this.current ??= { writer: new RowBinaryWriter(), rows: 0, waiters: [] });
     batch.writer.writeRows(rows);
@@ -85,7 +95,7 @@ export class TableWriter {
     while (this.inFlight < this.options.maxConcurrentInserts && this.queue.length > 0) {
       const batch = this.queue.shift()!;
       this.inFlight++;
-      void this.insert(batch).finally(() => {
+      void this.store(batch).finally(() => {
         this.inFlight--;
         this.pump();
         if (this.inFlight === 0 && this.queue.length === 0) {
@@ -97,26 +107,43 @@ export class TableWriter {
     }
   }
 
-  private async insert(batch: Batch): Promise<void> {
+  private async store(batch: Batch): Promise<void> {
+    const bytes = batch.writer.bytes();
+    const { spool, metrics } = this.state;
     try {
-      await withRetry(
-        () => this.ch.insertRowBinary(this.table, LOG_COLUMNS, batch.writer.bytes()),
-        this.options.retry,
-        (err, attempt) =>
-          log('warn', 'insert failed, retrying', {
+      if (spool && !spool.isEmpty()) {
+        await this.toSpool(spool, bytes);
+      } else {
+        try {
+          const started = performance.now();
+          await withRetry(() => this.ch.insertRowBinary(this.table, LOG_COLUMNS, bytes), this.options.retry);
+          metrics.insertLatency.observe((performance.now() - started) / 1000);
+          metrics.batchRows.observe(batch.rows);
+          metrics.stored.inc({ table: this.table }, batch.rows);
+        } catch (err) {
+          if (!spool) throw err;
+          log('warn', 'insert failed; spooling the batch', {
             table: this.table,
             rows: batch.rows,
-            attempt,
             error: String(err),
-          }),
-      );
+          });
+          await this.toSpool(spool, bytes);
+        }
+      }
       for (const w of batch.waiters) w.resolve();
     } catch (err) {
-      log('error', 'insert failed', { table: this.table, rows: batch.rows, error: String(err) });
-      const failure = new UnavailableError(
-        `storing ${batch.rows} records in ${this.table} failed: ${String(err)}`,
-      );
+      const failure =
+        err instanceof UnavailableError
+          ? err
+          : new UnavailableError(`storing ${batch.rows} records in ${this.table} failed: ${String(err)}`);
+      log('error', 'batch not stored', { table: this.table, rows: batch.rows, error: failure.message });
       for (const w of batch.waiters) w.reject(failure);
     }
+  }
+
+  private async toSpool(spool: Spool, bytes: Buffer): Promise<void> {
+    // The writer's buffer is reused by nobody after sealing, but copy: the spool keeps nothing in memory.
+    await spool.append(this.table, bytes);
+    this.state.metrics.spooled.inc({ table: this.table });
   }
 }

@@ -1,0 +1,121 @@
+import { promises as fs, constants as fsConstants } from 'node:fs';
+import path from 'node:path';
+import { UnavailableError } from '../receivers/otlp/errors';
+
+/**
+ * The on-disk spool: batches that were acknowledged to clients but could not be
+ * inserted yet. One file per batch, `<sequence>.<table>.rowbinary`, written to a
+ * temporary name, fsync'd and renamed before the batch counts as spooled — so after
+ * a crash every acknowledged batch is either in ClickHouse or here, whole. Replayed
+ * oldest first.
+ */
+export interface SpoolEntry {
+  seq: number;
+  table: string;
+  file: string;
+  bytes: number;
+}
+
+const ENTRY = /^(\d{12})\.([A-Za-z_][A-Za-z0-9_]*)\.rowbinary$/;
+
+export class SpoolFullError extends UnavailableError {
+  constructor(maxBytes: number) {
+    super(
+      `the collector's spool is full (${maxBytes} bytes) while ClickHouse is unavailable; retry later`,
+      5,
+    );
+  }
+}
+
+export class Spool {
+  private entries: SpoolEntry[] = [];
+  private size = 0;
+  private nextSeq = 1;
+
+  constructor(
+    readonly dir: string,
+    readonly maxBytes: number,
+  ) {}
+
+  async open(): Promise<void> {
+    await fs.mkdir(this.dir, { recursive: true });
+    for (const name of await fs.readdir(this.dir)) {
+      if (name.endsWith('.tmp')) {
+        await fs.rm(path.join(this.dir, name), { force: true });
+        continue;
+      }
+      const m = ENTRY.exec(name);
+      if (!m) continue;
+      const file = path.join(this.dir, name);
+      const { size } = await fs.stat(file);
+      this.entries.push({ seq: Number(m[1]), table: m[2], file, bytes: size });
+      this.size += size;
+    }
+    this.entries.sort((a, b) => a.seq - b.seq);
+    this.nextSeq = (this.entries.at(-1)?.seq ?? 0) + 1;
+  }
+
+  get bytes(): number {
+    return this.size;
+  }
+
+  get count(): number {
+    return this.entries.length;
+  }
+
+  isEmpty(): boolean {
+    return this.entries.length === 0;
+  }
+
+  oldest(): SpoolEntry | undefined {
+    return this.entries[0];
+  }
+
+  /** Writes a batch durably; throws SpoolFullError (retryable) when it does not fit. */
+  async append(table: string, data: Buffer): Promise<void> {
+    if (this.size + data.length > this.maxBytes) throw new SpoolFullError(this.maxBytes);
+    const seq = this.nextSeq++;
+    const name = `${String(seq).padStart(12, '0')}.${table}.rowbinary`;
+    const file = path.join(this.dir, name);
+    const tmp = file + '.tmp';
+    this.size += data.length;
+    try {
+      const handle = await fs.open(tmp, fsConstants.O_CREAT | fsConstants.O_WRONLY | fsConstants.O_TRUNC);
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fs.rename(tmp, file);
+      await syncDir(this.dir);
+    } catch (err) {
+      this.size -= data.length;
+      await fs.rm(tmp, { force: true });
+      throw new UnavailableError(`could not write the spool in ${this.dir}: ${(err as Error).message}`);
+    }
+    this.entries.push({ seq, table, file, bytes: data.length });
+  }
+
+  read(entry: SpoolEntry): Promise<Buffer> {
+    return fs.readFile(entry.file);
+  }
+
+  async remove(entry: SpoolEntry): Promise<void> {
+    await fs.rm(entry.file, { force: true });
+    const i = this.entries.indexOf(entry);
+    if (i >= 0) {
+      this.entries.splice(i, 1);
+      this.size -= entry.bytes;
+    }
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, fsConstants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

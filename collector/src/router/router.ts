@@ -1,0 +1,105 @@
+import { LogRow } from '../model/log-row';
+import { ActionConfig, MatchConfig, RuleConfig } from '../config/rules-config';
+
+/**
+ * The compiled rules: conditions become one closure per rule at start (and at reload);
+ * route() walks them per record. Routing never allocates per record beyond the
+ * decision arrays the caller reuses.
+ */
+export interface RouteDecision {
+  /** Tier names to store into. */
+  stores: Set<string>;
+  /** Destination names to forward to. */
+  forwards: Set<string>;
+  /** Names of the rules that applied (for metrics). */
+  rules: string[];
+  dropped: boolean;
+}
+
+type Predicate = (row: LogRow) => boolean;
+
+interface CompiledRule {
+  name: string;
+  test: Predicate;
+  action: ActionConfig;
+  continue: boolean;
+}
+
+export class Router {
+  private readonly rules: CompiledRule[];
+
+  constructor(
+    rules: readonly RuleConfig[],
+    private readonly defaultAction: ActionConfig,
+    private readonly random: () => number = Math.random,
+  ) {
+    this.rules = rules.map((r) => ({
+      name: r.name,
+      test: compileMatch(r.match),
+      action: r.action,
+      continue: r.continue,
+    }));
+  }
+
+  route(row: LogRow): RouteDecision {
+    const decision: RouteDecision = { stores: new Set(), forwards: new Set(), rules: [], dropped: false };
+    for (const rule of this.rules) {
+      if (!rule.test(row)) continue;
+      decision.rules.push(rule.name);
+      this.apply(rule.action, decision);
+      if (!rule.continue) return finish(decision);
+    }
+    decision.rules.push('default');
+    this.apply(this.defaultAction, decision);
+    return finish(decision);
+  }
+
+  private apply(action: ActionConfig, decision: RouteDecision): void {
+    if (action.drop) return;
+    if (action.sample !== undefined && this.random() >= action.sample) return;
+    if (action.store) decision.stores.add(action.store);
+    for (const d of action.forward ?? []) decision.forwards.add(d);
+  }
+}
+
+function finish(decision: RouteDecision): RouteDecision {
+  decision.dropped = decision.stores.size === 0 && decision.forwards.size === 0;
+  return decision;
+}
+
+export function compileMatch(match: MatchConfig): Predicate {
+  const tests: Predicate[] = [];
+  if (match.service) {
+    const re = match.service;
+    tests.push((r) => re.test(r.resource.serviceName));
+  }
+  if (match.severity) {
+    const { atLeast = 0, atMost = 24 } = match.severity;
+    tests.push((r) => r.severityNumber >= atLeast && r.severityNumber <= atMost);
+  }
+  if (match.scope) {
+    const re = match.scope;
+    tests.push((r) => re.test(r.scope.name));
+  }
+  if (match.eventName) {
+    const re = match.eventName;
+    tests.push((r) => re.test(r.eventName));
+  }
+  for (const cond of match.attributes ?? []) {
+    tests.push((r) => {
+      const i = r.attributes.keys.indexOf(cond.key);
+      if (cond.exists !== undefined && i >= 0 !== cond.exists) return false;
+      if (cond.equals !== undefined && (i < 0 || r.attributes.values[i] !== cond.equals)) return false;
+      if (cond.pattern !== undefined && (i < 0 || !cond.pattern.test(r.attributes.values[i]))) return false;
+      return true;
+    });
+  }
+  if (match.body) {
+    const { contains, pattern } = match.body;
+    if (contains !== undefined) tests.push((r) => r.body.includes(contains));
+    if (pattern !== undefined) tests.push((r) => pattern.test(r.body));
+  }
+  if (tests.length === 0) return () => true;
+  if (tests.length === 1) return tests[0];
+  return (r) => tests.every((t) => t(r));
+}

@@ -1,0 +1,70 @@
+import { ClickHouse } from '../../storage/clickhouse';
+import { Spool } from '../../helpers/spool';
+import { CollectorMetrics } from '../../telemetry/metrics';
+import { log } from '../../helpers/log';
+import { LOG_COLUMNS } from './row-binary';
+
+/**
+ * Replays the spool into ClickHouse, oldest batch first, one at a time; backs off
+ * (up to 5 s) while ClickHouse still refuses. A replayed batch is removed from disk
+ * only after its insert succeeded (at-least-once).
+ */
+export class SpoolReplayer {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private delayMs = 200;
+
+  constructor(
+    private readonly ch: ClickHouse,
+    private readonly spool: Spool,
+    private readonly metrics: CollectorMetrics,
+  ) {}
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.drain().finally(() => (this.running = undefined));
+    }, delay);
+    this.timer.unref();
+  }
+
+  private async drain(): Promise<void> {
+    let entry = this.spool.oldest();
+    while (entry && !this.stopped) {
+      try {
+        const bytes = await this.spool.read(entry);
+        await this.ch.insertRowBinary(entry.table, LOG_COLUMNS, bytes);
+        await this.spool.remove(entry);
+        this.metrics.replayed.inc({ table: entry.table });
+        this.delayMs = 200;
+        log('info', 'replayed a spooled batch', {
+          table: entry.table,
+          bytes: entry.bytes,
+          left: this.spool.count,
+        });
+      } catch (err) {
+        log('warn', 'spool replay failed; will retry', {
+          table: entry.table,
+          error: String(err),
+          retryInMs: this.delayMs,
+        });
+        this.schedule(this.delayMs);
+        this.delayMs = Math.min(this.delayMs * 2, 5_000);
+        return;
+      }
+      entry = this.spool.oldest();
+    }
+    this.schedule(this.spool.isEmpty() ? 500 : 0);
+  }
+}

@@ -1,0 +1,79 @@
+import { TierConfig } from '../config/tiers';
+import { ClickHouse } from './clickhouse';
+import { stringLiteral } from './sql';
+
+/**
+ * Retention by dropping whole day partitions — works on every ClickHouse version,
+ * TTL or not. A partition is dropped once all of its day is older than the tier's
+ * retention. trace_index keeps as long as the longest tier.
+ */
+export interface DroppedPartition {
+  table: string;
+  partition: string;
+}
+
+export async function enforceRetention(
+  ch: ClickHouse,
+  tiers: readonly TierConfig[],
+  now = new Date(),
+): Promise<DroppedPartition[]> {
+  const dropped: DroppedPartition[] = [];
+  const targets = tiers.map((t) => ({ table: t.table, days: t.retentionDays }));
+  targets.push({ table: 'trace_index', days: Math.max(...tiers.map((t) => t.retentionDays)) });
+  for (const { table, days } of targets) {
+    const cutoff = new Date(now.getTime() - days * 86_400_000).toISOString().slice(0, 10);
+    const partitions = await ch.query<{ partition: string }>(
+      `SELECT DISTINCT partition FROM system.parts
+       WHERE database = ${stringLiteral(ch.database)} AND table = ${stringLiteral(table)} AND active`,
+    );
+    for (const { partition } of partitions) {
+      const day = partition.replace(/^'|'$/g, '');
+      if (/^\d{4}-\d{2}-\d{2}$/.test(day) && day < cutoff) {
+        await ch.command(`ALTER TABLE ${ch.database}.${table} DROP PARTITION ${stringLiteral(day)}`);
+        dropped.push({ table, partition: day });
+      }
+    }
+  }
+  return dropped;
+}
+
+export interface TierStatus {
+  tier: string;
+  table: string;
+  retentionDays: number;
+  rows: number;
+  bytesOnDisk: number;
+  partitions: number;
+  oldestPartition: string | null;
+  newestPartition: string | null;
+}
+
+export async function tierStatus(ch: ClickHouse, tiers: readonly TierConfig[]): Promise<TierStatus[]> {
+  const out: TierStatus[] = [];
+  for (const tier of tiers) {
+    const [parts] = await ch.query<{
+      rows: string;
+      bytes: string;
+      partitions: string;
+      oldest: string;
+      newest: string;
+    }>(
+      `SELECT sum(rows) AS rows, sum(bytes) AS bytes, uniqExact(partition) AS partitions,
+              min(partition) AS oldest, max(partition) AS newest
+       FROM system.parts
+       WHERE database = ${stringLiteral(ch.database)} AND table = ${stringLiteral(tier.table)} AND active`,
+    );
+    const partitions = Number(parts?.partitions ?? 0);
+    out.push({
+      tier: tier.name,
+      table: tier.table,
+      retentionDays: tier.retentionDays,
+      rows: Number(parts?.rows ?? 0),
+      bytesOnDisk: Number(parts?.bytes ?? 0),
+      partitions,
+      oldestPartition: partitions > 0 ? parts.oldest.replace(/^'|'$/g, '') : null,
+      newestPartition: partitions > 0 ? parts.newest.replace(/^'|'$/g, '') : null,
+    });
+  }
+  return out;
+}

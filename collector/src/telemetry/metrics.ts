@@ -1,0 +1,150 @@
+/**
+ * Prometheus metrics in the text exposition format, kept per batch, never per record
+ * on the hot path (callers add counts). Served at GET /metrics on the HTTP port.
+ */
+type Labels = Record<string, string>;
+
+function key(labels: Labels): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${labels[k].replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
+    .join(',');
+}
+
+abstract class Metric {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: 'counter' | 'gauge' | 'histogram',
+  ) {}
+  abstract samples(): string[];
+  render(): string {
+    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`, ...this.samples()].join(
+      '\n',
+    );
+  }
+}
+
+export class Counter extends Metric {
+  private readonly values = new Map<string, number>();
+  constructor(name: string, help: string) {
+    super(name, help, 'counter');
+  }
+  inc(labels: Labels = {}, by = 1): void {
+    const k = key(labels);
+    this.values.set(k, (this.values.get(k) ?? 0) + by);
+  }
+  get(labels: Labels = {}): number {
+    return this.values.get(key(labels)) ?? 0;
+  }
+  samples(): string[] {
+    if (this.values.size === 0) return [`${this.name} 0`];
+    return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
+  }
+}
+
+export class Gauge extends Metric {
+  constructor(
+    name: string,
+    help: string,
+    private readonly read: () => number,
+  ) {
+    super(name, help, 'gauge');
+  }
+  samples(): string[] {
+    return [`${this.name} ${this.read()}`];
+  }
+}
+
+export class Histogram extends Metric {
+  private readonly counts: number[];
+  private sum = 0;
+  private count = 0;
+  constructor(
+    name: string,
+    help: string,
+    private readonly buckets: number[],
+  ) {
+    super(name, help, 'histogram');
+    this.counts = buckets.map(() => 0);
+  }
+  observe(value: number): void {
+    this.sum += value;
+    this.count++;
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]) this.counts[i]++;
+  }
+  samples(): string[] {
+    return [
+      ...this.buckets.map((b, i) => `${this.name}_bucket{le="${b}"} ${this.counts[i]}`),
+      `${this.name}_bucket{le="+Inf"} ${this.count}`,
+      `${this.name}_sum ${this.sum}`,
+      `${this.name}_count ${this.count}`,
+    ];
+  }
+}
+
+export class CollectorMetrics {
+  readonly received = new Counter(
+    'distlog_records_received_total',
+    'Log records decoded from requests, by transport.',
+  );
+  readonly accepted = new Counter(
+    'distlog_records_accepted_total',
+    'Log records acknowledged to clients (stored, spooled, forwarded or dropped by rule).',
+  );
+  readonly refused = new Counter(
+    'distlog_records_refused_total',
+    'Log records or requests refused, by reason.',
+  );
+  readonly routed = new Counter(
+    'distlog_records_routed_total',
+    'Log records matched per rule (default included).',
+  );
+  readonly dropped = new Counter(
+    'distlog_records_dropped_total',
+    'Log records dropped, by reason (rule, sample, forward_queue_full).',
+  );
+  readonly stored = new Counter('distlog_rows_inserted_total', 'Rows inserted into ClickHouse, by table.');
+  readonly forwarded = new Counter(
+    'distlog_records_forwarded_total',
+    'Log records forwarded, by destination and outcome.',
+  );
+  readonly spooled = new Counter('distlog_batches_spooled_total', 'Batches written to the on-disk spool.');
+  readonly replayed = new Counter(
+    'distlog_batches_replayed_total',
+    'Spooled batches inserted into ClickHouse.',
+  );
+  readonly insertLatency = new Histogram(
+    'distlog_insert_duration_seconds',
+    'ClickHouse insert latency.',
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
+  readonly batchRows = new Histogram(
+    'distlog_insert_batch_rows',
+    'Rows per ClickHouse insert.',
+    [10, 100, 1000, 5000, 10000, 20000, 50000, 100000],
+  );
+  private readonly gauges: Gauge[] = [];
+
+  gauge(name: string, help: string, read: () => number): void {
+    this.gauges.push(new Gauge(name, help, read));
+  }
+
+  render(): string {
+    const all: Metric[] = [
+      this.received,
+      this.accepted,
+      this.refused,
+      this.routed,
+      this.dropped,
+      this.stored,
+      this.forwarded,
+      this.spooled,
+      this.replayed,
+      this.insertLatency,
+      this.batchRows,
+      ...this.gauges,
+    ];
+    return all.map((m) => m.render()).join('\n') + '\n';
+  }
+}
