@@ -186,6 +186,8 @@ function validate(
   };
 
   const tiers: TierConfig[] = [];
+  // Names as declared, valid or not: rules are checked against them, so one bad tier gives one error.
+  const tierNames: string[] = [];
   c.list('tiers', top.tiers ?? [{ name: 'logs', retentionDays: 30 }]).forEach((t, i) => {
     const at = join('tiers', i);
     const o = c.object(at, t, ['name', 'table', 'retentionDays']);
@@ -197,12 +199,13 @@ function validate(
       c.problem(join(at, 'retentionDays'), 'required (days to keep this tier)');
     if (table && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(table))
       c.fail(join(at, 'table'), 'a table name of letters, digits and _', table);
-    if (name && tiers.some((x) => x.name === name))
-      c.problem(join(at, 'name'), `tier "${name}" is defined twice`);
+    if (name && tierNames.includes(name)) c.problem(join(at, 'name'), `tier "${name}" is defined twice`);
+    if (name) tierNames.push(name);
     if (name && table && retentionDays) tiers.push({ name, table, retentionDays });
   });
-  if (tiers.length === 0 && !c.problems.some((p) => p.startsWith('tiers')))
+  if (tierNames.length === 0 && !c.problems.some((p) => p.startsWith('tiers'))) {
     c.problem('tiers', 'at least one tier is needed');
+  }
 
   const destinations: DestinationConfig[] = [];
   c.list('destinations', top.destinations).forEach((d, i) => {
@@ -240,15 +243,12 @@ function validate(
       });
   });
 
-  const names = { tiers: tiers.map((t) => t.name), destinations: destinations.map((d) => d.name) };
+  const names = { tiers: tierNames, destinations: destinations.map((d) => d.name) };
   const rules = parseRules(c, top.rules, names);
-  const defaultAction = parseAction(
-    c,
-    'default',
-    top.default ?? { store: tiers[0]?.name ?? 'logs' },
-    names,
-    true,
-  );
+  const defaultAction =
+    tierNames.length === 0 && top.default === undefined
+      ? { drop: true }
+      : parseAction(c, 'default', top.default ?? { store: tierNames[0] }, names, true);
 
   const batchRaw =
     c.object('batch', top.batch ?? {}, ['maxRows', 'maxDelay', 'maxConcurrentInserts', 'maxQueuedBatches']) ??

@@ -1,0 +1,101 @@
+import { DEFAULT_CONFIG_FILE, loadConfigFile, parseConfig } from './collector-config';
+import { ConfigErrors } from './validate';
+
+const env = { CLICKHOUSE_URL: 'http://ch:8123', DISTLOG_HOME: '/var/lib/distlog' };
+
+function problems(yaml: string): string[] {
+  try {
+    parseConfig(yaml, 'test.yaml', env);
+  } catch (err) {
+    if (err instanceof ConfigErrors) return err.problems;
+    throw err;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('collector configuration', () => {
+  it('the shipped default: three tiers, usage/performance to longterm, DEBUG/TRACE to debug, the rest to logs', () => {
+    const config = loadConfigFile(DEFAULT_CONFIG_FILE, env);
+    expect(config.tiers).toEqual([
+      { name: 'logs', table: 'logs', retentionDays: 30 },
+      { name: 'debug', table: 'debug', retentionDays: 3 },
+      { name: 'longterm', table: 'longterm', retentionDays: 400 },
+    ]);
+    expect(config.rules.map((r) => [r.name, r.action.store])).toEqual([
+      ['usage-and-performance-events', 'longterm'],
+      ['marked-usage-and-performance', 'longterm'],
+      ['debug-and-trace', 'debug'],
+    ]);
+    expect(config.defaultAction).toEqual({
+      store: 'logs',
+      forward: undefined,
+      drop: false,
+      sample: undefined,
+    });
+    expect(config.clickhouse.url).toBe('http://ch:8123');
+    expect(config.spool).toEqual({ dir: '/var/lib/distlog/spool', maxBytes: 1024 ** 3 });
+    expect(config.batch.maxDelayMs).toBe(200);
+    expect(config.receivers.limits.maxRequestBytes).toBe(16 * 1024 * 1024);
+  });
+
+  it('reports every problem at once, each with its key path and what was expected', () => {
+    const found = problems(`
+receivers:
+  grpc: { port: 99999 }
+  limits: { maxRequestBytes: lots }
+tiers:
+  - { name: logs, retentionDays: 0 }
+  - { name: logs, retentionDays: 3 }
+  - { name: x, table: "bad-name", retentionDays: 1 }
+rules:
+  - name: r1
+    match: { severity: { atLeast: LOUD }, body: { pattern: "(" } }
+    store: nowhere
+  - name: r2
+    match: { colour: red }
+    drop: true
+    store: logs
+  - name: default
+    forward: nobody
+batch: { maxDelay: soon }
+unknownTop: 1
+`);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'unknownTop: unknown key (allowed: receivers, clickhouse, tiers, destinations, rules, default, batch, spool, retention)',
+        'receivers.grpc.port: expected a whole number ≥ 0 and ≤ 65535, got number 99999',
+        'receivers.limits.maxRequestBytes: expected a size such as 1048576, "512KiB", "16MiB" or "1GiB", got "lots"',
+        'tiers[0].retentionDays: expected a whole number ≥ 1, got number 0',
+        'tiers[1].name: tier "logs" is defined twice',
+        'tiers[2].table: expected a table name of letters, digits and _, got "bad-name"',
+        'rules[0].match.severity.atLeast: expected a severity name (TRACE, DEBUG, INFO, WARN, ERROR, FATAL, or e.g. INFO2) or number 1-24, got "LOUD"',
+        expect.stringMatching(/^rules\[0\]\.match\.body\.pattern: invalid regular expression: /),
+        'rules[0].store: unknown tier "nowhere" (tiers: logs, logs, x)',
+        'rules[1].match.colour: unknown key (allowed: service, severity, scope, eventName, attributes, body)',
+        'rules[1]: `drop: true` cannot be combined with store or forward',
+        'rules[2].name: "default" is reserved',
+        'rules[2].forward: unknown destination "nobody" (destinations: none)',
+        'batch.maxDelay: expected a duration such as 500 (ms), "200ms", "5s", "15m", "2h" or "3d", got "soon"',
+      ]),
+    );
+  });
+
+  it('names the file in the error message', () => {
+    expect(() => parseConfig('tiers: 3', 'conf/collector.yaml', env)).toThrow(
+      /^conf\/collector\.yaml: 1 problem:\n {2}- tiers: expected a list, got number 3$/,
+    );
+    expect(() => loadConfigFile('/nonexistent/x.yaml', env)).toThrow(
+      /^\/nonexistent\/x\.yaml: 1 problem:\n {2}- cannot read the file/,
+    );
+  });
+
+  it('substitutes ${VAR} and ${VAR:-default}, and says which variable is missing', () => {
+    const config = parseConfig('clickhouse: { url: "${CH}", database: "${DB:-fallback}" }', 'x.yaml', {
+      CH: 'http://h:1',
+    });
+    expect(config.clickhouse).toMatchObject({ url: 'http://h:1', database: 'fallback' });
+    expect(() => parseConfig('clickhouse: { url: "${NOPE}" }', 'x.yaml', {})).toThrow(
+      'clickhouse.url: environment variable NOPE is not set (write ${NOPE:-default} for a fallback)',
+    );
+  });
+});

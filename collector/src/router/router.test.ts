@@ -1,0 +1,112 @@
+import { Router } from './router';
+import { parseConfig } from '../config/collector-config';
+import { LogRow, emptyAttributes } from '../model/log-row';
+
+function row(
+  overrides: Partial<LogRow> & { service?: string; scopeName?: string; attrs?: Record<string, string> } = {},
+): LogRow {
+  const { service = 'orders', scopeName = 'app', attrs = {}, ...rest } = overrides;
+  return {
+    timeUnixNano: 1n,
+    observedTimeUnixNano: 1n,
+    severityNumber: 9,
+    severityText: 'INFO',
+    body: 'hello',
+    attributes: { keys: Object.keys(attrs), values: Object.values(attrs) },
+    droppedAttributesCount: 0,
+    traceFlags: 0,
+    traceId: '',
+    spanId: '',
+    eventName: '',
+    resource: {
+      serviceName: service,
+      attributes: emptyAttributes(),
+      schemaUrl: '',
+      droppedAttributesCount: 0,
+    },
+    scope: { name: scopeName, version: '', attributes: emptyAttributes(), schemaUrl: '' },
+    ...rest,
+  };
+}
+
+const config = parseConfig(
+  `
+tiers:
+  - { name: logs, retentionDays: 30 }
+  - { name: debug, retentionDays: 3 }
+  - { name: longterm, retentionDays: 400 }
+destinations:
+  - { name: audit, endpoint: "http://audit:4317" }
+rules:
+  - name: health
+    match: { attributes: { http.target: { pattern: "^/health" } } }
+    drop: true
+  - name: payments-copy
+    match: { service: "pay*", severity: { atLeast: WARN } }
+    forward: audit
+    continue: true
+  - name: usage
+    match: { eventName: "usage.*" }
+    store: longterm
+  - name: db-debug
+    match: { scope: ["db", "db.*"], severity: { atMost: DEBUG4 } }
+    store: debug
+  - name: sampled
+    match: { body: { contains: "tick" } }
+    sample: 0.5
+    store: logs
+  - name: marked
+    match: { attributes: { tenant: acme, vip: { exists: true } } }
+    store: longterm
+default: { store: logs }
+`,
+  'rules.yaml',
+  {},
+);
+
+describe('Router', () => {
+  const router = new Router(config.rules, config.defaultAction, () => 0.7);
+  const route = (r: LogRow) => {
+    const d = router.route(r);
+    return { stores: [...d.stores], forwards: [...d.forwards], rules: d.rules, dropped: d.dropped };
+  };
+
+  it('first match wins; the default takes the rest', () => {
+    expect(route(row({ eventName: 'usage.login' }))).toEqual({
+      stores: ['longterm'],
+      forwards: [],
+      rules: ['usage'],
+      dropped: false,
+    });
+    expect(route(row())).toEqual({ stores: ['logs'], forwards: [], rules: ['default'], dropped: false });
+  });
+
+  it('`continue` applies a rule and keeps matching', () => {
+    expect(route(row({ service: 'payments', severityNumber: 17, eventName: 'usage.charge' }))).toEqual({
+      stores: ['longterm'],
+      forwards: ['audit'],
+      rules: ['payments-copy', 'usage'],
+      dropped: false,
+    });
+    // Below WARN the copy rule does not match.
+    expect(route(row({ service: 'payments', severityNumber: 9 })).forwards).toEqual([]);
+  });
+
+  it('matches scope globs with severity bounds, attribute patterns, equality and existence', () => {
+    expect(route(row({ scopeName: 'db.pool', severityNumber: 5 })).stores).toEqual(['debug']);
+    expect(route(row({ scopeName: 'db.pool', severityNumber: 9 })).stores).toEqual(['logs']);
+    expect(route(row({ scopeName: 'dbx', severityNumber: 5 })).stores).toEqual(['logs']);
+    expect(route(row({ attrs: { 'http.target': '/healthz' } }))).toMatchObject({
+      dropped: true,
+      rules: ['health'],
+    });
+    expect(route(row({ attrs: { tenant: 'acme', vip: '' } })).stores).toEqual(['longterm']);
+    expect(route(row({ attrs: { tenant: 'acme' } })).stores).toEqual(['logs']);
+  });
+
+  it('samples: a record outside the fraction is dropped', () => {
+    expect(route(row({ body: 'tick 1' }))).toMatchObject({ dropped: true, rules: ['sampled'] });
+    const keepAll = new Router(config.rules, config.defaultAction, () => 0.1);
+    expect([...keepAll.route(row({ body: 'tick 1' })).stores]).toEqual(['logs']);
+  });
+});
