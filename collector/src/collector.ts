@@ -119,7 +119,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       return true;
     }
     if (path === '/healthz' || path === '/readyz') {
-      const ok = path === '/healthz' || (ready && (!spool || spool.bytes < config.spool.maxBytes));
+      const ok = path === '/healthz' || (ready && !spool?.full);
       res.statusCode = ok ? 200 : 503;
       res.setHeader('Content-Type', 'text/plain');
       res.end(ok ? 'ok\n' : 'not ready: spool full or stopping\n');

@@ -31,6 +31,8 @@ export class Spool {
   private entries: SpoolEntry[] = [];
   private size = 0;
   private nextSeq = 1;
+  /** Set when a batch did not fit; cleared when replay frees space. Drives /readyz. */
+  full = false;
 
   constructor(
     readonly dir: string,
@@ -73,7 +75,10 @@ export class Spool {
 
   /** Writes a batch durably; throws SpoolFullError (retryable) when it does not fit. */
   async append(table: string, data: Buffer): Promise<void> {
-    if (this.size + data.length > this.maxBytes) throw new SpoolFullError(this.maxBytes);
+    if (this.size + data.length > this.maxBytes) {
+      this.full = true;
+      throw new SpoolFullError(this.maxBytes);
+    }
     const seq = this.nextSeq++;
     const name = `${String(seq).padStart(12, '0')}.${table}.rowbinary`;
     const file = path.join(this.dir, name);
@@ -107,6 +112,7 @@ export class Spool {
     if (i >= 0) {
       this.entries.splice(i, 1);
       this.size -= entry.bytes;
+      this.full = false;
     }
   }
 }
