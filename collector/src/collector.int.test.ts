@@ -166,16 +166,41 @@ describe('collector receivers into ClickHouse', () => {
       message: expect.stringMatching(/^body is not valid JSON/),
     });
 
+    // One bad record among good ones: the others are stored, the client learns of the one refused.
     const wrongType = await post(
       '/v1/logs',
-      '{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"severityNumber": 99}]}]}]}',
-      {
-        'Content-Type': 'application/json',
+      '{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"severityNumber": 99}, {"body": {"stringValue": "partial-ok"}}]}]}]}',
+      { 'Content-Type': 'application/json' },
+    );
+    expect(wrongType.status).toBe(200);
+    expect(JSON.parse(wrongType.body.toString())).toEqual({
+      partialSuccess: {
+        rejectedLogRecords: '1',
+        errorMessage:
+          '1 invalid: resourceLogs[0].scopeLogs[0].logRecords[0].severityNumber: expected a SeverityNumber (0-24 or its name), got number 99',
       },
+    });
+    expect(await rowsWithBody('partial-ok')).toHaveLength(1);
+    const partialProto = await post(
+      '/v1/logs',
+      encodeLogsRequest({
+        resource_logs: [
+          {
+            scope_logs: [
+              { log_records: [{ body: { string_value: 'partial-proto-ok' } }, { span_id: Buffer.alloc(3) }] },
+            ],
+          },
+        ],
+      }),
+      { 'Content-Type': 'application/x-protobuf' },
     );
-    expect(JSON.parse(wrongType.body.toString()).message).toBe(
-      'resourceLogs[0].scopeLogs[0].logRecords[0].severityNumber: expected a SeverityNumber (0-24 or its name), got number 99',
-    );
+    expect(decodeLogsResponse(partialProto.body)).toEqual({
+      partial_success: {
+        rejected_log_records: '1',
+        error_message:
+          '1 invalid: resource_logs[0].scope_logs[0].log_records[1].span_id: must be 8 bytes, got 3',
+      },
+    });
 
     const badGzip = await post('/v1/logs', Buffer.from('not gzip'), {
       'Content-Type': 'application/json',

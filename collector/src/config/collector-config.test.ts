@@ -72,7 +72,7 @@ unknownTop: 1
         expect.stringMatching(/^rules\[0\]\.match\.body\.pattern: invalid regular expression: /),
         'rules[0].store: unknown tier "nowhere" (tiers: logs, logs, x)',
         'rules[1].match.colour: unknown key (allowed: service, severity, scope, eventName, attributes, body)',
-        'rules[1]: `drop: true` cannot be combined with store or forward',
+        'rules[1]: `drop` and `reject` cannot be combined with store or forward',
         'rules[2].name: "default" is reserved',
         'rules[2].forward: unknown destination "nobody" (destinations: none)',
         'batch.maxDelay: expected a duration such as 500 (ms), "200ms", "5s", "15m", "2h" or "3d", got "soon"',

@@ -18,6 +18,9 @@ import { Checker, Json, join } from './validate';
  *     - name: health-checks
  *       match: { attributes: { http.target: { pattern: "^/health" } } }
  *       drop: true
+ *     - name: no-secrets
+ *       match: { attributes: { password: { exists: true } } }
+ *       reject: "records must not carry passwords"
  *   default: { store: logs }
  */
 export interface AttributeCondition {
@@ -40,6 +43,8 @@ export interface ActionConfig {
   store?: string;
   forward?: string[];
   drop: boolean;
+  /** Refuse the record: the client is told in OTLP's partial_success, with this message. */
+  reject?: string;
   /** Fraction (0–1] of matching records that the action applies to. */
   sample?: number;
 }
@@ -52,7 +57,7 @@ export interface RuleConfig {
 }
 
 const RESERVED_RULE_NAMES = ['default'];
-const ACTION_KEYS = ['store', 'forward', 'drop', 'sample'];
+const ACTION_KEYS = ['store', 'forward', 'drop', 'reject', 'sample'];
 
 export function parseRules(
   c: Checker,
@@ -70,6 +75,7 @@ export function parseRules(
       c.problem(join(at, 'name'), `rule "${name}" is defined twice`);
     const match = parseMatch(c, join(at, 'match'), o.match ?? {});
     const action = parseAction(c, at, o, names, false);
+    if (o.reject === true) action.reject = `refused by rule ${name}`;
     const cont = c.boolean(join(at, 'continue'), o.continue, false);
     if (name) rules.push({ name, match, action, continue: cont });
   });
@@ -99,13 +105,22 @@ export function parseAction(
     }
   }
   const drop = c.boolean(join(at, 'drop'), o.drop, false);
+  let reject: string | undefined;
+  if (o.reject !== undefined && o.reject !== false) {
+    if (o.reject === true) reject = 'refused by rule';
+    else reject = c.string(join(at, 'reject'), o.reject);
+  }
   const sample = c.number(join(at, 'sample'), o.sample, { min: 0, max: 1 });
-  if (drop && (store || forward)) c.problem(at, '`drop: true` cannot be combined with store or forward');
-  if (!drop && !store && !forward)
-    c.problem(at, 'needs an action: store: TIER, forward: DESTINATION, or drop: true');
-  if (sample !== undefined && drop)
-    c.problem(join(at, 'sample'), 'sample applies to store/forward, not to drop');
-  return { store, forward, drop, sample };
+  if ((drop || reject) && (store || forward)) {
+    c.problem(at, '`drop` and `reject` cannot be combined with store or forward');
+  }
+  if (drop && reject) c.problem(at, '`drop` and `reject` exclude each other');
+  if (!drop && !reject && !store && !forward) {
+    c.problem(at, 'needs an action: store: TIER, forward: DESTINATION, drop: true or reject: MESSAGE');
+  }
+  if (sample !== undefined && (drop || reject))
+    c.problem(join(at, 'sample'), 'sample applies to store/forward');
+  return { store, forward, drop, reject, sample };
 }
 
 function parseMatch(c: Checker, at: string, raw: Json): MatchConfig {

@@ -7,6 +7,18 @@
 export interface Attributes {
   keys: string[];
   values: string[];
+  /** Set when a value was cut to the configured maximum length. */
+  truncated?: boolean;
+}
+
+/** The attribute added to a record one of whose attribute values was cut. */
+export const TRUNCATED_MARKER = 'distlog.truncated';
+
+export function markIfTruncated(attributes: Attributes): void {
+  if (!attributes.truncated) return;
+  attributes.keys.push(TRUNCATED_MARKER);
+  attributes.values.push('true');
+  delete attributes.truncated;
 }
 
 export interface ResourceInfo {

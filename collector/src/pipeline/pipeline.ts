@@ -44,9 +44,15 @@ export class RoutingPipeline implements Consumer {
     const toDestination = new Map<string, LogRow[]>();
     const ruleCounts = new Map<string, number>();
     let dropped = 0;
+    let rejected = 0;
+    let rejectionMessage = '';
     for (const row of rows) {
       const decision = router.route(row);
       for (const rule of decision.rules) ruleCounts.set(rule, (ruleCounts.get(rule) ?? 0) + 1);
+      if (decision.rejected !== undefined) {
+        if (rejected++ === 0) rejectionMessage = decision.rejected;
+        continue;
+      }
       if (decision.dropped) {
         dropped++;
         continue;
@@ -58,8 +64,10 @@ export class RoutingPipeline implements Consumer {
     if (dropped > 0) this.metrics.dropped.inc({ reason: 'rule' }, dropped);
     for (const [destination, list] of toDestination) forwards.get(destination)?.enqueue(list);
     await Promise.all([...toTier].map(([tier, list]) => writers.get(tier)!.write(list)));
-    this.metrics.accepted.inc({}, rows.length);
-    return undefined;
+    this.metrics.accepted.inc({}, rows.length - rejected);
+    if (rejected === 0) return undefined;
+    this.metrics.refused.inc({ reason: 'rule' }, rejected);
+    return { rejectedLogRecords: rejected, errorMessage: `${rejected} refused by rule: ${rejectionMessage}` };
   }
 
   async flush(): Promise<void> {

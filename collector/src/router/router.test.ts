@@ -110,3 +110,25 @@ describe('Router', () => {
     expect([...keepAll.route(row({ body: 'tick 1' })).stores]).toEqual(['logs']);
   });
 });
+
+describe('reject rules', () => {
+  it('refuse a record with the rule’s message, and win over store/forward rules that continued', () => {
+    const cfg = parseConfig(
+      `
+tiers: [{ name: logs, retentionDays: 30 }]
+destinations: [{ name: audit, endpoint: "http://a:4317" }]
+rules:
+  - { name: copy, match: { service: shop }, forward: audit, continue: true }
+  - { name: no-secrets, match: { attributes: { password: { exists: true } } }, reject: "records must not carry passwords" }
+`,
+      'reject.yaml',
+      {},
+    );
+    const router = new Router(cfg.rules, cfg.defaultAction);
+    const refused = router.route(row({ service: 'shop', attrs: { password: 'x' } }));
+    expect(refused.rejected).toBe('records must not carry passwords');
+    expect([...refused.stores, ...refused.forwards]).toEqual([]);
+    expect(refused.dropped).toBe(false);
+    expect(router.route(row({ service: 'shop' })).rejected).toBeUndefined();
+  });
+});

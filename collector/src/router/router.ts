@@ -14,6 +14,8 @@ export interface RouteDecision {
   /** Names of the rules that applied (for metrics). */
   rules: string[];
   dropped: boolean;
+  /** Set when a `reject` rule refused the record: the message for the client. */
+  rejected?: string;
 }
 
 type Predicate = (row: LogRow) => boolean;
@@ -55,6 +57,10 @@ export class Router {
   }
 
   private apply(action: ActionConfig, decision: RouteDecision): void {
+    if (action.reject !== undefined) {
+      decision.rejected ??= action.reject;
+      return;
+    }
     if (action.drop) return;
     if (action.sample !== undefined && this.random() >= action.sample) return;
     if (action.store) decision.stores.add(action.store);
@@ -63,7 +69,12 @@ export class Router {
 }
 
 function finish(decision: RouteDecision): RouteDecision {
-  decision.dropped = decision.stores.size === 0 && decision.forwards.size === 0;
+  if (decision.rejected !== undefined) {
+    decision.stores.clear();
+    decision.forwards.clear();
+  }
+  decision.dropped =
+    decision.rejected === undefined && decision.stores.size === 0 && decision.forwards.size === 0;
   return decision;
 }
 

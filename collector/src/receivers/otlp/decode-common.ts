@@ -10,6 +10,23 @@ export interface DecodeLimits {
   receivedAtUnixNano: bigint;
 }
 
+/**
+ * A decoded request: the records taken, and those refused one by one (a record whose
+ * own bytes or fields are bad is refused alone — OTLP's partial success — while
+ * damage outside records refuses the whole request).
+ */
+export interface DecodedRequest {
+  rows: LogRow[];
+  rejected: number;
+  /** The first refusal's reason, with its field path. */
+  rejectionMessage: string;
+}
+
+export function rejectRecord(out: DecodedRequest, where: string, err: { message: string }): void {
+  if (out.rejected === 0) out.rejectionMessage = `${where}.${err.message}`;
+  out.rejected++;
+}
+
 export const DEFAULT_DECODE_LIMITS: Omit<DecodeLimits, 'receivedAtUnixNano'> = {
   maxNestingDepth: 32,
   maxAttributeValueLength: 0,

@@ -5,9 +5,10 @@ import {
   ScopeInfo,
   UNKNOWN_SERVICE,
   emptyAttributes,
+  markIfTruncated,
 } from '../../model/log-row';
 import { jsonArray, jsonDouble, jsonObject } from './any-value';
-import { DecodeLimits, finishRecordTimes, validateId } from './decode-common';
+import { DecodeLimits, DecodedRequest, finishRecordTimes, rejectRecord, validateId } from './decode-common';
 import { DecodeError } from './wire-reader';
 import { SEVERITY_NUMBER_BY_NAME } from './severity-names';
 
@@ -19,7 +20,7 @@ type Json = Record<string, unknown>;
  * as strings or numbers, enums as numbers or names). Unknown keys are ignored, as the
  * specification requires.
  */
-export function decodeLogsRequestJson(text: string, limits: DecodeLimits): LogRow[] {
+export function decodeLogsRequestJson(text: string, limits: DecodeLimits): DecodedRequest {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -27,18 +28,18 @@ export function decodeLogsRequestJson(text: string, limits: DecodeLimits): LogRo
     throw new DecodeError(`body is not valid JSON (${(err as Error).message})`);
   }
   const request = asObject(parsed, 'request');
-  const rows: LogRow[] = [];
+  const out: DecodedRequest = { rows: [], rejected: 0, rejectionMessage: '' };
   list(request, 'resourceLogs', 'resource_logs').forEach((item, i) => {
     try {
-      decodeResourceLogs(asObject(item, 'ResourceLogs'), rows, limits);
+      decodeResourceLogs(asObject(item, 'ResourceLogs'), out, limits, i);
     } catch (err) {
       throw err instanceof DecodeError ? err.at(`resourceLogs[${i}]`) : err;
     }
   });
-  return rows;
+  return out;
 }
 
-function decodeResourceLogs(json: Json, rows: LogRow[], limits: DecodeLimits): void {
+function decodeResourceLogs(json: Json, out: DecodedRequest, limits: DecodeLimits, index: number): void {
   const resource: ResourceInfo = {
     serviceName: UNKNOWN_SERVICE,
     attributes: emptyAttributes(),
@@ -59,14 +60,26 @@ function decodeResourceLogs(json: Json, rows: LogRow[], limits: DecodeLimits): v
   }
   list(json, 'scopeLogs', 'scope_logs').forEach((item, i) => {
     try {
-      decodeScopeLogs(asObject(item, 'ScopeLogs'), resource, rows, limits);
+      decodeScopeLogs(
+        asObject(item, 'ScopeLogs'),
+        resource,
+        out,
+        limits,
+        `resourceLogs[${index}].scopeLogs[${i}]`,
+      );
     } catch (err) {
       throw err instanceof DecodeError ? err.at(`scopeLogs[${i}]`) : err;
     }
   });
 }
 
-function decodeScopeLogs(json: Json, resource: ResourceInfo, rows: LogRow[], limits: DecodeLimits): void {
+function decodeScopeLogs(
+  json: Json,
+  resource: ResourceInfo,
+  out: DecodedRequest,
+  limits: DecodeLimits,
+  where: string,
+): void {
   const scope: ScopeInfo = {
     name: '',
     version: '',
@@ -85,9 +98,10 @@ function decodeScopeLogs(json: Json, resource: ResourceInfo, rows: LogRow[], lim
   }
   list(json, 'logRecords', 'log_records').forEach((item, i) => {
     try {
-      rows.push(decodeLogRecord(asObject(item, 'LogRecord'), resource, scope, limits));
+      out.rows.push(decodeLogRecord(asObject(item, 'LogRecord'), resource, scope, limits));
     } catch (err) {
-      throw err instanceof DecodeError ? err.at(`logRecords[${i}]`) : err;
+      if (!(err instanceof DecodeError)) throw err;
+      rejectRecord(out, where, err.at(`logRecords[${i}]`));
     }
   });
 }
@@ -117,6 +131,7 @@ function decodeLogRecord(json: Json, resource: ResourceInfo, scope: ScopeInfo, l
   }
   decodeAttributes(json, row.attributes, limits);
   finishRecordTimes(row, limits.receivedAtUnixNano);
+  markIfTruncated(row.attributes);
   return row;
 }
 
@@ -126,11 +141,12 @@ function decodeAttributes(json: Json, into: Attributes, limits: DecodeLimits): v
       const kv = asObject(item, 'KeyValue');
       const value = kv.value === undefined || kv.value === null ? '' : anyValue(kv.value, false, 1, limits);
       into.keys.push(str(kv, 'key'));
-      into.values.push(
-        limits.maxAttributeValueLength > 0 && value.length > limits.maxAttributeValueLength
-          ? value.slice(0, limits.maxAttributeValueLength)
-          : value,
-      );
+      if (limits.maxAttributeValueLength > 0 && value.length > limits.maxAttributeValueLength) {
+        into.values.push(value.slice(0, limits.maxAttributeValueLength));
+        into.truncated = true;
+      } else {
+        into.values.push(value);
+      }
     } catch (err) {
       throw err instanceof DecodeError ? err.at(`attributes[${i}]`) : err;
     }

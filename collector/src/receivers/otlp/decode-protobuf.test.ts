@@ -68,7 +68,7 @@ const fullRequest = {
 
 describe('decodeLogsRequestProtobuf', () => {
   it('decodes every LogRecord field and renders every AnyValue kind', () => {
-    const rows = decodeLogsRequestProtobuf(encodeLogsRequest(fullRequest), limits);
+    const { rows } = decodeLogsRequestProtobuf(encodeLogsRequest(fullRequest), limits);
     expect(rows).toHaveLength(2);
     const [row, second] = rows;
     expect(row).toMatchObject({
@@ -198,7 +198,7 @@ describe('decodeLogsRequestProtobuf', () => {
     // Both are `resource_logs` (field 1) wrappers: splice their inner bytes into one ResourceLogs.
     const inner = Buffer.concat([scopeLogs.subarray(2), resource.subarray(2)]);
     const request = Buffer.concat([Buffer.from([0x0a, inner.length]), inner]);
-    const [row] = decodeLogsRequestProtobuf(request, limits);
+    const [row] = decodeLogsRequestProtobuf(request, limits).rows;
     expect(row.resource.serviceName).toBe('late');
     expect(row.body).toBe('x');
   });
@@ -215,7 +215,7 @@ describe('decodeLogsRequestProtobuf', () => {
     const scope = Buffer.concat([Buffer.from([0x12, record.length]), record]);
     const rl = Buffer.concat([Buffer.from([0x12, scope.length]), scope]);
     const request = Buffer.concat([Buffer.from([0x0a, rl.length]), rl]);
-    const rows = decodeLogsRequestProtobuf(request, limits);
+    const { rows } = decodeLogsRequestProtobuf(request, limits);
     expect(rows).toHaveLength(1);
     expect(rows[0].severityNumber).toBe(9);
   });
@@ -232,7 +232,11 @@ describe('decodeLogsRequestProtobuf', () => {
     const badTrace = encodeLogsRequest({
       resource_logs: [{ scope_logs: [{ log_records: [{}, { trace_id: Buffer.from('abcd', 'hex') }] }] }],
     });
-    expect(() => decodeLogsRequestProtobuf(badTrace, limits)).toThrow(
+    // A bad record is refused alone (OTLP partial success); the others are kept.
+    const partial = decodeLogsRequestProtobuf(badTrace, limits);
+    expect(partial.rows).toHaveLength(1);
+    expect(partial.rejected).toBe(1);
+    expect(partial.rejectionMessage).toBe(
       'resource_logs[0].scope_logs[0].log_records[1].trace_id: must be 16 bytes, got 2',
     );
     // field 1 of the request sent as a varint instead of a message
@@ -244,16 +248,20 @@ describe('decodeLogsRequestProtobuf', () => {
     );
   });
 
-  it('refuses values nested deeper than the limit', () => {
+  it('refuses records with values nested deeper than the limit', () => {
     let value: object = { string_value: 'leaf' };
     for (let i = 0; i < 40; i++) value = { array_value: { values: [value] } };
     const request = encodeLogsRequest({
       resource_logs: [{ scope_logs: [{ log_records: [{ body: value }] }] }],
     });
-    expect(() => decodeLogsRequestProtobuf(request, limits)).toThrow(
-      /body: values nested deeper than 32 levels/,
+    expect(decodeLogsRequestProtobuf(request, limits)).toMatchObject({
+      rows: [],
+      rejected: 1,
+      rejectionMessage: expect.stringMatching(/log_records\[0\]\.body: values nested deeper than 32 levels/),
+    });
+    expect(decodeLogsRequestProtobuf(request, { ...limits, maxNestingDepth: 64 }).rows[0].body).toMatch(
+      /^\[\[\[/,
     );
-    expect(decodeLogsRequestProtobuf(request, { ...limits, maxNestingDepth: 64 })[0].body).toMatch(/^\[\[\[/);
   });
 
   it('agrees with protobufjs on arbitrary records (property)', () => {
@@ -288,7 +296,7 @@ describe('decodeLogsRequestProtobuf', () => {
             },
           ],
         };
-        const rows = decodeLogsRequestProtobuf(encodeLogsRequest(request), limits);
+        const { rows } = decodeLogsRequestProtobuf(encodeLogsRequest(request), limits);
         expect(
           rows.map((r) => [r.timeUnixNano, r.severityNumber, r.body, r.attributes.keys, r.attributes.values]),
         ).toEqual(
@@ -303,5 +311,52 @@ describe('decodeLogsRequestProtobuf', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('attribute value limit', () => {
+  it('cuts longer values and marks the record with distlog.truncated, in both encodings', () => {
+    const cut = { ...limits, maxAttributeValueLength: 5 };
+    const proto = decodeLogsRequestProtobuf(
+      encodeLogsRequest({
+        resource_logs: [
+          {
+            scope_logs: [
+              {
+                log_records: [
+                  {
+                    attributes: [
+                      kv('long', { string_value: 'abcdefghij' }),
+                      kv('short', { string_value: 'ab' }),
+                    ],
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+      cut,
+    );
+    expect(proto.rows[0].attributes).toEqual({
+      keys: ['long', 'short', 'distlog.truncated'],
+      values: ['abcde', 'ab', 'true'],
+    });
+    const json = decodeLogsRequestJson(
+      JSON.stringify({
+        resourceLogs: [
+          {
+            scopeLogs: [
+              { logRecords: [{ attributes: [{ key: 'long', value: { stringValue: 'abcdefghij' } }] }] },
+            ],
+          },
+        ],
+      }),
+      cut,
+    );
+    expect(json.rows[0].attributes).toEqual({
+      keys: ['long', 'distlog.truncated'],
+      values: ['abcde', 'true'],
+    });
   });
 });

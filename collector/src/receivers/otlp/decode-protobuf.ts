@@ -5,6 +5,7 @@ import {
   ScopeInfo,
   UNKNOWN_SERVICE,
   emptyAttributes,
+  markIfTruncated,
 } from '../../model/log-row';
 import { jsonArray, jsonDouble, jsonObject } from './any-value';
 import {
@@ -16,16 +17,16 @@ import {
   WireReader,
   expectWireType,
 } from './wire-reader';
-import { DecodeLimits, finishRecordTimes, validateId } from './decode-common';
+import { DecodeLimits, DecodedRequest, finishRecordTimes, rejectRecord, validateId } from './decode-common';
 
 /**
  * Decodes an OTLP ExportLogsServiceRequest (protobuf) straight into LogRows.
  * Field numbers: opentelemetry/proto/{collector/logs,logs,common,resource}/v1 in proto/.
  * Unknown fields are skipped as protobuf requires; fields may arrive in any order.
  */
-export function decodeLogsRequestProtobuf(buf: Buffer, limits: DecodeLimits): LogRow[] {
+export function decodeLogsRequestProtobuf(buf: Buffer, limits: DecodeLimits): DecodedRequest {
   const r = new WireReader(buf);
-  const rows: LogRow[] = [];
+  const out: DecodedRequest = { rows: [], rejected: 0, rejectionMessage: '' };
   let index = 0;
   while (r.pos < r.end) {
     const tag = r.varint();
@@ -34,7 +35,7 @@ export function decodeLogsRequestProtobuf(buf: Buffer, limits: DecodeLimits): Lo
       expectWireType('resource_logs', tag & 7, WIRE_LEN);
       try {
         const end = r.lengthDelimitedEnd();
-        decodeResourceLogs(r, end, rows, limits);
+        decodeResourceLogs(r, end, out, limits, index);
       } catch (err) {
         throw err instanceof DecodeError ? err.at(`resource_logs[${index}]`) : err;
       }
@@ -43,10 +44,16 @@ export function decodeLogsRequestProtobuf(buf: Buffer, limits: DecodeLimits): Lo
       r.skip(tag & 7);
     }
   }
-  return rows;
+  return out;
 }
 
-function decodeResourceLogs(r: WireReader, end: number, rows: LogRow[], limits: DecodeLimits): void {
+function decodeResourceLogs(
+  r: WireReader,
+  end: number,
+  out: DecodedRequest,
+  limits: DecodeLimits,
+  index: number,
+): void {
   // Rows point at this object; a `resource` field that arrives after `scope_logs` still fills it in.
   const resource: ResourceInfo = {
     serviceName: UNKNOWN_SERVICE,
@@ -72,7 +79,14 @@ function decodeResourceLogs(r: WireReader, end: number, rows: LogRow[], limits: 
         expectWireType('scope_logs', tag & 7, WIRE_LEN);
         try {
           const scopeEnd = r.lengthDelimitedEnd();
-          decodeScopeLogs(r, scopeEnd, resource, rows, limits);
+          decodeScopeLogs(
+            r,
+            scopeEnd,
+            resource,
+            out,
+            limits,
+            `resource_logs[${index}].scope_logs[${scopeIndex}]`,
+          );
         } catch (err) {
           throw err instanceof DecodeError ? err.at(`scope_logs[${scopeIndex}]`) : err;
         }
@@ -115,8 +129,9 @@ function decodeScopeLogs(
   r: WireReader,
   end: number,
   resource: ResourceInfo,
-  rows: LogRow[],
+  out: DecodedRequest,
   limits: DecodeLimits,
+  where: string,
 ): void {
   const scope: ScopeInfo = { name: '', version: '', attributes: emptyAttributes(), schemaUrl: '' };
   let recordIndex = 0;
@@ -135,11 +150,19 @@ function decodeScopeLogs(
       }
       case 2: {
         expectWireType('log_records', tag & 7, WIRE_LEN);
+        let recordEnd: number;
         try {
-          const recordEnd = r.lengthDelimitedEnd();
-          rows.push(decodeLogRecord(r, recordEnd, resource, scope, limits));
+          recordEnd = r.lengthDelimitedEnd();
         } catch (err) {
           throw err instanceof DecodeError ? err.at(`log_records[${recordIndex}]`) : err;
+        }
+        try {
+          out.rows.push(decodeLogRecord(r, recordEnd, resource, scope, limits));
+        } catch (err) {
+          if (!(err instanceof DecodeError)) throw err;
+          // The record's bytes are delimited: refuse it alone and go on after it.
+          rejectRecord(out, where, err.at(`log_records[${recordIndex}]`));
+          r.pos = recordEnd;
         }
         recordIndex++;
         break;
@@ -263,6 +286,7 @@ function decodeLogRecord(
   }
   finishEnd(r, end);
   finishRecordTimes(row, limits.receivedAtUnixNano);
+  markIfTruncated(row.attributes);
   return row;
 }
 
@@ -295,13 +319,12 @@ function decodeKeyValueInto(r: WireReader, into: Attributes, limits: DecodeLimit
     throw err instanceof DecodeError ? err.at(`${field}[${index}]`) : err;
   }
   into.keys.push(key);
-  into.values.push(
-    limits.maxAttributeValueLength > 0 ? truncate(value, limits.maxAttributeValueLength) : value,
-  );
-}
-
-function truncate(value: string, max: number): string {
-  return value.length > max ? value.slice(0, max) : value;
+  if (limits.maxAttributeValueLength > 0 && value.length > limits.maxAttributeValueLength) {
+    into.values.push(value.slice(0, limits.maxAttributeValueLength));
+    into.truncated = true;
+  } else {
+    into.values.push(value);
+  }
 }
 
 /**

@@ -5,7 +5,8 @@ import { Consumer } from '../../pipeline/pipeline';
 import { log } from '../../helpers/log';
 import { CollectorMetrics } from '../../telemetry/metrics';
 import { decodeLogsRequestProtobuf } from './decode-protobuf';
-import { nowUnixNano } from './decode-common';
+import { DecodedRequest, nowUnixNano } from './decode-common';
+import { mergePartial } from './responses';
 import { InvalidRequestError, UnavailableError } from './errors';
 import { ReceiverLimits } from './limits';
 import { encodeExportResponseProtobuf } from './responses';
@@ -84,9 +85,9 @@ export class OtlpGrpcReceiver {
   }
 
   private async export(request: Buffer, callback: grpc.sendUnaryData<Buffer>): Promise<void> {
-    let rows;
+    let decoded: DecodedRequest;
     try {
-      rows = decodeLogsRequestProtobuf(request, {
+      decoded = decodeLogsRequestProtobuf(request, {
         ...this.options.limits,
         receivedAtUnixNano: nowUnixNano(),
       });
@@ -98,10 +99,12 @@ export class OtlpGrpcReceiver {
       log('error', 'unexpected error decoding a request', { error: String((err as Error).stack ?? err) });
       return callback({ code: grpc.status.INTERNAL, details: 'internal error while decoding the request' });
     }
-    this.metrics?.received.inc({ transport: 'grpc' }, rows.length);
+    this.metrics?.received.inc({ transport: 'grpc' }, decoded.rows.length + decoded.rejected);
+    if (decoded.rejected > 0)
+      this.metrics?.refused.inc({ transport: 'grpc', reason: 'invalid_record' }, decoded.rejected);
     try {
-      const partial = await this.consumer.consume(rows);
-      callback(null, encodeExportResponseProtobuf(partial));
+      const partial = await this.consumer.consume(decoded.rows);
+      callback(null, encodeExportResponseProtobuf(mergePartial(decoded, partial)));
     } catch (err) {
       if (err instanceof UnavailableError) {
         // OTLP: UNAVAILABLE is retryable; RetryInfo is optional, the client backs off on its own.

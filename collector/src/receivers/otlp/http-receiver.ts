@@ -2,12 +2,11 @@ import http from 'node:http';
 import zlib from 'node:zlib';
 import { AddressInfo } from 'node:net';
 import { Consumer } from '../../pipeline/pipeline';
-import { LogRow } from '../../model/log-row';
 import { log } from '../../helpers/log';
 import { CollectorMetrics } from '../../telemetry/metrics';
 import { decodeLogsRequestProtobuf } from './decode-protobuf';
 import { decodeLogsRequestJson } from './decode-json';
-import { nowUnixNano } from './decode-common';
+import { DecodedRequest, nowUnixNano } from './decode-common';
 import { InvalidRequestError, RequestTooLargeError, UnavailableError } from './errors';
 import { ReceiverLimits } from './limits';
 import {
@@ -19,6 +18,7 @@ import {
   encodeExportResponseProtobuf,
   encodeStatusJson,
   encodeStatusProtobuf,
+  mergePartial,
 } from './responses';
 
 export interface HttpReceiverOptions {
@@ -161,15 +161,17 @@ export class OtlpHttpReceiver {
     gzipped: boolean,
     res: http.ServerResponse,
   ): Promise<void> {
-    let rows: LogRow[];
+    let decoded: DecodedRequest;
     try {
       const raw = gzipped ? await gunzipLimited(body, this.options.limits.maxDecompressedBytes) : body;
       const limits = { ...this.options.limits, receivedAtUnixNano: nowUnixNano() };
-      rows =
+      decoded =
         encoding === 'protobuf'
           ? decodeLogsRequestProtobuf(raw, limits)
           : decodeLogsRequestJson(raw.toString('utf8'), limits);
-      this.metrics?.received.inc({ transport: 'http' }, rows.length);
+      this.metrics?.received.inc({ transport: 'http' }, decoded.rows.length + decoded.rejected);
+      if (decoded.rejected > 0)
+        this.metrics?.refused.inc({ transport: 'http', reason: 'invalid_record' }, decoded.rejected);
     } catch (err) {
       if (err instanceof RequestTooLargeError)
         return this.error(res, encoding, 413, GRPC_RESOURCE_EXHAUSTED, err.message);
@@ -179,7 +181,7 @@ export class OtlpHttpReceiver {
       return this.error(res, encoding, 500, GRPC_INTERNAL, 'internal error while decoding the request');
     }
     try {
-      const partial = await this.consumer.consume(rows);
+      const partial = mergePartial(decoded, await this.consumer.consume(decoded.rows));
       res.statusCode = 200;
       if (encoding === 'protobuf') {
         res.setHeader('Content-Type', 'application/x-protobuf');

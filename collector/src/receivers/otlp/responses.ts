@@ -55,3 +55,17 @@ function varint(value: number): Buffer {
   bytes.push(v);
   return Buffer.from(bytes);
 }
+
+/** Records refused while decoding plus those refused by rule, as one partial success (undefined when none). */
+export function mergePartial(
+  decoded: { rejected: number; rejectionMessage: string },
+  fromPipeline: PartialSuccess | undefined,
+): PartialSuccess | undefined {
+  const rejected = decoded.rejected + (fromPipeline?.rejectedLogRecords ?? 0);
+  if (rejected === 0) return fromPipeline;
+  const messages = [
+    decoded.rejected > 0 ? `${decoded.rejected} invalid: ${decoded.rejectionMessage}` : '',
+    fromPipeline?.errorMessage ?? '',
+  ];
+  return { rejectedLogRecords: rejected, errorMessage: messages.filter(Boolean).join('; ') };
+}
