@@ -25,7 +25,7 @@ afterAll(async () => {
   await dropTestDatabase(ch);
 });
 
-function request(service: string, body: string, extra: object = {}): object {
+function exportRequest(service: string, body: string, extra: object = {}): object {
   return {
     resource_logs: [
       {
@@ -65,7 +65,7 @@ async function post(path: string, body: Buffer | string, headers: Record<string,
 
 describe('collector receivers into ClickHouse', () => {
   it('stores an OTLP/HTTP protobuf request before answering, with every field', async () => {
-    const res = await post('/v1/logs', encodeLogsRequest(request('svc-http', 'http-proto-body')), {
+    const res = await post('/v1/logs', encodeLogsRequest(exportRequest('svc-http', 'http-proto-body')), {
       'Content-Type': 'application/x-protobuf',
     });
     expect(res.status).toBe(200);
@@ -108,7 +108,7 @@ describe('collector receivers into ClickHouse', () => {
     expect(gzJson.status).toBe(200);
     const gzProto = await post(
       '/v1/logs',
-      zlib.gzipSync(encodeLogsRequest(request('svc-gz', 'gzip-proto-body'))),
+      zlib.gzipSync(encodeLogsRequest(exportRequest('svc-gz', 'gzip-proto-body'))),
       {
         'Content-Type': 'application/x-protobuf',
         'Content-Encoding': 'gzip',
@@ -128,7 +128,7 @@ describe('collector receivers into ClickHouse', () => {
     const client = new Client(`127.0.0.1:${collector.grpcPort}`, grpc.credentials.createInsecure());
     try {
       const bytes = encodeLogsRequest(
-        request('svc-grpc', 'grpc-body', {
+        exportRequest('svc-grpc', 'grpc-body', {
           trace_id: Buffer.alloc(16, 0xab),
           span_id: Buffer.alloc(8, 0xcd),
         }),
@@ -226,11 +226,28 @@ describe('collector receivers into ClickHouse', () => {
     expect(grpcError.details).toBe('resource_logs[0]: length 5 runs past the end of its message');
 
     // Still serving.
-    const after = await post('/v1/logs', encodeLogsRequest(request('svc-after', 'after-bad-input')), {
+    const after = await post('/v1/logs', encodeLogsRequest(exportRequest('svc-after', 'after-bad-input')), {
       'Content-Type': 'application/x-protobuf',
     });
     expect(after.status).toBe(200);
     expect(await rowsWithBody('after-bad-input')).toHaveLength(1);
+  });
+
+  it('answers empty requests with success and keeps invalid UTF-8 visible as U+FFFD', async () => {
+    const emptyProto = await post('/v1/logs', Buffer.alloc(0), { 'Content-Type': 'application/x-protobuf' });
+    expect(emptyProto.status).toBe(200);
+    expect(decodeLogsResponse(emptyProto.body)).toEqual({});
+    const emptyJson = await post('/v1/logs', '{}', { 'Content-Type': 'application/json' });
+    expect(emptyJson.status).toBe(200);
+    expect(JSON.parse(emptyJson.body.toString())).toEqual({});
+    // A body string with the invalid byte 0xFF in the middle: the record is kept.
+    const request = encodeLogsRequest(exportRequest('svc-utf8', 'utf8-XbadX'));
+    const at = request.indexOf(Buffer.from('utf8-XbadX')) + 6;
+    request[at] = 0xff;
+    const res = await post('/v1/logs', request, { 'Content-Type': 'application/x-protobuf' });
+    expect(res.status).toBe(200);
+    const [stored] = await ch.query<{ Body: string }>(`SELECT Body FROM ${ch.database}.all_logs WHERE ServiceName = 'svc-utf8'`);
+    expect(stored.Body).toBe('utf8-X\uFFFDadX');
   });
 
   it('refuses a gzip bomb without inflating it past the limit', async () => {
