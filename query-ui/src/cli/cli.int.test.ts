@@ -109,6 +109,7 @@ describe('distlog command line', () => {
         CLICKHOUSE_URL: testClickHouseUrl(),
         DISTLOG_DATABASE: ch.database,
         DISTLOG_HOME: mkdtempSync(path.join(os.tmpdir(), 'distlog-up-ext-')),
+        DISTLOG_UI_PORT: '0',
       },
       body,
     );
@@ -130,6 +131,7 @@ describe('distlog command line', () => {
         {
           CLICKHOUSE_URL: undefined,
           DISTLOG_HOME: home,
+        DISTLOG_UI_PORT: '0',
           DISTLOG_CLICKHOUSE_HTTP_PORT: String(chPort),
           DISTLOG_CLICKHOUSE_TCP_PORT: String(await freePort()),
         },

@@ -11,6 +11,8 @@ import {
 } from '@distlog/collector';
 import { COMMON_OPTIONS, CommonSettings, commonSettings, loadSettingsConfig, UsageError } from './settings';
 import { openClickHouseTarget } from './clickhouse-target';
+import { startQueryServer } from '../server/app';
+import { search, tail, tree, context } from './client-commands';
 
 export interface Command {
   summary: string;
@@ -75,10 +77,19 @@ export const up: Command = {
       throw err;
     }
     const { config } = collector;
+    let ui;
+    try {
+      ui = await startQueryServer({ ch: collector.clickhouse, host: uiHost(), port: uiPort() });
+    } catch (err) {
+      await collector.stop();
+      await target.stop();
+      throw err;
+    }
     const lines = [
       'Distlog is up.',
       `  OTLP gRPC    ${config.receivers.grpc.host}:${collector.grpcPort}`,
       `  OTLP HTTP    http://${config.receivers.http.host}:${collector.httpPort}/v1/logs`,
+      `  Web UI, API  http://${uiHost()}:${ui.port}/`,
       `  Metrics      http://${config.receivers.http.host}:${collector.httpPort}/metrics`,
       `  ClickHouse   ${config.clickhouse.url} (database ${config.clickhouse.database}${target.local ? ', private server' : ''})`,
       `  Tiers        ${config.tiers.map((t) => `${t.name} (${t.retentionDays} d)`).join(', ')}`,
@@ -91,6 +102,7 @@ export const up: Command = {
     process.stdout.write(lines.join('\n') + '\n');
     const signal = await untilSignal(reloader(settings, collector, config.clickhouse.url));
     say(`${signal}: stopping…`);
+    await ui.stop();
     await collector.stop();
     await target.stop();
     say('stopped.');
@@ -226,4 +238,33 @@ function formatBytes(n: number): string {
   return `${v.toFixed(1)} ${units[i]}`;
 }
 
-export const COMMANDS: Record<string, Command> = { up, collector, schema };
+export const ui: Command = {
+  summary: 'run only the query API and web UI (DISTLOG_UI_PORT, default 4320) against CLICKHOUSE_URL',
+  usage: 'distlog ui [--clickhouse-url URL] [--database NAME] [--config FILE]',
+  async run(args) {
+    const settings = commonSettings(parse(args, this.usage).values);
+    const config = loadSettingsConfig(settings);
+    const ch = await ClickHouse.connect(config.clickhouse);
+    const server = await startQueryServer({ ch, host: uiHost(), port: uiPort() });
+    process.stdout.write(JSON.stringify({ event: 'listening', uiPort: server.port }) + '\n');
+    say(`Distlog UI and API at http://${uiHost()}:${server.port}/`);
+    await untilSignal();
+    await server.stop();
+    await ch.close();
+    return 0;
+  },
+};
+
+function uiPort(): number {
+  const raw = process.env.DISTLOG_UI_PORT;
+  if (raw === undefined || raw === '') return 4320;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`DISTLOG_UI_PORT: expected a port number 0-65535, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function uiHost(): string {
+  return process.env.DISTLOG_UI_HOST ?? '127.0.0.1';
+}
+
+export const COMMANDS: Record<string, Command> = { up, collector, ui, schema, search, tail, tree, context };

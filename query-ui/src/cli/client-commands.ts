@@ -1,0 +1,212 @@
+import { parseArgs } from 'node:util';
+import type { Command } from './commands';
+import { UsageError } from './settings';
+import type { ApiRecord } from '../server/records';
+import type { TraceResult } from '../server/queries';
+import { renderScopeTree, ScopeNode } from '../trace/scope-tree';
+
+/** The console verbs read through the query API (DISTLOG_API, default http://127.0.0.1:4320). */
+const FILTER_OPTIONS = {
+  service: { type: 'string', multiple: true },
+  scope: { type: 'string', multiple: true },
+  tier: { type: 'string', multiple: true },
+  attr: { type: 'string', multiple: true },
+  has: { type: 'string', multiple: true },
+  'min-severity': { type: 'string' },
+  text: { type: 'string' },
+  regex: { type: 'string' },
+  trace: { type: 'string' },
+  since: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  limit: { type: 'string' },
+  before: { type: 'string' },
+  after: { type: 'string' },
+  json: { type: 'boolean' },
+  api: { type: 'string' },
+} as const;
+
+type Flags = ReturnType<typeof parseFlags>['values'];
+
+function parseFlags(args: string[], usage: string) {
+  try {
+    return parseArgs({ args, options: FILTER_OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\nusage: ${usage}`);
+  }
+}
+
+function apiBase(flags: Flags): string {
+  return (flags.api ?? process.env.DISTLOG_API ?? 'http://127.0.0.1:4320').replace(/\/+$/, '');
+}
+
+function filterParams(flags: Flags): URLSearchParams {
+  const p = new URLSearchParams();
+  for (const s of flags.service ?? []) p.append('service', s);
+  for (const s of flags.scope ?? []) p.append('scope', s);
+  for (const s of flags.tier ?? []) p.append('tier', s);
+  for (const s of flags.attr ?? []) p.append('attr', s);
+  for (const s of flags.has ?? []) p.append('has', s);
+  if (flags['min-severity']) p.set('minSeverity', flags['min-severity']);
+  if (flags.text) p.set('text', flags.text);
+  if (flags.regex) p.set('regex', flags.regex);
+  if (flags.trace) p.set('traceId', flags.trace);
+  if (flags.since) p.set('since', flags.since);
+  if (flags.from) p.set('from', flags.from);
+  if (flags.to) p.set('to', flags.to);
+  return p;
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (err) {
+    throw new Error(`cannot reach the Distlog API at ${new URL(url).origin} (${(err as Error).message}); is \`distlog up\` running? Set DISTLOG_API otherwise`);
+  }
+  const body = (await res.json()) as T & { error?: string };
+  if (!res.ok) throw new Error(body.error ?? `HTTP ${res.status}`);
+  return body;
+}
+
+const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code: number, s: string) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s);
+const LEVEL_COLOR: Array<[number, number]> = [
+  [21, 35],
+  [17, 31],
+  [13, 33],
+  [9, 32],
+  [5, 34],
+  [1, 90],
+];
+
+/** One record as a pino-pretty-like line. */
+export function prettyRecord(r: ApiRecord): string {
+  const color = LEVEL_COLOR.find(([min]) => r.severityNumber >= min)?.[1] ?? 0;
+  const attrs = Object.entries(r.attributes);
+  const tail = attrs.length ? ' ' + paint(90, attrs.map(([k, v]) => `${k}=${v}`).join(' ')) : '';
+  const trace = r.traceId ? paint(90, ` trace=${r.traceId}`) : '';
+  return `${paint(90, r.time.replace('T', ' ').slice(0, 23))} ${paint(color, (r.severityText || 'UNSET').padEnd(5))} ${paint(36, r.service)}${r.scope ? paint(90, '/' + r.scope) : ''}: ${r.body}${tail}${trace}`;
+}
+
+/** The `--json` line: one object per record with the documented fields. */
+export function jsonRecord(r: ApiRecord): string {
+  const { id: _id, ...rest } = r;
+  return JSON.stringify({ ...rest, id: _id });
+}
+
+export const search: Command = {
+  summary: 'search records (filters: --service --min-severity --scope --text --regex --attr k=v --has k --trace --tier --since)',
+  usage: 'distlog search [--service NAME]… [--min-severity LEVEL] [--scope NAME] [--text S] [--regex RE] [--attr K=V]… [--has K] [--trace ID] [--tier T] [--since 15m | --from T --to T] [--limit N] [--json]',
+  async run(args) {
+    const { values: flags } = parseFlags(args, this.usage);
+    const params = filterParams(flags);
+    params.set('limit', flags.limit ?? '100');
+    if (!params.has('since') && !params.has('from')) params.set('since', '15m');
+    const page = await getJson<{ records: ApiRecord[] }>(`${apiBase(flags)}/api/search?${params}`);
+    // Newest first from the API; a console reads oldest to newest.
+    for (const r of [...page.records].reverse()) process.stdout.write((flags.json ? jsonRecord(r) : prettyRecord(r)) + '\n');
+    return 0;
+  },
+};
+
+export const tail: Command = {
+  summary: 'follow new records live, coloured (same filters as search)',
+  usage: 'distlog tail [filters as for search] [--json]',
+  async run(args) {
+    const { values: flags } = parseFlags(args, this.usage);
+    const url = `${apiBase(flags)}/api/tail?${filterParams(flags)}`;
+    const controller = new AbortController();
+    process.once('SIGINT', () => controller.abort());
+    let res: Response;
+    try {
+      res = await fetch(url, { signal: controller.signal });
+    } catch (err) {
+      throw new Error(`cannot reach the Distlog API (${(err as Error).message}); is \`distlog up\` running?`);
+    }
+    if (!res.ok || !res.body) throw new Error(((await res.json()) as { error?: string }).error ?? `HTTP ${res.status}`);
+    let buffer = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += Buffer.from(chunk).toString('utf8');
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const event = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = event.split('\n').find((l) => l.startsWith('data: '));
+          if (!data || event.startsWith('event: error')) continue;
+          const r = JSON.parse(data.slice(6)) as ApiRecord;
+          process.stdout.write((flags.json ? jsonRecord(r) : prettyRecord(r)) + '\n');
+        }
+      }
+    } catch (err) {
+      if (!controller.signal.aborted) throw err;
+    }
+    return 0;
+  },
+};
+
+export const tree: Command = {
+  summary: "print a request's scope tree across services, with each scope's records",
+  usage: 'distlog tree TRACE_ID [--json]',
+  async run(args) {
+    const { values: flags, positionals } = parseFlags(args, this.usage);
+    const [traceId] = positionals;
+    if (!traceId) throw new UsageError(`a TRACE_ID is needed\nusage: ${this.usage}`);
+    const result = await getJson<TraceResult>(`${apiBase(flags)}/api/trace/${encodeURIComponent(traceId)}`);
+    if (flags.json) {
+      process.stdout.write(JSON.stringify(result.tree) + '\n');
+      return 0;
+    }
+    if (result.records.length === 0) {
+      process.stderr.write(`no records of trace ${traceId}\n`);
+      return 1;
+    }
+    process.stdout.write(`trace ${traceId}: ${result.records.length} records from ${result.services.join(', ')}\n`);
+    process.stdout.write(renderWithRecords(result) + '\n');
+    return 0;
+  },
+};
+
+function renderWithRecords(result: TraceResult): string {
+  const lines: string[] = [];
+  const walk = (n: ScopeNode, prefix: string, last: boolean, root: boolean) => {
+    const branch = root ? '' : last ? '└─ ' : '├─ ';
+    const status = n.status === 'error' ? paint(31, ` ✗ ${n.error ?? 'error'}`) : n.status === 'running' ? ' …' : '';
+    const duration = n.durationMs !== undefined ? paint(90, ` ${n.durationMs} ms`) : '';
+    lines.push(`${prefix}${branch}${paint(1, n.name)} ${paint(36, `[${n.service}]`)}${duration}${status}`);
+    const inner = root ? prefix : prefix + (last ? '   ' : '│  ');
+    for (const r of n.records) {
+      lines.push(`${inner}${n.children.length ? '│  ' : '   '}${paint(90, '·')} ${(r.attributes && r.severityNumber >= 17 ? paint(31, r.body) : r.body)}`);
+    }
+    n.children.forEach((c, i) => walk(c, inner, i === n.children.length - 1, false));
+  };
+  result.tree.roots.forEach((r) => walk(r, '', true, true));
+  if (result.tree.orphans.length) {
+    lines.push(paint(90, 'outside any scope:'));
+    for (const r of result.tree.orphans) lines.push(`  ${r.service}: ${r.body}`);
+  }
+  return lines.join('\n');
+}
+
+export const context: Command = {
+  summary: 'show the records just before and after one record (same service and instance)',
+  usage: 'distlog context RECORD_ID [--before N] [--after N] [--json]',
+  async run(args) {
+    const { values: flags, positionals } = parseFlags(args, this.usage);
+    const [id] = positionals;
+    if (!id) throw new UsageError(`a RECORD_ID (the "id" of a --json record) is needed\nusage: ${this.usage}`);
+    const q = new URLSearchParams({ before: flags.before ?? '10', after: flags.after ?? '10' });
+    const result = await getJson<{ record: ApiRecord; before: ApiRecord[]; after: ApiRecord[] }>(
+      `${apiBase(flags)}/api/context/${encodeURIComponent(id)}?${q}`,
+    );
+    const show = (r: ApiRecord, mark: string) =>
+      process.stdout.write((flags.json ? jsonRecord(r) : `${mark} ${prettyRecord(r)}`) + '\n');
+    for (const r of result.before) show(r, ' ');
+    show(result.record, paint(1, '>'));
+    for (const r of result.after) show(r, ' ');
+    return 0;
+  },
+};
+
+export { renderScopeTree };

@@ -1,0 +1,206 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import { ClickHouse } from '@distlog/collector';
+import { FilterError, parseFilter } from './filters';
+import { Queries } from './queries';
+import { ApiRecord } from './records';
+
+export const WEB_DIR = path.resolve(__dirname, '../../dist/web');
+
+export interface AppOptions {
+  ch: ClickHouse;
+  /** Built web UI (default: query-ui/dist/web); the API works without it. */
+  webDir?: string;
+  /** SQL console limits. Defaults 10 s and 10 000 rows. */
+  sqlMaxSeconds?: number;
+  sqlMaxRows?: number;
+  /** Live tail poll interval (ms). Default 1000. */
+  tailIntervalMs?: number;
+}
+
+const FILTER_PROPERTIES = {
+  since: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  service: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+  scope: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+  tier: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+  attr: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+  has: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+  minSeverity: { type: 'string' },
+  text: { type: 'string', maxLength: 1000 },
+  regex: { type: 'string', maxLength: 1000 },
+  traceId: { type: 'string' },
+} as const;
+
+type Query = Record<string, string | string[] | undefined>;
+
+/** The query API (and the web UI's static files) as a Fastify app; tests call it with inject(). */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, ajv: { customOptions: { coerceTypes: 'array' } } });
+  const queries = new Queries(options.ch);
+
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
+    if (err instanceof FilterError || err.validation) return reply.code(400).send({ error: err.message });
+    if (err.statusCode && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
+    // ClickHouse refusing user input (a bad regular expression, SQL in the console): the user's to fix.
+    if (isClickHouseError(err) || /^(cursor|record id):/.test(err.message)) {
+      return reply.code(400).send({ error: err.message.split('\n')[0] });
+    }
+    return reply.code(500).send({ error: err.message });
+  });
+
+  app.get('/api/health', async () => ({ ok: true }));
+
+  app.get(
+    '/api/search',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { ...FILTER_PROPERTIES, limit: { type: 'integer', minimum: 1, maximum: 10_000 }, cursor: { type: 'string' } },
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query as Query & { limit?: number; cursor?: string };
+      return queries.search(parseFilter(q), q.limit ?? 100, q.cursor);
+    },
+  );
+
+  app.get(
+    '/api/histogram',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { ...FILTER_PROPERTIES, buckets: { type: 'integer', minimum: 1, maximum: 1000 } },
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query as Query & { buckets?: number };
+      return queries.histogram(parseFilter(q), q.buckets ?? 60);
+    },
+  );
+
+  app.get(
+    '/api/facets',
+    { schema: { querystring: { type: 'object', additionalProperties: false, properties: FILTER_PROPERTIES } } },
+    async (req) => queries.facets(parseFilter(req.query as Query)),
+  );
+
+  app.get(
+    '/api/trace/:traceId',
+    { schema: { params: { type: 'object', properties: { traceId: { type: 'string', pattern: '^[0-9a-fA-F]{32}$' } } } } },
+    async (req) => queries.trace((req.params as { traceId: string }).traceId.toLowerCase()),
+  );
+
+  app.get(
+    '/api/context/:id',
+    {
+      schema: {
+        params: { type: 'object', properties: { id: { type: 'string', maxLength: 2000 } } },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { before: { type: 'integer', minimum: 0, maximum: 1000 }, after: { type: 'integer', minimum: 0, maximum: 1000 } },
+        },
+      },
+    },
+    async (req, reply) => {
+      const q = req.query as { before?: number; after?: number };
+      const result = await queries.context((req.params as { id: string }).id, q.before ?? 20, q.after ?? 20);
+      if (!result.record) return reply.code(404).send({ error: 'no record with this id' });
+      return result;
+    },
+  );
+
+  app.post(
+    '/api/sql',
+    {
+      schema: {
+        body: { type: 'object', required: ['sql'], additionalProperties: false, properties: { sql: { type: 'string', minLength: 1, maxLength: 100_000 } } },
+      },
+    },
+    async (req) => queries.sql((req.body as { sql: string }).sql, options.sqlMaxSeconds ?? 10, options.sqlMaxRows ?? 10_000),
+  );
+
+  app.get(
+    '/api/tail',
+    { schema: { querystring: { type: 'object', additionalProperties: false, properties: FILTER_PROPERTIES } } },
+    (req, reply) => tail(req, reply, queries, options.tailIntervalMs ?? 1000),
+  );
+
+  const webDir = options.webDir ?? WEB_DIR;
+  if (existsSync(path.join(webDir, 'index.html'))) {
+    const index = readFileSync(path.join(webDir, 'index.html'));
+    await app.register(fastifyStatic, { root: webDir, prefix: '/', wildcard: false });
+    // The UI's routes (/trace/…, /tail, …) are client-side: serve the page for them.
+    app.setNotFoundHandler((req, reply) => {
+      if (req.method === 'GET' && !req.url.startsWith('/api/')) return reply.type('text/html').send(index);
+      return reply.code(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0]}` });
+    });
+  }
+  return app;
+}
+
+/**
+ * Live tail over server-sent events: each poll reads records newer than the newest
+ * sent, with a 2-second overlap for records that arrive late (duplicates are
+ * skipped by id), and sends them oldest first.
+ */
+function tail(req: FastifyRequest, reply: FastifyReply, queries: Queries, intervalMs: number): void {
+  const filter = parseFilter({ ...(req.query as Query), since: '1m' });
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+  res.write(': distlog live tail\n\n');
+  let watermark = BigInt(Date.now() - 2000) * 1_000_000n;
+  let recent = new Set<string>();
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  const poll = async () => {
+    if (closed) return;
+    try {
+      const overlap = 2_000_000_000n;
+      const records: ApiRecord[] = await queries.since({ ...filter, fromMs: 0, toMs: Date.now() + 60_000 }, watermark - overlap, 1000);
+      const fresh = records.filter((r) => !recent.has(r.id));
+      for (const r of fresh) res.write(`data: ${JSON.stringify(r)}\n\n`);
+      if (records.length > 0) {
+        const newest = BigInt(records[records.length - 1].timeUnixNano);
+        if (newest > watermark) watermark = newest;
+      }
+      recent = new Set(records.map((r) => r.id));
+    } catch (err) {
+      res.write(`event: error\ndata: ${JSON.stringify({ error: (err as Error).message })}\n\n`);
+    }
+    if (!closed) timer = setTimeout(poll, intervalMs);
+  };
+  req.raw.on('close', () => {
+    closed = true;
+    if (timer) clearTimeout(timer);
+  });
+  void poll();
+}
+
+export interface QueryServer {
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startQueryServer(options: AppOptions & { host?: string; port?: number }): Promise<QueryServer> {
+  const app = await buildApp(options);
+  await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 4320 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : (options.port ?? 4320);
+  return { port, stop: () => app.close() };
+}
+
+function isClickHouseError(err: Error): boolean {
+  return err.constructor.name === 'ClickHouseError' || ('type' in err && 'code' in err && typeof (err as { code: unknown }).code === 'string');
+}

@@ -1,0 +1,171 @@
+import { ClickHouse, stringLiteral, intLiteral } from '@distlog/collector';
+import { SearchFilter, whereClause } from './filters';
+import { ApiRecord, RECORD_COLUMNS, RecordRow, parseRecordId, toApiRecord } from './records';
+import { buildScopeTree, ScopeTree, TraceRecord } from '../trace/scope-tree';
+
+/**
+ * Every read the API does, as SQL over `all_logs` (the Merge table over all tiers).
+ * Values enter SQL only through filters.ts and the collector's escaping module.
+ */
+export interface SearchPage {
+  records: ApiRecord[];
+  /** Pass as `cursor` for the next (older) page; absent on the last page. */
+  nextCursor?: string;
+}
+
+export interface HistogramBucket {
+  /** Bucket start, ms since the epoch. */
+  t: number;
+  severity: string;
+  count: number;
+}
+
+export interface TraceResult {
+  traceId: string;
+  records: ApiRecord[];
+  tree: ScopeTree;
+  services: string[];
+  tiers: string[];
+}
+
+export class Queries {
+  constructor(private readonly ch: ClickHouse) {}
+
+  private get table(): string {
+    return `${this.ch.database}.all_logs`;
+  }
+
+  async search(f: SearchFilter, limit: number, cursor?: string): Promise<SearchPage> {
+    let where = whereClause(f);
+    if (cursor !== undefined) {
+      if (!/^\d+$/.test(cursor)) throw new Error('cursor: not a cursor returned by this API');
+      const sec = BigInt(cursor) / 1_000_000_000n;
+      where += ` AND Timestamp <= toDateTime(${intLiteral(sec)}) AND TimeUnixNano < ${intLiteral(BigInt(cursor))}`;
+    }
+    const rows = await this.ch.query<RecordRow>(
+      `SELECT ${RECORD_COLUMNS} FROM ${this.table} WHERE ${where}
+       ORDER BY Timestamp DESC, TimeUnixNano DESC LIMIT ${intLiteral(limit + 1)}`,
+    );
+    const page = rows.slice(0, limit).map(toApiRecord);
+    return { records: page, nextCursor: rows.length > limit ? page[page.length - 1].timeUnixNano : undefined };
+  }
+
+  async histogram(f: SearchFilter, buckets: number): Promise<{ bucketMs: number; buckets: HistogramBucket[] }> {
+    const span = Math.max(1000, f.toMs - f.fromMs);
+    const bucketSec = Math.max(1, Math.ceil(span / buckets / 1000));
+    const rows = await this.ch.query<{ t: string; s: string; n: string }>(
+      `SELECT toUnixTimestamp(Timestamp) - toUnixTimestamp(Timestamp) % ${intLiteral(bucketSec)} AS t,
+              SeverityText AS s, count() AS n
+       FROM ${this.table} WHERE ${whereClause(f)} GROUP BY t, s ORDER BY t`,
+    );
+    return {
+      bucketMs: bucketSec * 1000,
+      buckets: rows.map((r) => ({ t: Number(r.t) * 1000, severity: r.s, count: Number(r.n) })),
+    };
+  }
+
+  /** What the filter pickers offer: services, loggers and attribute keys seen in the range. */
+  async facets(f: SearchFilter): Promise<{ services: string[]; scopes: string[]; attributeKeys: string[]; tiers: string[] }> {
+    const where = whereClause(f);
+    const [services, scopes, keys, tiers] = await Promise.all([
+      this.ch.query<{ v: string }>(`SELECT DISTINCT ServiceName AS v FROM ${this.table} WHERE ${where} ORDER BY v LIMIT 1000`),
+      this.ch.query<{ v: string }>(`SELECT DISTINCT ScopeName AS v FROM ${this.table} WHERE ${where} ORDER BY v LIMIT 1000`),
+      this.ch.query<{ v: string }>(
+        `SELECT DISTINCT arrayJoin(LogAttributes.key) AS v FROM ${this.table} WHERE ${where} ORDER BY v LIMIT 1000`,
+      ),
+      this.ch.query<{ v: string }>(`SELECT DISTINCT _table AS v FROM ${this.table} WHERE ${where} ORDER BY v`),
+    ]);
+    const values = (rows: Array<{ v: string }>) => rows.map((r) => r.v);
+    return { services: values(services), scopes: values(scopes), attributeKeys: values(keys), tiers: values(tiers) };
+  }
+
+  /** Every record of one trace, across services and tiers, with the scope tree. */
+  async trace(traceId: string): Promise<TraceResult> {
+    const id = stringLiteral(traceId);
+    // trace_index narrows the read to the partitions of the trace's time range.
+    const [range] = await this.ch.query<{ a: string; b: string; n: string }>(
+      `SELECT toUnixTimestamp(min(MinTimestamp)) AS a, toUnixTimestamp(max(MaxTimestamp)) AS b, count() AS n
+       FROM ${this.ch.database}.trace_index WHERE TraceId = ${id}`,
+    );
+    const bounded = Number(range?.n ?? 0) > 0;
+    const where = bounded
+      ? `Timestamp >= toDateTime(${intLiteral(Number(range.a))}) AND Timestamp <= toDateTime(${intLiteral(Number(range.b))}) AND TraceId = ${id}`
+      : `TraceId = ${id}`;
+    const rows = await this.ch.query<RecordRow>(
+      `SELECT ${RECORD_COLUMNS} FROM ${this.table} WHERE ${where} ORDER BY TimeUnixNano LIMIT 100000`,
+    );
+    const records = rows.map(toApiRecord);
+    const tree = buildScopeTree(records.map(toTraceRecord));
+    return {
+      traceId,
+      records,
+      tree,
+      services: [...new Set(records.map((r) => r.service))].sort(),
+      tiers: [...new Set(records.map((r) => r.tier))].sort(),
+    };
+  }
+
+  /** The records just before and after one record, in the same service and instance. */
+  async context(recordId: string, before: number, after: number): Promise<{ record?: ApiRecord; before: ApiRecord[]; after: ApiRecord[] }> {
+    const at = parseRecordId(recordId);
+    if (!at) throw new Error('record id: not an id returned by this API');
+    const nanos = BigInt(at.timeUnixNano);
+    const sec = nanos / 1_000_000_000n;
+    const same = `ServiceName = ${stringLiteral(at.service)}` +
+      (at.instance ? ` AND ResourceAttributes.value[indexOf(ResourceAttributes.key, 'service.instance.id')] = ${stringLiteral(at.instance)}` : '');
+    const window = 3600n;
+    const [older, newer] = await Promise.all([
+      this.ch.query<RecordRow>(
+        `SELECT ${RECORD_COLUMNS} FROM ${this.table}
+         WHERE ${same} AND Timestamp >= toDateTime(${intLiteral(sec - window)}) AND Timestamp <= toDateTime(${intLiteral(sec)})
+           AND TimeUnixNano < ${intLiteral(nanos)}
+         ORDER BY TimeUnixNano DESC LIMIT ${intLiteral(before)}`,
+      ),
+      this.ch.query<RecordRow>(
+        `SELECT ${RECORD_COLUMNS} FROM ${this.table}
+         WHERE ${same} AND Timestamp >= toDateTime(${intLiteral(sec)}) AND Timestamp <= toDateTime(${intLiteral(sec + window)})
+           AND TimeUnixNano >= ${intLiteral(nanos)}
+         ORDER BY TimeUnixNano ASC LIMIT ${intLiteral(after + 1)}`,
+      ),
+    ]);
+    const newerRecords = newer.map(toApiRecord);
+    const index = newerRecords.findIndex((r) => r.id === recordId);
+    const record = index >= 0 ? newerRecords.splice(index, 1)[0] : undefined;
+    return { record, before: older.map(toApiRecord).reverse(), after: newerRecords.slice(0, after) };
+  }
+
+  /** Records newer than `afterNanos` matching the filter, oldest first (live tail). */
+  async since(f: SearchFilter, afterNanos: bigint, limit: number): Promise<ApiRecord[]> {
+    const sec = afterNanos / 1_000_000_000n;
+    const rows = await this.ch.query<RecordRow>(
+      `SELECT ${RECORD_COLUMNS} FROM ${this.table}
+       WHERE ${whereClause(f)} AND Timestamp >= toDateTime(${intLiteral(sec)}) AND TimeUnixNano > ${intLiteral(afterNanos)}
+       ORDER BY TimeUnixNano ASC LIMIT ${intLiteral(limit)}`,
+    );
+    return rows.map(toApiRecord);
+  }
+
+  /** The read-only SQL console: the server enforces readonly and a time limit. */
+  async sql(sql: string, maxSeconds: number, maxRows: number): Promise<{ columns: string[]; rows: Array<Record<string, unknown>> }> {
+    const rows = await this.ch.query<Record<string, unknown>>(sql, {
+      readonly: 1,
+      max_execution_time: maxSeconds,
+      max_result_rows: maxRows,
+      result_overflow_mode: 'break',
+    });
+    return { columns: rows.length > 0 ? Object.keys(rows[0]) : [], rows };
+  }
+}
+
+export function toTraceRecord(r: ApiRecord): TraceRecord {
+  return {
+    timeUnixNano: r.timeUnixNano,
+    service: r.service,
+    scope: r.scope,
+    eventName: r.eventName,
+    body: r.body,
+    spanId: r.spanId,
+    severityNumber: r.severityNumber,
+    attributes: r.attributes,
+  };
+}

@@ -1,0 +1,89 @@
+/** The record shape of the API and of `distlog search --json`. */
+export interface ApiRecord {
+  id: string;
+  time: string;
+  timeUnixNano: string;
+  service: string;
+  severityText: string;
+  severityNumber: number;
+  scope: string;
+  eventName: string;
+  body: string;
+  traceId: string;
+  spanId: string;
+  attributes: Record<string, string>;
+  resource: Record<string, string>;
+  tier: string;
+}
+
+export const RECORD_COLUMNS = `Timestamp, TimeUnixNano, SeverityNumber, SeverityText, ServiceName, ScopeName, EventName, Body,
+  TraceId, SpanId, LogAttributes.key AS ak, LogAttributes.value AS av,
+  ResourceAttributes.key AS rk, ResourceAttributes.value AS rv, _table AS tier`;
+
+export interface RecordRow {
+  TimeUnixNano: string;
+  SeverityNumber: number;
+  SeverityText: string;
+  ServiceName: string;
+  ScopeName: string;
+  EventName: string;
+  Body: string;
+  TraceId: string;
+  SpanId: string;
+  ak: string[];
+  av: string[];
+  rk: string[];
+  rv: string[];
+  tier: string;
+}
+
+export function toApiRecord(r: RecordRow): ApiRecord {
+  const nanos = BigInt(r.TimeUnixNano);
+  const resource = zip(r.rk, r.rv);
+  return {
+    id: recordId(r.tier, r.TimeUnixNano, r.ServiceName, resource['service.instance.id'] ?? ''),
+    time: isoWithNanos(nanos),
+    timeUnixNano: r.TimeUnixNano,
+    service: r.ServiceName,
+    severityText: r.SeverityText,
+    severityNumber: r.SeverityNumber,
+    scope: r.ScopeName,
+    eventName: r.EventName,
+    body: r.Body,
+    traceId: r.TraceId,
+    spanId: r.SpanId,
+    attributes: zip(r.ak, r.av),
+    resource,
+    tier: r.tier,
+  };
+}
+
+/** A record's id: where to find it again (tier table, exact time, service, instance), URL-safe. */
+export function recordId(tier: string, timeUnixNano: string, service: string, instance: string): string {
+  return Buffer.from(JSON.stringify([tier, timeUnixNano, service, instance])).toString('base64url');
+}
+
+export function parseRecordId(id: string): { tier: string; timeUnixNano: string; service: string; instance: string } | undefined {
+  try {
+    const [tier, timeUnixNano, service, instance] = JSON.parse(Buffer.from(id, 'base64url').toString('utf8'));
+    if ([tier, timeUnixNano, service, instance].every((x) => typeof x === 'string') && /^\d+$/.test(timeUnixNano)) {
+      return { tier, timeUnixNano, service, instance };
+    }
+  } catch {
+    // fall through
+  }
+  return undefined;
+}
+
+function zip(keys: string[], values: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < keys.length; i++) out[keys[i]] = values[i];
+  return out;
+}
+
+function isoWithNanos(nanos: bigint): string {
+  const ms = Number(nanos / 1_000_000n);
+  const iso = new Date(ms).toISOString();
+  const frac = (nanos % 1_000_000_000n).toString().padStart(9, '0');
+  return `${iso.slice(0, 19)}.${frac}Z`;
+}

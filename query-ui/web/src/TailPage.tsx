@@ -1,0 +1,44 @@
+import { ReactNode, useEffect, useRef, useState } from 'react';
+import { ApiRecord, severityClass } from './api';
+import { filterParams } from './url';
+
+/** Live tail: records pushed by the server (SSE) as they arrive, with pause and filters from the URL. */
+export function TailPage(props: { params: URLSearchParams }): ReactNode {
+  const [lines, setLines] = useState<ApiRecord[]>([]);
+  const [paused, setPaused] = useState(false);
+  const [state, setState] = useState('connecting');
+  const pausedRef = useRef(paused);
+  pausedRef.current = paused;
+  const query = filterParams(props.params).toString();
+  useEffect(() => {
+    const source = new EventSource(`/api/tail?${query}`);
+    source.onopen = () => setState('live');
+    source.onerror = () => setState('reconnecting');
+    source.onmessage = (e) => {
+      if (pausedRef.current) return;
+      const r = JSON.parse(e.data) as ApiRecord;
+      setLines((ls) => ls.concat(r).slice(-2000));
+    };
+    return () => source.close();
+  }, [query]);
+  return (
+    <div className="tail" data-testid="tail">
+      <div className="toolbar">
+        <span className={`state ${state}`} data-testid="tail-state">
+          {paused ? 'paused' : state}
+        </span>
+        <button onClick={() => setPaused((p) => !p)}>{paused ? 'Resume' : 'Pause'}</button>
+        <button onClick={() => setLines([])}>Clear</button>
+        <span className="muted">{query ? `filter: ${decodeURIComponent(query)}` : 'all records'}</span>
+      </div>
+      <div className="lines">
+        {lines.map((r) => (
+          <div key={r.id} className="line" data-testid="tail-line">
+            <span className="muted">{r.time.slice(11, 23)}</span> <span className={severityClass(r.severityNumber)}>{r.severityText}</span>{' '}
+            <b>{r.service}</b> {r.body}
+          </div>
+        ))}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,63 @@
+/** The query API, typed as the server sends it (see query-ui/src/server). */
+export interface ApiRecord {
+  id: string;
+  time: string;
+  timeUnixNano: string;
+  service: string;
+  severityText: string;
+  severityNumber: number;
+  scope: string;
+  eventName: string;
+  body: string;
+  traceId: string;
+  spanId: string;
+  attributes: Record<string, string>;
+  resource: Record<string, string>;
+  tier: string;
+}
+
+export interface ScopeNode {
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  service: string;
+  startUnixNano?: string;
+  durationMs?: number;
+  status: 'ok' | 'error' | 'running';
+  error?: string;
+  children: ScopeNode[];
+  records: Array<{ timeUnixNano: string; service: string; scope: string; body: string; severityNumber: number; attributes: Record<string, string> }>;
+}
+
+export interface TraceResult {
+  traceId: string;
+  records: ApiRecord[];
+  tree: { roots: ScopeNode[]; orphans: ScopeNode['records'] };
+  services: string[];
+  tiers: string[];
+}
+
+export async function getJson<T>(path: string, params?: URLSearchParams): Promise<T> {
+  const res = await fetch(params ? `${path}?${params}` : path);
+  const body = await res.json();
+  if (!res.ok) throw new Error(body.error ?? `HTTP ${res.status}`);
+  return body as T;
+}
+
+export async function postJson<T>(path: string, payload: unknown): Promise<T> {
+  const res = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(payload) });
+  const body = await res.json();
+  if (!res.ok) throw new Error(body.error ?? `HTTP ${res.status}`);
+  return body as T;
+}
+
+export const SEVERITIES = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+
+export function severityClass(n: number): string {
+  if (n >= 21) return 'sev-fatal';
+  if (n >= 17) return 'sev-error';
+  if (n >= 13) return 'sev-warn';
+  if (n >= 9) return 'sev-info';
+  if (n >= 5) return 'sev-debug';
+  return 'sev-trace';
+}
