@@ -246,7 +246,9 @@ describe('collector receivers into ClickHouse', () => {
     request[at] = 0xff;
     const res = await post('/v1/logs', request, { 'Content-Type': 'application/x-protobuf' });
     expect(res.status).toBe(200);
-    const [stored] = await ch.query<{ Body: string }>(`SELECT Body FROM ${ch.database}.all_logs WHERE ServiceName = 'svc-utf8'`);
+    const [stored] = await ch.query<{ Body: string }>(
+      `SELECT Body FROM ${ch.database}.all_logs WHERE ServiceName = 'svc-utf8'`,
+    );
     expect(stored.Body).toBe('utf8-X\uFFFDadX');
   });
 

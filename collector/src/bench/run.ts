@@ -29,11 +29,19 @@ function makeRows(count: number): LogRow[] {
   const services = ['gateway', 'orders', 'payments', 'stock'];
   const resources: ResourceInfo[] = services.map((s) => ({
     serviceName: s,
-    attributes: { keys: ['service.name', 'host.name', 'service.instance.id'], values: [s, 'bench-host', `${s}-1`] },
+    attributes: {
+      keys: ['service.name', 'host.name', 'service.instance.id'],
+      values: [s, 'bench-host', `${s}-1`],
+    },
     schemaUrl: '',
     droppedAttributesCount: 0,
   }));
-  const scope: ScopeInfo = { name: 'http', version: '1.0.0', attributes: { keys: [], values: [] }, schemaUrl: '' };
+  const scope: ScopeInfo = {
+    name: 'http',
+    version: '1.0.0',
+    attributes: { keys: [], values: [] },
+    schemaUrl: '',
+  };
   const start = BigInt(Date.now()) * 1_000_000n;
   return Array.from({ length: count }, (_, i) => ({
     timeUnixNano: start + BigInt(i) * 1000n,
@@ -57,7 +65,8 @@ function makeRows(count: number): LogRow[] {
 
 function requests(rows: LogRow[]): Buffer[] {
   const out: Buffer[] = [];
-  for (let i = 0; i < rows.length; i += PER_REQUEST) out.push(encodeLogsRequest(rows.slice(i, i + PER_REQUEST)));
+  for (let i = 0; i < rows.length; i += PER_REQUEST)
+    out.push(encodeLogsRequest(rows.slice(i, i + PER_REQUEST)));
   return out;
 }
 
@@ -75,10 +84,27 @@ function procStats(pid: number): ProcStats {
   return { cpuMs: (ticks * 1000) / 100, rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };
 }
 
-async function startCollector(url: string, database: string, home: string): Promise<{ child: ChildProcess; grpcPort: number; httpPort: number }> {
+async function startCollector(
+  url: string,
+  database: string,
+  home: string,
+): Promise<{ child: ChildProcess; grpcPort: number; httpPort: number }> {
   const child = spawn(
     process.execPath,
-    [DISTLOG_BIN, 'collector', '--clickhouse-url', url, '--database', database, '--home', home, '--grpc-port', '0', '--http-port', '0'],
+    [
+      DISTLOG_BIN,
+      'collector',
+      '--clickhouse-url',
+      url,
+      '--database',
+      database,
+      '--home',
+      home,
+      '--grpc-port',
+      '0',
+      '--http-port',
+      '0',
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, DISTLOG_LOG_LEVEL: 'warn' } },
   );
   const ports = await new Promise<{ grpcPort: number; httpPort: number }>((resolve, reject) => {
@@ -91,7 +117,11 @@ async function startCollector(url: string, database: string, home: string): Prom
 }
 
 /** Sends every request with `concurrency` in flight; resolves when all are acknowledged. */
-async function drive(bodies: Buffer[], send: (body: Buffer) => Promise<void>, concurrency: number): Promise<number> {
+async function drive(
+  bodies: Buffer[],
+  send: (body: Buffer) => Promise<void>,
+  concurrency: number,
+): Promise<number> {
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -104,14 +134,25 @@ async function drive(bodies: Buffer[], send: (body: Buffer) => Promise<void>, co
 
 function grpcSender(port: number): { send: (b: Buffer) => Promise<void>; close: () => void } {
   const Client = grpc.makeGenericClientConstructor(logsServiceDefinition(), 'LogsService');
-  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 64 << 20 });
-  const exportRaw = (client as unknown as { Export: (b: Buffer, cb: (e: Error | null) => void) => void }).Export.bind(client);
-  return { send: (b) => new Promise((res, rej) => exportRaw(b, (e) => (e ? rej(e) : res()))), close: () => client.close() };
+  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+    'grpc.max_send_message_length': 64 << 20,
+  });
+  const exportRaw = (
+    client as unknown as { Export: (b: Buffer, cb: (e: Error | null) => void) => void }
+  ).Export.bind(client);
+  return {
+    send: (b) => new Promise((res, rej) => exportRaw(b, (e) => (e ? rej(e) : res()))),
+    close: () => client.close(),
+  };
 }
 
 function httpSender(port: number): (b: Buffer) => Promise<void> {
   return async (body) => {
-    const res = await fetch(`http://127.0.0.1:${port}/v1/logs`, { method: 'POST', headers: { 'Content-Type': 'application/x-protobuf' }, body });
+    const res = await fetch(`http://127.0.0.1:${port}/v1/logs`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-protobuf' },
+      body,
+    });
     await res.arrayBuffer();
     if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
   };
@@ -119,7 +160,9 @@ function httpSender(port: number): (b: Buffer) => Promise<void> {
 
 async function main(): Promise<void> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'distlog-bench-'));
-  const local = process.env.CLICKHOUSE_URL ? undefined : await LocalClickHouse.start({ dir: path.join(tmp, 'clickhouse') });
+  const local = process.env.CLICKHOUSE_URL
+    ? undefined
+    : await LocalClickHouse.start({ dir: path.join(tmp, 'clickhouse') });
   const url = process.env.CLICKHOUSE_URL ?? local!.url;
   const database = `distlog_bench_${Date.now()}`;
   const client = createClient({ url, request_timeout: 120_000 });
@@ -129,7 +172,13 @@ async function main(): Promise<void> {
     const collector = await startCollector(url, database, path.join(tmp, 'home'));
     const results: Array<Record<string, string>> = [];
     const count = async () =>
-      Number(((await (await client.query({ query: `SELECT count() AS n FROM ${database}.logs`, format: 'JSONEachRow' })).json()) as Array<{ n: string }>)[0].n);
+      Number(
+        (
+          (await (
+            await client.query({ query: `SELECT count() AS n FROM ${database}.logs`, format: 'JSONEachRow' })
+          ).json()) as Array<{ n: string }>
+        )[0].n,
+      );
 
     // Ceilings: the same rows straight into ClickHouse, 10 000-row batches.
     await client.command({ query: `CREATE TABLE ${database}.ceiling AS ${database}.logs` });
@@ -160,10 +209,20 @@ async function main(): Promise<void> {
     });
     let t = performance.now();
     for (let i = 0; i < asJson.length; i += 10_000) {
-      await client.insert({ table: `${database}.ceiling`, values: asJson.slice(i, i + 10_000), format: 'JSONEachRow' });
+      await client.insert({
+        table: `${database}.ceiling`,
+        values: asJson.slice(i, i + 10_000),
+        format: 'JSONEachRow',
+      });
     }
     const ceilingJson = RECORDS / ((performance.now() - t) / 1000);
-    results.push({ path: '@clickhouse/client JSONEachRow (ceiling)', 'records/s': ceilingJson.toFixed(0), 'x ceiling': '1.00', 'collector CPU µs/record': '-', 'collector peak RSS MB': '-' });
+    results.push({
+      path: '@clickhouse/client JSONEachRow (ceiling)',
+      'records/s': ceilingJson.toFixed(0),
+      'x ceiling': '1.00',
+      'collector CPU µs/record': '-',
+      'collector peak RSS MB': '-',
+    });
     t = performance.now();
     for (let i = 0; i < rows.length; i += 10_000) {
       const w = new RowBinaryWriter();
@@ -175,11 +234,20 @@ async function main(): Promise<void> {
       for await (const _ of r.stream) void _;
     }
     const ceilingRowBinary = RECORDS / ((performance.now() - t) / 1000);
-    results.push({ path: '@clickhouse/client RowBinary, pre-encoded', 'records/s': ceilingRowBinary.toFixed(0), 'x ceiling': (ceilingRowBinary / ceilingJson).toFixed(2), 'collector CPU µs/record': '-', 'collector peak RSS MB': '-' });
+    results.push({
+      path: '@clickhouse/client RowBinary, pre-encoded',
+      'records/s': ceilingRowBinary.toFixed(0),
+      'x ceiling': (ceilingRowBinary / ceilingJson).toFixed(2),
+      'collector CPU µs/record': '-',
+      'collector peak RSS MB': '-',
+    });
 
     for (const [name, make] of [
       ['OTLP/gRPC → collector → ClickHouse', () => grpcSender(collector.grpcPort)],
-      ['OTLP/HTTP protobuf → collector → ClickHouse', () => ({ send: httpSender(collector.httpPort), close: () => undefined })],
+      [
+        'OTLP/HTTP protobuf → collector → ClickHouse',
+        () => ({ send: httpSender(collector.httpPort), close: () => undefined }),
+      ],
     ] as const) {
       const before = await count();
       const cpuBefore = procStats(collector.child.pid!).cpuMs;
@@ -198,7 +266,9 @@ async function main(): Promise<void> {
         'collector peak RSS MB': stats.peakRssMb.toFixed(0),
       });
     }
-    console.log(`\n${RECORDS} records (~330 B, 5 attributes) in requests of ${PER_REQUEST}, ${CONCURRENCY} in flight; ClickHouse at ${url}\n`);
+    console.log(
+      `\n${RECORDS} records (~330 B, 5 attributes) in requests of ${PER_REQUEST}, ${CONCURRENCY} in flight; ClickHouse at ${url}\n`,
+    );
     console.table(results);
 
     if (SOAK_SECONDS > 0) {
@@ -222,7 +292,9 @@ async function main(): Promise<void> {
       console.log(`  RSS MB: ${samples.map((s) => s.toFixed(0)).join(' ')}`);
       const half = Math.floor(samples.length / 2);
       const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-      console.log(`  mean RSS first half ${avg(samples.slice(0, half)).toFixed(0)} MB, second half ${avg(samples.slice(half)).toFixed(0)} MB`);
+      console.log(
+        `  mean RSS first half ${avg(samples.slice(0, half)).toFixed(0)} MB, second half ${avg(samples.slice(half)).toFixed(0)} MB`,
+      );
     }
     collector.child.kill('SIGTERM');
     await new Promise((r) => collector.child.once('exit', r));

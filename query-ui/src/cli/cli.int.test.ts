@@ -131,7 +131,7 @@ describe('distlog command line', () => {
         {
           CLICKHOUSE_URL: undefined,
           DISTLOG_HOME: home,
-        DISTLOG_UI_PORT: '0',
+          DISTLOG_UI_PORT: '0',
           DISTLOG_CLICKHOUSE_HTTP_PORT: String(chPort),
           DISTLOG_CLICKHOUSE_TCP_PORT: String(await freePort()),
         },

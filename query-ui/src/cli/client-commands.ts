@@ -62,7 +62,9 @@ async function getJson<T>(url: string): Promise<T> {
   try {
     res = await fetch(url);
   } catch (err) {
-    throw new Error(`cannot reach the Distlog API at ${new URL(url).origin} (${(err as Error).message}); is \`distlog up\` running? Set DISTLOG_API otherwise`);
+    throw new Error(
+      `cannot reach the Distlog API at ${new URL(url).origin} (${(err as Error).message}); is \`distlog up\` running? Set DISTLOG_API otherwise`,
+    );
   }
   const body = (await res.json()) as T & { error?: string };
   if (!res.ok) throw new Error(body.error ?? `HTTP ${res.status}`);
@@ -96,8 +98,10 @@ export function jsonRecord(r: ApiRecord): string {
 }
 
 export const search: Command = {
-  summary: 'search records (filters: --service --min-severity --scope --text --regex --attr k=v --has k --trace --tier --since)',
-  usage: 'distlog search [--service NAME]… [--min-severity LEVEL] [--scope NAME] [--text S] [--regex RE] [--attr K=V]… [--has K] [--trace ID] [--tier T] [--since 15m | --from T --to T] [--limit N] [--json]',
+  summary:
+    'search records (filters: --service --min-severity --scope --text --regex --attr k=v --has k --trace --tier --since)',
+  usage:
+    'distlog search [--service NAME]… [--min-severity LEVEL] [--scope NAME] [--text S] [--regex RE] [--attr K=V]… [--has K] [--trace ID] [--tier T] [--since 15m | --from T --to T] [--limit N] [--json]',
   async run(args) {
     const { values: flags } = parseFlags(args, this.usage);
     const params = filterParams(flags);
@@ -105,7 +109,8 @@ export const search: Command = {
     if (!params.has('since') && !params.has('from')) params.set('since', '15m');
     const page = await getJson<{ records: ApiRecord[] }>(`${apiBase(flags)}/api/search?${params}`);
     // Newest first from the API; a console reads oldest to newest.
-    for (const r of [...page.records].reverse()) process.stdout.write((flags.json ? jsonRecord(r) : prettyRecord(r)) + '\n');
+    for (const r of [...page.records].reverse())
+      process.stdout.write((flags.json ? jsonRecord(r) : prettyRecord(r)) + '\n');
     return 0;
   },
 };
@@ -124,7 +129,8 @@ export const tail: Command = {
     } catch (err) {
       throw new Error(`cannot reach the Distlog API (${(err as Error).message}); is \`distlog up\` running?`);
     }
-    if (!res.ok || !res.body) throw new Error(((await res.json()) as { error?: string }).error ?? `HTTP ${res.status}`);
+    if (!res.ok || !res.body)
+      throw new Error(((await res.json()) as { error?: string }).error ?? `HTTP ${res.status}`);
     let buffer = '';
     try {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -162,7 +168,9 @@ export const tree: Command = {
       process.stderr.write(`no records of trace ${traceId}\n`);
       return 1;
     }
-    process.stdout.write(`trace ${traceId}: ${result.records.length} records from ${result.services.join(', ')}\n`);
+    process.stdout.write(
+      `trace ${traceId}: ${result.records.length} records from ${result.services.join(', ')}\n`,
+    );
     process.stdout.write(renderWithRecords(result) + '\n');
     return 0;
   },
@@ -172,12 +180,15 @@ function renderWithRecords(result: TraceResult): string {
   const lines: string[] = [];
   const walk = (n: ScopeNode, prefix: string, last: boolean, root: boolean) => {
     const branch = root ? '' : last ? '└─ ' : '├─ ';
-    const status = n.status === 'error' ? paint(31, ` ✗ ${n.error ?? 'error'}`) : n.status === 'running' ? ' …' : '';
+    const status =
+      n.status === 'error' ? paint(31, ` ✗ ${n.error ?? 'error'}`) : n.status === 'running' ? ' …' : '';
     const duration = n.durationMs !== undefined ? paint(90, ` ${n.durationMs} ms`) : '';
     lines.push(`${prefix}${branch}${paint(1, n.name)} ${paint(36, `[${n.service}]`)}${duration}${status}`);
     const inner = root ? prefix : prefix + (last ? '   ' : '│  ');
     for (const r of n.records) {
-      lines.push(`${inner}${n.children.length ? '│  ' : '   '}${paint(90, '·')} ${(r.attributes && r.severityNumber >= 17 ? paint(31, r.body) : r.body)}`);
+      lines.push(
+        `${inner}${n.children.length ? '│  ' : '   '}${paint(90, '·')} ${r.attributes && r.severityNumber >= 17 ? paint(31, r.body) : r.body}`,
+      );
     }
     n.children.forEach((c, i) => walk(c, inner, i === n.children.length - 1, false));
   };
@@ -195,7 +206,8 @@ export const context: Command = {
   async run(args) {
     const { values: flags, positionals } = parseFlags(args, this.usage);
     const [id] = positionals;
-    if (!id) throw new UsageError(`a RECORD_ID (the "id" of a --json record) is needed\nusage: ${this.usage}`);
+    if (!id)
+      throw new UsageError(`a RECORD_ID (the "id" of a --json record) is needed\nusage: ${this.usage}`);
     const q = new URLSearchParams({ before: flags.before ?? '10', after: flags.after ?? '10' });
     const result = await getJson<{ record: ApiRecord; before: ApiRecord[]; after: ApiRecord[] }>(
       `${apiBase(flags)}/api/context/${encodeURIComponent(id)}?${q}`,

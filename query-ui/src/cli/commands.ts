@@ -259,7 +259,8 @@ function uiPort(): number {
   const raw = process.env.DISTLOG_UI_PORT;
   if (raw === undefined || raw === '') return 4320;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`DISTLOG_UI_PORT: expected a port number 0-65535, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`DISTLOG_UI_PORT: expected a port number 0-65535, got ${JSON.stringify(raw)}`);
   return n;
 }
 

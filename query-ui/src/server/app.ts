@@ -1,11 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import fastifyStatic from '@fastify/static';
 import { ClickHouse } from '@distlog/collector';
 import { FilterError, parseFilter } from './filters';
 import { Queries } from './queries';
 import { ApiRecord } from './records';
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json',
+  '.svg': 'image/svg+xml',
+};
 
 export const WEB_DIR = path.resolve(__dirname, '../../dist/web');
 
@@ -39,16 +45,21 @@ type Query = Record<string, string | string[] | undefined>;
 
 /** The query API (and the web UI's static files) as a Fastify app; tests call it with inject(). */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, ajv: { customOptions: { coerceTypes: 'array' } } });
+  const app = Fastify({
+    logger: false,
+    maxParamLength: 2000,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
+  });
   const queries = new Queries(options.ch);
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
     if (err instanceof FilterError || err.validation) return reply.code(400).send({ error: err.message });
-    if (err.statusCode && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
+    if (err.statusCode && err.statusCode < 500)
+      return reply.code(err.statusCode).send({ error: err.message });
     // ClickHouse refusing user input (a bad regular expression, SQL in the console): the user's to fix.
-    if (isClickHouseError(err) || /^(cursor|record id):/.test(err.message)) {
-      return reply.code(400).send({ error: err.message.split('\n')[0] });
-    }
+    const userError = clickHouseUserError(err);
+    if (userError) return reply.code(400).send({ error: userError });
+    if (/^(cursor|record id):/.test(err.message)) return reply.code(400).send({ error: err.message });
     return reply.code(500).send({ error: err.message });
   });
 
@@ -61,7 +72,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { ...FILTER_PROPERTIES, limit: { type: 'integer', minimum: 1, maximum: 10_000 }, cursor: { type: 'string' } },
+          properties: {
+            ...FILTER_PROPERTIES,
+            limit: { type: 'integer', minimum: 1, maximum: 10_000 },
+            cursor: { type: 'string' },
+          },
         },
       },
     },
@@ -90,13 +105,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.get(
     '/api/facets',
-    { schema: { querystring: { type: 'object', additionalProperties: false, properties: FILTER_PROPERTIES } } },
+    {
+      schema: { querystring: { type: 'object', additionalProperties: false, properties: FILTER_PROPERTIES } },
+    },
     async (req) => queries.facets(parseFilter(req.query as Query)),
   );
 
   app.get(
     '/api/trace/:traceId',
-    { schema: { params: { type: 'object', properties: { traceId: { type: 'string', pattern: '^[0-9a-fA-F]{32}$' } } } } },
+    {
+      schema: {
+        params: { type: 'object', properties: { traceId: { type: 'string', pattern: '^[0-9a-fA-F]{32}$' } } },
+      },
+    },
     async (req) => queries.trace((req.params as { traceId: string }).traceId.toLowerCase()),
   );
 
@@ -108,7 +129,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { before: { type: 'integer', minimum: 0, maximum: 1000 }, after: { type: 'integer', minimum: 0, maximum: 1000 } },
+          properties: {
+            before: { type: 'integer', minimum: 0, maximum: 1000 },
+            after: { type: 'integer', minimum: 0, maximum: 1000 },
+          },
         },
       },
     },
@@ -124,25 +148,51 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     '/api/sql',
     {
       schema: {
-        body: { type: 'object', required: ['sql'], additionalProperties: false, properties: { sql: { type: 'string', minLength: 1, maxLength: 100_000 } } },
+        body: {
+          type: 'object',
+          required: ['sql'],
+          additionalProperties: false,
+          properties: { sql: { type: 'string', minLength: 1, maxLength: 100_000 } },
+        },
       },
     },
-    async (req) => queries.sql((req.body as { sql: string }).sql, options.sqlMaxSeconds ?? 10, options.sqlMaxRows ?? 10_000),
+    async (req) =>
+      queries.sql(
+        (req.body as { sql: string }).sql,
+        options.sqlMaxSeconds ?? 10,
+        options.sqlMaxRows ?? 10_000,
+      ),
   );
 
   app.get(
     '/api/tail',
-    { schema: { querystring: { type: 'object', additionalProperties: false, properties: FILTER_PROPERTIES } } },
+    {
+      schema: { querystring: { type: 'object', additionalProperties: false, properties: FILTER_PROPERTIES } },
+    },
     (req, reply) => tail(req, reply, queries, options.tailIntervalMs ?? 1000),
   );
 
   const webDir = options.webDir ?? WEB_DIR;
   if (existsSync(path.join(webDir, 'index.html'))) {
     const index = readFileSync(path.join(webDir, 'index.html'));
-    await app.register(fastifyStatic, { root: webDir, prefix: '/', wildcard: false });
-    // The UI's routes (/trace/…, /tail, …) are client-side: serve the page for them.
+    // The built UI is a handful of files: served here rather than through a static-files plugin.
+    app.get('/assets/*', async (req, reply) => {
+      const name = (req.params as { '*': string })['*'];
+      if (!/^[\w.-]+$/.test(name)) return reply.code(404).send({ error: 'no such asset' });
+      try {
+        const body = await fs.readFile(path.join(webDir, 'assets', name));
+        return reply
+          .type(CONTENT_TYPES[path.extname(name)] ?? 'application/octet-stream')
+          .header('Cache-Control', 'public, max-age=31536000, immutable')
+          .send(body);
+      } catch {
+        return reply.code(404).send({ error: 'no such asset' });
+      }
+    });
+    // The UI's routes (/, /trace/…, /tail, /sql) are client-side: serve the page for them.
     app.setNotFoundHandler((req, reply) => {
-      if (req.method === 'GET' && !req.url.startsWith('/api/')) return reply.type('text/html').send(index);
+      if (req.method === 'GET' && !req.url.startsWith('/api/'))
+        return reply.type('text/html; charset=utf-8').send(index);
       return reply.code(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0]}` });
     });
   }
@@ -158,7 +208,11 @@ function tail(req: FastifyRequest, reply: FastifyReply, queries: Queries, interv
   const filter = parseFilter({ ...(req.query as Query), since: '1m' });
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream',
+    'Cache-Control': 'no-cache',
+    Connection: 'keep-alive',
+  });
   res.write(': distlog live tail\n\n');
   let watermark = BigInt(Date.now() - 2000) * 1_000_000n;
   let recent = new Set<string>();
@@ -168,7 +222,11 @@ function tail(req: FastifyRequest, reply: FastifyReply, queries: Queries, interv
     if (closed) return;
     try {
       const overlap = 2_000_000_000n;
-      const records: ApiRecord[] = await queries.since({ ...filter, fromMs: 0, toMs: Date.now() + 60_000 }, watermark - overlap, 1000);
+      const records: ApiRecord[] = await queries.since(
+        { ...filter, fromMs: 0, toMs: Date.now() + 60_000 },
+        watermark - overlap,
+        1000,
+      );
       const fresh = records.filter((r) => !recent.has(r.id));
       for (const r of fresh) res.write(`data: ${JSON.stringify(r)}\n\n`);
       if (records.length > 0) {
@@ -193,7 +251,9 @@ export interface QueryServer {
   stop(): Promise<void>;
 }
 
-export async function startQueryServer(options: AppOptions & { host?: string; port?: number }): Promise<QueryServer> {
+export async function startQueryServer(
+  options: AppOptions & { host?: string; port?: number },
+): Promise<QueryServer> {
   const app = await buildApp(options);
   await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 4320 });
   const address = app.server.address();
@@ -201,6 +261,18 @@ export async function startQueryServer(options: AppOptions & { host?: string; po
   return { port, stop: () => app.close() };
 }
 
-function isClickHouseError(err: Error): boolean {
-  return err.constructor.name === 'ClickHouseError' || ('type' in err && 'code' in err && typeof (err as { code: unknown }).code === 'string');
+/**
+ * ClickHouse error codes that mean "the request was wrong" (bad regular expression, SQL
+ * syntax, read-only, time limit, unknown name, …): answered 400 with ClickHouse's own
+ * words. Old servers send `Code: N, e.displayText() = DB::Exception: …`; new clients
+ * give the code as a property.
+ */
+const USER_ERROR_CODES = new Set([6, 16, 27, 36, 42, 43, 46, 47, 53, 60, 62, 81, 159, 164, 215, 396, 427]);
+
+function clickHouseUserError(err: Error): string | undefined {
+  const m = /^Code: (\d+)/.exec(err.message);
+  const code = m ? Number(m[1]) : Number((err as { code?: unknown }).code);
+  if (!USER_ERROR_CODES.has(code)) return undefined;
+  const text = /DB::Exception: ([\s\S]*?)(?:, e\.what\(\) = |$)/.exec(err.message)?.[1] ?? err.message;
+  return `ClickHouse refused the query (code ${code}): ${text.split('\n')[0].trim()}`;
 }

@@ -36,35 +36,45 @@ const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 8
 /** `15m`, `2h`, `7d` → milliseconds. */
 export function parseSince(value: string): number {
   const m = DURATION.exec(value);
-  if (!m) throw new FilterError(`since: expected a duration such as 15m, 2h or 7d, got ${JSON.stringify(value)}`);
+  if (!m)
+    throw new FilterError(`since: expected a duration such as 15m, 2h or 7d, got ${JSON.stringify(value)}`);
   return Number(m[1]) * UNIT_MS[m[2]];
 }
 
 /** ISO 8601 or milliseconds since the epoch. */
 export function parseTime(name: string, value: string): number {
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(ms)) throw new FilterError(`${name}: expected an ISO 8601 time or milliseconds since the epoch, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(ms))
+    throw new FilterError(
+      `${name}: expected an ISO 8601 time or milliseconds since the epoch, got ${JSON.stringify(value)}`,
+    );
   return ms;
 }
 
 export function parseSeverity(value: string): number {
   if (/^\d+$/.test(value) && Number(value) <= 24) return Number(value);
   const n = SEVERITY_TEXT_BY_NUMBER.indexOf(value.toUpperCase());
-  if (n <= 0) throw new FilterError(`minSeverity: expected TRACE, DEBUG, INFO, WARN, ERROR, FATAL or 1-24, got ${JSON.stringify(value)}`);
+  if (n <= 0)
+    throw new FilterError(
+      `minSeverity: expected TRACE, DEBUG, INFO, WARN, ERROR, FATAL or 1-24, got ${JSON.stringify(value)}`,
+    );
   return n;
 }
 
 type Query = Record<string, string | string[] | undefined>;
 
-const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]).filter((x) => x !== '');
-const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[v.length - 1] : v) || undefined;
+const list = (v: string | string[] | undefined): string[] =>
+  (v === undefined ? [] : Array.isArray(v) ? v : [v]).filter((x) => x !== '');
+const one = (v: string | string[] | undefined): string | undefined =>
+  (Array.isArray(v) ? v[v.length - 1] : v) || undefined;
 
 export function parseFilter(q: Query, now = Date.now()): SearchFilter {
   const toMs = q.to ? parseTime('to', one(q.to)!) : now;
   const fromMs = q.from ? parseTime('from', one(q.from)!) : toMs - parseSince(one(q.since) ?? '1h');
   if (fromMs > toMs) throw new FilterError('from: must not be after to');
   const traceId = one(q.traceId)?.toLowerCase();
-  if (traceId !== undefined && !/^[0-9a-f]{32}$/.test(traceId)) throw new FilterError(`traceId: expected 32 hex digits, got ${JSON.stringify(traceId)}`);
+  if (traceId !== undefined && !/^[0-9a-f]{32}$/.test(traceId))
+    throw new FilterError(`traceId: expected 32 hex digits, got ${JSON.stringify(traceId)}`);
   const regex = one(q.regex);
   return {
     fromMs,
@@ -90,7 +100,7 @@ export function whereClause(f: SearchFilter): string {
   const secs = (ms: number) => intLiteral(Math.floor(ms / 1000));
   const nanos = (ms: number) => intLiteral(BigInt(Math.floor(ms)) * 1_000_000n);
   const parts = [
-    `Timestamp >= toDateTime(${secs(f.fromMs)}) AND Timestamp <= toDateTime(${secs(f.toMs) })`,
+    `Timestamp >= toDateTime(${secs(f.fromMs)}) AND Timestamp <= toDateTime(${secs(f.toMs)})`,
     `TimeUnixNano >= ${nanos(f.fromMs)} AND TimeUnixNano <= ${nanos(f.toMs + 999)}`,
   ];
   if (f.services.length) parts.push(`ServiceName IN (${f.services.map(stringLiteral).join(', ')})`);
@@ -99,7 +109,9 @@ export function whereClause(f: SearchFilter): string {
   if (f.text) parts.push(`positionCaseInsensitive(Body, ${stringLiteral(f.text)}) > 0`);
   if (f.regex) parts.push(`match(Body, ${stringLiteral(f.regex)})`);
   for (const [k, v] of f.attributes) {
-    parts.push(`LogAttributes.value[indexOf(LogAttributes.key, ${stringLiteral(k)})] = ${stringLiteral(v)} AND has(LogAttributes.key, ${stringLiteral(k)})`);
+    parts.push(
+      `LogAttributes.value[indexOf(LogAttributes.key, ${stringLiteral(k)})] = ${stringLiteral(v)} AND has(LogAttributes.key, ${stringLiteral(k)})`,
+    );
   }
   for (const k of f.hasAttributes) parts.push(`has(LogAttributes.key, ${stringLiteral(k)})`);
   if (f.traceId) parts.push(`TraceId = ${stringLiteral(f.traceId)}`);

@@ -35,22 +35,42 @@ export class Queries {
     return `${this.ch.database}.all_logs`;
   }
 
+  /**
+   * Newest first. The cursor is `<nanos>.<skip>`: continue at records not newer than
+   * `nanos`, skipping the `skip` records of exactly that time already returned —
+   * loggers with millisecond clocks give many records the same time, and a tie-break
+   * on the record's content keeps their order stable between pages.
+   */
   async search(f: SearchFilter, limit: number, cursor?: string): Promise<SearchPage> {
     let where = whereClause(f);
+    let skip = 0;
+    let cursorNanos: string | undefined;
     if (cursor !== undefined) {
-      if (!/^\d+$/.test(cursor)) throw new Error('cursor: not a cursor returned by this API');
-      const sec = BigInt(cursor) / 1_000_000_000n;
-      where += ` AND Timestamp <= toDateTime(${intLiteral(sec)}) AND TimeUnixNano < ${intLiteral(BigInt(cursor))}`;
+      const m = /^(\d{1,20})\.(\d{1,9})$/.exec(cursor);
+      if (!m) throw new Error('cursor: not a cursor returned by this API');
+      cursorNanos = m[1];
+      skip = Number(m[2]);
+      const nanos = BigInt(cursorNanos);
+      where += ` AND Timestamp <= toDateTime(${intLiteral(nanos / 1_000_000_000n)}) AND TimeUnixNano <= ${intLiteral(nanos)}`;
     }
     const rows = await this.ch.query<RecordRow>(
       `SELECT ${RECORD_COLUMNS} FROM ${this.table} WHERE ${where}
-       ORDER BY Timestamp DESC, TimeUnixNano DESC LIMIT ${intLiteral(limit + 1)}`,
+       ORDER BY Timestamp DESC, TimeUnixNano DESC, sipHash64(ServiceName, SpanId, ScopeName, Body) DESC
+       LIMIT ${intLiteral(skip)}, ${intLiteral(limit + 1)}`,
     );
     const page = rows.slice(0, limit).map(toApiRecord);
-    return { records: page, nextCursor: rows.length > limit ? page[page.length - 1].timeUnixNano : undefined };
+    if (rows.length <= limit) return { records: page };
+    const last = page[page.length - 1].timeUnixNano;
+    let same = 0;
+    for (let i = page.length - 1; i >= 0 && page[i].timeUnixNano === last; i--) same++;
+    if (last === cursorNanos) same += skip;
+    return { records: page, nextCursor: `${last}.${same}` };
   }
 
-  async histogram(f: SearchFilter, buckets: number): Promise<{ bucketMs: number; buckets: HistogramBucket[] }> {
+  async histogram(
+    f: SearchFilter,
+    buckets: number,
+  ): Promise<{ bucketMs: number; buckets: HistogramBucket[] }> {
     const span = Math.max(1000, f.toMs - f.fromMs);
     const bucketSec = Math.max(1, Math.ceil(span / buckets / 1000));
     const rows = await this.ch.query<{ t: string; s: string; n: string }>(
@@ -65,18 +85,31 @@ export class Queries {
   }
 
   /** What the filter pickers offer: services, loggers and attribute keys seen in the range. */
-  async facets(f: SearchFilter): Promise<{ services: string[]; scopes: string[]; attributeKeys: string[]; tiers: string[] }> {
+  async facets(
+    f: SearchFilter,
+  ): Promise<{ services: string[]; scopes: string[]; attributeKeys: string[]; tiers: string[] }> {
     const where = whereClause(f);
     const [services, scopes, keys, tiers] = await Promise.all([
-      this.ch.query<{ v: string }>(`SELECT DISTINCT ServiceName AS v FROM ${this.table} WHERE ${where} ORDER BY v LIMIT 1000`),
-      this.ch.query<{ v: string }>(`SELECT DISTINCT ScopeName AS v FROM ${this.table} WHERE ${where} ORDER BY v LIMIT 1000`),
+      this.ch.query<{ v: string }>(
+        `SELECT DISTINCT ServiceName AS v FROM ${this.table} WHERE ${where} ORDER BY v LIMIT 1000`,
+      ),
+      this.ch.query<{ v: string }>(
+        `SELECT DISTINCT ScopeName AS v FROM ${this.table} WHERE ${where} ORDER BY v LIMIT 1000`,
+      ),
       this.ch.query<{ v: string }>(
         `SELECT DISTINCT arrayJoin(LogAttributes.key) AS v FROM ${this.table} WHERE ${where} ORDER BY v LIMIT 1000`,
       ),
-      this.ch.query<{ v: string }>(`SELECT DISTINCT _table AS v FROM ${this.table} WHERE ${where} ORDER BY v`),
+      this.ch.query<{ v: string }>(
+        `SELECT DISTINCT _table AS v FROM ${this.table} WHERE ${where} ORDER BY v`,
+      ),
     ]);
     const values = (rows: Array<{ v: string }>) => rows.map((r) => r.v);
-    return { services: values(services), scopes: values(scopes), attributeKeys: values(keys), tiers: values(tiers) };
+    return {
+      services: values(services),
+      scopes: values(scopes),
+      attributeKeys: values(keys),
+      tiers: values(tiers),
+    };
   }
 
   /** Every record of one trace, across services and tiers, with the scope tree. */
@@ -106,13 +139,20 @@ export class Queries {
   }
 
   /** The records just before and after one record, in the same service and instance. */
-  async context(recordId: string, before: number, after: number): Promise<{ record?: ApiRecord; before: ApiRecord[]; after: ApiRecord[] }> {
+  async context(
+    recordId: string,
+    before: number,
+    after: number,
+  ): Promise<{ record?: ApiRecord; before: ApiRecord[]; after: ApiRecord[] }> {
     const at = parseRecordId(recordId);
     if (!at) throw new Error('record id: not an id returned by this API');
     const nanos = BigInt(at.timeUnixNano);
     const sec = nanos / 1_000_000_000n;
-    const same = `ServiceName = ${stringLiteral(at.service)}` +
-      (at.instance ? ` AND ResourceAttributes.value[indexOf(ResourceAttributes.key, 'service.instance.id')] = ${stringLiteral(at.instance)}` : '');
+    const same =
+      `ServiceName = ${stringLiteral(at.service)}` +
+      (at.instance
+        ? ` AND ResourceAttributes.value[indexOf(ResourceAttributes.key, 'service.instance.id')] = ${stringLiteral(at.instance)}`
+        : '');
     const window = 3600n;
     const [older, newer] = await Promise.all([
       this.ch.query<RecordRow>(
@@ -146,7 +186,11 @@ export class Queries {
   }
 
   /** The read-only SQL console: the server enforces readonly and a time limit. */
-  async sql(sql: string, maxSeconds: number, maxRows: number): Promise<{ columns: string[]; rows: Array<Record<string, unknown>> }> {
+  async sql(
+    sql: string,
+    maxSeconds: number,
+    maxRows: number,
+  ): Promise<{ columns: string[]; rows: Array<Record<string, unknown>> }> {
     const rows = await this.ch.query<Record<string, unknown>>(sql, {
       readonly: 1,
       max_execution_time: maxSeconds,

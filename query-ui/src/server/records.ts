@@ -63,10 +63,15 @@ export function recordId(tier: string, timeUnixNano: string, service: string, in
   return Buffer.from(JSON.stringify([tier, timeUnixNano, service, instance])).toString('base64url');
 }
 
-export function parseRecordId(id: string): { tier: string; timeUnixNano: string; service: string; instance: string } | undefined {
+export function parseRecordId(
+  id: string,
+): { tier: string; timeUnixNano: string; service: string; instance: string } | undefined {
   try {
     const [tier, timeUnixNano, service, instance] = JSON.parse(Buffer.from(id, 'base64url').toString('utf8'));
-    if ([tier, timeUnixNano, service, instance].every((x) => typeof x === 'string') && /^\d+$/.test(timeUnixNano)) {
+    if (
+      [tier, timeUnixNano, service, instance].every((x) => typeof x === 'string') &&
+      /^\d+$/.test(timeUnixNano)
+    ) {
       return { tier, timeUnixNano, service, instance };
     }
   } catch {

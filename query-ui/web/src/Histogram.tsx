@@ -17,7 +17,12 @@ const COLORS: Record<string, string> = {
 };
 
 /** Volume over time, stacked by severity (SVG, no chart library). */
-export function Histogram(props: { buckets: Bucket[]; bucketMs: number; fromMs: number; toMs: number }): ReactNode {
+export function Histogram(props: {
+  buckets: Bucket[];
+  bucketMs: number;
+  fromMs: number;
+  toMs: number;
+}): ReactNode {
   const { buckets, bucketMs, fromMs, toMs } = props;
   const width = 1000;
   const height = 90;
@@ -35,15 +40,29 @@ export function Histogram(props: { buckets: Bucket[]; bucketMs: number; fromMs: 
   const total = buckets.reduce((a, b) => a + b.count, 0);
   return (
     <div className="histogram" data-testid="histogram">
-      <svg viewBox={`0 0 ${width} ${height}`} preserveAspectRatio="none" role="img" aria-label={`${total} records`}>
+      <svg
+        viewBox={`0 0 ${width} ${height}`}
+        preserveAspectRatio="none"
+        role="img"
+        aria-label={`${total} records`}
+      >
         {[...bySlot].map(([slot, m]) => {
           let y = height;
           return SEVERITIES.filter((s) => m.has(s)).map((s) => {
             const h = (m.get(s)! / max) * (height - 4);
             y -= h;
-            return <rect key={`${slot}-${s}`} x={slot * w} y={y} width={Math.max(1, w - 1)} height={h} fill={COLORS[s]}>
-              <title>{`${new Date(fromMs + slot * bucketMs).toISOString()} ${s}: ${m.get(s)}`}</title>
-            </rect>;
+            return (
+              <rect
+                key={`${slot}-${s}`}
+                x={slot * w}
+                y={y}
+                width={Math.max(1, w - 1)}
+                height={h}
+                fill={COLORS[s]}
+              >
+                <title>{`${new Date(fromMs + slot * bucketMs).toISOString()} ${s}: ${m.get(s)}`}</title>
+              </rect>
+            );
           });
         })}
       </svg>

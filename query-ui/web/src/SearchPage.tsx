@@ -34,7 +34,10 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
   const [cursor, setCursor] = useState<string | undefined>();
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | undefined>();
-  const [histogram, setHistogram] = useState<{ buckets: Bucket[]; bucketMs: number }>({ buckets: [], bucketMs: 60_000 });
+  const [histogram, setHistogram] = useState<{ buckets: Bucket[]; bucketMs: number }>({
+    buckets: [],
+    bucketMs: 60_000,
+  });
   const [facets, setFacets] = useState<Facets>({ services: [], scopes: [], attributeKeys: [], tiers: [] });
   const selectedId = params.get('record');
   const selected = records.find((r) => r.id === selectedId);
@@ -51,8 +54,14 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
     setError(undefined);
     let cancelled = false;
     Promise.all([
-      getJson<{ records: ApiRecord[]; nextCursor?: string }>('/api/search', new URLSearchParams([...p, ['limit', '1000']])),
-      getJson<{ buckets: Bucket[]; bucketMs: number }>('/api/histogram', new URLSearchParams([...p, ['buckets', '60']])),
+      getJson<{ records: ApiRecord[]; nextCursor?: string }>(
+        '/api/search',
+        new URLSearchParams([...p, ['limit', '1000']]),
+      ),
+      getJson<{ buckets: Bucket[]; bucketMs: number }>(
+        '/api/histogram',
+        new URLSearchParams([...p, ['buckets', '60']]),
+      ),
       getJson<Facets>('/api/facets', p),
     ])
       .then(([page, hist, f]) => {
@@ -99,20 +108,34 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
           set('text', text || undefined);
         }}
       >
-        <select aria-label="time range" value={params.get('since') ?? '1h'} onChange={(e) => set('since', e.target.value)}>
+        <select
+          aria-label="time range"
+          value={params.get('since') ?? '1h'}
+          onChange={(e) => set('since', e.target.value)}
+        >
           {RANGES.map((r) => (
             <option key={r} value={r}>
               last {r}
             </option>
           ))}
         </select>
-        <select aria-label="service" value="" onChange={(e) => e.target.value && navigate(withParam(params, (p) => p.append('service', e.target.value)))}>
+        <select
+          aria-label="service"
+          value=""
+          onChange={(e) =>
+            e.target.value && navigate(withParam(params, (p) => p.append('service', e.target.value)))
+          }
+        >
           <option value="">+ service</option>
           {facets.services.map((s) => (
             <option key={s}>{s}</option>
           ))}
         </select>
-        <select aria-label="minimum severity" value={params.get('minSeverity') ?? ''} onChange={(e) => set('minSeverity', e.target.value || undefined)}>
+        <select
+          aria-label="minimum severity"
+          value={params.get('minSeverity') ?? ''}
+          onChange={(e) => set('minSeverity', e.target.value || undefined)}
+        >
           <option value="">any severity</option>
           {SEVERITIES.map((s) => (
             <option key={s} value={s}>
@@ -120,22 +143,41 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
             </option>
           ))}
         </select>
-        <select aria-label="logger" value={params.get('scope') ?? ''} onChange={(e) => set('scope', e.target.value || undefined)}>
+        <select
+          aria-label="logger"
+          value={params.get('scope') ?? ''}
+          onChange={(e) => set('scope', e.target.value || undefined)}
+        >
           <option value="">any logger</option>
           {facets.scopes.map((s) => (
             <option key={s}>{s}</option>
           ))}
         </select>
-        <input aria-label="text" placeholder="text in message…" value={text} onChange={(e) => setText(e.target.value)} />
+        <input
+          aria-label="text"
+          placeholder="text in message…"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+        />
         <button type="submit">Search</button>
         <span className="chips" data-testid="chips">
           {params.getAll('service').map((s) => (
-            <button type="button" key={`s-${s}`} className="chip" onClick={() => navigate(withParam(params, (p) => removeValue(p, 'service', s)))}>
+            <button
+              type="button"
+              key={`s-${s}`}
+              className="chip"
+              onClick={() => navigate(withParam(params, (p) => removeValue(p, 'service', s)))}
+            >
               service={s} ×
             </button>
           ))}
           {params.getAll('attr').map((a) => (
-            <button type="button" key={`a-${a}`} className="chip" onClick={() => navigate(withParam(params, (p) => removeValue(p, 'attr', a)))}>
+            <button
+              type="button"
+              key={`a-${a}`}
+              className="chip"
+              onClick={() => navigate(withParam(params, (p) => removeValue(p, 'attr', a)))}
+            >
               {a} ×
             </button>
           ))}
@@ -146,7 +188,12 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
           )}
         </span>
       </form>
-      <Histogram buckets={histogram.buckets} bucketMs={histogram.bucketMs} fromMs={range.fromMs} toMs={range.toMs} />
+      <Histogram
+        buckets={histogram.buckets}
+        bucketMs={histogram.bucketMs}
+        fromMs={range.fromMs}
+        toMs={range.toMs}
+      />
       {error && (
         <div className="error" role="alert">
           {error}
@@ -160,7 +207,11 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
             <span className="c-svc">service</span>
             <span className="c-scope">logger</span>
             <span className="c-body">
-              message <span className="muted">({records.length}{cursor ? '+' : ''} records)</span>
+              message{' '}
+              <span className="muted">
+                ({records.length}
+                {cursor ? '+' : ''} records)
+              </span>
             </span>
           </div>
           <VirtualList
@@ -172,7 +223,12 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
               <div
                 className={`row ${r.id === selectedId ? 'selected' : ''}`}
                 data-testid="result-row"
-                onClick={() => navigate(withParam(params, (p) => p.set('record', r.id)), true)}
+                onClick={() =>
+                  navigate(
+                    withParam(params, (p) => p.set('record', r.id)),
+                    true,
+                  )
+                }
               >
                 <span className="c-time">{r.time.slice(11, 23)}</span>
                 <span className={`c-sev ${severityClass(r.severityNumber)}`}>{r.severityText}</span>
@@ -195,7 +251,11 @@ function removeValue(p: URLSearchParams, key: string, value: string): void {
   for (const v of rest) p.append(key, v);
 }
 
-function Detail(props: { record: ApiRecord; onAttr: (k: string, v: string) => void; onClose: () => void }): ReactNode {
+function Detail(props: {
+  record: ApiRecord;
+  onAttr: (k: string, v: string) => void;
+  onClose: () => void;
+}): ReactNode {
   const r = props.record;
   const fields: Array<[string, string]> = [
     ['time', r.time],
@@ -214,19 +274,25 @@ function Detail(props: { record: ApiRecord; onAttr: (k: string, v: string) => vo
       </button>
       <pre className="body">{r.body}</pre>
       {r.traceId && (
-        <button className="primary" data-testid="follow" onClick={() => navigate(`/trace/${r.traceId}?record=${encodeURIComponent(r.id)}`)}>
+        <button
+          className="primary"
+          data-testid="follow"
+          onClick={() => navigate(`/trace/${r.traceId}?record=${encodeURIComponent(r.id)}`)}
+        >
           Follow this request →
         </button>
       )}
       <h4>Fields</h4>
       <table>
         <tbody>
-          {fields.filter(([, v]) => v).map(([k, v]) => (
-            <tr key={k}>
-              <th>{k}</th>
-              <td>{v}</td>
-            </tr>
-          ))}
+          {fields
+            .filter(([, v]) => v)
+            .map(([k, v]) => (
+              <tr key={k}>
+                <th>{k}</th>
+                <td>{v}</td>
+              </tr>
+            ))}
         </tbody>
       </table>
       <h4>Attributes</h4>

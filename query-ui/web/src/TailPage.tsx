@@ -34,8 +34,9 @@ export function TailPage(props: { params: URLSearchParams }): ReactNode {
       <div className="lines">
         {lines.map((r) => (
           <div key={r.id} className="line" data-testid="tail-line">
-            <span className="muted">{r.time.slice(11, 23)}</span> <span className={severityClass(r.severityNumber)}>{r.severityText}</span>{' '}
-            <b>{r.service}</b> {r.body}
+            <span className="muted">{r.time.slice(11, 23)}</span>{' '}
+            <span className={severityClass(r.severityNumber)}>{r.severityText}</span> <b>{r.service}</b>{' '}
+            {r.body}
           </div>
         ))}
       </div>

@@ -14,11 +14,20 @@ export function TracePage(props: { traceId: string }): ReactNode {
     setTrace(undefined);
     getJson<TraceResult>(`/api/trace/${props.traceId}`).then(setTrace, (err: Error) => setError(err.message));
   }, [props.traceId]);
-  if (error) return <div className="error" role="alert">{error}</div>;
+  if (error)
+    return (
+      <div className="error" role="alert">
+        {error}
+      </div>
+    );
   if (!trace) return <div className="muted">loading trace {props.traceId}…</div>;
   const starts = collect(trace.tree.roots).map((n) => Number(BigInt(n.startUnixNano ?? '0') / 1000n));
   const t0 = Math.min(...starts.filter((s) => s > 0));
-  const t1 = Math.max(...collect(trace.tree.roots).map((n) => Number(BigInt(n.startUnixNano ?? '0') / 1000n) + (n.durationMs ?? 0) * 1000));
+  const t1 = Math.max(
+    ...collect(trace.tree.roots).map(
+      (n) => Number(BigInt(n.startUnixNano ?? '0') / 1000n) + (n.durationMs ?? 0) * 1000,
+    ),
+  );
   const span = Math.max(1, t1 - t0);
   return (
     <div className="trace" data-testid="trace">
@@ -54,27 +63,56 @@ function collect(nodes: ScopeNode[]): ScopeNode[] {
   return nodes.flatMap((n) => [n, ...collect(n.children)]);
 }
 
-function Scope(props: { node: ScopeNode; depth: number; t0: number; span: number; traceId: string }): ReactNode {
+function Scope(props: {
+  node: ScopeNode;
+  depth: number;
+  t0: number;
+  span: number;
+  traceId: string;
+}): ReactNode {
   const { node: n, depth, t0, span } = props;
   const startUs = Number(BigInt(n.startUnixNano ?? '0') / 1000n);
   const left = Math.max(0, ((startUs - t0) / span) * 100);
   const width = Math.max(0.5, (((n.durationMs ?? 0) * 1000) / span) * 100);
   return (
-    <div className="scope" data-testid="scope" data-service={n.service} data-name={n.name} data-status={n.status}>
-      <div className={`scope-head ${n.status === 'error' ? 'failed' : ''}`} style={{ paddingLeft: depth * 18 }}>
+    <div
+      className="scope"
+      data-testid="scope"
+      data-service={n.service}
+      data-name={n.name}
+      data-status={n.status}
+    >
+      <div
+        className={`scope-head ${n.status === 'error' ? 'failed' : ''}`}
+        style={{ paddingLeft: depth * 18 }}
+      >
         <span className="scope-name">{n.name}</span>
         <span className="scope-svc">{n.service}</span>
         <span className="scope-dur">{n.durationMs !== undefined ? `${n.durationMs} ms` : 'running'}</span>
         {n.status === 'error' && <span className="scope-err">✗ {n.error}</span>}
         <span className="timeline">
-          <i style={{ left: `${left}%`, width: `${Math.min(100 - left, width)}%` }} className={n.status === 'error' ? 'failed' : ''} />
+          <i
+            style={{ left: `${left}%`, width: `${Math.min(100 - left, width)}%` }}
+            className={n.status === 'error' ? 'failed' : ''}
+          />
         </span>
-        <button className="link" title="search the records of this scope" onClick={() => navigate(`/?traceId=${props.traceId}&since=30d&service=${encodeURIComponent(n.service)}`)}>
+        <button
+          className="link"
+          title="search the records of this scope"
+          onClick={() =>
+            navigate(`/?traceId=${props.traceId}&since=30d&service=${encodeURIComponent(n.service)}`)
+          }
+        >
           search
         </button>
       </div>
       {n.records.map((r, i) => (
-        <div key={i} className={`record ${severityClass(r.severityNumber)}`} style={{ paddingLeft: depth * 18 + 22 }} data-testid="scope-record">
+        <div
+          key={i}
+          className={`record ${severityClass(r.severityNumber)}`}
+          style={{ paddingLeft: depth * 18 + 22 }}
+          data-testid="scope-record"
+        >
           <span className="muted">{r.scope}</span> {r.body}
         </div>
       ))}

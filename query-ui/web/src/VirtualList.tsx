@@ -29,10 +29,25 @@ export function VirtualList<T>(props: {
     if (onNearEnd && last >= items.length - margin && items.length > 0) onNearEnd();
   }, [last, items.length, onNearEnd]);
   return (
-    <div className="vlist" ref={ref} data-testid={props.testId} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}>
+    <div
+      className="vlist"
+      ref={ref}
+      data-testid={props.testId}
+      onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}
+    >
       <div style={{ height: items.length * rowHeight, position: 'relative' }}>
         {items.slice(first, last).map((item, i) => (
-          <div key={first + i} className="vrow" style={{ position: 'absolute', top: (first + i) * rowHeight, height: rowHeight, left: 0, right: 0 }}>
+          <div
+            key={first + i}
+            className="vrow"
+            style={{
+              position: 'absolute',
+              top: (first + i) * rowHeight,
+              height: rowHeight,
+              left: 0,
+              right: 0,
+            }}
+          >
             {render(item, first + i)}
           </div>
         ))}

@@ -26,7 +26,14 @@ export interface ScopeNode {
   status: 'ok' | 'error' | 'running';
   error?: string;
   children: ScopeNode[];
-  records: Array<{ timeUnixNano: string; service: string; scope: string; body: string; severityNumber: number; attributes: Record<string, string> }>;
+  records: Array<{
+    timeUnixNano: string;
+    service: string;
+    scope: string;
+    body: string;
+    severityNumber: number;
+    attributes: Record<string, string>;
+  }>;
 }
 
 export interface TraceResult {
@@ -45,7 +52,11 @@ export async function getJson<T>(path: string, params?: URLSearchParams): Promis
 }
 
 export async function postJson<T>(path: string, payload: unknown): Promise<T> {
-  const res = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(payload) });
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(payload),
+  });
   const body = await res.json();
   if (!res.ok) throw new Error(body.error ?? `HTTP ${res.status}`);
   return body as T;

@@ -33,7 +33,15 @@ function App(): ReactNode {
         </nav>
       </header>
       <main>
-        {trace ? <TracePage traceId={trace[1].toLowerCase()} /> : path === '/tail' ? <TailPage params={params} /> : path === '/sql' ? <SqlPage /> : <SearchPage params={params} />}
+        {trace ? (
+          <TracePage traceId={trace[1].toLowerCase()} />
+        ) : path === '/tail' ? (
+          <TailPage params={params} />
+        ) : path === '/sql' ? (
+          <SqlPage />
+        ) : (
+          <SearchPage params={params} />
+        )}
       </main>
     </>
   );

@@ -26,7 +26,20 @@ export function useLocation(): { path: string; params: URLSearchParams } {
 }
 
 /** The filter keys shared by search, histogram, facets and tail. */
-export const FILTER_KEYS = ['since', 'from', 'to', 'service', 'scope', 'tier', 'attr', 'has', 'minSeverity', 'text', 'regex', 'traceId'];
+export const FILTER_KEYS = [
+  'since',
+  'from',
+  'to',
+  'service',
+  'scope',
+  'tier',
+  'attr',
+  'has',
+  'minSeverity',
+  'text',
+  'regex',
+  'traceId',
+];
 
 export function filterParams(params: URLSearchParams): URLSearchParams {
   const out = new URLSearchParams();

@@ -22,7 +22,8 @@ const server = http.createServer(
       });
       return response.json();
     });
-    logger.info({ orderId: order.orderId }, 'checkout done');
+    if (order.error) logger.warn({ orderId: order.orderId, reason: order.error }, 'checkout refused');
+    else logger.info({ orderId: order.orderId }, 'checkout done');
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ traceId, ...order }));
   }),

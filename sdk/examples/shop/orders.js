@@ -23,11 +23,20 @@ const server = http.createServer(
     scope('validate order', { orderId }, () => {
       logger.info({ item, quantity }, 'order is valid');
     });
-    await scope('reserve stock', { orderId }, async () => {
-      db.debug({ sql: 'UPDATE stock SET reserved = reserved + ? WHERE item = ?' }, 'reserving');
-      await new Promise((r) => setTimeout(r, 5));
-      db.info({ item }, 'stock reserved');
-    });
+    try {
+      await scope('reserve stock', { orderId }, async () => {
+        db.debug({ sql: 'UPDATE stock SET reserved = reserved + ? WHERE item = ?' }, 'reserving');
+        await new Promise((r) => setTimeout(r, 5));
+        if (item === 'unobtainium') throw new Error(`${item} is out of stock`);
+        db.info({ item }, 'stock reserved');
+      });
+    } catch (err) {
+      logger.error({ err, orderId }, 'order failed');
+      res.statusCode = 409;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ orderId, error: err.message }));
+      return;
+    }
     const payment = await (
       await tracedFetch(`${paymentsUrl}/payments`, {
         method: 'POST',

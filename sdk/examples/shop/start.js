@@ -1,4 +1,4 @@
-// Starts the three services (child processes) and, with --request, sends one checkout
+// Starts the three services (child processes) and, with --request, sends checkouts
 // through them and prints `{"traceId": …}`. Ctrl-C (or SIGTERM) stops all three, and
 // each flushes its records on the way out.
 const { spawn } = require('node:child_process');
@@ -46,8 +46,13 @@ async function stop() {
 async function main() {
   await Promise.all(Object.values(ports).map(waitForPort));
   if (process.argv.includes('--request')) {
-    const res = await fetch(`http://127.0.0.1:${ports.GATEWAY_PORT}/checkout?item=book`);
-    process.stdout.write(JSON.stringify(await res.json()) + '\n');
+    // SHOP_REQUESTS checkouts (default 1); every fifth asks for an item that is out of stock.
+    const count = Number(process.env.SHOP_REQUESTS ?? 1);
+    for (let i = 0; i < count; i++) {
+      const item = i % 5 === 4 ? 'unobtainium' : 'book';
+      const res = await fetch(`http://127.0.0.1:${ports.GATEWAY_PORT}/checkout?item=${item}`);
+      process.stdout.write(JSON.stringify(await res.json()) + '\n');
+    }
     if (!process.argv.includes('--stay')) return stop();
   }
   process.stderr.write('shop is running; Ctrl-C stops it\n');

@@ -1,0 +1,374 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { FastifyInstance } from 'fastify';
+import {
+  ClickHouse,
+  createTestDatabase,
+  dropTestDatabase,
+  eventually,
+  testClickHouseUrl,
+} from '@distlog/collector';
+import { buildApp } from '@distlog/query-ui';
+import { CollectorProcess, DISTLOG_BIN, startCollectorProcess } from '../support/collector-process';
+import { runShop } from '../support/shop';
+import { otlpJson, postJson } from '../support/otlp-json';
+
+let ch: ClickHouse;
+let collector: CollectorProcess;
+let app: FastifyInstance;
+let traces: string[];
+let base: string;
+const tag = randomUUID().slice(0, 8);
+
+beforeAll(async () => {
+  ch = await createTestDatabase('e2e_query');
+  collector = await startCollectorProcess(testClickHouseUrl(), ch.database);
+  traces = await runShop(collector.grpcPort, 5);
+  // Records with characters that SQL must never see raw.
+  await postJson(
+    collector.httpPort,
+    otlpJson("o'brien", [
+      {
+        body: `${tag} quote ' and backslash \\ and newline \n end`,
+        attributes: { "k'ey": "va'lue", path: 'C:\\temp' },
+      },
+      { body: `${tag} plain`, attributes: { region: 'eu' }, severityNumber: 13 },
+    ]),
+  );
+  await eventually(async () => {
+    const [r] = await ch.query<{ n: string }>(
+      `SELECT count() AS n FROM ${ch.database}.all_logs WHERE EventName = 'distlog.scope.end' AND TraceId IN (${traces.map((t) => `'${t}'`).join(',')})`,
+    );
+    return Number(r.n) >= 5 * 6;
+  }, 20_000);
+  // Real sockets: fastify's inject() loads ESM-only packages that jest cannot load on Node 20.
+  app = await buildApp({ ch, sqlMaxSeconds: 1 });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+}, 60_000);
+
+afterAll(async () => {
+  await app?.close();
+  await collector?.stop();
+  await dropTestDatabase(ch);
+});
+
+async function get<T = Record<string, unknown>>(url: string): Promise<{ status: number; body: T }> {
+  const res = await fetch(base + url);
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+interface Rec {
+  id: string;
+  time: string;
+  timeUnixNano: string;
+  service: string;
+  severityNumber: number;
+  severityText: string;
+  scope: string;
+  body: string;
+  traceId: string;
+  tier: string;
+  attributes: Record<string, string>;
+  resource: Record<string, string>;
+}
+
+describe('query API on records written by the three-service example through the collector', () => {
+  it('searches by service and minimum severity, newest first, with cursor pagination', async () => {
+    const all = await get<{ records: Rec[] }>('/api/search?service=orders&minSeverity=INFO&limit=1000');
+    expect(all.status).toBe(200);
+    expect(all.body.records.length).toBeGreaterThan(10);
+    expect(all.body.records.every((r) => r.service === 'orders' && r.severityNumber >= 9)).toBe(true);
+    const times = all.body.records.map((r) => BigInt(r.timeUnixNano));
+    expect(times).toEqual([...times].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0)));
+    const first = await get<{ records: Rec[]; nextCursor: string }>(
+      '/api/search?service=orders&minSeverity=INFO&limit=3',
+    );
+    const second = await get<{ records: Rec[] }>(
+      `/api/search?service=orders&minSeverity=INFO&limit=3&cursor=${first.body.nextCursor}`,
+    );
+    expect([...first.body.records, ...second.body.records].map((r) => r.id)).toEqual(
+      all.body.records.slice(0, 6).map((r) => r.id),
+    );
+    const errors = await get<{ records: Rec[] }>('/api/search?minSeverity=ERROR&service=orders');
+    expect(errors.body.records.map((r) => r.body)).toEqual(expect.arrayContaining(['order failed']));
+  });
+
+  it('filters by text, regular expression, attribute value and presence, logger and tier', async () => {
+    const text = await get<{ records: Rec[] }>(
+      `/api/search?text=${encodeURIComponent(tag.toUpperCase() + ' PLAIN')}`,
+    );
+    expect(text.body.records.map((r) => r.body)).toEqual([`${tag} plain`]);
+    const regex = await get<{ records: Rec[] }>(
+      `/api/search?regex=${encodeURIComponent('^charging [0-9.]+ EUR')}`,
+    );
+    expect(regex.body.records.length).toBe(4); // the fifth checkout failed before payment
+    const attr = await get<{ records: Rec[] }>('/api/search?attr=region%3Deu');
+    expect(attr.body.records.map((r) => r.body)).toEqual([`${tag} plain`]);
+    const has = await get<{ records: Rec[] }>('/api/search?has=paymentId&service=orders');
+    expect(has.body.records.length).toBe(4);
+    const db = await get<{ records: Rec[] }>('/api/search?scope=db&service=orders&limit=1000');
+    expect(db.body.records.length).toBeGreaterThan(0);
+    expect(db.body.records.every((r) => r.scope === 'db')).toBe(true);
+    const debugTier = await get<{ records: Rec[] }>('/api/search?tier=debug&limit=1000');
+    expect(debugTier.body.records.length).toBeGreaterThan(0);
+    expect(debugTier.body.records.every((r) => r.tier === 'debug' && r.severityNumber < 9)).toBe(true);
+  });
+
+  it('refuses bad filters with 400 and a message naming the parameter', async () => {
+    expect(await get('/api/search?minSeverity=LOUD')).toEqual({
+      status: 400,
+      body: { error: 'minSeverity: expected TRACE, DEBUG, INFO, WARN, ERROR, FATAL or 1-24, got "LOUD"' },
+    });
+    expect((await get('/api/search?since=yesterday')).body).toEqual({
+      error: 'since: expected a duration such as 15m, 2h or 7d, got "yesterday"',
+    });
+    expect((await get('/api/search?traceId=xyz')).body).toEqual({
+      error: 'traceId: expected 32 hex digits, got "xyz"',
+    });
+    const badRegex = await get<{ error: string }>(`/api/search?regex=${encodeURIComponent('(unclosed')}`);
+    expect(badRegex.status).toBe(400);
+    expect(badRegex.body.error).toMatch(/regexp|regular expression|missing \)/i);
+    expect((await get('/api/search?limit=0')).status).toBe(400);
+    expect((await get('/api/search?colour=red')).status).toBe(400);
+  });
+
+  it('counts per time bucket and severity for the histogram, and lists facets', async () => {
+    const search = await get<{ records: Rec[] }>('/api/search?service=payments&limit=10000');
+    const hist = await get<{
+      bucketMs: number;
+      buckets: Array<{ t: number; severity: string; count: number }>;
+    }>('/api/histogram?service=payments&buckets=30');
+    expect(hist.body.buckets.reduce((n, b) => n + b.count, 0)).toBe(search.body.records.length);
+    expect(hist.body.bucketMs).toBe(120_000);
+    const facets = await get<{
+      services: string[];
+      scopes: string[];
+      attributeKeys: string[];
+      tiers: string[];
+    }>('/api/facets');
+    expect(facets.body.services).toEqual(
+      expect.arrayContaining(['gateway', 'orders', 'payments', "o'brien"]),
+    );
+    expect(facets.body.scopes).toEqual(
+      expect.arrayContaining(['db', 'console', 'distlog.scope', 'gateway', 'orders']),
+    );
+    expect(facets.body.attributeKeys).toEqual(
+      expect.arrayContaining(['orderId', 'scope.name', 'http.method']),
+    );
+    expect(facets.body.tiers).toEqual(expect.arrayContaining(['logs', 'debug', 'longterm']));
+  });
+
+  it('returns a whole trace across services and tiers with its scope tree, errors marked', async () => {
+    const ok = await get<{
+      records: Rec[];
+      services: string[];
+      tiers: string[];
+      tree: { roots: Array<{ name: string; children: unknown[] }> };
+    }>(`/api/trace/${traces[0]}`);
+    expect(ok.body.services).toEqual(['gateway', 'orders', 'payments']);
+    expect(ok.body.tiers).toEqual(['debug', 'logs', 'longterm']);
+    expect(ok.body.tree.roots.map((r) => r.name)).toEqual(['GET /checkout']);
+    const failed = await get<{ tree: { roots: Array<Node> } }>(`/api/trace/${traces[4]}`);
+    type Node = { name: string; status: string; error?: string; children: Node[] };
+    const all = (ns: Node[]): Node[] => ns.flatMap((n) => [n, ...all(n.children)]);
+    const reserve = all(failed.body.tree.roots).find((n) => n.name === 'reserve stock')!;
+    expect(reserve).toMatchObject({ status: 'error', error: 'unobtainium is out of stock' });
+    expect((await get(`/api/trace/${'0'.repeat(31)}1`)).body).toMatchObject({ records: [] });
+  });
+
+  it('shows the records around one record in the same service and instance', async () => {
+    const { body } = await get<{ records: Rec[] }>('/api/search?service=payments&text=charged&limit=10');
+    expect(body.records.map((r) => r.body.slice(0, 7))).toEqual(['charged', 'charged', 'charged', 'charged']);
+    const target = body.records[2];
+    const ctx = await get<{ record: Rec; before: Rec[]; after: Rec[] }>(
+      `/api/context/${target.id}?before=3&after=3`,
+    );
+    expect({ status: ctx.status, id: ctx.body.record?.id }).toEqual({ status: 200, id: target.id });
+    expect(ctx.body.before).toHaveLength(3);
+    expect(ctx.body.after).toHaveLength(3);
+    for (const r of [...ctx.body.before, ...ctx.body.after]) {
+      expect(r.service).toBe('payments');
+      expect(r.resource['service.instance.id']).toBe(target.resource['service.instance.id']);
+    }
+    expect(BigInt(ctx.body.before[2].timeUnixNano)).toBeLessThanOrEqual(BigInt(target.timeUnixNano));
+    expect(BigInt(ctx.body.after[0].timeUnixNano)).toBeGreaterThanOrEqual(BigInt(target.timeUnixNano));
+    expect((await get('/api/context/not-an-id')).status).toBe(400);
+  });
+
+  it('runs read-only SQL with a time limit', async () => {
+    const post = async (sql: string) => {
+      const res = await fetch(`${base}/api/sql`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ sql }),
+      });
+      return { status: res.status, body: (await res.json()) as { columns: string[]; error: string } };
+    };
+    const ok = await post(
+      `SELECT ServiceName, count() AS n FROM ${ch.database}.all_logs GROUP BY ServiceName ORDER BY ServiceName`,
+    );
+    expect(ok.status).toBe(200);
+    expect(ok.body.columns).toEqual(['ServiceName', 'n']);
+    const write = await post(`INSERT INTO ${ch.database}.logs (Body) VALUES ('x')`);
+    expect(write.status).toBe(400);
+    expect(write.body.error).toMatch(/readonly/i);
+    const drop = await post(`DROP TABLE ${ch.database}.logs`);
+    expect(drop.status).toBe(400);
+    const slow = await post('SELECT count() FROM system.numbers');
+    expect(slow.status).toBe(400);
+    expect(slow.body.error).toMatch(/timeout|time limit|exceeded/i);
+  });
+
+  it('never lets filter values change the SQL (injection through every filter, real server)', async () => {
+    const attacks = [
+      "x' OR '1'='1",
+      "x\\' OR 1=1 --",
+      "'); DROP TABLE logs; --",
+      "\\'",
+      "a\nb' OR 1=1",
+      "%' OR ''='",
+    ];
+    const total = Number(
+      (await ch.query<{ n: string }>(`SELECT count() AS n FROM ${ch.database}.all_logs`))[0].n,
+    );
+    for (const attack of attacks) {
+      const v = encodeURIComponent(attack);
+      for (const param of ['service', 'scope', 'text', 'tier', 'has']) {
+        const res = await get<{ records: Rec[] }>(`/api/search?${param}=${v}&since=30d`);
+        expect({ param, attack, status: res.status, n: res.body.records.length }).toEqual({
+          param,
+          attack,
+          status: 200,
+          n: 0,
+        });
+      }
+      const attr = await get<{ records: Rec[] }>(
+        `/api/search?attr=${encodeURIComponent(`${attack}=${attack}`)}`,
+      );
+      expect(attr.body.records).toEqual([]);
+      const facets = await get<{ services: string[] }>(`/api/facets?service=${v}`);
+      expect(facets.body.services).toEqual([]);
+    }
+    // Quotes and backslashes as data are found exactly.
+    const quoted = await get<{ records: Rec[] }>(
+      `/api/search?service=${encodeURIComponent("o'brien")}&attr=${encodeURIComponent("k'ey=va'lue")}`,
+    );
+    expect(quoted.body.records.map((r) => r.attributes.path)).toEqual(['C:\\temp']);
+    const text = await get<{ records: Rec[] }>(
+      `/api/search?text=${encodeURIComponent("quote ' and backslash \\ and")}`,
+    );
+    expect(text.body.records).toHaveLength(1);
+    expect(
+      Number((await ch.query<{ n: string }>(`SELECT count() AS n FROM ${ch.database}.all_logs`))[0].n),
+    ).toBe(total);
+  });
+});
+
+describe('console verbs through the API', () => {
+  let server: { port: number; close: () => Promise<void> };
+  beforeAll(async () => {
+    const live = await buildApp({ ch });
+    await live.listen({ port: 0, host: '127.0.0.1' });
+    const address = live.server.address();
+    server = { port: typeof address === 'object' && address ? address.port : 0, close: () => live.close() };
+  });
+  afterAll(() => server.close());
+
+  function distlog(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [DISTLOG_BIN, ...args], {
+        env: { ...process.env, DISTLOG_API: `http://127.0.0.1:${server.port}`, NO_COLOR: '1' },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c) => (stdout += c));
+      child.stderr.on('data', (c) => (stderr += c));
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  it('`search --json` prints one object per line with the documented fields', async () => {
+    const { code, stdout } = await distlog([
+      'search',
+      '--service',
+      'payments',
+      '--min-severity',
+      'info',
+      '--since',
+      '1h',
+      '--json',
+    ]);
+    expect(code).toBe(0);
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.length).toBeGreaterThan(5);
+    for (const l of lines) {
+      expect(Object.keys(l)).toEqual(
+        expect.arrayContaining([
+          'time',
+          'timeUnixNano',
+          'service',
+          'severityText',
+          'severityNumber',
+          'scope',
+          'eventName',
+          'body',
+          'traceId',
+          'spanId',
+          'attributes',
+          'resource',
+          'tier',
+        ]),
+      );
+      expect(l.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+      expect(typeof l.timeUnixNano).toBe('string');
+      expect(l.service).toBe('payments');
+    }
+    const pretty = await distlog(['search', '--service', 'payments', '--text', 'charged']);
+    expect(pretty.stdout).toMatch(
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO  payments\/console: charged \{ paymentId: 'pay-\d' \}/m,
+    );
+  });
+
+  it('`tree` draws the scope tree of a trace; `context` shows the neighbours of a record', async () => {
+    const t = await distlog(['tree', traces[4]]);
+    expect({ code: t.code, stderr: t.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(t.stdout).toContain('GET /checkout [gateway]');
+    expect(t.stdout).toMatch(/└─ reserve stock \[orders\] [\d.]+ ms ✗ unobtainium is out of stock/);
+    const [one] = (
+      await distlog(['search', '--service', 'orders', '--text', 'order placed', '--json', '--limit', '1'])
+    ).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const c = await distlog(['context', one.id, '--before', '2', '--after', '2']);
+    expect(c.code).toBe(0);
+    expect(c.stdout.split('\n').filter((l) => l.startsWith('>'))).toHaveLength(1);
+    expect((await distlog(['tree'])).code).toBe(2);
+  });
+
+  it('`tail` prints records that arrive after it started', async () => {
+    const child = spawn(process.execPath, [DISTLOG_BIN, 'tail', '--service', 'tailed', '--json'], {
+      env: { ...process.env, DISTLOG_API: `http://127.0.0.1:${server.port}` },
+    });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    await new Promise((r) => setTimeout(r, 1500));
+    await postJson(
+      collector.httpPort,
+      otlpJson('tailed', [{ body: `${tag} live 1` }, { body: `${tag} live 2` }]),
+    );
+    const seen = await eventually(async () => out.includes(`${tag} live 2`), 10_000);
+    child.kill('SIGINT');
+    expect(seen).toBe(true);
+    const bodies = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).body);
+    expect(bodies).toEqual([`${tag} live 1`, `${tag} live 2`]);
+  });
+});

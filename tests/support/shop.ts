@@ -1,0 +1,28 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { freePort } from '@distlog/collector';
+
+const START = path.resolve(__dirname, '../../sdk/examples/shop/start.js');
+
+/** Runs the three-service example (gateway → orders → payments) for `requests` checkouts; returns their trace ids. */
+export async function runShop(grpcPort: number, requests = 1): Promise<string[]> {
+  const env = {
+    ...process.env,
+    GATEWAY_PORT: String(await freePort()),
+    ORDERS_PORT: String(await freePort()),
+    PAYMENTS_PORT: String(await freePort()),
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${grpcPort}`,
+    SHOP_REQUESTS: String(requests),
+  };
+  const child = spawn(process.execPath, [START, '--request'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => (stdout += c));
+  child.stderr.on('data', (c) => (stderr += c));
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`shop exited with ${code}: ${stderr}`);
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).traceId as string);
+}
