@@ -64,6 +64,7 @@ async function getJson<T>(url: string): Promise<T> {
   } catch (err) {
     throw new Error(
       `cannot reach the Distlog API at ${new URL(url).origin} (${(err as Error).message}); is \`distlog up\` running? Set DISTLOG_API otherwise`,
+      { cause: err },
     );
   }
   const body = (await res.json()) as T & { error?: string };
@@ -127,7 +128,9 @@ export const tail: Command = {
     try {
       res = await fetch(url, { signal: controller.signal });
     } catch (err) {
-      throw new Error(`cannot reach the Distlog API (${(err as Error).message}); is \`distlog up\` running?`);
+      throw new Error(`cannot reach the Distlog API (${(err as Error).message}); is \`distlog up\` running?`, {
+        cause: err,
+      });
     }
     if (!res.ok || !res.body)
       throw new Error(((await res.json()) as { error?: string }).error ?? `HTTP ${res.status}`);
