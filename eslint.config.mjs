@@ -14,6 +14,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['query-ui/web/**/*.{ts,tsx,mts}'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['**/*.js', '**/*.cjs'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

@@ -3,6 +3,7 @@
 #  - Node.js >= 20.19 must already be there (the project is JavaScript);
 #  - ClickHouse: Debian's clickhouse-server when it is missing and CLICKHOUSE_URL is unset
 #    (as root; otherwise it says what to install);
+#  - Chromium (Debian's) for the web UI's browser tests;
 #  - npm packages from package-lock.json, then `npm run build`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,10 +30,12 @@ if [ -z "${CLICKHOUSE_URL:-}" ] && ! command -v clickhouse-server >/dev/null 2>&
 fi
 
 # Chromium drives the web UI's browser tests (playwright-core, never a downloaded browser).
-if [ "${DISTLOG_SETUP_BROWSER:-0}" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+# DISTLOG_SETUP_BROWSER=0 skips it (then the browser tests fail: they need it).
+if [ "${DISTLOG_SETUP_BROWSER:-1}" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing chromium (Debian package) for the browser tests…"
-    apt-get install -y -qq chromium >/dev/null
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
   else
     say "browser tests need chromium at /usr/bin/chromium (Debian/Ubuntu: sudo apt-get install -y chromium)"
   fi

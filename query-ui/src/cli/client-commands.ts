@@ -128,9 +128,12 @@ export const tail: Command = {
     try {
       res = await fetch(url, { signal: controller.signal });
     } catch (err) {
-      throw new Error(`cannot reach the Distlog API (${(err as Error).message}); is \`distlog up\` running?`, {
-        cause: err,
-      });
+      throw new Error(
+        `cannot reach the Distlog API (${(err as Error).message}); is \`distlog up\` running?`,
+        {
+          cause: err,
+        },
+      );
     }
     if (!res.ok || !res.body)
       throw new Error(((await res.json()) as { error?: string }).error ?? `HTTP ${res.status}`);

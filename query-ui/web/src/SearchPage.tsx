@@ -83,7 +83,7 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
     setLoading(true);
     const p = new URLSearchParams(query);
     if (!p.has('since') && !p.has('from')) p.set('since', '1h');
-    p.set('limit', '5000');
+    p.set('limit', '10000');
     p.set('cursor', cursor);
     getJson<{ records: ApiRecord[]; nextCursor?: string }>('/api/search', p)
       .then((page) => {

@@ -82,14 +82,13 @@ function Scope(props: {
       data-name={n.name}
       data-status={n.status}
     >
-      <div
-        className={`scope-head ${n.status === 'error' ? 'failed' : ''}`}
-        style={{ paddingLeft: depth * 18 }}
-      >
-        <span className="scope-name">{n.name}</span>
+      <div className={`scope-head ${n.status === 'error' ? 'failed' : ''}`}>
+        <span className="scope-name" style={{ paddingLeft: depth * 18 }} title={n.name}>
+          {n.name}
+        </span>
         <span className="scope-svc">{n.service}</span>
         <span className="scope-dur">{n.durationMs !== undefined ? `${n.durationMs} ms` : 'running'}</span>
-        {n.status === 'error' && <span className="scope-err">✗ {n.error}</span>}
+        <span className="scope-err">{n.status === 'error' ? `✗ ${n.error}` : ''}</span>
         <span className="timeline">
           <i
             style={{ left: `${left}%`, width: `${Math.min(100 - left, width)}%` }}

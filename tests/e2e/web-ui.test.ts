@@ -1,0 +1,204 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { chromium, Browser, Page } from 'playwright-core';
+import { FastifyInstance } from 'fastify';
+import {
+  ClickHouse,
+  createTestDatabase,
+  dropTestDatabase,
+  eventually,
+  testClickHouseUrl,
+} from '@distlog/collector';
+import { buildApp } from '@distlog/query-ui';
+import { CollectorProcess, startCollectorProcess } from '../support/collector-process';
+import { runShop } from '../support/shop';
+import { otlpJson, postJson } from '../support/otlp-json';
+
+/**
+ * The web UI in a real browser: Debian's Chromium driven by playwright-core (no browser
+ * download). Screenshots go to tests/test-output/screenshots/.
+ */
+const CHROMIUM = process.env.DISTLOG_CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS = path.resolve(__dirname, '../test-output/screenshots');
+
+let ch: ClickHouse;
+let collector: CollectorProcess;
+let app: FastifyInstance;
+let base: string;
+let browser: Browser;
+let page: Page;
+let traces: string[];
+
+jest.setTimeout(120_000);
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  ch = await createTestDatabase('e2e_web');
+  collector = await startCollectorProcess(testClickHouseUrl(), ch.database);
+  traces = await runShop(collector.grpcPort, 5);
+  await eventually(async () => {
+    const [r] = await ch.query<{ n: string }>(
+      `SELECT count() AS n FROM ${ch.database}.all_logs WHERE EventName = 'distlog.scope.end'`,
+    );
+    return Number(r.n) >= 30;
+  }, 20_000);
+  app = await buildApp({ ch, tailIntervalMs: 300 });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await collector?.stop();
+  await dropTestDatabase(ch);
+});
+
+describe('web UI', () => {
+  it('searches by service and severity, opens a record, filters by an attribute value', async () => {
+    await page.goto(`${base}/`);
+    // The service picker is filled from the facets of the time range.
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('select[aria-label=service] option')].some(
+        (o) => o.textContent === 'payments',
+      ),
+    );
+    await page.getByLabel('service').selectOption('payments');
+    await page.getByLabel('minimum severity').selectOption('INFO');
+    await page.waitForURL(/service=payments/);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=result-row]').length > 0);
+    const services = await page.locator('[data-testid=result-row] .c-svc').allTextContents();
+    expect(services.length).toBeGreaterThan(3);
+    expect(new Set(services)).toEqual(new Set(['payments']));
+    expect(page.url()).toContain('minSeverity=INFO');
+    await page.screenshot({ path: path.join(SHOTS, 'search.png') });
+
+    await page.locator('[data-testid=result-row]', { hasText: 'charged' }).first().click();
+    const detail = page.getByTestId('detail');
+    await detail.waitFor();
+    await expect(detail.textContent()).resolves.toContain('service.instance.id');
+    await page.screenshot({ path: path.join(SHOTS, 'record.png') });
+    // Click an attribute's value: the search narrows to records with that value.
+    const orderId = (await detail
+      .locator('[data-testid=attributes] tr', { hasText: 'orderId' })
+      .locator('td')
+      .textContent())!;
+    await detail.locator('[data-testid=attributes] tr', { hasText: 'orderId' }).getByRole('button').click();
+    await page.waitForURL(new RegExp(`attr=orderId%3D${orderId}`));
+    await page.waitForFunction(
+      (id) =>
+        document.querySelectorAll('[data-testid=result-row]').length > 0 &&
+        [...document.querySelectorAll('[data-testid=chips] .chip')].some((c) =>
+          c.textContent?.includes(`orderId=${id}`),
+        ),
+      orderId,
+    );
+    const bodies = await page.locator('[data-testid=result-row] .c-body').allTextContents();
+    expect(bodies.some((b) => b.startsWith(`charging 12.5 EUR for order ${orderId}`))).toBe(true);
+  });
+
+  it('follows a request to its trace page: the scope tree across three services', async () => {
+    await page.goto(`${base}/?service=orders&text=${encodeURIComponent('order failed')}`);
+    await page.locator('[data-testid=result-row]').first().click();
+    await page.getByTestId('follow').click();
+    await page.waitForURL(new RegExp(`/trace/${traces[4]}`));
+    const tree = page.getByTestId('scope-tree');
+    await tree.waitFor();
+    const scopes = await page
+      .locator('[data-testid=scope]')
+      .evaluateAll((els) =>
+        els.map((e) => [
+          e.getAttribute('data-name'),
+          e.getAttribute('data-service'),
+          e.getAttribute('data-status'),
+        ]),
+      );
+    expect(scopes).toEqual([
+      ['GET /checkout', 'gateway', 'ok'],
+      ['create order', 'gateway', 'ok'],
+      ['POST /orders', 'orders', 'ok'],
+      ['validate order', 'orders', 'ok'],
+      ['reserve stock', 'orders', 'error'],
+    ]);
+    await expect(tree.textContent()).resolves.toContain('unobtainium is out of stock');
+    await page.screenshot({ path: path.join(SHOTS, 'trace-failed.png'), fullPage: true });
+    await page.goto(`${base}/trace/${traces[0]}`);
+    await page.getByTestId('scope-tree').waitFor();
+    const services = await page
+      .locator('[data-testid=scope]')
+      .evaluateAll((els) => [...new Set(els.map((e) => e.getAttribute('data-service')))]);
+    expect(services).toEqual(['gateway', 'orders', 'payments']);
+    await page.screenshot({ path: path.join(SHOTS, 'trace.png'), fullPage: true });
+  });
+
+  it('live tail shows a record sent after the page opened', async () => {
+    const tag = randomUUID().slice(0, 8);
+    await page.goto(`${base}/tail?service=tail-ui`);
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid=tail-state]')?.textContent === 'live',
+    );
+    await postJson(
+      collector.httpPort,
+      otlpJson('tail-ui', [{ body: `${tag} arrived live`, severityNumber: 13 }]),
+    );
+    await page
+      .locator('[data-testid=tail-line]', { hasText: `${tag} arrived live` })
+      .waitFor({ timeout: 15_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'tail.png') });
+  });
+
+  it('keeps the results table virtualised with 100 000 rows', async () => {
+    const total = 100_000;
+    const batch = 10_000;
+    const start = BigInt(Date.now() - 60_000) * 1_000_000n;
+    for (let b = 0; b < total / batch; b++) {
+      const res = await postJson(
+        collector.httpPort,
+        otlpJson(
+          'bulk',
+          Array.from({ length: batch }, (_, i) => {
+            const n = b * batch + i;
+            return {
+              body: `bulk record ${n}`,
+              timeUnixNano: String(start + BigInt(n) * 1000n),
+              attributes: { n: String(n) },
+            };
+          }),
+        ),
+      );
+      expect(res.status).toBe(200);
+    }
+    await page.goto(`${base}/?service=bulk`);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=result-row]').length > 0);
+    // Scroll to the end until every page is loaded.
+    const loaded = async () =>
+      Number(/\((\d+)\+? records\)/.exec((await page.locator('.thead').textContent()) ?? '')?.[1] ?? 0);
+    for (let i = 0; i < 40 && (await loaded()) < total; i++) {
+      await page.getByTestId('results').evaluate((el) => el.scrollTo(0, el.scrollHeight));
+      await page.waitForTimeout(300);
+    }
+    expect(await loaded()).toBe(total);
+    await page.getByTestId('results').evaluate((el) => el.scrollTo(0, el.scrollHeight));
+    await page.waitForTimeout(200);
+    const domRows = await page.locator('[data-testid=result-row]').count();
+    expect(domRows).toBeLessThan(100);
+    await expect(page.locator('[data-testid=result-row]').last().textContent()).resolves.toContain(
+      'bulk record 0',
+    );
+  });
+});
