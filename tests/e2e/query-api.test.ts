@@ -330,7 +330,7 @@ describe('console verbs through the API', () => {
     }
     const pretty = await distlog(['search', '--service', 'payments', '--text', 'charged']);
     expect(pretty.stdout).toMatch(
-      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO  payments\/console: charged \{ paymentId: 'pay-\d' \}/m,
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO {2}payments\/console: charged \{ paymentId: 'pay-\d' \}/m,
     );
   });
 
