@@ -47,7 +47,7 @@ type Query = Record<string, string | string[] | undefined>;
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
-    maxParamLength: 2000,
+    routerOptions: { maxParamLength: 2000 },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
   });
   const queries = new Queries(options.ch);
