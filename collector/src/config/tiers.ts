@@ -10,7 +10,7 @@ export interface TierConfig {
 
 export const DEFAULT_TIERS: readonly TierConfig[] = [{ name: 'logs', table: 'logs', retentionDays: 30 }];
 
-const RESERVED_TABLES = ['all_logs', 'trace_index', 'distlog_migrations'];
+const RESERVED_TABLES = ['all_logs', 'trace_index', 'volume_by_minute', 'distlog_migrations'];
 
 export function validateTiers(tiers: readonly TierConfig[]): void {
   const names = new Set<string>();

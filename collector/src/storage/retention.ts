@@ -5,7 +5,7 @@ import { stringLiteral } from './sql';
 /**
  * Retention by dropping whole day partitions — works on every ClickHouse version,
  * TTL or not. A partition is dropped once all of its day is older than the tier's
- * retention. trace_index keeps as long as the longest tier.
+ * retention. trace_index and volume_by_minute keep as long as the longest tier.
  */
 export interface DroppedPartition {
   table: string;
@@ -19,7 +19,8 @@ export async function enforceRetention(
 ): Promise<DroppedPartition[]> {
   const dropped: DroppedPartition[] = [];
   const targets = tiers.map((t) => ({ table: t.table, days: t.retentionDays }));
-  targets.push({ table: 'trace_index', days: Math.max(...tiers.map((t) => t.retentionDays)) });
+  const longest = Math.max(...tiers.map((t) => t.retentionDays));
+  targets.push({ table: 'trace_index', days: longest }, { table: 'volume_by_minute', days: longest });
   for (const { table, days } of targets) {
     const cutoff = new Date(now.getTime() - days * 86_400_000).toISOString().slice(0, 10);
     const partitions = await ch.query<{ partition: string }>(

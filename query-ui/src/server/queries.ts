@@ -1,5 +1,5 @@
-import { ClickHouse, stringLiteral, intLiteral } from '@distlog/collector';
-import { SearchFilter, whereClause } from './filters';
+import { ClickHouse, SEVERITY_TEXT_BY_NUMBER, stringLiteral, intLiteral } from '@distlog/collector';
+import { SearchFilter, bodyClause, whereClause } from './filters';
 import { ApiRecord, RECORD_COLUMNS, RecordRow, parseRecordId, toApiRecord } from './records';
 import { buildScopeTree, ScopeTree, TraceRecord } from '../trace/scope-tree';
 
@@ -42,22 +42,41 @@ export class Queries {
    * on the record's content keeps their order stable between pages.
    */
   async search(f: SearchFilter, limit: number, cursor?: string): Promise<SearchPage> {
-    let where = whereClause(f);
     let skip = 0;
     let cursorNanos: string | undefined;
+    let toMs = f.toMs;
     if (cursor !== undefined) {
       const m = /^(\d{1,20})\.(\d{1,9})$/.exec(cursor);
       if (!m) throw new Error('cursor: not a cursor returned by this API');
       cursorNanos = m[1];
       skip = Number(m[2]);
-      const nanos = BigInt(cursorNanos);
-      where += ` AND Timestamp <= toDateTime(${intLiteral(nanos / 1_000_000_000n)}) AND TimeUnixNano <= ${intLiteral(nanos)}`;
+      toMs = Math.min(toMs, Number(BigInt(cursorNanos) / 1_000_000n) + 1);
     }
-    const rows = await this.ch.query<RecordRow>(
-      `SELECT ${RECORD_COLUMNS} FROM ${this.table} WHERE ${where}
-       ORDER BY Timestamp DESC, TimeUnixNano DESC, sipHash64(ServiceName, SpanId, ScopeName, Body) DESC
-       LIMIT ${intLiteral(skip)}, ${intLiteral(limit + 1)}`,
-    );
+    // Newest first, one time window at a time (1 h, 1 h, 2 h, 4 h, …): the first page of a
+    // long range usually comes from its newest hours, and servers without read-in-order
+    // optimisation (18.16) would otherwise scan the whole range for every page.
+    const rows: RecordRow[] = [];
+    let windowEnd = toMs;
+    let windowMs = 3_600_000;
+    let windows = 0;
+    let first = true;
+    while (rows.length <= limit && windowEnd >= f.fromMs) {
+      const windowStart = Math.max(f.fromMs, windowEnd - windowMs + 1);
+      const body = bodyClause(f);
+      let where = whereClause({ ...f, fromMs: windowStart, toMs: windowEnd }, true);
+      if (cursorNanos !== undefined) where += ` AND TimeUnixNano <= ${intLiteral(BigInt(cursorNanos))}`;
+      const want = limit + 1 - rows.length;
+      rows.push(
+        ...(await this.ch.query<RecordRow>(
+          `SELECT ${RECORD_COLUMNS} FROM ${this.table} ${body ? `PREWHERE ${body}` : ''} WHERE ${where}
+           ORDER BY Timestamp DESC, TimeUnixNano DESC, sipHash64(ServiceName, SpanId, ScopeName, Body) DESC
+           LIMIT ${intLiteral(first ? skip : 0)}, ${intLiteral(want)}`,
+        )),
+      );
+      first = false;
+      windowEnd = windowStart - 1;
+      if (++windows >= 2) windowMs *= 2;
+    }
     const page = rows.slice(0, limit).map(toApiRecord);
     if (rows.length <= limit) return { records: page };
     const last = page[page.length - 1].timeUnixNano;
@@ -67,20 +86,54 @@ export class Queries {
     return { records: page, nextCursor: `${last}.${same}` };
   }
 
+  /**
+   * Counts per time bucket and severity. Filters on time, service, logger, severity and
+   * tier only (the usual overview) read the per-minute rollup `volume_by_minute` for
+   * buckets of a minute or more; any other filter counts the records themselves.
+   */
   async histogram(
     f: SearchFilter,
     buckets: number,
   ): Promise<{ bucketMs: number; buckets: HistogramBucket[] }> {
     const span = Math.max(1000, f.toMs - f.fromMs);
-    const bucketSec = Math.max(1, Math.ceil(span / buckets / 1000));
-    const rows = await this.ch.query<{ t: string; s: string; n: string }>(
-      `SELECT toUnixTimestamp(Timestamp) - toUnixTimestamp(Timestamp) % ${intLiteral(bucketSec)} AS t,
-              SeverityText AS s, count() AS n
-       FROM ${this.table} WHERE ${whereClause(f)} GROUP BY t, s ORDER BY t`,
-    );
+    let bucketSec = Math.max(1, Math.ceil(span / buckets / 1000));
+    const rollup =
+      bucketSec >= 60 &&
+      !f.text &&
+      !f.regex &&
+      !f.traceId &&
+      f.attributes.length === 0 &&
+      f.hasAttributes.length === 0;
+    let rows: Array<{ t: string; s: number; n: string }>;
+    if (rollup) {
+      bucketSec = Math.ceil(bucketSec / 60) * 60;
+      const where = [
+        `Minute >= toStartOfMinute(toDateTime(${intLiteral(Math.floor(f.fromMs / 1000))}))`,
+        `Minute <= toDateTime(${intLiteral(Math.floor(f.toMs / 1000))})`,
+      ];
+      if (f.services.length) where.push(`ServiceName IN (${f.services.map(stringLiteral).join(', ')})`);
+      if (f.scopes.length) where.push(`ScopeName IN (${f.scopes.map(stringLiteral).join(', ')})`);
+      if (f.minSeverity > 0) where.push(`SeverityNumber >= ${intLiteral(f.minSeverity)}`);
+      if (f.tiers.length) where.push(`Tier IN (${f.tiers.map(stringLiteral).join(', ')})`);
+      rows = await this.ch.query(
+        `SELECT intDiv(toUInt32(Minute), ${intLiteral(bucketSec)}) * ${intLiteral(bucketSec)} AS t, SeverityNumber AS s, sum(Records) AS n
+         FROM ${this.ch.database}.volume_by_minute WHERE ${where.join(' AND ')} GROUP BY t, s ORDER BY t`,
+      );
+    } else {
+      rows = await this.ch.query(
+        `SELECT intDiv(toUInt32(Timestamp), ${intLiteral(bucketSec)}) * ${intLiteral(bucketSec)} AS t,
+                SeverityNumber AS s, count() AS n
+         FROM ${this.table} WHERE ${whereClause(f)} GROUP BY t, s ORDER BY t`,
+      );
+    }
+    // Grouping on the number, not the text, is cheaper; the severity's name is the OTel one.
     return {
       bucketMs: bucketSec * 1000,
-      buckets: rows.map((r) => ({ t: Number(r.t) * 1000, severity: r.s, count: Number(r.n) })),
+      buckets: rows.map((r) => ({
+        t: Number(r.t) * 1000,
+        severity: severityName(Number(r.s)),
+        count: Number(r.n),
+      })),
     };
   }
 
@@ -212,4 +265,8 @@ export function toTraceRecord(r: ApiRecord): TraceRecord {
     severityNumber: r.severityNumber,
     attributes: r.attributes,
   };
+}
+
+function severityName(n: number): string {
+  return n === 0 ? 'UNSPECIFIED' : (SEVERITY_TEXT_BY_NUMBER[n] ?? String(n));
 }

@@ -1,0 +1,15 @@
+-- scope: database
+-- Records per minute, tier, service, logger and severity, kept by a materialized view
+-- per tier (0005). Histograms over long ranges read this instead of every record.
+CREATE TABLE IF NOT EXISTS {{db}}.volume_by_minute
+(
+    Minute DateTime,
+    Tier String,
+    ServiceName String,
+    ScopeName String,
+    SeverityNumber UInt8,
+    Records UInt64
+)
+ENGINE = SummingMergeTree(Records)
+PARTITION BY toDate(Minute)
+ORDER BY (ServiceName, Minute, Tier, ScopeName, SeverityNumber)
