@@ -110,6 +110,16 @@ describe('web UI', () => {
     );
     const bodies = await page.locator('[data-testid=result-row] .c-body').allTextContents();
     expect(bodies.some((b) => b.startsWith(`charging 12.5 EUR for order ${orderId}`))).toBe(true);
+    // An absolute time range replaces the relative one, in the URL too.
+    await page.getByLabel('from').fill('2020-01-01T00:00');
+    await page.waitForURL(/from=2020-01-01T/);
+    expect(new URL(page.url()).searchParams.get('since')).toBeNull();
+    expect(new URL(page.url()).searchParams.get('to')).toBeTruthy();
+    // An absolute time range replaces the relative one, in the URL too.
+    await page.getByLabel('from').fill('2020-01-01T00:00');
+    await page.waitForURL(/from=2020-01-01T/);
+    expect(new URL(page.url()).searchParams.get('since')).toBeNull();
+    expect(new URL(page.url()).searchParams.get('to')).toBeTruthy();
   });
 
   it('follows a request to its trace page: the scope tree across three services', async () => {
@@ -146,12 +156,16 @@ describe('web UI', () => {
     await page.screenshot({ path: path.join(SHOTS, 'trace.png'), fullPage: true });
   });
 
-  it('live tail shows a record sent after the page opened', async () => {
+  it('live tail shows a record sent after the page opened, filtered, and pauses', async () => {
     const tag = randomUUID().slice(0, 8);
-    await page.goto(`${base}/tail?service=tail-ui`);
+    await page.goto(`${base}/tail`);
+    await page.getByLabel('tail service').fill('tail-ui');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/\/tail\?service=tail-ui/);
     await page.waitForFunction(
       () => document.querySelector('[data-testid=tail-state]')?.textContent === 'live',
     );
+    await postJson(collector.httpPort, otlpJson('other-service', [{ body: `${tag} filtered out` }]));
     await postJson(
       collector.httpPort,
       otlpJson('tail-ui', [{ body: `${tag} arrived live`, severityNumber: 13 }]),
@@ -159,7 +173,12 @@ describe('web UI', () => {
     await page
       .locator('[data-testid=tail-line]', { hasText: `${tag} arrived live` })
       .waitFor({ timeout: 15_000 });
+    expect(await page.locator('[data-testid=tail-line]', { hasText: `${tag} filtered out` }).count()).toBe(0);
     await page.screenshot({ path: path.join(SHOTS, 'tail.png') });
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await postJson(collector.httpPort, otlpJson('tail-ui', [{ body: `${tag} while paused` }]));
+    await page.waitForTimeout(1500);
+    expect(await page.locator('[data-testid=tail-line]', { hasText: `${tag} while paused` }).count()).toBe(0);
   });
 
   it('keeps the results table virtualised with 100 000 rows', async () => {

@@ -96,6 +96,16 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
 
   const set = (key: string, value: string | undefined) =>
     navigate(withParam(params, (p) => (value ? p.set(key, value) : p.delete(key))));
+  // Absolute range: local date-times in the inputs, ISO 8601 (UTC) in the URL.
+  const setTime = (key: 'from' | 'to', local: string) =>
+    navigate(
+      withParam(params, (p) => {
+        if (local) p.set(key, new Date(local).toISOString());
+        else p.delete(key);
+        if (p.get('from') && !p.get('to')) p.set('to', new Date().toISOString());
+        p.delete('since');
+      }),
+    );
   const addAttr = (k: string, v: string) => navigate(withParam(params, (p) => p.append('attr', `${k}=${v}`)));
 
   return (
@@ -110,15 +120,37 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
       >
         <select
           aria-label="time range"
-          value={params.get('since') ?? '1h'}
-          onChange={(e) => set('since', e.target.value)}
+          value={params.get('from') ? 'custom' : (params.get('since') ?? '1h')}
+          onChange={(e) =>
+            e.target.value !== 'custom' &&
+            navigate(
+              withParam(params, (p) => {
+                p.delete('from');
+                p.delete('to');
+                p.set('since', e.target.value);
+              }),
+            )
+          }
         >
           {RANGES.map((r) => (
             <option key={r} value={r}>
               last {r}
             </option>
           ))}
+          <option value="custom">from … to …</option>
         </select>
+        <input
+          type="datetime-local"
+          aria-label="from"
+          value={toLocalInput(params.get('from'))}
+          onChange={(e) => setTime('from', e.target.value)}
+        />
+        <input
+          type="datetime-local"
+          aria-label="to"
+          value={toLocalInput(params.get('to'))}
+          onChange={(e) => setTime('to', e.target.value)}
+        />
         <select
           aria-label="service"
           value=""
@@ -243,6 +275,13 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
       </div>
     </div>
   );
+}
+
+function toLocalInput(iso: string | null): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 }
 
 function removeValue(p: URLSearchParams, key: string, value: string): void {

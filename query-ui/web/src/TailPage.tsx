@@ -1,6 +1,6 @@
 import { ReactNode, useEffect, useRef, useState } from 'react';
-import { ApiRecord, severityClass } from './api';
-import { filterParams } from './url';
+import { ApiRecord, SEVERITIES, severityClass } from './api';
+import { filterParams, navigate } from './url';
 
 /** Live tail: records pushed by the server (SSE) as they arrive, with pause and filters from the URL. */
 export function TailPage(props: { params: URLSearchParams }): ReactNode {
@@ -29,7 +29,45 @@ export function TailPage(props: { params: URLSearchParams }): ReactNode {
         </span>
         <button onClick={() => setPaused((p) => !p)}>{paused ? 'Resume' : 'Pause'}</button>
         <button onClick={() => setLines([])}>Clear</button>
-        <span className="muted">{query ? `filter: ${decodeURIComponent(query)}` : 'all records'}</span>
+        <form
+          className="filters"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const form = new FormData(e.currentTarget);
+            const next = new URLSearchParams();
+            for (const key of ['service', 'minSeverity', 'text']) {
+              const v = String(form.get(key) ?? '').trim();
+              if (v) next.set(key, v);
+            }
+            navigate(`/tail?${next}`);
+          }}
+        >
+          <input
+            name="service"
+            aria-label="tail service"
+            placeholder="service"
+            defaultValue={props.params.get('service') ?? ''}
+          />
+          <select
+            name="minSeverity"
+            aria-label="tail minimum severity"
+            defaultValue={props.params.get('minSeverity') ?? ''}
+          >
+            <option value="">any severity</option>
+            {SEVERITIES.map((s) => (
+              <option key={s} value={s}>
+                ≥ {s}
+              </option>
+            ))}
+          </select>
+          <input
+            name="text"
+            aria-label="tail text"
+            placeholder="text in message…"
+            defaultValue={props.params.get('text') ?? ''}
+          />
+          <button type="submit">Filter</button>
+        </form>
       </div>
       <div className="lines">
         {lines.map((r) => (
