@@ -13,6 +13,10 @@ import { ReceiverLimits } from './receivers/otlp/limits';
 import { Spool } from './helpers/spool';
 import { CollectorMetrics } from './telemetry/metrics';
 import { log } from './helpers/log';
+import { LevelStore } from './control/level-store';
+import { levelRoutes } from './control/level-http';
+import { levelControlHandlers, levelControlService } from './control/level-grpc';
+import { levelChangeRecord } from './control/level-audit';
 
 /**
  * Options for startCollector: a validated configuration (default: the shipped
@@ -32,6 +36,8 @@ export interface CollectorOptions {
   spoolDir?: string | false;
   /** Apply schema migrations at start (and for new tiers on reload). Default true. */
   applySchema?: boolean;
+  /** Level rules file (default: config, i.e. $DISTLOG_HOME/levels.json). */
+  levelsFile?: string;
 }
 
 export interface RunningCollector {
@@ -40,6 +46,7 @@ export interface RunningCollector {
   clickhouse: ClickHouse;
   metrics: CollectorMetrics;
   config: CollectorConfig;
+  levels: LevelStore;
   /** Re-reads a configuration (rules, tiers, destinations, batching) without dropping records. */
   reload(config: CollectorConfig): Promise<void>;
   /** Stops receiving, stores what was accepted, closes ClickHouse. Safe to call twice. */
@@ -58,6 +65,7 @@ export function effectiveConfig(options: CollectorOptions): CollectorConfig {
     },
     batch: { ...base.batch, ...definedOnly(options.batch ?? {}) },
     spool: { ...base.spool, dir: typeof options.spoolDir === 'string' ? options.spoolDir : base.spool.dir },
+    levels: { file: options.levelsFile ?? base.levels.file },
   };
 }
 
@@ -106,9 +114,19 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     [...pipeline.current.forwards.values()].reduce((n, f) => n + f.queued, 0),
   );
 
+  // Run-time level rules; every change is itself a log record (the audit trail).
+  const levels = new LevelStore(config.levels.file, (change) => {
+    pipeline
+      .consume([levelChangeRecord(change)])
+      .catch((err) => log('warn', 'level audit record not stored', { error: String(err) }));
+    log('info', `level rule ${change.kind}`, { rule: change.rule });
+  });
+
   const limits = config.receivers.limits;
   const grpcReceiver = new OtlpGrpcReceiver({ ...config.receivers.grpc, limits }, pipeline, metrics);
+  grpcReceiver.addService(levelControlService(), levelControlHandlers(levels));
   const httpReceiver = new OtlpHttpReceiver({ ...config.receivers.http, limits }, pipeline, metrics);
+  httpReceiver.addRoute(levelRoutes(levels));
   let ready = true;
   httpReceiver.addRoute((req, res) => {
     const path = (req.url ?? '').split('?', 1)[0];
@@ -168,6 +186,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     httpPort,
     clickhouse: ch,
     metrics,
+    levels,
     get config() {
       return config;
     },
@@ -196,6 +215,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       (stopping ??= (async () => {
         ready = false;
         clearInterval(retentionTimer);
+        levels.close();
         await Promise.all([grpcReceiver.stop(), httpReceiver.stop()]);
         await pipeline.flush();
         await Promise.all([...pipeline.current.forwards.values()].map((f) => f.stop()));

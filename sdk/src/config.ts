@@ -32,6 +32,13 @@ export interface DistlogOptions {
   pinoTraceContext?: boolean;
   /** Flush on `beforeExit` and SIGTERM. Default true. */
   exitHooks?: boolean;
+  /**
+   * Follow run-time level rules from the collector. Default true (DISTLOG_LEVELS=off
+   * turns it off). The control endpoint is the collector's HTTP port: `controlEndpoint`,
+   * else DISTLOG_CONTROL_ENDPOINT, else derived from the OTLP endpoint (gRPC port 4317 → 4318).
+   */
+  levelControl?: boolean;
+  controlEndpoint?: string;
 }
 
 const PROTOCOLS: readonly OtlpProtocol[] = ['grpc', 'http/protobuf', 'http/json'];
@@ -47,4 +54,18 @@ export function resolveProtocol(options: DistlogOptions, env = process.env): Otl
     return 'grpc';
   }
   return raw as OtlpProtocol;
+}
+
+/** Where the collector's level-control endpoints are (its OTLP/HTTP port). */
+export function resolveControlEndpoint(
+  options: DistlogOptions,
+  protocol: OtlpProtocol,
+  env = process.env,
+): string {
+  if (options.controlEndpoint) return options.controlEndpoint;
+  if (env.DISTLOG_CONTROL_ENDPOINT) return env.DISTLOG_CONTROL_ENDPOINT;
+  const otlp = options.endpoint ?? env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const url = new URL(otlp ?? (protocol === 'grpc' ? 'http://localhost:4317' : 'http://localhost:4318'));
+  if (protocol === 'grpc' && url.port === '4317') url.port = '4318';
+  return url.origin;
 }

@@ -14,7 +14,9 @@ import {
 import { OTLPLogExporter as GrpcExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPLogExporter as HttpJsonExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as HttpProtoExporter } from '@opentelemetry/exporter-logs-otlp-proto';
-import { DistlogOptions, OtlpProtocol, resolveProtocol } from './config';
+import { DistlogOptions, OtlpProtocol, resolveControlEndpoint, resolveProtocol } from './config';
+import { LevelRegistry, LevelSubscriber, setLevelRegistry } from './levels';
+import type { LevelChangeNotice } from './levels/registry';
 import { BoundedBatchProcessor, ProcessorStats } from './export/bounded-batch-processor';
 import { ensureTracing } from './tracing';
 import { closePinoTransports, hookPino } from './pino/trace-context';
@@ -40,7 +42,8 @@ let current: Distlog | undefined;
 export function init(options: DistlogOptions = {}): Distlog {
   if (current) return current;
   const resource = buildResource(options);
-  const exporter = createExporter(resolveProtocol(options), options.endpoint);
+  const protocol = resolveProtocol(options);
+  const exporter = createExporter(protocol, options.endpoint);
   const processor = new BoundedBatchProcessor(exporter, options.batch);
   // Losses are told where the records go: one WARN record per episode of drops.
   processor.onDropsReported = (dropped, total) =>
@@ -62,6 +65,8 @@ export function init(options: DistlogOptions = {}): Distlog {
   const loggerProvider = new LoggerProvider({ resource, processors: [processor] });
   logs.setGlobalLoggerProvider(loggerProvider);
   if (options.tracing !== false) ensureTracing(resource);
+  const subscriber =
+    options.levelControl === false || process.env.DISTLOG_LEVELS === 'off' ? undefined : startLevelControl();
   if (options.pinoTraceContext !== false) hookPino();
 
   let shuttingDown: Promise<void> | undefined;
@@ -70,7 +75,7 @@ export function init(options: DistlogOptions = {}): Distlog {
     resource,
     forceFlush: () => loggerProvider.forceFlush().catch((err) => diag.error('distlog: flush failed', err)),
     shutdown: () =>
-      (shuttingDown ??= loggerProvider.shutdown().then(
+      (shuttingDown ??= (subscriber?.stop(), setLevelRegistry(undefined), loggerProvider.shutdown()).then(
         () => {
           if (current === instance) current = undefined;
         },
@@ -82,6 +87,47 @@ export function init(options: DistlogOptions = {}): Distlog {
   current = instance;
   if (options.exitHooks !== false) installExitHooks(instance);
   return instance;
+
+  function startLevelControl(): LevelSubscriber {
+    const service = String(resource.attributes['service.name']);
+    const instanceId = String(resource.attributes['service.instance.id']);
+    // When a rule changes this process's levels, the process says so in one record.
+    const announce = (notice: LevelChangeNotice) => {
+      const what = notice.changes.map((c) => `${c.logger} ${c.from} → ${c.to}`).join(', ');
+      const why = notice.rule
+        ? ` (rule ${notice.rule.id}: ${notice.rule.service} / ${notice.rule.logger} → ${notice.rule.level}${notice.rule.expiresAt ? ` until ${notice.rule.expiresAt}` : ''})`
+        : ' (no rule: local levels)';
+      processor.enqueue(
+        directRecord(
+          {
+            severityNumber: SeverityNumber.INFO,
+            severityText: 'INFO',
+            body: `log levels changed: ${what}${why}`,
+            eventName: 'distlog.level.changed',
+            attributes: {
+              'level.changes': JSON.stringify(notice.changes),
+              ...(notice.rule ? { 'level.rule.id': notice.rule.id } : {}),
+            },
+          },
+          undefined,
+          resource,
+          { name: 'distlog.levels' },
+          Date.now(),
+        ),
+      );
+    };
+    let levelSubscriber: LevelSubscriber | undefined;
+    const registry = new LevelRegistry(service, announce, () => levelSubscriber?.scheduleReport());
+    setLevelRegistry(registry);
+    levelSubscriber = new LevelSubscriber(
+      resolveControlEndpoint(options, protocol),
+      service,
+      instanceId,
+      registry,
+    );
+    levelSubscriber.start();
+    return levelSubscriber;
+  }
 }
 
 /** The instance init() created, if any. */

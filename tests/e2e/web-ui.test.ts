@@ -43,7 +43,7 @@ beforeAll(async () => {
     );
     return Number(r.n) >= 30;
   }, 20_000);
-  app = await buildApp({ ch, tailIntervalMs: 300 });
+  app = await buildApp({ ch, tailIntervalMs: 300, collectorUrl: `http://127.0.0.1:${collector.httpPort}` });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -179,6 +179,22 @@ describe('web UI', () => {
     await postJson(collector.httpPort, otlpJson('tail-ui', [{ body: `${tag} while paused` }]));
     await page.waitForTimeout(1500);
     expect(await page.locator('[data-testid=tail-line]', { hasText: `${tag} while paused` }).count()).toBe(0);
+  });
+
+  it('sets a run-time level from the Levels panel', async () => {
+    await page.goto(`${base}/levels`);
+    await page.getByLabel('level service').fill('payments');
+    await page.getByLabel('level logger').fill('console');
+    await page.getByLabel('level', { exact: true }).selectOption('warn');
+    await page.getByRole('button', { name: 'Set level' }).click();
+    const rules = page.getByTestId('level-rules');
+    await rules.locator('tr', { hasText: 'payments' }).waitFor();
+    await expect(rules.locator('tr', { hasText: 'payments' }).textContent()).resolves.toMatch(
+      /paymentsconsolewarn.*web UI/,
+    );
+    await page.screenshot({ path: path.join(SHOTS, 'levels.png') });
+    await rules.locator('tr', { hasText: 'payments' }).getByRole('button', { name: 'Clear' }).click();
+    await page.waitForFunction(() => !document.querySelector('[data-testid=level-rules] tbody tr'));
   });
 
   it('keeps the results table virtualised with 100 000 rows', async () => {

@@ -46,6 +46,8 @@ export interface CollectorConfig {
   batch: BatchOptions;
   spool: { dir: string; maxBytes: number };
   retention: { intervalMs: number };
+  /** Where run-time level rules are kept (default $DISTLOG_HOME/levels.json). */
+  levels: { file: string };
 }
 
 export const DEFAULT_CONFIG_FILE = path.resolve(__dirname, '../../config/default.yaml');
@@ -279,6 +281,10 @@ function validate(
   };
   const retentionRaw = c.object('retention', top.retention ?? {}, ['interval']) ?? {};
   const retention = { intervalMs: parseDuration(c, 'retention.interval', retentionRaw.interval, 3_600_000) };
+  const levelsRaw = c.object('levels', top.levels ?? {}, ['file']) ?? {};
+  const levels = {
+    file: path.resolve(c.string('levels.file', levelsRaw.file, path.join(home, 'levels.json'))!),
+  };
 
   return {
     source,
@@ -291,5 +297,6 @@ function validate(
     batch,
     spool,
     retention,
+    levels,
   };
 }

@@ -12,7 +12,7 @@ import {
 import { COMMON_OPTIONS, CommonSettings, commonSettings, loadSettingsConfig, UsageError } from './settings';
 import { openClickHouseTarget } from './clickhouse-target';
 import { startQueryServer } from '../server/app';
-import { search, tail, tree, context } from './client-commands';
+import { search, tail, tree, context, level } from './client-commands';
 
 export interface Command {
   summary: string;
@@ -79,7 +79,12 @@ export const up: Command = {
     const { config } = collector;
     let ui;
     try {
-      ui = await startQueryServer({ ch: collector.clickhouse, host: uiHost(), port: uiPort() });
+      ui = await startQueryServer({
+        ch: collector.clickhouse,
+        host: uiHost(),
+        port: uiPort(),
+        collectorUrl: `http://${config.receivers.http.host}:${collector.httpPort}`,
+      });
     } catch (err) {
       await collector.stop();
       await target.stop();
@@ -268,4 +273,14 @@ function uiHost(): string {
   return process.env.DISTLOG_UI_HOST ?? '127.0.0.1';
 }
 
-export const COMMANDS: Record<string, Command> = { up, collector, ui, schema, search, tail, tree, context };
+export const COMMANDS: Record<string, Command> = {
+  up,
+  collector,
+  ui,
+  schema,
+  search,
+  tail,
+  tree,
+  context,
+  level,
+};

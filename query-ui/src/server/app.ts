@@ -24,6 +24,8 @@ export interface AppOptions {
   sqlMaxRows?: number;
   /** Live tail poll interval (ms). Default 1000. */
   tailIntervalMs?: number;
+  /** The collector's HTTP endpoint, for level control (/api/levels). Default DISTLOG_COLLECTOR_URL or http://127.0.0.1:4318. */
+  collectorUrl?: string;
 }
 
 const FILTER_PROPERTIES = {
@@ -47,6 +49,8 @@ type Query = Record<string, string | string[] | undefined>;
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
+    // Live-tail streams never end by themselves: closing the server ends them.
+    forceCloseConnections: true,
     routerOptions: { maxParamLength: 2000 },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
   });
@@ -171,6 +175,35 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     (req, reply) => tail(req, reply, queries, options.tailIntervalMs ?? 1000),
   );
+
+  // Level control lives in the collector; the API passes requests on (body and status as they are).
+  const collectorUrl = (
+    options.collectorUrl ??
+    process.env.DISTLOG_COLLECTOR_URL ??
+    'http://127.0.0.1:4318'
+  ).replace(/\/+$/, '');
+  const levels = async (req: FastifyRequest, reply: FastifyReply) => {
+    const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
+    let res: Response;
+    try {
+      res = await fetch(`${collectorUrl}/v1/levels${query}`, {
+        method: req.method,
+        headers: req.method === 'POST' ? { 'Content-Type': 'application/json' } : {},
+        body: req.method === 'POST' ? JSON.stringify(req.body ?? {}) : undefined,
+      });
+    } catch (err) {
+      return reply
+        .code(502)
+        .send({ error: `the collector at ${collectorUrl} is unreachable (${(err as Error).message})` });
+    }
+    return reply
+      .code(res.status)
+      .type('application/json')
+      .send(await res.text());
+  };
+  app.get('/api/levels', levels);
+  app.post('/api/levels', { schema: { body: { type: 'object' } } }, levels);
+  app.delete('/api/levels', levels);
 
   const webDir = options.webDir ?? WEB_DIR;
   if (existsSync(path.join(webDir, 'index.html'))) {

@@ -5,6 +5,7 @@ import { SearchPage } from './SearchPage';
 import { TracePage } from './TracePage';
 import { TailPage } from './TailPage';
 import { SqlPage } from './SqlPage';
+import { LevelsPage } from './LevelsPage';
 import './styles.css';
 
 function App(): ReactNode {
@@ -29,6 +30,8 @@ function App(): ReactNode {
         <nav>
           {link('/', 'Search', path === '/')}
           {link('/tail', 'Live tail', path === '/tail')}
+          {link('/levels', 'Levels', path === '/levels')}
+          {link('/levels', 'Levels', path === '/levels')}
           {link('/sql', 'SQL', path === '/sql')}
         </nav>
       </header>
@@ -39,6 +42,8 @@ function App(): ReactNode {
           <TailPage params={params} />
         ) : path === '/sql' ? (
           <SqlPage />
+        ) : path === '/levels' ? (
+          <LevelsPage />
         ) : (
           <SearchPage params={params} />
         )}

@@ -2,6 +2,7 @@ import Module from 'node:module';
 import { trace, isSpanContextValid } from '@opentelemetry/api';
 import { scopeAttributes } from '../scope';
 import { markDistlogPinoActive, usesDistlogTransport } from '../internal/pino-integration';
+import { trackLogger } from '../levels';
 
 type StreamWrite = (line: string) => string;
 type PinoFactory = ((...args: unknown[]) => unknown) & Record<string | symbol, unknown>;
@@ -80,6 +81,7 @@ export function withTraceContext(pino: PinoFactory): PinoFactory {
     const transport = (options as { transport?: unknown }).transport;
     if (transport && logger) transportLoggers.add(new WeakRef(logger as object));
     if (usesDistlogTransport(transport)) markDistlogPinoActive();
+    if (logger) trackLogger(logger as never, (options as { name?: string }).name ?? 'pino');
     return logger;
   } as unknown as PinoFactory;
   Object.assign(factory, pino);

@@ -10,7 +10,7 @@ import { createPinoEmitter } from './emit';
  * from the SDK's mixin in the app's thread and goes into the record's trace fields.
  */
 async function distlogTransport(options: DistlogOptions = {}) {
-  const distlog = init({ ...options, tracing: false, exitHooks: false });
+  const distlog = init({ ...options, tracing: false, exitHooks: false, levelControl: false });
   return build(
     async (
       source: AsyncIterable<Record<string, unknown>> & { levels?: { labels: Record<number, string> } },

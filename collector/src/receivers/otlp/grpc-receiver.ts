@@ -45,6 +45,12 @@ export function logsServiceDefinition(): grpc.ServiceDefinition {
 
 export class OtlpGrpcReceiver {
   private server: grpc.Server | undefined;
+  private readonly extraServices: Array<[grpc.ServiceDefinition, grpc.UntypedServiceImplementation]> = [];
+
+  /** Other services served on the same port (level control); before start(). */
+  addService(definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {
+    this.extraServices.push([definition, implementation]);
+  }
 
   constructor(
     private readonly options: GrpcReceiverOptions,
@@ -60,6 +66,8 @@ export class OtlpGrpcReceiver {
       Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
         void this.export(call.request, callback),
     });
+    for (const [definition, implementation] of this.extraServices)
+      server.addService(definition, implementation);
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(
         `${this.options.host}:${this.options.port}`,

@@ -1,0 +1,119 @@
+import http from 'node:http';
+import { LevelStore } from './level-store';
+import { LevelRuleError, NewLevelRule } from './level-rules';
+
+/**
+ * The level-control endpoints on the collector's HTTP port:
+ *   GET    /v1/levels                      rules and subscribed processes with their loggers
+ *   POST   /v1/levels                      set a rule { service, logger, level, for | expiresAt, setBy }
+ *   DELETE /v1/levels?id=|service=|logger= clear rules
+ *   GET    /v1/levels/stream?service=&instance=   server-sent events: the rules, on every change
+ *   POST   /v1/levels/report               a process's effective levels { service, instance, loggers }
+ */
+export function levelRoutes(
+  store: LevelStore,
+): (req: http.IncomingMessage, res: http.ServerResponse) => boolean {
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (!url.pathname.startsWith('/v1/levels')) return false;
+    void handle(store, url, req, res).catch((err) => send(res, 500, { error: String(err) }));
+    return true;
+  };
+}
+
+async function handle(
+  store: LevelStore,
+  url: URL,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<void> {
+  if (url.pathname === '/v1/levels' && req.method === 'GET') {
+    return send(res, 200, { rules: store.list(), instances: store.listInstances() });
+  }
+  if (url.pathname === '/v1/levels' && req.method === 'POST') {
+    const body = await readJson(req, res);
+    if (body === undefined) return;
+    try {
+      return send(res, 201, { rule: await store.set(body as NewLevelRule) });
+    } catch (err) {
+      if (err instanceof LevelRuleError) return send(res, 400, { error: err.message });
+      throw err;
+    }
+  }
+  if (url.pathname === '/v1/levels' && req.method === 'DELETE') {
+    const filter = {
+      id: url.searchParams.get('id') ?? undefined,
+      service: url.searchParams.get('service') ?? undefined,
+      logger: url.searchParams.get('logger') ?? undefined,
+    };
+    if (!filter.id && !filter.service && !filter.logger) {
+      return send(res, 400, { error: 'name the rules to clear: id, service and/or logger' });
+    }
+    return send(res, 200, { removed: await store.clear(filter, url.searchParams.get('by') ?? 'unknown') });
+  }
+  if (url.pathname === '/v1/levels/stream' && req.method === 'GET') {
+    const service = url.searchParams.get('service');
+    const instance = url.searchParams.get('instance') ?? '';
+    if (!service) return send(res, 400, { error: 'service: required' });
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache',
+      Connection: 'keep-alive',
+    });
+    const unsubscribe = store.subscribe(
+      service,
+      instance,
+      (rules) => res.write(`event: rules\ndata: ${JSON.stringify({ rules })}\n\n`),
+      () => res.end(),
+    );
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    req.on('close', () => {
+      clearInterval(keepAlive);
+      unsubscribe();
+    });
+    return;
+  }
+  if (url.pathname === '/v1/levels/report' && req.method === 'POST') {
+    const body = (await readJson(req, res)) as
+      { service?: unknown; instance?: unknown; loggers?: unknown } | undefined;
+    if (body === undefined) return;
+    if (
+      typeof body.service !== 'string' ||
+      typeof body.instance !== 'string' ||
+      typeof body.loggers !== 'object' ||
+      !body.loggers
+    ) {
+      return send(res, 400, { error: 'expected { service, instance, loggers }' });
+    }
+    store.report(body.service, body.instance, body.loggers as never);
+    return send(res, 204, undefined);
+  }
+  send(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
+}
+
+async function readJson(req: http.IncomingMessage, res: http.ServerResponse): Promise<unknown> {
+  let text = '';
+  for await (const chunk of req) {
+    text += chunk;
+    if (text.length > 1024 * 1024) {
+      send(res, 413, { error: 'body larger than 1 MiB' });
+      return undefined;
+    }
+  }
+  try {
+    const value = JSON.parse(text || '{}');
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
+    return value;
+  } catch (err) {
+    send(res, 400, { error: `body is not a JSON object (${(err as Error).message})` });
+    return undefined;
+  }
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  res.statusCode = status;
+  if (body === undefined) return void res.end();
+  res.setHeader('Content-Type', 'application/json');
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,82 @@
+/**
+ * Run-time level rules: (service, logger pattern) → level, optionally until a time.
+ * The collector validates, keeps and pushes them; each process (the SDK) decides which
+ * rule applies to which of its loggers (most specific wins).
+ */
+export const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type Level = (typeof LEVELS)[number];
+
+export interface LevelRule {
+  id: string;
+  service: string;
+  logger: string;
+  level: Level;
+  /** ISO 8601, or absent for no expiry. */
+  expiresAt?: string;
+  setBy: string;
+  setAt: string;
+}
+
+export interface NewLevelRule {
+  service?: string;
+  logger?: string;
+  level?: string;
+  /** Duration such as `15m`, or… */
+  for?: string;
+  /** …an absolute ISO 8601 time. */
+  expiresAt?: string;
+  setBy?: string;
+}
+
+export class LevelRuleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LevelRuleError';
+  }
+}
+
+const DURATION = /^(\d+)(s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Checks a requested rule; every problem is an error naming the field. */
+export function validateRule(input: NewLevelRule, now = Date.now()): Omit<LevelRule, 'id' | 'setAt'> {
+  const service = (input.service ?? '*').trim();
+  const logger = (input.logger ?? '*').trim();
+  if (service === '') throw new LevelRuleError('service: must not be empty (use "*" for all services)');
+  if (logger === '') throw new LevelRuleError('logger: must not be empty (use "*" for all loggers)');
+  if (!/^[\w.*:/@-]+$/.test(logger))
+    throw new LevelRuleError(
+      `logger: ${JSON.stringify(logger)} is not a logger name or pattern (letters, digits, . _ - : / @ and *)`,
+    );
+  const level = (input.level ?? '').toLowerCase();
+  if (!(LEVELS as readonly string[]).includes(level)) {
+    throw new LevelRuleError(
+      `level: expected one of ${LEVELS.join(', ')}, got ${JSON.stringify(input.level ?? '')}`,
+    );
+  }
+  let expiresAt: string | undefined;
+  if (input.for !== undefined && input.expiresAt !== undefined)
+    throw new LevelRuleError('give either `for` or `expiresAt`, not both');
+  if (input.for !== undefined) {
+    const m = DURATION.exec(input.for);
+    if (!m || Number(m[1]) <= 0)
+      throw new LevelRuleError(
+        `for: expected a duration such as 30s, 15m or 2h, got ${JSON.stringify(input.for)}`,
+      );
+    expiresAt = new Date(now + Number(m[1]) * UNIT_MS[m[2]]).toISOString();
+  } else if (input.expiresAt !== undefined) {
+    const t = Date.parse(input.expiresAt);
+    if (!Number.isFinite(t))
+      throw new LevelRuleError(
+        `expiresAt: expected an ISO 8601 time, got ${JSON.stringify(input.expiresAt)}`,
+      );
+    if (t <= now) throw new LevelRuleError(`expiresAt: ${input.expiresAt} is in the past`);
+    expiresAt = new Date(t).toISOString();
+  }
+  return { service, logger, level: level as Level, expiresAt, setBy: input.setBy?.trim() || 'unknown' };
+}
+
+/** The rules a process of `service` needs (its own and the "*" ones). */
+export function rulesForService(rules: readonly LevelRule[], service: string): LevelRule[] {
+  return rules.filter((r) => r.service === '*' || r.service === service);
+}

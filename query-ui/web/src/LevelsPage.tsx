@@ -1,0 +1,149 @@
+import { ReactNode, useCallback, useEffect, useState } from 'react';
+import { getJson } from './api';
+
+interface Rule {
+  id: string;
+  service: string;
+  logger: string;
+  level: string;
+  expiresAt?: string;
+  setBy: string;
+  setAt: string;
+}
+
+interface Instance {
+  service: string;
+  instance: string;
+  loggers: Record<string, { level: string; configured?: string; rule?: string }>;
+}
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** Run-time log levels: the rules in force, each process's loggers, and a form to set one. */
+export function LevelsPage(): ReactNode {
+  const [data, setData] = useState<{ rules: Rule[]; instances: Instance[] }>({ rules: [], instances: [] });
+  const [error, setError] = useState<string | undefined>();
+  const [form, setForm] = useState({ service: '', logger: '', level: 'debug', for: '15m' });
+  const load = useCallback(
+    () =>
+      getJson<{ rules: Rule[]; instances: Instance[] }>('/api/levels').then(setData, (e: Error) =>
+        setError(e.message),
+      ),
+    [],
+  );
+  useEffect(() => {
+    void load();
+    const timer = setInterval(load, 2000);
+    return () => clearInterval(timer);
+  }, [load]);
+  const call = async (method: string, query = '', body?: object) => {
+    setError(undefined);
+    const res = await fetch(`/api/levels${query}`, {
+      method,
+      headers: body ? { 'Content-Type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const json = await res.json();
+    if (!res.ok) setError(json.error ?? `HTTP ${res.status}`);
+    await load();
+  };
+  return (
+    <div className="levels" data-testid="levels">
+      <form
+        className="filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void call('POST', '', {
+            service: form.service || '*',
+            logger: form.logger || '*',
+            level: form.level,
+            ...(form.for ? { for: form.for } : {}),
+            setBy: 'web UI',
+          });
+        }}
+      >
+        <input
+          aria-label="level service"
+          placeholder="service (* for all)"
+          value={form.service}
+          onChange={(e) => setForm({ ...form, service: e.target.value })}
+        />
+        <input
+          aria-label="level logger"
+          placeholder="logger, e.g. db.* (* for all)"
+          value={form.logger}
+          onChange={(e) => setForm({ ...form, logger: e.target.value })}
+        />
+        <select
+          aria-label="level"
+          value={form.level}
+          onChange={(e) => setForm({ ...form, level: e.target.value })}
+        >
+          {LEVELS.map((l) => (
+            <option key={l}>{l}</option>
+          ))}
+        </select>
+        <select aria-label="for" value={form.for} onChange={(e) => setForm({ ...form, for: e.target.value })}>
+          {['5m', '15m', '1h', '1d', ''].map((d) => (
+            <option key={d} value={d}>
+              {d ? `for ${d}` : 'until cleared'}
+            </option>
+          ))}
+        </select>
+        <button type="submit" className="primary">
+          Set level
+        </button>
+      </form>
+      {error && (
+        <div className="error" role="alert">
+          {error}
+        </div>
+      )}
+      <h3>Rules</h3>
+      <table className="grid" data-testid="level-rules">
+        <thead>
+          <tr>
+            <th>service</th>
+            <th>logger</th>
+            <th>level</th>
+            <th>until</th>
+            <th>set by</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {data.rules.map((r) => (
+            <tr key={r.id}>
+              <td>{r.service}</td>
+              <td>{r.logger}</td>
+              <td>{r.level}</td>
+              <td>{r.expiresAt ?? '—'}</td>
+              <td>{r.setBy}</td>
+              <td>
+                <button onClick={() => void call('DELETE', `?id=${r.id}&by=web%20UI`)}>Clear</button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h3>Processes and their loggers</h3>
+      {data.instances.map((i) => (
+        <div key={`${i.service}-${i.instance}`} className="instance">
+          <b>{i.service}</b> <span className="muted">{i.instance}</span>
+          <table className="grid">
+            <tbody>
+              {Object.entries(i.loggers).map(([name, l]) => (
+                <tr key={name}>
+                  <td>{name}</td>
+                  <td className={l.rule ? 'overridden' : ''}>{l.level}</td>
+                  <td className="muted">configured {l.configured ?? '—'}</td>
+                  <td className="muted">{l.rule ? `rule ${l.rule}` : ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,123 @@
+import { SeverityNumber } from '@opentelemetry/api-logs';
+import { effectiveRule, LevelRule } from './rules';
+import { setConsoleMinimumSeverity } from '../console';
+
+interface PinoLike {
+  level: string;
+}
+
+interface Tracked {
+  ref: WeakRef<PinoLike>;
+  name: string;
+  /** The level the code gave it: what it returns to when no rule applies. */
+  configured: string;
+}
+
+export interface LevelChangeNotice {
+  changes: Array<{ logger: string; from: string; to: string }>;
+  rule?: LevelRule;
+}
+
+const CONSOLE_SEVERITY: Record<string, SeverityNumber> = {
+  trace: SeverityNumber.TRACE,
+  debug: SeverityNumber.DEBUG,
+  info: SeverityNumber.INFO,
+  warn: SeverityNumber.WARN,
+  error: SeverityNumber.ERROR,
+  fatal: SeverityNumber.FATAL,
+  silent: SeverityNumber.FATAL4 + 1,
+};
+
+/**
+ * Every pino logger the SDK saw created (children included: pino children do not follow
+ * a parent's level change, so each is set on its own), with the level its code
+ * configured. Rules from the collector set their level; without a rule they go back.
+ * The console capture counts as the logger `console`.
+ */
+export class LevelRegistry {
+  private tracked: Tracked[] = [];
+  private rules: LevelRule[] = [];
+  private consoleLevel = 'trace';
+  private expiryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly service: string,
+    private readonly onChange: (notice: LevelChangeNotice) => void,
+    private readonly onLoggersChanged: () => void = () => undefined,
+  ) {}
+
+  register(logger: PinoLike, name: string): void {
+    this.tracked.push({ ref: new WeakRef(logger), name, configured: logger.level });
+    const rule = effectiveRule(this.rules, this.service, name);
+    if (rule && logger.level !== rule.level) logger.level = rule.level;
+    this.onLoggersChanged();
+  }
+
+  setRules(rules: LevelRule[]): void {
+    this.rules = rules;
+    this.apply();
+  }
+
+  /** Like Spring Boot's loggers endpoint: per logger name, the configured and effective level. */
+  effectiveLevels(): Record<string, { level: string; configured: string; rule?: string }> {
+    const out: Record<string, { level: string; configured: string; rule?: string }> = {};
+    for (const t of this.live()) {
+      const rule = effectiveRule(this.rules, this.service, t.name);
+      out[t.name] = {
+        level: t.ref.deref()!.level,
+        configured: t.configured,
+        ...(rule ? { rule: rule.id } : {}),
+      };
+    }
+    const consoleRule = effectiveRule(this.rules, this.service, 'console');
+    out.console = {
+      level: this.consoleLevel,
+      configured: 'trace',
+      ...(consoleRule ? { rule: consoleRule.id } : {}),
+    };
+    return out;
+  }
+
+  private live(): Tracked[] {
+    this.tracked = this.tracked.filter((t) => t.ref.deref() !== undefined);
+    return this.tracked;
+  }
+
+  private apply(): void {
+    const changes: LevelChangeNotice['changes'] = [];
+    let deciding: LevelRule | undefined;
+    for (const t of this.live()) {
+      const logger = t.ref.deref()!;
+      const rule = effectiveRule(this.rules, this.service, t.name);
+      const level = rule ? rule.level : t.configured;
+      if (logger.level !== level) {
+        changes.push({ logger: t.name, from: logger.level, to: level });
+        logger.level = level;
+        deciding ??= rule;
+      }
+    }
+    const consoleRule = effectiveRule(this.rules, this.service, 'console');
+    const consoleLevel = consoleRule ? consoleRule.level : 'trace';
+    if (consoleLevel !== this.consoleLevel) {
+      changes.push({ logger: 'console', from: this.consoleLevel, to: consoleLevel });
+      this.consoleLevel = consoleLevel;
+      setConsoleMinimumSeverity(CONSOLE_SEVERITY[consoleLevel] ?? SeverityNumber.UNSPECIFIED);
+      deciding ??= consoleRule;
+    }
+    // Two loggers named alike change together: report each name once.
+    const unique = changes.filter(
+      (c, i) => changes.findIndex((d) => d.logger === c.logger && d.to === c.to) === i,
+    );
+    if (unique.length > 0) this.onChange({ changes: unique, rule: deciding });
+    this.scheduleExpiry();
+  }
+
+  /** Rules also expire here, so a process reverts on time even if the collector is away. */
+  private scheduleExpiry(): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    const next = Math.min(...this.rules.filter((r) => r.expiresAt).map((r) => Date.parse(r.expiresAt!)));
+    if (!Number.isFinite(next)) return;
+    this.expiryTimer = setTimeout(() => this.apply(), Math.max(0, next - Date.now()) + 5);
+    this.expiryTimer.unref();
+  }
+}

@@ -1,0 +1,268 @@
+import { spawn, ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import {
+  ClickHouse,
+  createTestDatabase,
+  dropTestDatabase,
+  eventually,
+  testClickHouseUrl,
+} from '@distlog/collector';
+import { buildApp } from '@distlog/query-ui';
+import { CollectorProcess, DISTLOG_BIN, startCollectorProcess } from '../support/collector-process';
+
+jest.setTimeout(90_000);
+
+let ch: ClickHouse;
+let collector: CollectorProcess;
+
+beforeAll(async () => {
+  ch = await createTestDatabase('e2e_levels');
+  collector = await startCollectorProcess(testClickHouseUrl(), ch.database);
+});
+
+afterAll(async () => {
+  await collector?.stop();
+  await dropTestDatabase(ch);
+});
+
+async function startApp(service: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [path.resolve(__dirname, '../dist/fixtures/level-app.js')], {
+    env: {
+      ...process.env,
+      OTEL_SERVICE_NAME: service,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.grpcPort}`,
+      DISTLOG_CONTROL_ENDPOINT: `http://127.0.0.1:${collector.httpPort}`,
+      OTEL_BLRP_SCHEDULE_DELAY: '200',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve) =>
+    readline.createInterface({ input: child.stdout! }).once('line', () => resolve()),
+  );
+  return child;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function levels(
+  method: string,
+  body?: object,
+  query = '',
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`http://127.0.0.1:${collector.httpPort}/v1/levels${query}`, {
+    method,
+    headers: body ? { 'Content-Type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return {
+    status: res.status,
+    json: res.status === 204 ? {} : ((await res.json()) as Record<string, unknown>),
+  };
+}
+
+/** DEBUG records of one logger of a service, as [app-side time in ms]. */
+async function debugTimes(service: string, scope: string): Promise<number[]> {
+  const rows = await ch.query<{ t: string }>(
+    `SELECT TimeUnixNano AS t FROM ${ch.database}.all_logs
+     WHERE ServiceName = '${service}' AND ScopeName = '${scope}' AND SeverityNumber = 5 ORDER BY t`,
+  );
+  return rows.map((r) => Number(BigInt(r.t) / 1_000_000n));
+}
+
+describe('run-time log levels', () => {
+  it('turns on DEBUG for db.* of one service for a while: within a second, only there, and off again after expiry', async () => {
+    const app = await startApp('levels-a');
+    try {
+      await new Promise((r) => setTimeout(r, 1200));
+      expect(await debugTimes('levels-a', 'db')).toEqual([]);
+      const setAt = Date.now();
+      const set = await levels('POST', {
+        service: 'levels-a',
+        logger: 'db.*',
+        level: 'debug',
+        for: '4s',
+        setBy: 'test',
+      });
+      expect(set.status).toBe(201);
+      const rule = set.json.rule as { id: string; expiresAt: string };
+      const first = await eventually(async () => (await debugTimes('levels-a', 'db'))[0], 10_000);
+      // The record's own (app-side) time: the change reached the process within a second.
+      expect(first).toBeDefined();
+      expect(first! - setAt).toBeLessThan(1000);
+      // After the expiry, no more DEBUG from db (the SDK reverts on its own, on time).
+      await new Promise((r) => setTimeout(r, Date.parse(rule.expiresAt) - Date.now() + 1500));
+      const times = await debugTimes('levels-a', 'db');
+      expect(times.length).toBeGreaterThan(10);
+      expect(times.filter((t) => t > Date.parse(rule.expiresAt) + 300)).toEqual([]);
+      // Other loggers of the service stayed at INFO.
+      expect(await debugTimes('levels-a', 'app')).toEqual([]);
+      expect(await debugTimes('levels-a', 'cache')).toEqual([]);
+      // The process said so, and the collector kept an audit trail.
+      const notes = await ch.query<{ Body: string }>(
+        `SELECT Body FROM ${ch.database}.all_logs WHERE ServiceName = 'levels-a' AND EventName = 'distlog.level.changed' ORDER BY TimeUnixNano`,
+      );
+      expect(notes.map((n) => n.Body)).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^log levels changed: db info → debug \\(rule ${rule.id}: levels-a / db\\.\\* → debug until `,
+          ),
+        ),
+        'log levels changed: db debug → info (no rule: local levels)',
+      ]);
+      const audit = await ch.query<{ EventName: string }>(
+        `SELECT EventName FROM ${ch.database}.all_logs WHERE ServiceName = 'distlog-collector'
+           AND has(LogAttributes.value, '${rule.id}') ORDER BY TimeUnixNano`,
+      );
+      expect(audit.map((a) => a.EventName)).toEqual(['distlog.level.set', 'distlog.level.expired']);
+    } finally {
+      await stop(app);
+    }
+  });
+
+  it('lists rules and each process’s effective levels; refuses bad rules without changing anything', async () => {
+    const app = await startApp('levels-b');
+    try {
+      expect((await levels('POST', { service: 'levels-b', logger: 'cache', level: 'loud' })).json).toEqual({
+        error: 'level: expected one of trace, debug, info, warn, error, fatal, silent, got "loud"',
+      });
+      expect((await levels('POST', { service: 'levels-b', logger: '', level: 'debug' })).json).toEqual({
+        error: 'logger: must not be empty (use "*" for all loggers)',
+      });
+      const past = await levels('POST', {
+        service: 'levels-b',
+        logger: 'cache',
+        level: 'debug',
+        expiresAt: '2020-01-01T00:00:00Z',
+      });
+      expect(past).toEqual({
+        status: 400,
+        json: { error: 'expiresAt: 2020-01-01T00:00:00Z is in the past' },
+      });
+      expect(
+        ((await levels('GET')).json.rules as unknown[]).filter(
+          (r) => (r as { service: string }).service === 'levels-b',
+        ),
+      ).toEqual([]);
+
+      await levels('POST', { service: 'levels-b', logger: 'cache', level: 'warn', setBy: 'test' });
+      const listed = await eventually(async () => {
+        const { json } = await levels('GET');
+        const instance = (
+          json.instances as Array<{
+            service: string;
+            loggers: Record<string, { level: string; configured: string }>;
+          }>
+        ).find((i) => i.service === 'levels-b' && i.loggers.cache?.level === 'warn');
+        return instance;
+      }, 5_000);
+      expect(listed!.loggers).toMatchObject({
+        app: { level: 'info', configured: 'info' },
+        db: { level: 'info', configured: 'info' },
+        cache: { level: 'warn', configured: 'info' },
+      });
+      const cleared = await levels('DELETE', undefined, '?service=levels-b&logger=cache&by=test');
+      expect((cleared.json.removed as unknown[]).length).toBe(1);
+    } finally {
+      await stop(app);
+    }
+  });
+
+  it('keeps a rule across a collector restart, and the process follows it again', async () => {
+    const app = await startApp('levels-c');
+    try {
+      await levels('POST', {
+        service: 'levels-c',
+        logger: 'cache',
+        level: 'debug',
+        for: '10m',
+        setBy: 'test',
+      });
+      await eventually(async () => (await debugTimes('levels-c', 'cache')).length > 0, 10_000);
+      const { home, grpcPort, httpPort } = collector;
+      await collector.stop();
+      collector = await startCollectorProcess(testClickHouseUrl(), ch.database, { home, grpcPort, httpPort });
+      const rules = (await levels('GET')).json.rules as Array<{
+        service: string;
+        logger: string;
+        level: string;
+      }>;
+      expect(rules).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ service: 'levels-c', logger: 'cache', level: 'debug' }),
+        ]),
+      );
+      const restartedAt = Date.now();
+      const after = await eventually(
+        async () => (await debugTimes('levels-c', 'cache')).find((t) => t > restartedAt + 500),
+        20_000,
+      );
+      expect(after).toBeDefined();
+      await levels('DELETE', undefined, '?service=levels-c');
+    } finally {
+      await stop(app);
+    }
+  });
+});
+
+describe('`distlog level` through the query API', () => {
+  it('sets, lists (rules and effective levels per process) and clears; bad input changes nothing', async () => {
+    const app = await startApp('levels-d');
+    const api = await buildApp({ ch, collectorUrl: `http://127.0.0.1:${collector.httpPort}` });
+    await api.listen({ port: 0, host: '127.0.0.1' });
+    const address = api.server.address();
+    const env = {
+      ...process.env,
+      DISTLOG_API: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
+    };
+    const distlog = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [DISTLOG_BIN, ...args], { env });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (c) => (stdout += c));
+        child.stderr.on('data', (c) => (stderr += c));
+        child.on('exit', (code) => resolve({ code, stdout, stderr }));
+      });
+    try {
+      const set = await distlog([
+        'level',
+        'set',
+        '--service',
+        'levels-d',
+        '--logger',
+        'db.*',
+        'debug',
+        '--for',
+        '15m',
+        '--by',
+        'tester',
+      ]);
+      expect(set.code).toBe(0);
+      expect(set.stdout).toMatch(/^rule \w+: levels-d \/ db\.\* → debug until \d{4}-/);
+      const bad = await distlog(['level', 'set', '--service', 'levels-d', '--logger', 'cache', 'loud']);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain(
+        'level: expected one of trace, debug, info, warn, error, fatal, silent, got "loud"',
+      );
+      const list = await eventually(async () => {
+        const r = await distlog(['level', 'list']);
+        return /levels-d .*\n(?:.*\n)*? {4}db +debug +configured info +by rule/.test(r.stdout)
+          ? r
+          : undefined;
+      }, 5_000);
+      expect(list!.stdout).toMatch(/^ {2}\w+ {2}levels-d \/ db\.\* → debug {2}until .* \(set by tester at /m);
+      expect(list!.stdout).toMatch(/^ {4}cache +info +configured info$/m);
+      const clear = await distlog(['level', 'clear', '--service', 'levels-d', '--logger', 'db.*']);
+      expect(clear.stdout).toBe('cleared 1 rule\n');
+      expect((await distlog(['level', 'clear'])).code).toBe(2);
+    } finally {
+      await api.close();
+      await stop(app);
+    }
+  });
+});
