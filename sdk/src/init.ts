@@ -116,15 +116,16 @@ export function init(options: DistlogOptions = {}): Distlog {
         ),
       );
     };
-    let levelSubscriber: LevelSubscriber | undefined;
-    const registry = new LevelRegistry(service, announce, () => levelSubscriber?.scheduleReport());
+    // The registry reports through the subscriber, which needs the registry: a late-bound link.
+    const link: { subscriber?: LevelSubscriber } = {};
+    const registry = new LevelRegistry(service, announce, () => link.subscriber?.scheduleReport());
     setLevelRegistry(registry);
-    levelSubscriber = new LevelSubscriber(
+    const levelSubscriber = (link.subscriber = new LevelSubscriber(
       resolveControlEndpoint(options, protocol),
       service,
       instanceId,
       registry,
-    );
+    ));
     levelSubscriber.start();
     return levelSubscriber;
   }
