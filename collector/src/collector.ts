@@ -166,8 +166,8 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       log('warn', 'retention run failed', { error: String(err) });
     }
   };
-  void runRetention();
-  let retentionTimer = setInterval(runRetention, config.retention.intervalMs);
+  let retentionRun = runRetention();
+  let retentionTimer = setInterval(() => (retentionRun = runRetention()), config.retention.intervalMs);
   retentionTimer.unref();
 
   log('info', 'collector started', {
@@ -201,7 +201,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
         if (pipeline.current.forwards.get(name) !== f) await f.stop();
       if (merged.retention.intervalMs !== config.retention.intervalMs) {
         clearInterval(retentionTimer);
-        retentionTimer = setInterval(runRetention, merged.retention.intervalMs);
+        retentionTimer = setInterval(() => (retentionRun = runRetention()), merged.retention.intervalMs);
         retentionTimer.unref();
       }
       config = merged;
@@ -216,6 +216,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
         ready = false;
         clearInterval(retentionTimer);
         levels.close();
+        await retentionRun;
         await Promise.all([grpcReceiver.stop(), httpReceiver.stop()]);
         await pipeline.flush();
         await Promise.all([...pipeline.current.forwards.values()].map((f) => f.stop()));

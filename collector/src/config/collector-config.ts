@@ -112,6 +112,7 @@ const TOP_KEYS = [
   'batch',
   'spool',
   'retention',
+  'levels',
 ];
 
 function validate(

@@ -1,4 +1,5 @@
 import { Attributes, LogRow } from '../../model/log-row';
+import { ByteWriter } from '../../helpers/byte-writer';
 
 /**
  * Encodes LogRows in ClickHouse's RowBinary format, in the column order of
@@ -33,27 +34,16 @@ export const LOG_COLUMNS = [
 const NANOS_PER_SECOND = 1_000_000_000n;
 const MAX_DATETIME = 0xffffffff;
 
-export class RowBinaryWriter {
-  private buf: Buffer;
-  private pos = 0;
-
-  constructor(initialSize = 64 * 1024) {
-    this.buf = Buffer.allocUnsafe(initialSize);
-  }
-
-  get length(): number {
-    return this.pos;
-  }
-
+export class RowBinaryWriter extends ByteWriter {
   writeRows(rows: readonly LogRow[]): void {
     for (const row of rows) this.writeRow(row);
   }
 
   writeRow(row: LogRow): void {
     const seconds = row.timeUnixNano / NANOS_PER_SECOND;
-    this.uint32(seconds > MAX_DATETIME ? MAX_DATETIME : Number(seconds));
-    this.uint64(row.timeUnixNano);
-    this.uint64(row.observedTimeUnixNano);
+    this.uint32LE(seconds > MAX_DATETIME ? MAX_DATETIME : Number(seconds));
+    this.uint64LE(row.timeUnixNano);
+    this.uint64LE(row.observedTimeUnixNano);
     this.uint8(row.severityNumber);
     this.string(row.severityText);
     this.string(row.resource.serviceName);
@@ -68,12 +58,7 @@ export class RowBinaryWriter {
     this.attributes(row.resource.attributes);
     this.attributes(row.scope.attributes);
     this.attributes(row.attributes);
-    this.uint32(row.droppedAttributesCount);
-  }
-
-  /** The encoded bytes so far (a view, valid until the next write). */
-  bytes(): Buffer {
-    return this.buf.subarray(0, this.pos);
+    this.uint32LE(row.droppedAttributesCount);
   }
 
   private attributes(attrs: Attributes): void {
@@ -99,40 +84,9 @@ export class RowBinaryWriter {
     this.pos += byteLength;
   }
 
-  private varint(value: number): void {
-    this.ensure(10);
-    let v = value;
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    this.buf[this.pos++] = v;
-  }
-
   private uint8(value: number): void {
     this.ensure(1);
     this.buf[this.pos++] = value;
-  }
-
-  private uint32(value: number): void {
-    this.ensure(4);
-    this.buf.writeUInt32LE(value, this.pos);
-    this.pos += 4;
-  }
-
-  private uint64(value: bigint): void {
-    this.ensure(8);
-    this.buf.writeBigUInt64LE(value, this.pos);
-    this.pos += 8;
-  }
-
-  private ensure(extra: number): void {
-    if (this.pos + extra <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + extra) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
   }
 }
 

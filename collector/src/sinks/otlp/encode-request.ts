@@ -1,4 +1,5 @@
 import { Attributes, LogRow, ResourceInfo, ScopeInfo } from '../../model/log-row';
+import { ByteWriter } from '../../helpers/byte-writer';
 
 /**
  * LogRows → an OTLP ExportLogsServiceRequest (protobuf), grouped back into
@@ -62,10 +63,7 @@ function writeAttributes(w: ProtoWriter, field: number, attrs: Attributes): void
 }
 
 /** A minimal protobuf writer: nested messages are written in place and their length patched after. */
-class ProtoWriter {
-  private buf = Buffer.allocUnsafe(64 * 1024);
-  private pos = 0;
-
+class ProtoWriter extends ByteWriter {
   finish(): Buffer {
     return Buffer.from(this.buf.subarray(0, this.pos));
   }
@@ -125,25 +123,6 @@ class ProtoWriter {
 
   private tag(field: number, wireType: number): void {
     this.varint((field << 3) | wireType);
-  }
-
-  private varint(value: number): void {
-    this.ensure(10);
-    let v = value;
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v % 128) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    this.buf[this.pos++] = v;
-  }
-
-  private ensure(extra: number): void {
-    if (this.pos + extra <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + extra) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
   }
 }
 
