@@ -29,6 +29,11 @@ export interface Distlog {
   shutdown(): Promise<void>;
   /** Records queued, exported, dropped (queue full, oldest first) and failed (exporter gave up). */
   stats(): ProcessorStats;
+  /**
+   * Per logger name: the level it is at, the level its code configured, and the id of
+   * the run-time rule that set it (empty when level control is off).
+   */
+  levels(): Record<string, { level: string; configured: string; rule?: string }>;
   /** @internal The fast path: a finished record straight into the export queue. */
   readonly processor: BoundedBatchProcessor;
 }
@@ -65,8 +70,12 @@ export function init(options: DistlogOptions = {}): Distlog {
   const loggerProvider = new LoggerProvider({ resource, processors: [processor] });
   logs.setGlobalLoggerProvider(loggerProvider);
   if (options.tracing !== false) ensureTracing(resource);
+  let levelRegistry: LevelRegistry | undefined;
+  const controlEndpoint = resolveControlEndpoint(options, protocol);
   const subscriber =
-    options.levelControl === false || process.env.DISTLOG_LEVELS === 'off' ? undefined : startLevelControl();
+    options.levelControl === false || process.env.DISTLOG_LEVELS === 'off' || !controlEndpoint
+      ? undefined
+      : startLevelControl(controlEndpoint);
   if (options.pinoTraceContext !== false) hookPino();
 
   let shuttingDown: Promise<void> | undefined;
@@ -82,13 +91,14 @@ export function init(options: DistlogOptions = {}): Distlog {
         (err) => diag.error('distlog: shutdown failed', err),
       )),
     stats: () => processor.stats(),
+    levels: () => levelRegistry?.effectiveLevels() ?? {},
     processor,
   };
   current = instance;
   if (options.exitHooks !== false) installExitHooks(instance);
   return instance;
 
-  function startLevelControl(): LevelSubscriber {
+  function startLevelControl(endpoint: string): LevelSubscriber {
     const service = String(resource.attributes['service.name']);
     const instanceId = String(resource.attributes['service.instance.id']);
     // When a rule changes this process's levels, the process says so in one record.
@@ -118,14 +128,11 @@ export function init(options: DistlogOptions = {}): Distlog {
     };
     // The registry reports through the subscriber, which needs the registry: a late-bound link.
     const link: { subscriber?: LevelSubscriber } = {};
-    const registry = new LevelRegistry(service, announce, () => link.subscriber?.scheduleReport());
-    setLevelRegistry(registry);
-    const levelSubscriber = (link.subscriber = new LevelSubscriber(
-      resolveControlEndpoint(options, protocol),
-      service,
-      instanceId,
-      registry,
+    const registry = (levelRegistry = new LevelRegistry(service, announce, () =>
+      link.subscriber?.scheduleReport(),
     ));
+    setLevelRegistry(registry);
+    const levelSubscriber = (link.subscriber = new LevelSubscriber(endpoint, service, instanceId, registry));
     levelSubscriber.start();
     return levelSubscriber;
   }

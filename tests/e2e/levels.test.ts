@@ -9,6 +9,9 @@ import {
   testClickHouseUrl,
 } from '@distlog/collector';
 import { buildApp } from '@distlog/query-ui';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { PROTO_DIR } from '@distlog/collector';
 import { CollectorProcess, DISTLOG_BIN, startCollectorProcess } from '../support/collector-process';
 
 jest.setTimeout(90_000);
@@ -263,6 +266,49 @@ describe('`distlog level` through the query API', () => {
     } finally {
       await api.close();
       await stop(app);
+    }
+  });
+});
+
+describe('LevelControl over gRPC (for processes that speak gRPC)', () => {
+  it('streams the rules of a service at once and again on every change', async () => {
+    const definition = protoLoader.loadSync('distlog/v1/control.proto', {
+      includeDirs: [PROTO_DIR],
+      longs: String,
+      defaults: true,
+    });
+    const Client = grpc.makeGenericClientConstructor(
+      definition['distlog.v1.LevelControl'] as grpc.ServiceDefinition,
+      'LevelControl',
+    );
+    const client = new Client(`127.0.0.1:${collector.grpcPort}`, grpc.credentials.createInsecure());
+    const received: Array<
+      Array<{ service: string; logger: string; level: string; expiresAtUnixNano: string }>
+    > = [];
+    const call = (
+      client as unknown as { Subscribe: (req: object) => grpc.ClientReadableStream<{ rules: never[] }> }
+    ).Subscribe({
+      service: 'levels-g',
+      instance: 'grpc-test',
+      loggers: ['db'],
+    });
+    call.on('data', (msg: { rules: never[] }) => received.push(msg.rules));
+    call.on('error', () => undefined);
+    try {
+      await eventually(async () => received.length === 1, 5_000);
+      expect(received[0]).toEqual([]);
+      await levels('POST', { service: 'levels-g', logger: 'db', level: 'trace', for: '1m', setBy: 'test' });
+      await levels('POST', { service: 'somebody-else', logger: 'db', level: 'trace', setBy: 'test' });
+      await eventually(async () => received.some((rules) => rules.length === 1), 5_000);
+      const update = received.find((rules) => rules.length === 1)!;
+      expect(update[0]).toMatchObject({ service: 'levels-g', logger: 'db', level: 'trace' });
+      expect(BigInt(update[0].expiresAtUnixNano)).toBeGreaterThan(BigInt(Date.now()) * 1_000_000n);
+      // Rules of other services are not sent to this one.
+      expect(received.flat().some((r) => r.service === 'somebody-else')).toBe(false);
+    } finally {
+      call.cancel();
+      client.close();
+      await levels('DELETE', undefined, '?logger=db');
     }
   });
 });

@@ -69,6 +69,7 @@ interface Rec {
   scope: string;
   body: string;
   traceId: string;
+  spanId: string;
   tier: string;
   attributes: Record<string, string>;
   resource: Record<string, string>;
@@ -111,6 +112,17 @@ describe('query API on records written by the three-service example through the 
     const db = await get<{ records: Rec[] }>('/api/search?scope=db&service=orders&limit=1000');
     expect(db.body.records.length).toBeGreaterThan(0);
     expect(db.body.records.every((r) => r.scope === 'db')).toBe(true);
+    const trace = await get<{ records: Rec[] }>(`/api/trace/${traces[0]}`);
+    const charge = trace.body.records.find((r) => r.body.startsWith('charging'))!;
+    const scoped = await get<{ records: Rec[] }>(`/api/search?traceId=${traces[0]}&spanId=${charge.spanId}`);
+    expect(scoped.body.records.map((r) => r.body.split(' ')[0]).sort()).toEqual([
+      'charge',
+      'charge',
+      'charged',
+      'charging',
+    ]);
+    expect(scoped.body.records.every((r) => r.spanId === charge.spanId)).toBe(true);
+    expect(scoped.body.records.length).toBe(4); // start, two console records, end
     const debugTier = await get<{ records: Rec[] }>('/api/search?tier=debug&limit=1000');
     expect(debugTier.body.records.length).toBeGreaterThan(0);
     expect(debugTier.body.records.every((r) => r.tier === 'debug' && r.severityNumber < 9)).toBe(true);

@@ -22,9 +22,10 @@ function toMessage(r: LevelRule): object {
     service: r.service,
     logger: r.logger,
     level: r.level,
-    expires_at_unix_nano: nanos(r.expiresAt),
-    set_by: r.setBy,
-    set_at_unix_nano: nanos(r.setAt),
+    // proto-loader's objects use the camelCase names of the fields.
+    expiresAtUnixNano: nanos(r.expiresAt),
+    setBy: r.setBy,
+    setAtUnixNano: nanos(r.setAt),
   };
 }
 

@@ -41,6 +41,7 @@ const FILTER_PROPERTIES = {
   text: { type: 'string', maxLength: 1000 },
   regex: { type: 'string', maxLength: 1000 },
   traceId: { type: 'string' },
+  spanId: { type: 'string' },
 } as const;
 
 type Query = Record<string, string | string[] | undefined>;

@@ -20,6 +20,8 @@ export interface SearchFilter {
   /** Keys that must be present. */
   hasAttributes: string[];
   traceId?: string;
+  /** One scope (span) of a trace. */
+  spanId?: string;
   tiers: string[];
 }
 
@@ -76,6 +78,9 @@ export function parseFilter(q: Query, now = Date.now()): SearchFilter {
   if (traceId !== undefined && !/^[0-9a-f]{32}$/.test(traceId))
     throw new FilterError(`traceId: expected 32 hex digits, got ${JSON.stringify(traceId)}`);
   const regex = one(q.regex);
+  const spanId = one(q.spanId)?.toLowerCase();
+  if (spanId !== undefined && !/^[0-9a-f]{16}$/.test(spanId))
+    throw new FilterError(`spanId: expected 16 hex digits, got ${JSON.stringify(spanId)}`);
   return {
     fromMs,
     toMs,
@@ -91,6 +96,7 @@ export function parseFilter(q: Query, now = Date.now()): SearchFilter {
     }),
     hasAttributes: list(q.has),
     traceId,
+    spanId,
     tiers: list(q.tier),
   };
 }
@@ -128,6 +134,7 @@ export function whereClause(f: SearchFilter, withoutBody = false): string {
   }
   for (const k of f.hasAttributes) parts.push(`has(LogAttributes.key, ${stringLiteral(k)})`);
   if (f.traceId) parts.push(`TraceId = ${stringLiteral(f.traceId)}`);
+  if (f.spanId) parts.push(`SpanId = ${stringLiteral(f.spanId)}`);
   if (f.tiers.length) parts.push(`_table IN (${f.tiers.map(stringLiteral).join(', ')})`);
   return parts.join(' AND ');
 }

@@ -213,6 +213,11 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
               {a} ×
             </button>
           ))}
+          {params.get('spanId') && (
+            <button type="button" className="chip" onClick={() => set('spanId', undefined)}>
+              scope={params.get('spanId')} ×
+            </button>
+          )}
           {params.get('traceId') && (
             <button type="button" className="chip" onClick={() => set('traceId', undefined)}>
               trace={params.get('traceId')!.slice(0, 8)}… ×

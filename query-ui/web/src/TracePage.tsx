@@ -98,9 +98,7 @@ function Scope(props: {
         <button
           className="link"
           title="search the records of this scope"
-          onClick={() =>
-            navigate(`/?traceId=${props.traceId}&since=30d&service=${encodeURIComponent(n.service)}`)
-          }
+          onClick={() => navigate(`/?traceId=${props.traceId}&spanId=${n.spanId}&since=30d`)}
         >
           search
         </button>

@@ -39,6 +39,7 @@ export const FILTER_KEYS = [
   'text',
   'regex',
   'traceId',
+  'spanId',
 ];
 
 export function filterParams(params: URLSearchParams): URLSearchParams {

@@ -47,6 +47,8 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
   private timer: NodeJS.Timeout | undefined;
   private exporting: Promise<void> | undefined;
   private shutdownPromise: Promise<void> | undefined;
+  /** Set once shutdown's final flush is done; records emitted during that flush (e.g. drop reports) still go out. */
+  private closed = false;
   private readonly counts = { exported: 0, dropped: 0, failed: 0 };
   private reportedDrops = 0;
   /** Called after a successful export when records were dropped since the last call. */
@@ -78,7 +80,7 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
 
   /** Takes a finished record directly (the SDK's fast path, which skips the OTel Logger). */
   enqueue(record: ReadableLogRecord): void {
-    if (this.shutdownPromise) return;
+    if (this.closed) return;
     const capacity = this.maxQueueSize;
     if (this.size === capacity) {
       this.head = (this.head + 1) % capacity;
@@ -102,6 +104,7 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
     return (this.shutdownPromise ??= (async () => {
       if (this.timer) clearTimeout(this.timer);
       await this.forceFlush();
+      this.closed = true;
       await this.exporter.shutdown();
     })());
   }
