@@ -111,7 +111,13 @@ describe('forwarding to another OTLP endpoint (a second collector)', () => {
       `SELECT Body FROM ${front.database}.all_logs WHERE Body LIKE '${tag}-%' ORDER BY Body`,
     );
     expect(local.map((r) => r.Body)).toEqual([`${tag}-error`, `${tag}-info`]);
-    const metrics = await (await fetch(`http://127.0.0.1:${source.httpPort}/metrics`)).text();
+    // The counter moves right after the destination's acknowledgement: wait for it.
+    const metrics = await eventually(async () => {
+      const text = await (await fetch(`http://127.0.0.1:${source.httpPort}/metrics`)).text();
+      return /audit-http",outcome="sent"\} 1$/m.test(text) && /audit-grpc",outcome="sent"\} 1$/m.test(text)
+        ? text
+        : undefined;
+    });
     expect(metrics).toMatch(
       /^distlog_records_forwarded_total\{destination="audit-grpc",outcome="sent"\} 1$/m,
     );

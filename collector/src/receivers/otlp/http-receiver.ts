@@ -70,10 +70,16 @@ export class OtlpHttpReceiver {
     const server = this.server;
     this.server = undefined;
     if (!server) return;
+    // In-flight requests get a grace period; keep-alive connections that go idle after
+    // close() would otherwise hold it open until their timeout.
+    const grace = setInterval(() => server.closeIdleConnections(), 100);
+    const force = setTimeout(() => server.closeAllConnections(), 5_000);
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    clearInterval(grace);
+    clearTimeout(force);
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
