@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Command } from './commands';
 import { UsageError } from './settings';
-import type { ApiRecord } from '../server/records';
+import type { ApiRecord, ApiLevelInstance, ApiLevelRule } from '../shared/api-types';
 import type { TraceResult } from '../server/queries';
 import { renderScopeTree, ScopeNode } from '../trace/scope-tree';
 
@@ -227,21 +227,8 @@ export const context: Command = {
   },
 };
 
-interface ApiRule {
-  id: string;
-  service: string;
-  logger: string;
-  level: string;
-  expiresAt?: string;
-  setBy: string;
-  setAt: string;
-}
-
-interface ApiInstance {
-  service: string;
-  instance: string;
-  loggers: Record<string, { level: string; configured?: string; rule?: string }>;
-}
+type ApiRule = ApiLevelRule;
+type ApiInstance = ApiLevelInstance;
 
 const LEVEL_OPTIONS = {
   service: { type: 'string' },

@@ -1,20 +1,7 @@
+import type { ApiRecord } from '../shared/api-types';
+
 /** The record shape of the API and of `distlog search --json`. */
-export interface ApiRecord {
-  id: string;
-  time: string;
-  timeUnixNano: string;
-  service: string;
-  severityText: string;
-  severityNumber: number;
-  scope: string;
-  eventName: string;
-  body: string;
-  traceId: string;
-  spanId: string;
-  attributes: Record<string, string>;
-  resource: Record<string, string>;
-  tier: string;
-}
+export type { ApiRecord };
 
 export const RECORD_COLUMNS = `Timestamp, TimeUnixNano, SeverityNumber, SeverityText, ServiceName, ScopeName, EventName, Body,
   TraceId, SpanId, LogAttributes.key AS ak, LogAttributes.value AS av,

@@ -1,21 +1,8 @@
 import { ReactNode, useCallback, useEffect, useState } from 'react';
-import { getJson } from './api';
+import { ApiLevelInstance, ApiLevelRule, getJson } from './api';
 
-interface Rule {
-  id: string;
-  service: string;
-  logger: string;
-  level: string;
-  expiresAt?: string;
-  setBy: string;
-  setAt: string;
-}
-
-interface Instance {
-  service: string;
-  instance: string;
-  loggers: Record<string, { level: string; configured?: string; rule?: string }>;
-}
+type Rule = ApiLevelRule;
+type Instance = ApiLevelInstance;
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 

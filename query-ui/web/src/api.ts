@@ -1,20 +1,8 @@
 /** The query API, typed as the server sends it (see query-ui/src/server). */
-export interface ApiRecord {
-  id: string;
-  time: string;
-  timeUnixNano: string;
-  service: string;
-  severityText: string;
-  severityNumber: number;
-  scope: string;
-  eventName: string;
-  body: string;
-  traceId: string;
-  spanId: string;
-  attributes: Record<string, string>;
-  resource: Record<string, string>;
-  tier: string;
-}
+import type { ApiRecord } from '../../src/shared/api-types';
+
+export type { ApiRecord };
+export type { ApiLevelRule, ApiLevelInstance } from '../../src/shared/api-types';
 
 export interface ScopeNode {
   spanId: string;

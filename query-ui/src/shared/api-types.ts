@@ -1,0 +1,38 @@
+/**
+ * The JSON shapes of the query API, shared by the server, the command line and the web UI
+ * (types only: no runtime code, no Node.js imports, so the browser build can use it too).
+ */
+export interface ApiRecord {
+  id: string;
+  time: string;
+  timeUnixNano: string;
+  service: string;
+  severityText: string;
+  severityNumber: number;
+  scope: string;
+  eventName: string;
+  body: string;
+  traceId: string;
+  spanId: string;
+  attributes: Record<string, string>;
+  resource: Record<string, string>;
+  tier: string;
+}
+
+/** A run-time level rule as /api/levels returns it. */
+export interface ApiLevelRule {
+  id: string;
+  service: string;
+  logger: string;
+  level: string;
+  expiresAt?: string;
+  setBy: string;
+  setAt: string;
+}
+
+/** A process subscribed to level rules, with each logger's configured and effective level. */
+export interface ApiLevelInstance {
+  service: string;
+  instance: string;
+  loggers: Record<string, { level: string; configured?: string; rule?: string }>;
+}
