@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  ClickHouse,
+  createTestDatabase,
+  dropTestDatabase,
+  eventually,
+  testClickHouseUrl,
+} from '@distlog/collector';
+import { CollectorProcess, startCollectorProcess } from '../support/collector-process';
+import { runShop } from '../support/shop';
+
+/** Every query of docs/sql.md, run against records the collector wrote from the three-service example. */
+const DOC = path.resolve(__dirname, '../../docs/sql.md');
+
+function queries(): Array<{ name: string; sql: string }> {
+  const text = readFileSync(DOC, 'utf8');
+  return [...text.matchAll(/```sql\n-- name: ([\w-]+)\n([\s\S]*?)```/g)].map((m) => ({
+    name: m[1],
+    sql: m[2],
+  }));
+}
+
+let ch: ClickHouse;
+let collector: CollectorProcess;
+let traces: string[];
+
+beforeAll(async () => {
+  ch = await createTestDatabase('e2e_sqldocs');
+  collector = await startCollectorProcess(testClickHouseUrl(), ch.database);
+  traces = await runShop(collector.grpcPort, 5);
+  await eventually(async () => {
+    const [r] = await ch.query<{ n: string }>(
+      `SELECT count() AS n FROM ${ch.database}.all_logs WHERE EventName = 'distlog.scope.end'`,
+    );
+    return Number(r.n) >= 30;
+  }, 20_000);
+}, 60_000);
+
+afterAll(async () => {
+  await collector?.stop();
+  await dropTestDatabase(ch);
+});
+
+describe('docs/sql.md', () => {
+  const all = queries();
+
+  it('has the documented queries', () => {
+    expect(all.map((q) => q.name)).toEqual([
+      'trace',
+      'errors',
+      'attribute-values',
+      'slowest-scopes',
+      'failed-scopes',
+      'volume',
+      'tiers',
+    ]);
+  });
+
+  it.each(all.map((q) => [q.name, q.sql]))('%s runs and answers', async (name, sql) => {
+    const ready = (sql as string)
+      .replace(
+        /\bdistlog\.(all_logs|trace_index|volume_by_minute|logs|debug|longterm)\b/g,
+        `${ch.database}.$1`,
+      )
+      .replace(/database = 'distlog'/g, `database = '${ch.database}'`)
+      .replace(/\{traceId\}/g, traces[4]);
+    const rows = await ch.query<Record<string, unknown>>(ready);
+    expect(rows.length).toBeGreaterThan(0);
+    if (name === 'trace')
+      expect(new Set(rows.map((r) => r.ServiceName))).toEqual(new Set(['gateway', 'orders']));
+    if (name === 'errors') expect(rows.map((r) => r.Body)).toContain('order failed');
+    if (name === 'failed-scopes') expect(rows.map((r) => r.error)).toContain('unobtainium is out of stock');
+    if (name === 'slowest-scopes')
+      expect(rows.map((r) => r.scope_name)).toEqual(expect.arrayContaining(['GET /checkout', 'charge card']));
+    if (name === 'tiers') expect(rows.map((r) => r.table)).toEqual(['debug', 'logs', 'longterm']);
+  });
+});
