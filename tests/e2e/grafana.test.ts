@@ -1,14 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import {
-  ClickHouse,
-  createTestDatabase,
-  dropTestDatabase,
-  eventually,
-  testClickHouseUrl,
-} from '@distlog/collector';
-import { CollectorProcess, startCollectorProcess } from '../support/collector-process';
-import { runShop } from '../support/shop';
+import { ClickHouse, dropTestDatabase } from '@distlog/collector';
+import { CollectorProcess } from '../support/collector-process';
+import { collectorWithShopData } from '../support/shop';
 import { otlpJson, postJson } from '../support/otlp-json';
 
 /**
@@ -29,9 +23,7 @@ let ch: ClickHouse;
 let collector: CollectorProcess;
 
 beforeAll(async () => {
-  ch = await createTestDatabase('e2e_grafana');
-  collector = await startCollectorProcess(testClickHouseUrl(), ch.database);
-  await runShop(collector.grpcPort, 5);
+  ({ ch, collector } = await collectorWithShopData('e2e_grafana'));
   await postJson(
     collector.httpPort,
     otlpJson('shop', [
@@ -39,12 +31,6 @@ beforeAll(async () => {
       { body: 'debugging', severityNumber: 5 },
     ]),
   );
-  await eventually(async () => {
-    const [r] = await ch.query<{ n: string }>(
-      `SELECT count() AS n FROM ${ch.database}.all_logs WHERE EventName = 'distlog.scope.end'`,
-    );
-    return Number(r.n) >= 30;
-  }, 20_000);
 }, 60_000);
 
 afterAll(async () => {

@@ -1,14 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  ClickHouse,
-  createTestDatabase,
-  dropTestDatabase,
-  eventually,
-  testClickHouseUrl,
-} from '@distlog/collector';
-import { CollectorProcess, startCollectorProcess } from '../support/collector-process';
-import { runShop } from '../support/shop';
+import { ClickHouse, dropTestDatabase } from '@distlog/collector';
+import { CollectorProcess } from '../support/collector-process';
+import { collectorWithShopData } from '../support/shop';
 
 /** Every query of docs/sql.md, run against records the collector wrote from the three-service example. */
 const DOC = path.resolve(__dirname, '../../docs/sql.md');
@@ -26,15 +20,7 @@ let collector: CollectorProcess;
 let traces: string[];
 
 beforeAll(async () => {
-  ch = await createTestDatabase('e2e_sqldocs');
-  collector = await startCollectorProcess(testClickHouseUrl(), ch.database);
-  traces = await runShop(collector.grpcPort, 5);
-  await eventually(async () => {
-    const [r] = await ch.query<{ n: string }>(
-      `SELECT count() AS n FROM ${ch.database}.all_logs WHERE EventName = 'distlog.scope.end'`,
-    );
-    return Number(r.n) >= 30;
-  }, 20_000);
+  ({ ch, collector, traces } = await collectorWithShopData('e2e_sqldocs'));
 }, 60_000);
 
 afterAll(async () => {

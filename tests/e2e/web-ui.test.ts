@@ -3,16 +3,10 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { chromium, Browser, Page } from 'playwright-core';
 import { FastifyInstance } from 'fastify';
-import {
-  ClickHouse,
-  createTestDatabase,
-  dropTestDatabase,
-  eventually,
-  testClickHouseUrl,
-} from '@distlog/collector';
+import { ClickHouse, dropTestDatabase } from '@distlog/collector';
 import { buildApp } from '@distlog/query-ui';
-import { CollectorProcess, startCollectorProcess } from '../support/collector-process';
-import { runShop } from '../support/shop';
+import { CollectorProcess } from '../support/collector-process';
+import { collectorWithShopData } from '../support/shop';
 import { otlpJson, postJson } from '../support/otlp-json';
 
 /**
@@ -34,15 +28,7 @@ jest.setTimeout(120_000);
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  ch = await createTestDatabase('e2e_web');
-  collector = await startCollectorProcess(testClickHouseUrl(), ch.database);
-  traces = await runShop(collector.grpcPort, 5);
-  await eventually(async () => {
-    const [r] = await ch.query<{ n: string }>(
-      `SELECT count() AS n FROM ${ch.database}.all_logs WHERE EventName = 'distlog.scope.end'`,
-    );
-    return Number(r.n) >= 30;
-  }, 20_000);
+  ({ ch, collector, traces } = await collectorWithShopData('e2e_web'));
   app = await buildApp({ ch, tailIntervalMs: 300, collectorUrl: `http://127.0.0.1:${collector.httpPort}` });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
@@ -80,8 +66,14 @@ describe('web UI', () => {
     );
     await page.getByLabel('service').selectOption('payments');
     await page.getByLabel('minimum severity').selectOption('INFO');
-    await page.waitForURL(/service=payments/);
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid=result-row]').length > 0);
+    await page.waitForURL(/minSeverity=INFO/);
+    // The table shows the previous results until the new ones arrive: wait for the filtered page.
+    await page
+      .waitForFunction(() => {
+        const cells = [...document.querySelectorAll('[data-testid=result-row] .c-svc')];
+        return cells.length > 0 && cells.every((c) => c.textContent === 'payments');
+      })
+      .catch(() => undefined);
     const services = await page.locator('[data-testid=result-row] .c-svc').allTextContents();
     expect(services.length).toBeGreaterThan(3);
     expect(new Set(services)).toEqual(new Set(['payments']));

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { freePort } from '@distlog/collector';
+import { ClickHouse, createTestDatabase, eventually, freePort, testClickHouseUrl } from '@distlog/collector';
+import { CollectorProcess, startCollectorProcess } from './collector-process';
 
 const START = path.resolve(__dirname, '../../sdk/examples/shop/start.js');
 
@@ -25,4 +26,25 @@ export async function runShop(grpcPort: number, requests = 1): Promise<string[]>
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l).traceId as string);
+}
+
+/**
+ * A test database with a collector process and the records of `requests` checkouts through
+ * the three-service example (scope end records included) — the data most end-to-end tests read.
+ */
+export async function collectorWithShopData(
+  prefix: string,
+  requests = 5,
+): Promise<{ ch: ClickHouse; collector: CollectorProcess; traces: string[] }> {
+  const ch = await createTestDatabase(prefix);
+  const collector = await startCollectorProcess(testClickHouseUrl(), ch.database);
+  const traces = await runShop(collector.grpcPort, requests);
+  // A checkout has 7 scopes, a refused one 5: wait until (nearly) all have ended.
+  await eventually(async () => {
+    const [r] = await ch.query<{ n: string }>(
+      `SELECT count() AS n FROM ${ch.database}.all_logs WHERE EventName = 'distlog.scope.end'`,
+    );
+    return Number(r.n) >= requests * 6;
+  }, 20_000);
+  return { ch, collector, traces };
 }
