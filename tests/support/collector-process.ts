@@ -5,7 +5,10 @@ import path from 'node:path';
 import readline from 'node:readline';
 
 /** The `distlog` command line as built by the query-ui package. */
-export const DISTLOG_BIN = path.resolve(__dirname, '../../query-ui/dist/cli/main.js');
+export const DISTLOG_BIN = path.join(
+  path.dirname(require.resolve('@distlog/query-ui/package.json')),
+  'dist/cli/main.js',
+);
 
 export interface CollectorProcess {
   child: ChildProcess;

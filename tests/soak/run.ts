@@ -1,0 +1,146 @@
+// `npm run soak` (not part of `npm test`): SOAK_CLIENTS client processes (default 4) send
+// OTLP/HTTP batches for SOAK_SECONDS (default 600) while ClickHouse is stopped and started
+// and the collector is restarted (SIGTERM and SIGKILL, in turns). At the end it prints the
+// records sent, acknowledged, stored, duplicated and lost, and the collector's peak memory.
+import { spawn, ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ClickHouse, LocalClickHouse, freePort } from '@distlog/collector';
+import { CollectorProcess, startCollectorProcess } from '../support/collector-process';
+import { otlpJson } from '../support/otlp-json';
+
+const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
+const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 4);
+const BATCH = 100;
+
+/** A client: sends numbered batches, retrying each until acknowledged, until SIGTERM. */
+async function client(): Promise<void> {
+  const id = process.env.SOAK_CLIENT_ID!;
+  const port = Number(process.env.SOAK_HTTP_PORT);
+  let stop = false;
+  process.on('SIGTERM', () => (stop = true));
+  let sent = 0;
+  let acked = 0;
+  for (let b = 0; !stop; b++) {
+    const body = otlpJson(
+      'soak',
+      Array.from({ length: BATCH }, (_, i) => ({ body: `soak-${id}-${b}-${i}` })),
+    );
+    sent += BATCH;
+    for (;;) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/v1/logs`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body,
+          signal: AbortSignal.timeout(10_000),
+        });
+        await res.arrayBuffer();
+        if (res.status === 200) break;
+      } catch {
+        // collector restarting: retry like an OTLP exporter
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    acked += BATCH;
+  }
+  process.stdout.write(JSON.stringify({ sent, acked }) + '\n');
+}
+
+function rssMb(pid: number): number {
+  try {
+    return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'distlog-soak-'));
+  const chPorts = { httpPort: await freePort(), tcpPort: await freePort() };
+  let server = await LocalClickHouse.start({ dir: path.join(dir, 'clickhouse'), ...chPorts });
+  const database = 'distlog_soak';
+  const home = path.join(dir, 'home');
+  const ports = { grpcPort: await freePort(), httpPort: await freePort() };
+  let collector: CollectorProcess = await startCollectorProcess(server.url, database, { home, ...ports });
+  let peakRss = 0;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(collector.child.pid!))), 2000);
+
+  const clients: ChildProcess[] = Array.from({ length: CLIENTS }, (_, i) =>
+    spawn(process.execPath, [__filename], {
+      env: {
+        ...process.env,
+        SOAK_ROLE: 'client',
+        SOAK_CLIENT_ID: String(i),
+        SOAK_HTTP_PORT: String(ports.httpPort),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
+  const results = clients.map(
+    (c) =>
+      new Promise<{ sent: number; acked: number }>((resolve) => {
+        let out = '';
+        c.stdout!.on('data', (d) => (out += d));
+        c.on('exit', () => resolve(JSON.parse(out.trim() || '{"sent":0,"acked":0}')));
+      }),
+  );
+
+  const end = Date.now() + SECONDS * 1000;
+  let round = 0;
+  while (Date.now() < end - 30_000) {
+    await new Promise((r) => setTimeout(r, 20_000));
+    const step = round++ % 3;
+    if (step === 0) {
+      console.log(`[${new Date().toISOString()}] stopping ClickHouse for 10 s`);
+      await server.stop();
+      await new Promise((r) => setTimeout(r, 10_000));
+      server = await LocalClickHouse.start({ dir: path.join(dir, 'clickhouse'), ...chPorts });
+    } else {
+      const signal = step === 1 ? 'SIGTERM' : 'SIGKILL';
+      console.log(`[${new Date().toISOString()}] restarting the collector (${signal})`);
+      await collector.stop(signal);
+      collector = await startCollectorProcess(server.url, database, { home, ...ports });
+    }
+  }
+  await new Promise((r) => setTimeout(r, Math.max(0, end - Date.now())));
+  for (const c of clients) c.kill('SIGTERM');
+  const totals = (await Promise.all(results)).reduce(
+    (a, r) => ({ sent: a.sent + r.sent, acked: a.acked + r.acked }),
+    { sent: 0, acked: 0 },
+  );
+
+  // Wait for the spool to drain, then count.
+  const ch = await ClickHouse.connect({ url: server.url, database });
+  for (let i = 0; i < 120; i++) {
+    const metrics = await (await fetch(`http://127.0.0.1:${ports.httpPort}/metrics`)).text();
+    if (/^distlog_spool_batches 0$/m.test(metrics)) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const [counts] = await ch.query<{ rows: string; distinct: string }>(
+    `SELECT count() AS rows, uniqExact(Body) AS distinct FROM ${database}.all_logs WHERE ServiceName = 'soak'`,
+  );
+  clearInterval(sampler);
+  const stored = Number(counts.distinct);
+  console.log('\nsoak result');
+  console.table([
+    {
+      seconds: SECONDS,
+      clients: CLIENTS,
+      sent: totals.sent,
+      acknowledged: totals.acked,
+      stored,
+      duplicated: Number(counts.rows) - stored,
+      lost: Math.max(0, totals.acked - stored),
+      'collector peak RSS MB': peakRss.toFixed(0),
+    },
+  ]);
+  await ch.close();
+  await collector.stop();
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(totals.acked - stored > 0 ? 1 : 0);
+}
+
+void (process.env.SOAK_ROLE === 'client' ? client() : main());
