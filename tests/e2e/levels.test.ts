@@ -1,18 +1,18 @@
 import { spawn, ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import {
-  ClickHouse,
-  createTestDatabase,
-  dropTestDatabase,
-  eventually,
-  testClickHouseUrl,
-} from '@distlog/collector';
+import { ClickHouse, eventually, testClickHouseUrl } from '@distlog/collector';
 import { buildApp } from '@distlog/query-ui';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { PROTO_DIR } from '@distlog/collector';
-import { CollectorProcess, DISTLOG_BIN, startCollectorProcess } from '../support/collector-process';
+import {
+  CollectorProcess,
+  DISTLOG_BIN,
+  startCollectorProcess,
+  collectorWithDatabase,
+  stopCollectorAndDatabase,
+} from '../support/collector-process';
 
 jest.setTimeout(90_000);
 
@@ -20,14 +20,10 @@ let ch: ClickHouse;
 let collector: CollectorProcess;
 
 beforeAll(async () => {
-  ch = await createTestDatabase('e2e_levels');
-  collector = await startCollectorProcess(testClickHouseUrl(), ch.database);
+  ({ ch, collector } = await collectorWithDatabase('e2e_levels'));
 });
 
-afterAll(async () => {
-  await collector?.stop();
-  await dropTestDatabase(ch);
-});
+afterAll(() => stopCollectorAndDatabase(collector, ch));
 
 async function startApp(service: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [path.resolve(__dirname, '../dist/fixtures/level-app.js')], {

@@ -1,15 +1,9 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { FastifyInstance } from 'fastify';
-import {
-  ClickHouse,
-  createTestDatabase,
-  dropTestDatabase,
-  eventually,
-  testClickHouseUrl,
-} from '@distlog/collector';
+import { ClickHouse, dropTestDatabase, eventually } from '@distlog/collector';
 import { buildApp } from '@distlog/query-ui';
-import { CollectorProcess, DISTLOG_BIN, startCollectorProcess } from '../support/collector-process';
+import { CollectorProcess, DISTLOG_BIN, collectorWithDatabase } from '../support/collector-process';
 import { runShop } from '../support/shop';
 import { otlpJson, postJson } from '../support/otlp-json';
 
@@ -21,8 +15,7 @@ let base: string;
 const tag = randomUUID().slice(0, 8);
 
 beforeAll(async () => {
-  ch = await createTestDatabase('e2e_query');
-  collector = await startCollectorProcess(testClickHouseUrl(), ch.database);
+  ({ ch, collector } = await collectorWithDatabase('e2e_query'));
   traces = await runShop(collector.grpcPort, 5);
   // Records with characters that SQL must never see raw.
   await postJson(

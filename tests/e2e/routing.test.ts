@@ -13,21 +13,23 @@ import {
   loadConfigFile,
   testClickHouseUrl,
 } from '@distlog/collector';
-import { CollectorProcess, DISTLOG_BIN, startCollectorProcess } from '../support/collector-process';
+import {
+  CollectorProcess,
+  DISTLOG_BIN,
+  startCollectorProcess,
+  collectorWithDatabase,
+  stopCollectorAndDatabase,
+} from '../support/collector-process';
 import { otlpJson, postJson } from '../support/otlp-json';
 
 let ch: ClickHouse;
 let collector: CollectorProcess;
 
 beforeAll(async () => {
-  ch = await createTestDatabase('e2e_routing');
-  collector = await startCollectorProcess(testClickHouseUrl(), ch.database);
+  ({ ch, collector } = await collectorWithDatabase('e2e_routing'));
 });
 
-afterAll(async () => {
-  await collector?.stop();
-  await dropTestDatabase(ch);
-});
+afterAll(() => stopCollectorAndDatabase(collector, ch));
 
 function run(
   args: string[],

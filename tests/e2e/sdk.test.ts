@@ -1,26 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { SeverityNumber } from '@opentelemetry/api-logs';
+import { ClickHouse, eventually } from '@distlog/collector';
 import {
-  ClickHouse,
-  createTestDatabase,
-  dropTestDatabase,
-  eventually,
-  testClickHouseUrl,
-} from '@distlog/collector';
-import { CollectorProcess, runFixture, startCollectorProcess } from '../support/collector-process';
+  CollectorProcess,
+  runFixture,
+  collectorWithDatabase,
+  stopCollectorAndDatabase,
+} from '../support/collector-process';
 
 let ch: ClickHouse;
 let collector: CollectorProcess;
 
 beforeAll(async () => {
-  ch = await createTestDatabase('e2e_sdk');
-  collector = await startCollectorProcess(testClickHouseUrl(), ch.database);
+  ({ ch, collector } = await collectorWithDatabase('e2e_sdk'));
 });
 
-afterAll(async () => {
-  await collector?.stop();
-  await dropTestDatabase(ch);
-});
+afterAll(() => stopCollectorAndDatabase(collector, ch));
 
 interface Row {
   ServiceName: string;

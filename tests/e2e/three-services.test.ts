@@ -1,15 +1,12 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import {
-  ClickHouse,
-  createTestDatabase,
-  dropTestDatabase,
-  eventually,
-  freePort,
-  testClickHouseUrl,
-} from '@distlog/collector';
+import { ClickHouse, eventually, freePort } from '@distlog/collector';
 import { buildScopeTree, renderScopeTree, TraceRecord } from '@distlog/query-ui';
-import { CollectorProcess, startCollectorProcess } from '../support/collector-process';
+import {
+  CollectorProcess,
+  collectorWithDatabase,
+  stopCollectorAndDatabase,
+} from '../support/collector-process';
 
 const START = path.resolve(__dirname, '../../sdk/examples/shop/start.js');
 
@@ -17,14 +14,10 @@ let ch: ClickHouse;
 let collector: CollectorProcess;
 
 beforeAll(async () => {
-  ch = await createTestDatabase('e2e_shop');
-  collector = await startCollectorProcess(testClickHouseUrl(), ch.database);
+  ({ ch, collector } = await collectorWithDatabase('e2e_shop'));
 });
 
-afterAll(async () => {
-  await collector?.stop();
-  await dropTestDatabase(ch);
-});
+afterAll(() => stopCollectorAndDatabase(collector, ch));
 
 async function traceRecords(traceId: string): Promise<TraceRecord[]> {
   const rows = await ch.query<{

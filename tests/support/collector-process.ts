@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { ClickHouse, createTestDatabase, dropTestDatabase, testClickHouseUrl } from '@distlog/collector';
 
 /** The `distlog` command line as built by the query-ui package. */
 export const DISTLOG_BIN = path.join(
@@ -109,4 +110,22 @@ export async function runFixture(
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line));
+}
+
+/** A fresh test database with a collector process writing into it (each test file's usual start). */
+export async function collectorWithDatabase(
+  prefix: string,
+): Promise<{ ch: ClickHouse; collector: CollectorProcess }> {
+  const ch = await createTestDatabase(prefix);
+  const collector = await startCollectorProcess(testClickHouseUrl(), ch.database);
+  return { ch, collector };
+}
+
+/** The matching end: stop the collector (if it started), drop the database. */
+export async function stopCollectorAndDatabase(
+  collector: CollectorProcess | undefined,
+  ch: ClickHouse | undefined,
+): Promise<void> {
+  await collector?.stop();
+  if (ch) await dropTestDatabase(ch);
 }

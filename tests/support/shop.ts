@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { ClickHouse, createTestDatabase, eventually, freePort, testClickHouseUrl } from '@distlog/collector';
-import { CollectorProcess, startCollectorProcess } from './collector-process';
+import { ClickHouse, eventually, freePort } from '@distlog/collector';
+import { CollectorProcess, collectorWithDatabase } from './collector-process';
 
 const START = path.resolve(__dirname, '../../sdk/examples/shop/start.js');
 
@@ -36,8 +36,7 @@ export async function collectorWithShopData(
   prefix: string,
   requests = 5,
 ): Promise<{ ch: ClickHouse; collector: CollectorProcess; traces: string[] }> {
-  const ch = await createTestDatabase(prefix);
-  const collector = await startCollectorProcess(testClickHouseUrl(), ch.database);
+  const { ch, collector } = await collectorWithDatabase(prefix);
   const traces = await runShop(collector.grpcPort, requests);
   // A checkout has 7 scopes, a refused one 5: wait until (nearly) all have ended.
   await eventually(async () => {
