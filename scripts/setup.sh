@@ -29,17 +29,25 @@ if [ -z "${CLICKHOUSE_URL:-}" ] && ! command -v clickhouse-server >/dev/null 2>&
   fi
 fi
 
-# Chromium drives the web UI's browser tests (playwright-core, never a downloaded browser).
-# DISTLOG_SETUP_BROWSER=0 skips it (then the browser tests fail: they need it).
-if [ "${DISTLOG_SETUP_BROWSER:-1}" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+# Debian packages the tests need, installed as root when missing: `optional_package NAME
+# PATH-THAT-PROVES-IT WHY` (skipped with DISTLOG_SETUP_<NAME>=0; the tests that need it then fail).
+optional_package() {
+  local name=$1 proof=$2 why=$3 skip_var
+  skip_var="DISTLOG_SETUP_$(echo "$name" | tr '[:lower:]' '[:upper:]')"
+  [ "${!skip_var:-1}" = 1 ] || return 0
+  [ -e "$proof" ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    say "installing chromium (Debian package) for the browser tests…"
+    say "installing $name (Debian package) for $why…"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+    apt-get install -y -qq "$name" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$name" >/dev/null; }
   else
-    say "browser tests need chromium at /usr/bin/chromium (Debian/Ubuntu: sudo apt-get install -y chromium)"
+    say "$why need $proof (Debian/Ubuntu: sudo apt-get install -y $name)"
   fi
-fi
+}
+# Chromium drives the web UI's browser tests (playwright-core, never a downloaded browser).
+optional_package chromium /usr/bin/chromium "the browser tests"
+# ZooKeeper runs the ON CLUSTER DDL of the cluster-mode tests (two ClickHouse shards on this machine).
+optional_package zookeeper /usr/share/java/zookeeper.jar "the cluster-mode tests"
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages…"

@@ -1,9 +1,10 @@
 -- scope: tier
+-- distributed: {{table}}
 -- One table per retention tier. Works on ClickHouse 18.16 and later: no DateTime64
 -- or Map (timestamps are DateTime seconds plus exact UInt64 nanoseconds, attributes
 -- are Nested key/value arrays); TTL only where the server has it ({{ttl}}).
 -- Partitions are days, so retention can always be enforced by dropping partitions.
-CREATE TABLE IF NOT EXISTS {{table}}
+CREATE TABLE IF NOT EXISTS {{table}}{{on_cluster}}
 (
     Timestamp DateTime,
     TimeUnixNano UInt64,

@@ -1,8 +1,9 @@
 -- scope: database
+-- distributed: {{db}}.trace_index
 -- Trace id → where its records are: per tier and service, the time range and count.
 -- Filled by one materialized view per tier (0003); lets "all records of trace X"
 -- read only the partitions of that time range instead of scanning every tier.
-CREATE TABLE IF NOT EXISTS {{db}}.trace_index
+CREATE TABLE IF NOT EXISTS {{db}}.trace_index{{local}}{{on_cluster}}
 (
     TraceId String,
     Tier String,

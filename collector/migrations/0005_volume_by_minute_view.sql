@@ -1,7 +1,7 @@
 -- scope: tier
 -- Feeds volume_by_minute from this tier's inserts.
-CREATE MATERIALIZED VIEW IF NOT EXISTS {{table}}_volume
-TO {{db}}.volume_by_minute
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{table}}_volume{{on_cluster}}
+TO {{db}}.volume_by_minute{{local}}
 AS SELECT
     toStartOfMinute(Timestamp) AS Minute,
     {{tier}} AS Tier,

@@ -17,6 +17,7 @@ import { LevelStore } from './control/level-store';
 import { levelRoutes } from './control/level-http';
 import { levelControlHandlers, levelControlService } from './control/level-grpc';
 import { levelChangeRecord } from './control/level-audit';
+import { Authenticator } from './auth/authenticator';
 
 /**
  * Options for startCollector: a validated configuration (default: the shipped
@@ -123,10 +124,22 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   });
 
   const limits = config.receivers.limits;
-  const grpcReceiver = new OtlpGrpcReceiver({ ...config.receivers.grpc, limits }, pipeline, metrics);
-  grpcReceiver.addService(levelControlService(), levelControlHandlers(levels));
-  const httpReceiver = new OtlpHttpReceiver({ ...config.receivers.http, limits }, pipeline, metrics);
-  httpReceiver.addRoute(levelRoutes(levels));
+  // Replaced on reload, so keys and tokens can be rotated without a restart.
+  let authenticator = new Authenticator(config.auth);
+  const auth = () => authenticator;
+  const { tls } = config;
+  const grpcReceiver = new OtlpGrpcReceiver(
+    { ...config.receivers.grpc, limits, auth, tls },
+    pipeline,
+    metrics,
+  );
+  grpcReceiver.addService(levelControlService(), levelControlHandlers(levels, auth));
+  const httpReceiver = new OtlpHttpReceiver(
+    { ...config.receivers.http, limits, auth, tls },
+    pipeline,
+    metrics,
+  );
+  httpReceiver.addRoute(levelRoutes(levels, auth));
   let ready = true;
   httpReceiver.addRoute((req, res) => {
     const path = (req.url ?? '').split('?', 1)[0];
@@ -178,7 +191,18 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     server: ch.features.version,
     config: config.source,
     tiers: config.tiers.map((t) => t.name),
+    tls: tls ? 'on' : 'off',
+    ingest: authenticator.ingestRequired
+      ? `${config.auth.ingestKeys.length} ingest keys`
+      : 'open: no ingest keys',
+    levelControl: authenticator.usersRequired ? `${config.auth.users.length} users` : 'open: no users',
   });
+  const exposed = [config.receivers.grpc.host, config.receivers.http.host].some((h) => !isLoopback(h));
+  if (exposed && !authenticator.ingestRequired)
+    log(
+      'warn',
+      'the collector listens beyond loopback and accepts records from anyone: configure auth.ingestKeys',
+    );
 
   let stopping: Promise<void> | undefined;
   return {
@@ -204,6 +228,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
         retentionTimer = setInterval(() => (retentionRun = runRetention()), merged.retention.intervalMs);
         retentionTimer.unref();
       }
+      authenticator = new Authenticator(merged.auth);
       config = merged;
       log('info', 'configuration reloaded', {
         config: merged.source,
@@ -228,4 +253,8 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }

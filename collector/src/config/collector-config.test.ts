@@ -62,7 +62,7 @@ unknownTop: 1
 `);
     expect(found).toEqual(
       expect.arrayContaining([
-        'unknownTop: unknown key (allowed: receivers, clickhouse, tiers, destinations, rules, default, batch, spool, retention, levels)',
+        'unknownTop: unknown key (allowed: receivers, clickhouse, tiers, destinations, rules, default, batch, spool, retention, levels, auth, tls)',
         'receivers.grpc.port: expected a whole number ≥ 0 and ≤ 65535, got number 99999',
         'receivers.limits.maxRequestBytes: expected a size such as 1048576, "512KiB", "16MiB" or "1GiB", got "lots"',
         'tiers[0].retentionDays: expected a whole number ≥ 1, got number 0',

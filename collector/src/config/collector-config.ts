@@ -5,6 +5,7 @@ import { Checker, ConfigErrors, Json, join, parseDuration, parseSize } from './v
 import { TierConfig } from './tiers';
 import { RuleConfig, parseRules, parseAction, ActionConfig } from './rules-config';
 import { DEFAULT_RECEIVER_LIMITS, ReceiverLimits } from '../receivers/otlp/limits';
+import { AuthConfig, TlsConfig, parseAuth, parseTls } from '../auth/auth-config';
 import { DEFAULT_BATCH, BatchOptions } from '../sinks/clickhouse/table-writer';
 import { identifier } from '../storage/sql';
 
@@ -38,6 +39,8 @@ export interface CollectorConfig {
     username?: string;
     password?: string;
     requestTimeoutMs: number;
+    /** A cluster of the server's remote_servers: sharded tables (see storage/schema.ts). */
+    cluster?: string;
   };
   tiers: TierConfig[];
   destinations: DestinationConfig[];
@@ -48,6 +51,10 @@ export interface CollectorConfig {
   retention: { intervalMs: number };
   /** Where run-time level rules are kept (default $DISTLOG_HOME/levels.json). */
   levels: { file: string };
+  /** Ingest keys and user tokens (see auth/auth-config.ts); empty lists: open. */
+  auth: AuthConfig;
+  /** Certificate and key for the gRPC, HTTP and query-server ports; absent: plain text. */
+  tls?: TlsConfig;
 }
 
 export const DEFAULT_CONFIG_FILE = path.resolve(__dirname, '../../config/default.yaml');
@@ -113,6 +120,8 @@ const TOP_KEYS = [
   'spool',
   'retention',
   'levels',
+  'auth',
+  'tls',
 ];
 
 function validate(
@@ -173,6 +182,7 @@ function validate(
       'username',
       'password',
       'requestTimeout',
+      'cluster',
     ]) ?? {};
   const database = c.string('clickhouse.database', chRaw.database, 'distlog')!;
   try {
@@ -186,7 +196,19 @@ function validate(
     username: c.string('clickhouse.username', chRaw.username, env.CLICKHOUSE_USER),
     password: typeof chRaw.password === 'string' ? chRaw.password : env.CLICKHOUSE_PASSWORD,
     requestTimeoutMs: parseDuration(c, 'clickhouse.requestTimeout', chRaw.requestTimeout, 30_000),
+    // Empty (e.g. `${CLICKHOUSE_CLUSTER:-}` unset) means a single server.
+    cluster:
+      chRaw.cluster === ''
+        ? undefined
+        : c.string('clickhouse.cluster', chRaw.cluster, env.CLICKHOUSE_CLUSTER || undefined),
   };
+  if (clickhouse.cluster !== undefined) {
+    try {
+      identifier(clickhouse.cluster, 'cluster name');
+    } catch (err) {
+      c.problem('clickhouse.cluster', (err as Error).message);
+    }
+  }
 
   const tiers: TierConfig[] = [];
   // Names as declared, valid or not: rules are checked against them, so one bad tier gives one error.
@@ -299,5 +321,7 @@ function validate(
     spool,
     retention,
     levels,
+    auth: parseAuth(c, top.auth, env),
+    ...(top.tls !== undefined ? { tls: parseTls(c, top.tls) } : {}),
   };
 }

@@ -3,7 +3,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { LevelStore } from './level-store';
 import { LevelRule } from './level-rules';
-import { PROTO_DIR } from '../receivers/otlp/grpc-receiver';
+import { PROTO_DIR, metadataString } from '../receivers/otlp/grpc-receiver';
+import { AuthError, Authenticator, authorizeService } from '../auth/authenticator';
 
 /** distlog.v1.LevelControl (proto/distlog/v1/control.proto) on the collector's gRPC port. */
 export function levelControlService(): grpc.ServiceDefinition {
@@ -29,7 +30,10 @@ function toMessage(r: LevelRule): object {
   };
 }
 
-export function levelControlHandlers(store: LevelStore): grpc.UntypedServiceImplementation {
+export function levelControlHandlers(
+  store: LevelStore,
+  auth?: () => Authenticator,
+): grpc.UntypedServiceImplementation {
   return {
     Subscribe: (
       call: grpc.ServerWritableStream<{ service: string; instance: string; loggers: string[] }, object>,
@@ -37,6 +41,14 @@ export function levelControlHandlers(store: LevelStore): grpc.UntypedServiceImpl
       const { service, instance } = call.request;
       if (!service) {
         call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: 'service: required' });
+        return;
+      }
+      try {
+        if (auth) authorizeService(auth().ingest(metadataString(call.metadata, 'authorization')), service);
+      } catch (err) {
+        if (!(err instanceof AuthError)) throw err;
+        const code = err.status === 401 ? grpc.status.UNAUTHENTICATED : grpc.status.PERMISSION_DENIED;
+        call.emit('error', { code, details: err.message });
         return;
       }
       const unsubscribe = store.subscribe(

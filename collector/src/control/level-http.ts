@@ -1,6 +1,9 @@
 import http from 'node:http';
 import { LevelStore } from './level-store';
 import { LevelRuleError, NewLevelRule } from './level-rules';
+import { AuthError, Authenticator, authorizeService } from '../auth/authenticator';
+
+const OPEN = new Authenticator({ ingestKeys: [], users: [] });
 
 /**
  * The level-control endpoints on the collector's HTTP port:
@@ -9,38 +12,55 @@ import { LevelRuleError, NewLevelRule } from './level-rules';
  *   DELETE /v1/levels?id=|service=|logger= clear rules
  *   GET    /v1/levels/stream?service=&instance=   server-sent events: the rules, on every change
  *   POST   /v1/levels/report               a process's effective levels { service, instance, loggers }
+ *
+ * With auth configured: reading the rules needs a user token, changing them an admin's
+ * (whose name then is the rule's setBy); the stream and the reports need an ingest key
+ * that may send for the service.
  */
 export function levelRoutes(
   store: LevelStore,
+  auth: () => Authenticator = () => OPEN,
 ): (req: http.IncomingMessage, res: http.ServerResponse) => boolean {
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (!url.pathname.startsWith('/v1/levels')) return false;
-    void handle(store, url, req, res).catch((err) => send(res, 500, { error: String(err) }));
+    void handle(store, auth(), url, req, res).catch((err) => {
+      if (err instanceof AuthError) {
+        if (err.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="distlog"');
+        return send(res, err.status, { error: err.message });
+      }
+      send(res, 500, { error: String(err) });
+    });
     return true;
   };
 }
 
 async function handle(
   store: LevelStore,
+  auth: Authenticator,
   url: URL,
   req: http.IncomingMessage,
   res: http.ServerResponse,
 ): Promise<void> {
+  const authorization = req.headers.authorization;
   if (url.pathname === '/v1/levels' && req.method === 'GET') {
+    auth.userFromHeader(authorization);
     return send(res, 200, { rules: store.list(), instances: store.listInstances() });
   }
   if (url.pathname === '/v1/levels' && req.method === 'POST') {
+    const user = auth.userFromHeader(authorization, 'admin');
     const body = await readJson(req, res);
     if (body === undefined) return;
     try {
-      return send(res, 201, { rule: await store.set(body as NewLevelRule) });
+      const rule = { ...(body as NewLevelRule), ...(auth.usersRequired ? { setBy: user.name } : {}) };
+      return send(res, 201, { rule: await store.set(rule) });
     } catch (err) {
       if (err instanceof LevelRuleError) return send(res, 400, { error: err.message });
       throw err;
     }
   }
   if (url.pathname === '/v1/levels' && req.method === 'DELETE') {
+    const user = auth.userFromHeader(authorization, 'admin');
     const filter = {
       id: url.searchParams.get('id') ?? undefined,
       service: url.searchParams.get('service') ?? undefined,
@@ -49,12 +69,14 @@ async function handle(
     if (!filter.id && !filter.service && !filter.logger) {
       return send(res, 400, { error: 'name the rules to clear: id, service and/or logger' });
     }
-    return send(res, 200, { removed: await store.clear(filter, url.searchParams.get('by') ?? 'unknown') });
+    const by = auth.usersRequired ? user.name : (url.searchParams.get('by') ?? 'unknown');
+    return send(res, 200, { removed: await store.clear(filter, by) });
   }
   if (url.pathname === '/v1/levels/stream' && req.method === 'GET') {
     const service = url.searchParams.get('service');
     const instance = url.searchParams.get('instance') ?? '';
     if (!service) return send(res, 400, { error: 'service: required' });
+    authorizeService(auth.ingest(authorization), service);
     res.writeHead(200, {
       'Content-Type': 'text/event-stream',
       'Cache-Control': 'no-cache',
@@ -74,6 +96,7 @@ async function handle(
     return;
   }
   if (url.pathname === '/v1/levels/report' && req.method === 'POST') {
+    const sender = auth.ingest(authorization);
     const body = (await readJson(req, res)) as
       { service?: unknown; instance?: unknown; loggers?: unknown } | undefined;
     if (body === undefined) return;
@@ -85,6 +108,7 @@ async function handle(
     ) {
       return send(res, 400, { error: 'expected { service, instance, loggers }' });
     }
+    authorizeService(sender, body.service);
     store.report(body.service, body.instance, body.loggers as never);
     return send(res, 204, undefined);
   }

@@ -12,6 +12,12 @@ export interface ClickHouseOptions {
   database: string;
   /** Per-request timeout (ms). Default 30 000. */
   requestTimeoutMs?: number;
+  /**
+   * A cluster from the server's `remote_servers`: tables become `<name>_local` on every
+   * shard plus a `Distributed` table `<name>` over them, DDL runs `ON CLUSTER`, and
+   * inserts into the Distributed tables are synchronous (acknowledged = stored on the shards).
+   */
+  cluster?: string;
 }
 
 export class ClickHouseUnavailableError extends Error {
@@ -21,16 +27,41 @@ export class ClickHouseUnavailableError extends Error {
   }
 }
 
+export class ClusterConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ClusterConfigError';
+  }
+}
+
 /** Distlog's access to one ClickHouse server: queries, commands and RowBinary inserts. */
 export class ClickHouse {
   readonly database: string;
+  readonly cluster: string | undefined;
   private constructor(
     private readonly client: ClickHouseClient,
     readonly url: string,
     database: string,
     readonly features: ServerFeatures,
+    cluster: string | undefined,
   ) {
     this.database = identifier(database, 'database name');
+    this.cluster = cluster === undefined ? undefined : identifier(cluster, 'cluster name');
+  }
+
+  /** ` ON CLUSTER name` in cluster mode, else nothing: for DDL statements. */
+  get onCluster(): string {
+    return this.cluster ? ` ON CLUSTER ${this.cluster}` : '';
+  }
+
+  /** The table that holds the rows of `table` on this server: `<table>_local` in cluster mode. */
+  storageTable(table: string): string {
+    return this.cluster ? `${table}_local` : table;
+  }
+
+  /** A system table of every node of the cluster (or of this server): e.g. `parts`. */
+  systemTable(table: string): string {
+    return this.cluster ? `cluster(${this.cluster}, system, ${table})` : `system.${table}`;
   }
 
   /** Connects and detects the server version; fails with one line naming the URL. */
@@ -50,11 +81,38 @@ export class ClickHouse {
       if (!ping.success) throw ping.error;
       const rs = await client.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' });
       const [{ v }] = (await rs.json()) as Array<{ v: string }>;
-      return new ClickHouse(client, options.url, options.database, featuresForVersion(v));
+      const ch = new ClickHouse(
+        client,
+        options.url,
+        options.database,
+        featuresForVersion(v),
+        options.cluster,
+      );
+      if (ch.cluster) await ch.checkCluster();
+      return ch;
     } catch (err) {
       await client.close().catch(() => undefined);
+      if (err instanceof ClusterConfigError) throw err;
       throw new ClickHouseUnavailableError(options.url, err);
     }
+  }
+
+  /** The shards of the cluster, from `system.clusters`. */
+  async shards(): Promise<Array<{ shard: number; host: string; port: number }>> {
+    if (!this.cluster) return [];
+    const rows = await this.query<{ shard_num: number; host_address: string; port: number }>(
+      `SELECT shard_num, host_address, port FROM system.clusters WHERE cluster = '${this.cluster}' AND replica_num = 1 ORDER BY shard_num`,
+    );
+    return rows.map((r) => ({ shard: Number(r.shard_num), host: r.host_address, port: Number(r.port) }));
+  }
+
+  private async checkCluster(): Promise<void> {
+    const known = await this.query<{ cluster: string }>('SELECT DISTINCT cluster FROM system.clusters');
+    if (!known.some((k) => k.cluster === this.cluster))
+      throw new ClusterConfigError(
+        `cluster ${JSON.stringify(this.cluster)} is not defined in the remote_servers of ClickHouse at ${this.url}` +
+          (known.length ? ` (it has: ${known.map((k) => k.cluster).join(', ')})` : ' (it has no clusters)'),
+      );
   }
 
   async query<T>(sql: string, settings: Record<string, string | number> = {}): Promise<T[]> {
@@ -72,6 +130,8 @@ export class ClickHouse {
     const result = await this.client.exec({
       query: `INSERT INTO ${this.database}.${identifier(table, 'table name')} (${columnList}) FORMAT RowBinary`,
       values: Readable.from([bytes], { objectMode: false }),
+      // Through a Distributed table, answer only once every shard has its rows.
+      ...(this.cluster ? { clickhouse_settings: { insert_distributed_sync: 1 } } : {}),
     });
     // The response body must be consumed to free the connection.
     for await (const _chunk of result.stream) void _chunk;

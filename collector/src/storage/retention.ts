@@ -6,6 +6,8 @@ import { stringLiteral } from './sql';
  * Retention by dropping whole day partitions — works on every ClickHouse version,
  * TTL or not. A partition is dropped once all of its day is older than the tier's
  * retention. trace_index and volume_by_minute keep as long as the longest tier.
+ * In cluster mode the partitions of every shard's `_local` table are listed through
+ * `cluster()` and dropped `ON CLUSTER`.
  */
 export interface DroppedPartition {
   table: string;
@@ -23,14 +25,17 @@ export async function enforceRetention(
   targets.push({ table: 'trace_index', days: longest }, { table: 'volume_by_minute', days: longest });
   for (const { table, days } of targets) {
     const cutoff = new Date(now.getTime() - days * 86_400_000).toISOString().slice(0, 10);
+    const stored = ch.storageTable(table);
     const partitions = await ch.query<{ partition: string }>(
-      `SELECT DISTINCT partition FROM system.parts
-       WHERE database = ${stringLiteral(ch.database)} AND table = ${stringLiteral(table)} AND active`,
+      `SELECT DISTINCT partition FROM ${ch.systemTable('parts')}
+       WHERE database = ${stringLiteral(ch.database)} AND table = ${stringLiteral(stored)} AND active`,
     );
     for (const { partition } of partitions) {
       const day = partition.replace(/^'|'$/g, '');
       if (/^\d{4}-\d{2}-\d{2}$/.test(day) && day < cutoff) {
-        await ch.command(`ALTER TABLE ${ch.database}.${table} DROP PARTITION ${stringLiteral(day)}`);
+        await ch.command(
+          `ALTER TABLE ${ch.database}.${stored}${ch.onCluster} DROP PARTITION ${stringLiteral(day)}`,
+        );
         dropped.push({ table, partition: day });
       }
     }
@@ -61,8 +66,9 @@ export async function tierStatus(ch: ClickHouse, tiers: readonly TierConfig[]): 
     }>(
       `SELECT sum(rows) AS rows, sum(bytes) AS bytes, uniqExact(partition) AS partitions,
               min(partition) AS oldest, max(partition) AS newest
-       FROM system.parts
-       WHERE database = ${stringLiteral(ch.database)} AND table = ${stringLiteral(tier.table)} AND active`,
+       FROM ${ch.systemTable('parts')}
+       WHERE database = ${stringLiteral(ch.database)} AND table = ${stringLiteral(ch.storageTable(tier.table))}
+         AND active`,
     );
     const partitions = Number(parts?.partitions ?? 0);
     out.push({

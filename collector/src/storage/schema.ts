@@ -9,6 +9,11 @@ import { stringLiteral } from './sql';
  * `-- scope: tier` runs once per tier table, others once per database. Each applied
  * (migration, target) pair is recorded in `distlog_migrations`, so applying again,
  * or after adding a tier, does only what is missing.
+ *
+ * Cluster mode (ClickHouseOptions.cluster): every statement runs `ON CLUSTER`; a
+ * migration's tables are created as `<name>_local` on every shard, and a migration
+ * headed `-- distributed: <name>` adds the `Distributed` table `<name>` over them, so
+ * readers and writers keep using the names they use on a single server.
  */
 export const MIGRATIONS_DIR = path.resolve(__dirname, '../../migrations');
 const LEDGER = 'distlog_migrations';
@@ -17,6 +22,8 @@ export interface Migration {
   id: string;
   scope: 'tier' | 'database';
   sql: string;
+  /** The table (template) that gets a Distributed table over its shards in cluster mode. */
+  distributed?: string;
 }
 
 export interface AppliedStep {
@@ -31,13 +38,19 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
     .map((file) => {
       const sql = readFileSync(path.join(dir, file), 'utf8');
       const scope = /^--\s*scope:\s*tier\s*$/m.test(sql) ? 'tier' : 'database';
-      return { id: file.replace(/\.sql$/, ''), scope, sql };
+      const distributed = /^--\s*distributed:\s*(\S+)\s*$/m.exec(sql)?.[1];
+      return { id: file.replace(/\.sql$/, ''), scope, sql, ...(distributed ? { distributed } : {}) };
     });
 }
 
 export async function applySchema(ch: ClickHouse, tiers: readonly TierConfig[]): Promise<AppliedStep[]> {
   validateTiers(tiers);
-  await ch.command(`CREATE DATABASE IF NOT EXISTS ${ch.database}`);
+  if (ch.cluster) await checkDistributedDdl(ch);
+  // Every DDL statement is a round through ZooKeeper in cluster mode: none when nothing is to do.
+  const [known] = await ch.query<{ n: string }>(
+    `SELECT count() AS n FROM system.databases WHERE name = ${stringLiteral(ch.database)}`,
+  );
+  if (Number(known.n) === 0) await ch.command(`CREATE DATABASE IF NOT EXISTS ${ch.database}${ch.onCluster}`);
   await ch.command(
     `CREATE TABLE IF NOT EXISTS ${ch.database}.${LEDGER} (id String, target String, applied_at DateTime) ` +
       `ENGINE = MergeTree ORDER BY (id, target)`,
@@ -51,9 +64,17 @@ export async function applySchema(ch: ClickHouse, tiers: readonly TierConfig[]):
   for (const migration of loadMigrations()) {
     const targets = migration.scope === 'tier' ? tiers : [undefined];
     for (const tier of targets) {
-      const target = tier ? tier.table : ch.database;
+      const target = (tier ? tier.table : ch.database) + (ch.cluster ? ` on cluster ${ch.cluster}` : '');
       if (done.has(`${migration.id}\u0000${target}`)) continue;
       for (const statement of splitStatements(render(migration.sql, ch, tier))) await ch.command(statement);
+      if (ch.cluster && migration.distributed) {
+        const table = render(migration.distributed, ch, tier, 'public');
+        const local = `${table}_local`;
+        await ch.command(
+          `CREATE TABLE IF NOT EXISTS ${table}${ch.onCluster} AS ${local} ` +
+            `ENGINE = Distributed(${ch.cluster}, ${ch.database}, ${local.slice(ch.database.length + 1)}, rand())`,
+        );
+      }
       await ch.command(
         `INSERT INTO ${ch.database}.${LEDGER} (id, target, applied_at) VALUES ` +
           `(${stringLiteral(migration.id)}, ${stringLiteral(target)}, now())`,
@@ -70,22 +91,53 @@ export const ALL_TIERS_TABLE = 'all_logs';
 
 /**
  * `all_logs` reads every tier table as one (ClickHouse's Merge engine, on every
- * version): searches and trace lookups span tiers without knowing them. Recreated at
- * each apply, since the set of tiers may have changed.
+ * version): searches and trace lookups span tiers without knowing them. Recreated
+ * when the set of tiers changed.
  */
 async function createAllTiersTable(ch: ClickHouse, tiers: readonly TierConfig[]): Promise<void> {
   const pattern = `^(${tiers.map((t) => t.table).join('|')})$`;
-  await ch.command(`DROP TABLE IF EXISTS ${ch.database}.${ALL_TIERS_TABLE}`);
+  const engine = `Merge(${stringLiteral(ch.database)}, ${stringLiteral(pattern)})`;
+  const [current] = await ch.query<{ engine_full: string }>(
+    `SELECT engine_full FROM system.tables WHERE database = ${stringLiteral(ch.database)} AND name = '${ALL_TIERS_TABLE}'`,
+  );
+  if (current?.engine_full === engine) return;
+  await ch.command(`DROP TABLE IF EXISTS ${ch.database}.${ALL_TIERS_TABLE}${ch.onCluster}`);
   await ch.command(
-    `CREATE TABLE ${ch.database}.${ALL_TIERS_TABLE} AS ${ch.database}.${tiers[0].table} ` +
-      `ENGINE = Merge(${stringLiteral(ch.database)}, ${stringLiteral(pattern)})`,
+    `CREATE TABLE ${ch.database}.${ALL_TIERS_TABLE}${ch.onCluster} AS ${ch.database}.${tiers[0].table} ` +
+      `ENGINE = ${engine}`,
   );
 }
 
-function render(sql: string, ch: ClickHouse, tier: TierConfig | undefined): string {
+/** `ON CLUSTER` needs distributed DDL (ZooKeeper or ClickHouse Keeper); say so before the first statement. */
+async function checkDistributedDdl(ch: ClickHouse): Promise<void> {
+  try {
+    await ch.query(`SELECT name FROM system.zookeeper WHERE path = '/' LIMIT 1`);
+  } catch (err) {
+    throw new Error(
+      `cluster ${ch.cluster}: the schema is created ON CLUSTER, which needs distributed DDL — ` +
+        `ZooKeeper or ClickHouse Keeper in the server config (<zookeeper> and <distributed_ddl>) of ${ch.url}. ` +
+        `The server said: ${(err as Error).message.split('\n')[0]}`,
+      { cause: err },
+    );
+  }
+}
+
+/**
+ * Fills a migration's placeholders. `storage` names the tables that hold rows (the
+ * `_local` ones in cluster mode); `public` the names readers and writers use.
+ */
+function render(
+  sql: string,
+  ch: ClickHouse,
+  tier: TierConfig | undefined,
+  names: 'storage' | 'public' = 'storage',
+): string {
+  const local = ch.cluster && names === 'storage' ? '_local' : '';
   return sql
     .replace(/\{\{db\}\}/g, ch.database)
-    .replace(/\{\{table\}\}/g, tier ? `${ch.database}.${tier.table}` : '')
+    .replace(/\{\{local\}\}/g, local)
+    .replace(/\{\{on_cluster\}\}/g, ch.onCluster)
+    .replace(/\{\{table\}\}/g, tier ? `${ch.database}.${tier.table}${local}` : '')
     .replace(/\{\{tier\}\}/g, tier ? stringLiteral(tier.name) : "''")
     .replace(
       /\{\{ttl\}\}/g,

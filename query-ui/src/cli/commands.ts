@@ -177,7 +177,7 @@ async function withSchemaTarget<T>(
 export const schema: Command = {
   summary: 'apply the schema migrations, or show each tier (`distlog schema apply|status`)',
   usage:
-    'distlog schema apply|status [--config FILE] [--clickhouse-url URL] [--database NAME] [--home DIR] [--json]',
+    'distlog schema apply|status [--config FILE] [--clickhouse-url URL] [--database NAME] [--cluster NAME] [--home DIR] [--json]',
   async run(args) {
     const json = args.includes('--json');
     const rest = args.filter((a) => a !== '--json');
@@ -185,7 +185,9 @@ export const schema: Command = {
     if (sub === 'apply') {
       return withSchemaTarget(rest.slice(1), this.usage, async (ch, config) => {
         const steps = await applySchema(ch, config.tiers);
-        say(`ClickHouse ${ch.features.version} at ${ch.url}, database ${ch.database}`);
+        say(
+          `ClickHouse ${ch.features.version} at ${ch.url}, database ${ch.database}${await clusterSummary(ch)}`,
+        );
         say(
           steps.length === 0
             ? 'schema is up to date'
@@ -219,7 +221,7 @@ export const schema: Command = {
             .trimEnd();
         process.stdout.write(
           [
-            `ClickHouse ${ch.features.version} at ${ch.url}${ch.features.ttl ? ' (TTL declared too)' : ' (no TTL on this server: retention drops partitions)'}`,
+            `ClickHouse ${ch.features.version} at ${ch.url}${await clusterSummary(ch)}${ch.features.ttl ? ' (TTL declared too)' : ' (no TTL on this server: retention drops partitions)'}`,
             line(header),
             ...rows.map(line),
           ].join('\n') + '\n',
@@ -230,6 +232,12 @@ export const schema: Command = {
     throw new UsageError(`unknown schema command ${JSON.stringify(sub ?? '')}\nusage: ${this.usage}`);
   },
 };
+
+async function clusterSummary(ch: ClickHouse): Promise<string> {
+  if (!ch.cluster) return '';
+  const shards = await ch.shards();
+  return `, cluster ${ch.cluster} (${shards.length} shards: ${shards.map((s) => `${s.host}:${s.port}`).join(', ')})`;
+}
 
 function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;

@@ -11,6 +11,8 @@ export interface CommonSettings {
   configFile: string;
   clickhouseUrl: string | undefined;
   database: string | undefined;
+  /** ClickHouse cluster (remote_servers) for sharded tables; else the config's clickhouse.cluster. */
+  cluster: string | undefined;
   grpcPort: number | undefined;
   httpPort: number | undefined;
   localClickHouseHttpPort: number;
@@ -22,6 +24,7 @@ export const COMMON_OPTIONS = {
   config: { type: 'string' },
   'clickhouse-url': { type: 'string' },
   database: { type: 'string' },
+  cluster: { type: 'string' },
   'grpc-port': { type: 'string' },
   'http-port': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -36,6 +39,7 @@ export function commonSettings(
     configFile: path.resolve(str(flags.config) ?? env.DISTLOG_CONFIG ?? DEFAULT_CONFIG_FILE),
     clickhouseUrl: str(flags['clickhouse-url']) ?? env.CLICKHOUSE_URL,
     database: str(flags.database) ?? env.DISTLOG_DATABASE,
+    cluster: str(flags.cluster),
     grpcPort: port('--grpc-port / DISTLOG_GRPC_PORT', str(flags['grpc-port']) ?? env.DISTLOG_GRPC_PORT),
     httpPort: port('--http-port / DISTLOG_HTTP_PORT', str(flags['http-port']) ?? env.DISTLOG_HTTP_PORT),
     localClickHouseHttpPort: port('DISTLOG_CLICKHOUSE_HTTP_PORT', env.DISTLOG_CLICKHOUSE_HTTP_PORT) ?? 18123,
@@ -52,6 +56,7 @@ export function loadSettingsConfig(settings: CommonSettings, env = process.env):
       ...config.clickhouse,
       ...(settings.clickhouseUrl ? { url: settings.clickhouseUrl } : {}),
       ...(settings.database ? { database: settings.database } : {}),
+      ...(settings.cluster ? { cluster: settings.cluster } : {}),
     },
     receivers: {
       ...config.receivers,

@@ -10,6 +10,8 @@ import { mergePartial } from './responses';
 import { InvalidRequestError, UnavailableError } from './errors';
 import { ReceiverLimits } from './limits';
 import { encodeExportResponseProtobuf } from './responses';
+import { AuthError, Authenticator, authorizeRows } from '../../auth/authenticator';
+import { TlsConfig } from '../../auth/auth-config';
 
 export const PROTO_DIR = path.resolve(__dirname, '../../../../proto');
 
@@ -17,6 +19,16 @@ export interface GrpcReceiverOptions {
   host: string;
   port: number;
   limits: ReceiverLimits;
+  /** Who may send (read at each request, so a reload can rotate keys); absent: anyone. */
+  auth?: () => Authenticator;
+  tls?: TlsConfig;
+}
+
+/** gRPC credentials for a listener: TLS from the configured files, else plain text. */
+export function serverCredentials(tls: TlsConfig | undefined): grpc.ServerCredentials {
+  return tls
+    ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }], false)
+    : grpc.ServerCredentials.createInsecure();
 }
 
 /**
@@ -64,14 +76,14 @@ export class OtlpGrpcReceiver {
     });
     server.addService(logsServiceDefinition(), {
       Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
-        void this.export(call.request, callback),
+        void this.export(call.request, call.metadata, callback),
     });
     for (const [definition, implementation] of this.extraServices)
       server.addService(definition, implementation);
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(
         `${this.options.host}:${this.options.port}`,
-        grpc.ServerCredentials.createInsecure(),
+        serverCredentials(this.options.tls),
         (err, p) => (err ? reject(err) : resolve(p)),
       ),
     );
@@ -92,14 +104,31 @@ export class OtlpGrpcReceiver {
     });
   }
 
-  private async export(request: Buffer, callback: grpc.sendUnaryData<Buffer>): Promise<void> {
+  private async export(
+    request: Buffer,
+    metadata: grpc.Metadata,
+    callback: grpc.sendUnaryData<Buffer>,
+  ): Promise<void> {
     let decoded: DecodedRequest;
     try {
+      // Credentials first: an unknown sender's bytes are not even decoded.
+      const sender = this.options.auth?.().ingest(metadataString(metadata, 'authorization'));
       decoded = decodeLogsRequestProtobuf(request, {
         ...this.options.limits,
         receivedAtUnixNano: nowUnixNano(),
       });
+      if (sender) authorizeRows(sender, decoded.rows);
     } catch (err) {
+      if (err instanceof AuthError) {
+        this.metrics?.refused.inc({
+          transport: 'grpc',
+          reason: err.status === 401 ? 'unauthenticated' : 'forbidden',
+        });
+        return callback({
+          code: err.status === 401 ? grpc.status.UNAUTHENTICATED : grpc.status.PERMISSION_DENIED,
+          details: err.message,
+        });
+      }
       if (err instanceof InvalidRequestError) {
         this.metrics?.refused.inc({ transport: 'grpc', reason: 'invalid' });
         return callback({ code: grpc.status.INVALID_ARGUMENT, details: err.message });
@@ -123,4 +152,9 @@ export class OtlpGrpcReceiver {
       callback({ code: grpc.status.INTERNAL, details: 'internal error while storing the request' });
     }
   }
+}
+
+export function metadataString(metadata: grpc.Metadata, key: string): string | undefined {
+  const [value] = metadata.get(key);
+  return typeof value === 'string' ? value : value?.toString('utf8');
 }

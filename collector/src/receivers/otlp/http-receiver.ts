@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import zlib from 'node:zlib';
 import { AddressInfo } from 'node:net';
 import { Consumer } from '../../pipeline/pipeline';
@@ -12,6 +13,8 @@ import { ReceiverLimits } from './limits';
 import {
   GRPC_INTERNAL,
   GRPC_INVALID_ARGUMENT,
+  GRPC_PERMISSION_DENIED,
+  GRPC_UNAUTHENTICATED,
   GRPC_RESOURCE_EXHAUSTED,
   GRPC_UNAVAILABLE,
   encodeExportResponseJson,
@@ -20,17 +23,24 @@ import {
   encodeStatusProtobuf,
   mergePartial,
 } from './responses';
+import { AuthError, Authenticator, IngestIdentity, authorizeRows } from '../../auth/authenticator';
+import { TlsConfig } from '../../auth/auth-config';
 
 export interface HttpReceiverOptions {
   host: string;
   port: number;
   limits: ReceiverLimits;
+  /** Who may send (read at each request, so a reload can rotate keys); absent: anyone. */
+  auth?: () => Authenticator;
+  tls?: TlsConfig;
 }
 
 type Encoding = 'protobuf' | 'json';
 
 const REASONS: Record<number, string> = {
   400: 'invalid',
+  401: 'unauthenticated',
+  403: 'forbidden',
   413: 'too_large',
   415: 'unsupported_media_type',
   500: 'internal',
@@ -42,7 +52,7 @@ export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) =>
 
 /** OTLP/HTTP logs receiver: POST /v1/logs, protobuf or JSON, optionally gzip. */
 export class OtlpHttpReceiver {
-  private server: http.Server | undefined;
+  private server: http.Server | https.Server | undefined;
   private readonly routes: HttpRoute[] = [];
 
   constructor(
@@ -56,7 +66,11 @@ export class OtlpHttpReceiver {
   }
 
   async start(): Promise<number> {
-    const server = http.createServer((req, res) => this.handle(req, res));
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(req, res);
+    const tls = this.options.tls;
+    const server = tls
+      ? https.createServer({ cert: tls.cert, key: tls.key }, handler)
+      : http.createServer(handler);
     server.keepAliveTimeout = 65_000;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -121,6 +135,16 @@ export class OtlpHttpReceiver {
         `unsupported Content-Encoding ${JSON.stringify(contentEncoding)}; use gzip or none`,
       );
     }
+    let sender: IngestIdentity | undefined;
+    try {
+      // Credentials first: an unknown sender's body is not even read.
+      sender = this.options.auth?.().ingest(req.headers.authorization);
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err;
+      res.setHeader('WWW-Authenticate', 'Bearer realm="distlog"');
+      res.setHeader('Connection', 'close');
+      return this.error(res, encoding, err.status, GRPC_UNAUTHENTICATED, err.message);
+    }
     const { maxRequestBytes } = this.options.limits;
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > maxRequestBytes) {
@@ -157,7 +181,7 @@ export class OtlpHttpReceiver {
     req.on('error', () => undefined);
     req.on('end', () => {
       if (refused) return;
-      void this.process(Buffer.concat(chunks, received), encoding, contentEncoding === 'gzip', res);
+      void this.process(Buffer.concat(chunks, received), encoding, contentEncoding === 'gzip', res, sender);
     });
   }
 
@@ -166,6 +190,7 @@ export class OtlpHttpReceiver {
     encoding: Encoding,
     gzipped: boolean,
     res: http.ServerResponse,
+    sender: IngestIdentity | undefined,
   ): Promise<void> {
     let decoded: DecodedRequest;
     try {
@@ -175,10 +200,13 @@ export class OtlpHttpReceiver {
         encoding === 'protobuf'
           ? decodeLogsRequestProtobuf(raw, limits)
           : decodeLogsRequestJson(raw.toString('utf8'), limits);
+      if (sender) authorizeRows(sender, decoded.rows);
       this.metrics?.received.inc({ transport: 'http' }, decoded.rows.length + decoded.rejected);
       if (decoded.rejected > 0)
         this.metrics?.refused.inc({ transport: 'http', reason: 'invalid_record' }, decoded.rejected);
     } catch (err) {
+      if (err instanceof AuthError)
+        return this.error(res, encoding, 403, GRPC_PERMISSION_DENIED, err.message);
       if (err instanceof RequestTooLargeError)
         return this.error(res, encoding, 413, GRPC_RESOURCE_EXHAUSTED, err.message);
       if (err instanceof InvalidRequestError)

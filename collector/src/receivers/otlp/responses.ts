@@ -8,6 +8,8 @@ export interface PartialSuccess {
 }
 
 export const GRPC_INVALID_ARGUMENT = 3;
+export const GRPC_PERMISSION_DENIED = 7;
+export const GRPC_UNAUTHENTICATED = 16;
 export const GRPC_RESOURCE_EXHAUSTED = 8;
 export const GRPC_INTERNAL = 13;
 export const GRPC_UNAVAILABLE = 14;
