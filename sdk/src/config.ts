@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { diag } from '@opentelemetry/api';
 /**
  * SDK options. Every field is optional; the standard OTEL_* environment variables are
@@ -54,6 +55,35 @@ export function resolveProtocol(options: DistlogOptions, env = process.env): Otl
     return 'grpc';
   }
   return raw as OtlpProtocol;
+}
+
+/**
+ * The level-control connection reuses what the OTLP exporter sends with: its headers
+ * (OTEL_EXPORTER_OTLP_LOGS_HEADERS / OTEL_EXPORTER_OTLP_HEADERS, e.g.
+ * `Authorization=Bearer <ingest key>`) and its CA file (OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE /
+ * OTEL_EXPORTER_OTLP_CERTIFICATE). A CA file that cannot be read is reported, not thrown.
+ */
+export function controlTransport(env = process.env): { headers: Record<string, string>; ca?: Buffer } {
+  const headers: Record<string, string> = {};
+  for (const raw of [env.OTEL_EXPORTER_OTLP_HEADERS, env.OTEL_EXPORTER_OTLP_LOGS_HEADERS]) {
+    for (const pair of (raw ?? '').split(',')) {
+      const i = pair.indexOf('=');
+      if (i <= 0) continue;
+      try {
+        headers[decodeURIComponent(pair.slice(0, i).trim())] = decodeURIComponent(pair.slice(i + 1).trim());
+      } catch {
+        diag.warn(`distlog: ignoring a malformed OTLP header entry`);
+      }
+    }
+  }
+  const caFile = env.OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE ?? env.OTEL_EXPORTER_OTLP_CERTIFICATE;
+  if (!caFile) return { headers };
+  try {
+    return { headers, ca: readFileSync(caFile) };
+  } catch (err) {
+    diag.error(`distlog: cannot read the CA file ${caFile}: ${(err as Error).message}`);
+    return { headers };
+  }
 }
 
 /** Where the collector's level-control endpoints are (its OTLP/HTTP port). */

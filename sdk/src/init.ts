@@ -14,7 +14,13 @@ import {
 import { OTLPLogExporter as GrpcExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPLogExporter as HttpJsonExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as HttpProtoExporter } from '@opentelemetry/exporter-logs-otlp-proto';
-import { DistlogOptions, OtlpProtocol, resolveControlEndpoint, resolveProtocol } from './config';
+import {
+  DistlogOptions,
+  OtlpProtocol,
+  controlTransport,
+  resolveControlEndpoint,
+  resolveProtocol,
+} from './config';
 import { LevelRegistry, LevelSubscriber, setLevelRegistry } from './levels';
 import type { LevelChangeNotice } from './levels/registry';
 import { BoundedBatchProcessor, ProcessorStats } from './export/bounded-batch-processor';
@@ -132,7 +138,13 @@ export function init(options: DistlogOptions = {}): Distlog {
       link.subscriber?.scheduleReport(),
     ));
     setLevelRegistry(registry);
-    const levelSubscriber = (link.subscriber = new LevelSubscriber(endpoint, service, instanceId, registry));
+    const levelSubscriber = (link.subscriber = new LevelSubscriber(
+      endpoint,
+      service,
+      instanceId,
+      registry,
+      controlTransport(),
+    ));
     levelSubscriber.start();
     return levelSubscriber;
   }

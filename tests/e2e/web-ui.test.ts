@@ -1,19 +1,19 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { chromium, Browser, Page } from 'playwright-core';
+import { Browser, Page } from 'playwright-core';
 import { FastifyInstance } from 'fastify';
 import { ClickHouse, dropTestDatabase } from '@distlog/collector';
 import { buildApp } from '@distlog/query-ui';
 import { CollectorProcess } from '../support/collector-process';
 import { collectorWithShopData } from '../support/shop';
 import { otlpJson, postJson } from '../support/otlp-json';
+import { launchChromium } from '../support/browser';
 
 /**
  * The web UI in a real browser: Debian's Chromium driven by playwright-core (no browser
  * download). Screenshots go to tests/test-output/screenshots/.
  */
-const CHROMIUM = process.env.DISTLOG_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = path.resolve(__dirname, '../test-output/screenshots');
 
 let ch: ClickHouse;
@@ -33,18 +33,7 @@ beforeAll(async () => {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
 }, 90_000);
 

@@ -53,6 +53,11 @@ export interface TlsConfig {
   keyFile: string;
   cert: Buffer;
   key: Buffer;
+  /**
+   * `caFile`: authorities the query server trusts when it calls an https collector
+   * (besides the system's), e.g. the private CA that signed these certificates.
+   */
+  ca?: Buffer;
 }
 
 export function parseAuth(c: Checker, raw: Json, env: NodeJS.ProcessEnv): AuthConfig {
@@ -165,7 +170,7 @@ function readSecret(
 
 export function parseTls(c: Checker, raw: Json): TlsConfig | undefined {
   if (raw === undefined) return undefined;
-  const t = c.object('tls', raw, ['certFile', 'keyFile']);
+  const t = c.object('tls', raw, ['certFile', 'keyFile', 'caFile']);
   if (!t) return undefined;
   const certFile = c.string('tls.certFile', t.certFile);
   const keyFile = c.string('tls.keyFile', t.keyFile);
@@ -183,6 +188,14 @@ export function parseTls(c: Checker, raw: Json): TlsConfig | undefined {
   };
   const cert = read('tls.certFile', certFile);
   const key = read('tls.keyFile', keyFile);
+  const caFile = c.string('tls.caFile', t.caFile);
+  const ca = caFile ? read('tls.caFile', caFile) : undefined;
   if (!cert || !key) return undefined;
-  return { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile), cert, key };
+  return {
+    certFile: path.resolve(certFile),
+    keyFile: path.resolve(keyFile),
+    cert,
+    key,
+    ...(ca ? { ca } : {}),
+  };
 }

@@ -99,3 +99,62 @@ unknownTop: 1
     );
   });
 });
+
+describe('auth and tls configuration', () => {
+  const secret = 'a-long-enough-secret-0123456789';
+  const authEnv = { ...env, KEY_A: secret, KEY_SHORT: 'short', KEY_SAME: secret };
+
+  it('reads keys and tokens from the environment, with their limits and roles', () => {
+    const config = parseConfig(
+      `auth:
+  ingestKeys: [{ name: a, keyEnv: KEY_A, tenant: t1, services: [svc] }]
+  users: [{ name: u, tokenEnv: KEY_A_TOKEN, role: reader }]`,
+      'x.yaml',
+      { ...authEnv, KEY_A_TOKEN: 'another-long-enough-token-42' },
+    );
+    expect(config.auth.ingestKeys).toEqual([{ name: 'a', secret, tenant: 't1', services: ['svc'] }]);
+    expect(config.auth.users).toEqual([
+      { name: 'u', secret: 'another-long-enough-token-42', role: 'reader' },
+    ]);
+    expect(parseConfig('{}', 'x.yaml', env).auth).toEqual({ ingestKeys: [], users: [] });
+  });
+
+  it('names every mistake without ever quoting a secret', () => {
+    let found: string[] = [];
+    try {
+      parseConfig(
+        `auth:
+  ingestKeys:
+    - { name: a, keyEnv: KEY_A }
+    - { name: b, keyEnv: KEY_SHORT }
+    - { name: c, keyEnv: KEY_MISSING }
+    - { name: d, keyEnv: KEY_A, keyFile: /x }
+    - { name: e, keyEnv: KEY_SAME, services: [] }
+    - { name: a, keyFile: /nonexistent/key }
+  users: [{ name: u, tokenEnv: KEY_A, role: root }]
+tls: { certFile: /nonexistent/cert.pem }`,
+        'x.yaml',
+        authEnv,
+      );
+    } catch (err) {
+      found = (err as ConfigErrors).problems;
+    }
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'auth.ingestKeys[1]: the key is shorter than 16 characters',
+        'auth.ingestKeys[2].keyEnv: environment variable KEY_MISSING is not set',
+        "auth.ingestKeys[3]: give exactly one of keyEnv (an environment variable's name) or keyFile",
+        'auth.ingestKeys[4]: has the same secret as a',
+        'auth.ingestKeys[4].services: expected a non-empty list of service names, got a list',
+        'auth.ingestKeys[5].name: "a" is used twice',
+        'auth.ingestKeys[5].keyFile: cannot read /nonexistent/key: ENOENT',
+        'auth.users[0].role: expected reader or admin, got "root"',
+        'tls: needs certFile and keyFile (PEM)',
+      ]),
+    );
+    for (const p of found) {
+      expect(p).not.toContain(secret);
+      expect(p).not.toContain("short'");
+    }
+  });
+});

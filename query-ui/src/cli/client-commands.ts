@@ -60,7 +60,7 @@ function filterParams(flags: Flags): URLSearchParams {
 async function getJson<T>(url: string): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(url);
+    res = await fetch(url, { headers: authHeaders() });
   } catch (err) {
     throw new Error(
       `cannot reach the Distlog API at ${new URL(url).origin} (${(err as Error).message}); is \`distlog up\` running? Set DISTLOG_API otherwise`,
@@ -126,7 +126,7 @@ export const tail: Command = {
     process.once('SIGINT', () => controller.abort());
     let res: Response;
     try {
-      res = await fetch(url, { signal: controller.signal });
+      res = await fetch(url, { signal: controller.signal, headers: authHeaders() });
     } catch (err) {
       throw new Error(
         `cannot reach the Distlog API (${(err as Error).message}); is \`distlog up\` running?`,
@@ -246,7 +246,7 @@ async function levelRequest<T>(base: string, method: string, query = '', body?: 
   try {
     res = await fetch(`${base}/api/levels${query}`, {
       method,
-      headers: body ? { 'Content-Type': 'application/json' } : {},
+      headers: { ...authHeaders(), ...(body ? { 'Content-Type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
   } catch (err) {
@@ -344,3 +344,9 @@ export const level: Command = {
 };
 
 export { renderScopeTree };
+
+/** DISTLOG_TOKEN (a user token from auth.users) as a bearer header; never a command-line flag. */
+function authHeaders(): Record<string, string> {
+  const token = process.env.DISTLOG_TOKEN?.trim();
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import {
+  Authenticator,
   ClickHouse,
   CollectorConfig,
   ConfigErrors,
@@ -83,7 +84,9 @@ export const up: Command = {
         ch: collector.clickhouse,
         host: uiHost(),
         port: uiPort(),
-        collectorUrl: `http://${config.receivers.http.host}:${collector.httpPort}`,
+        collectorUrl: `${scheme(config)}://${config.receivers.http.host}:${collector.httpPort}`,
+        auth: new Authenticator(config.auth),
+        tls: config.tls,
       });
     } catch (err) {
       await collector.stop();
@@ -93,15 +96,16 @@ export const up: Command = {
     const lines = [
       'Distlog is up.',
       `  OTLP gRPC    ${config.receivers.grpc.host}:${collector.grpcPort}`,
-      `  OTLP HTTP    http://${config.receivers.http.host}:${collector.httpPort}/v1/logs`,
-      `  Web UI, API  http://${uiHost()}:${ui.port}/`,
-      `  Metrics      http://${config.receivers.http.host}:${collector.httpPort}/metrics`,
+      `  OTLP HTTP    ${scheme(config)}://${config.receivers.http.host}:${collector.httpPort}/v1/logs`,
+      `  Web UI, API  ${scheme(config)}://${uiHost()}:${ui.port}/`,
+      `  Metrics      ${scheme(config)}://${config.receivers.http.host}:${collector.httpPort}/metrics`,
       `  ClickHouse   ${config.clickhouse.url} (database ${config.clickhouse.database}${target.local ? ', private server' : ''})`,
       `  Tiers        ${config.tiers.map((t) => `${t.name} (${t.retentionDays} d)`).join(', ')}`,
       `  Config       ${config.source}`,
       `  Data         ${settings.home}`,
+      ...accessLines(config, uiHost()),
       '',
-      `Send logs with OTEL_EXPORTER_OTLP_ENDPOINT=http://${config.receivers.grpc.host}:${collector.grpcPort} and @distlog/sdk,`,
+      `Send logs with OTEL_EXPORTER_OTLP_ENDPOINT=${scheme(config)}://${config.receivers.grpc.host}:${collector.grpcPort} and @distlog/sdk,`,
       'or any OpenTelemetry SDK. SIGHUP reloads the configuration. Press Ctrl-C to stop.',
     ];
     process.stdout.write(lines.join('\n') + '\n');
@@ -258,9 +262,20 @@ export const ui: Command = {
     const settings = commonSettings(parse(args, this.usage).values);
     const config = loadSettingsConfig(settings);
     const ch = await ClickHouse.connect(config.clickhouse);
-    const server = await startQueryServer({ ch, host: uiHost(), port: uiPort() });
+    const server = await startQueryServer({
+      ch,
+      host: uiHost(),
+      port: uiPort(),
+      auth: new Authenticator(config.auth),
+      tls: config.tls,
+    });
     process.stdout.write(JSON.stringify({ event: 'listening', uiPort: server.port }) + '\n');
-    say(`Distlog UI and API at http://${uiHost()}:${server.port}/`);
+    say(`Distlog UI and API at ${scheme(config)}://${uiHost()}:${server.port}/`);
+    say(
+      config.auth.users.length
+        ? `${config.auth.users.length} users may log in (auth.users)`
+        : `OPEN: no users in auth.users, anyone who can reach ${uiHost()} may search, run SQL and change levels`,
+    );
     await untilSignal();
     await server.stop();
     await ch.close();
@@ -292,3 +307,18 @@ export const COMMANDS: Record<string, Command> = {
   context,
   level,
 };
+
+function scheme(config: CollectorConfig): 'http' | 'https' {
+  return config.tls ? 'https' : 'http';
+}
+
+/** What is open and what needs credentials, said at every start. */
+function accessLines(config: CollectorConfig, uiHostName: string): string[] {
+  const { ingestKeys, users } = config.auth;
+  const hosts = [config.receivers.grpc.host, config.receivers.http.host];
+  return [
+    `  TLS          ${config.tls ? `on (${config.tls.certFile})` : 'off'}`,
+    `  Sending      ${ingestKeys.length ? `${ingestKeys.length} ingest keys (auth.ingestKeys)` : `OPEN: anyone who can reach ${[...new Set(hosts)].join(', ')} may send`}`,
+    `  Reading      ${users.length ? `${users.length} users (auth.users)` : `OPEN: anyone who can reach ${uiHostName} may search, run SQL and change levels`}`,
+  ];
+}

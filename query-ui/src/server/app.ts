@@ -1,7 +1,11 @@
 import { existsSync, readFileSync, promises as fs } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
 import path from 'node:path';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ClickHouse } from '@distlog/collector';
+import { Authenticator, ClickHouse, TlsConfig } from '@distlog/collector';
+import { OPEN_AUTH, registerAuth } from './auth';
 import { FilterError, parseFilter } from './filters';
 import { Queries } from './queries';
 import { ApiRecord } from './records';
@@ -26,6 +30,10 @@ export interface AppOptions {
   tailIntervalMs?: number;
   /** The collector's HTTP endpoint, for level control (/api/levels). Default DISTLOG_COLLECTOR_URL or http://127.0.0.1:4318. */
   collectorUrl?: string;
+  /** Users and roles (see ./auth.ts); default open. */
+  auth?: Authenticator;
+  /** Serve HTTPS with this certificate; its `ca` (else the certificate itself) is trusted when calling an https collector. */
+  tls?: TlsConfig;
 }
 
 const FILTER_PROPERTIES = {
@@ -49,6 +57,7 @@ type Query = Record<string, string | string[] | undefined>;
 /** The query API (and the web UI's static files) as a Fastify app; tests call it with inject(). */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
     logger: false,
     // Live-tail streams never end by themselves: closing the server ends them.
     forceCloseConnections: true,
@@ -56,6 +65,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
   });
   const queries = new Queries(options.ch);
+  registerAuth(app as unknown as FastifyInstance, options.auth ?? OPEN_AUTH, options.tls !== undefined);
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
     if (err instanceof FilterError || err.validation) return reply.code(400).send({ error: err.message });
@@ -185,22 +195,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   ).replace(/\/+$/, '');
   const levels = async (req: FastifyRequest, reply: FastifyReply) => {
     const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
-    let res: Response;
+    let res: { status: number; body: string };
     try {
-      res = await fetch(`${collectorUrl}/v1/levels${query}`, {
+      const headers: Record<string, string> =
+        req.method === 'POST' ? { 'Content-Type': 'application/json' } : {};
+      // The collector checks the caller's own token (an admin's, to change levels).
+      if (req.caller?.token) headers.Authorization = `Bearer ${req.caller.token}`;
+      res = await request(`${collectorUrl}/v1/levels${query}`, {
         method: req.method,
-        headers: req.method === 'POST' ? { 'Content-Type': 'application/json' } : {},
+        headers,
         body: req.method === 'POST' ? JSON.stringify(req.body ?? {}) : undefined,
+        ca: options.tls ? (options.tls.ca ?? options.tls.cert) : undefined,
       });
     } catch (err) {
       return reply
         .code(502)
         .send({ error: `the collector at ${collectorUrl} is unreachable (${(err as Error).message})` });
     }
-    return reply
-      .code(res.status)
-      .type('application/json')
-      .send(await res.text());
+    return reply.code(res.status).type('application/json').send(res.body);
   };
   app.get('/api/levels', levels);
   app.post('/api/levels', { schema: { body: { type: 'object' } } }, levels);
@@ -230,7 +242,41 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return reply.code(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0]}` });
     });
   }
-  return app;
+  return app as unknown as FastifyInstance;
+}
+
+/** One HTTP(S) request; `ca` is trusted besides the system's authorities (a self-signed collector). */
+function request(
+  url: string,
+  options: { method: string; headers: Record<string, string>; body?: string; ca?: Buffer },
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const client = target.protocol === 'https:' ? https : http;
+    const req = client.request(
+      target,
+      {
+        method: options.method,
+        headers: options.headers,
+        timeout: 10_000,
+        ...(options.ca && target.protocol === 'https:' ? { ca: [...tlsRootCertificates(), options.ca] } : {}),
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 502, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+function tlsRootCertificates(): readonly string[] {
+  return tls.rootCertificates;
 }
 
 /**

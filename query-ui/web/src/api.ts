@@ -32,11 +32,25 @@ export interface TraceResult {
   tiers: string[];
 }
 
+/** Fired when the API answers 401: the app shows the login form. */
+export const LOGIN_NEEDED = 'distlog:login-needed';
+
 export async function getJson<T>(path: string, params?: URLSearchParams): Promise<T> {
   const res = await fetch(params ? `${path}?${params}` : path);
+  return answer<T>(res);
+}
+
+async function answer<T>(res: Response): Promise<T> {
   const body = await res.json();
+  if (res.status === 401) window.dispatchEvent(new Event(LOGIN_NEEDED));
   if (!res.ok) throw new Error(body.error ?? `HTTP ${res.status}`);
   return body as T;
+}
+
+export interface Me {
+  name: string;
+  role: 'reader' | 'admin';
+  authRequired: boolean;
 }
 
 export async function postJson<T>(path: string, payload: unknown): Promise<T> {
@@ -45,9 +59,7 @@ export async function postJson<T>(path: string, payload: unknown): Promise<T> {
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify(payload),
   });
-  const body = await res.json();
-  if (!res.ok) throw new Error(body.error ?? `HTTP ${res.status}`);
-  return body as T;
+  return answer<T>(res);
 }
 
 export const SEVERITIES = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];

@@ -4,6 +4,13 @@ import { diag } from '@opentelemetry/api';
 import { LevelRegistry } from './registry';
 import { LevelRule } from './rules';
 
+/** How to reach the collector: the OTLP exporter's headers (its ingest key) and CA. */
+export interface ControlTransport {
+  headers: Record<string, string>;
+  /** PEM trusted instead of the system's authorities (as OTEL_EXPORTER_OTLP_CERTIFICATE does for the exporter). */
+  ca?: Buffer;
+}
+
 /**
  * Follows the collector's level rules for this process over HTTP (server-sent events
  * from GET /v1/levels/stream), reconnecting with backoff; reports the effective levels
@@ -16,13 +23,22 @@ export class LevelSubscriber {
   private stopped = false;
   private reportTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  private refusalSaid = false;
 
   constructor(
     private readonly base: string,
     private readonly service: string,
     private readonly instance: string,
     private readonly registry: LevelRegistry,
+    private readonly transport: ControlTransport = { headers: {} },
   ) {}
+
+  private options(headers: Record<string, string>): https.RequestOptions {
+    return {
+      headers: { ...this.transport.headers, ...headers },
+      ...(this.transport.ca ? { ca: this.transport.ca } : {}),
+    };
+  }
 
   start(): void {
     this.connect();
@@ -54,7 +70,22 @@ export class LevelSubscriber {
     const url = new URL('/v1/levels/stream', this.base);
     url.searchParams.set('service', this.service);
     url.searchParams.set('instance', this.instance);
-    const req = this.client(url).get(url, { headers: { Accept: 'text/event-stream' } }, (res) => {
+    const req = this.client(url).get(url, this.options({ Accept: 'text/event-stream' }), (res) => {
+      if (res.statusCode === 401 || res.statusCode === 403) {
+        // Wrong or missing ingest key: said once (it will not fix itself), still retried.
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => {
+          if (!this.refusalSaid)
+            diag.error(
+              `distlog: the collector refused level control (HTTP ${res.statusCode}): ${text.trim()}`,
+            );
+          this.refusalSaid = true;
+          this.disconnected(`HTTP ${res.statusCode}`);
+        });
+        return;
+      }
       if (res.statusCode !== 200) {
         res.resume();
         return this.disconnected(`HTTP ${res.statusCode}`);
@@ -110,7 +141,7 @@ export class LevelSubscriber {
     });
     const req = this.client(url).request(
       url,
-      { method: 'POST', headers: { 'Content-Type': 'application/json' } },
+      { method: 'POST', ...this.options({ 'Content-Type': 'application/json' }) },
       (res) => res.resume(),
     );
     req.on('socket', (socket) => socket.unref());

@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { FastifyInstance, FastifyRequest } from 'fastify';
+import { AuthError, Authenticator, NO_AUTH, Role, UserIdentity } from '@distlog/collector';
+
+/**
+ * Who may use the query API and web UI (`auth.users` of the configuration). A request
+ * carries `Authorization: Bearer <token>` (the CLI, scripts, Grafana links) or the
+ * session cookie that `POST /api/login` sets for the browser (HttpOnly, SameSite=Strict,
+ * so other sites can neither read nor send it). Readers search; the SQL console and
+ * level changes need an admin. Without users configured everything is open.
+ */
+export const SESSION_COOKIE = 'distlog_session';
+const SESSION_MS = 12 * 3600_000;
+const OPEN_PATHS = new Set(['/api/login', '/api/logout', '/api/health']);
+
+export interface Caller {
+  user: UserIdentity;
+  /** The caller's token, passed on to the collector for level control. */
+  token?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller?: Caller;
+  }
+}
+
+interface Session extends Caller {
+  expires: number;
+}
+
+export function registerAuth(app: FastifyInstance, auth: Authenticator, secureCookie: boolean): void {
+  const sessions = new Map<string, Session>();
+  const open = !auth.usersRequired;
+
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?', 1)[0];
+    if (!path.startsWith('/api/') || OPEN_PATHS.has(path)) return;
+    try {
+      req.caller = identify(req, auth, sessions, neededRole(req.method, path));
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err;
+      if (err.status === 401) reply.header('WWW-Authenticate', 'Bearer realm="distlog"');
+      return reply.code(err.status).send({ error: err.message });
+    }
+  });
+
+  app.post(
+    '/api/login',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['token'],
+          properties: { token: { type: 'string', maxLength: 1000 } },
+        },
+      },
+    },
+    async (req, reply) => {
+      const { token } = req.body as { token: string };
+      let user: UserIdentity;
+      try {
+        user = auth.user(token);
+      } catch (err) {
+        if (!(err instanceof AuthError)) throw err;
+        // A wrong guess costs time; the answer does not say what was wrong with it.
+        await new Promise((r) => setTimeout(r, 500));
+        return reply.code(401).send({ error: 'the token is not valid' });
+      }
+      const now = Date.now();
+      for (const [id, s] of sessions) if (s.expires < now) sessions.delete(id);
+      const id = randomBytes(32).toString('base64url');
+      sessions.set(id, { user, token, expires: now + SESSION_MS });
+      reply.header('Set-Cookie', cookie(id, SESSION_MS / 1000, secureCookie));
+      return { name: user.name, role: user.role, authRequired: !open };
+    },
+  );
+
+  app.post('/api/logout', async (req, reply) => {
+    const id = readCookie(req, SESSION_COOKIE);
+    if (id) sessions.delete(id);
+    reply.header('Set-Cookie', cookie('', 0, secureCookie));
+    return { ok: true };
+  });
+
+  app.get('/api/me', async (req) => ({
+    name: req.caller!.user.name,
+    role: req.caller!.user.role,
+    authRequired: !open,
+  }));
+}
+
+/** Reading needs a reader; the SQL console and changing levels need an admin. */
+function neededRole(method: string, path: string): Role {
+  if (path === '/api/sql') return 'admin';
+  if (path === '/api/levels' && method !== 'GET') return 'admin';
+  return 'reader';
+}
+
+function identify(
+  req: FastifyRequest,
+  auth: Authenticator,
+  sessions: Map<string, Session>,
+  needed: Role,
+): Caller {
+  if (!auth.usersRequired) return { user: auth.user(undefined) };
+  const header = req.headers.authorization;
+  if (header) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!m) throw new AuthError(401, 'the Authorization header must be "Bearer <token>"');
+    return { user: auth.user(m[1], needed), token: m[1] };
+  }
+  const id = readCookie(req, SESSION_COOKIE);
+  const session = id ? sessions.get(id) : undefined;
+  if (!session || session.expires < Date.now()) {
+    if (id) sessions.delete(id);
+    throw new AuthError(401, 'log in: this Distlog requires a user token');
+  }
+  // Checked again, so a token removed from the configuration ends its sessions at reload.
+  return { user: auth.user(session.token, needed), token: session.token };
+}
+
+function cookie(value: string, maxAgeSeconds: number, secure: boolean): string {
+  return [
+    `${SESSION_COOKIE}=${value}`,
+    'Path=/',
+    'HttpOnly',
+    'SameSite=Strict',
+    `Max-Age=${Math.floor(maxAgeSeconds)}`,
+    ...(secure ? ['Secure'] : []),
+  ].join('; ');
+}
+
+function readCookie(req: FastifyRequest, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
+  }
+  return undefined;
+}
+
+/** For apps built without an authenticator: open. */
+export const OPEN_AUTH = new Authenticator(NO_AUTH);
