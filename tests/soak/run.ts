@@ -3,12 +3,13 @@
 // and the collector is restarted (SIGTERM and SIGKILL, in turns). At the end it prints the
 // records sent, acknowledged, stored, duplicated and lost, and the collector's peak memory.
 import { spawn, ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ClickHouse, LocalClickHouse, freePort } from '@distlog/collector';
 import { CollectorProcess, startCollectorProcess } from '../support/collector-process';
 import { otlpJson } from '../support/otlp-json';
+import { rssMb } from '../support/process-memory';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 4);
@@ -46,14 +47,6 @@ async function client(): Promise<void> {
     acked += BATCH;
   }
   process.stdout.write(JSON.stringify({ sent, acked }) + '\n');
-}
-
-function rssMb(pid: number): number {
-  try {
-    return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-  } catch {
-    return 0;
-  }
 }
 
 async function main(): Promise<void> {
