@@ -144,6 +144,31 @@ describe('hostile OTLP input', () => {
     }
   });
 
+  it('memory stays bounded: ten more rounds of the corpus, plain and gzipped, grow the process by < 150 MB', async () => {
+    const entries = corpus().map(([, body]) => body);
+    const round = async () => {
+      for (const body of entries) {
+        await postProto(body);
+        await postProto(body, true);
+      }
+    };
+    await round(); // warm: buffers, pools and JIT settle
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    try {
+      for (let i = 0; i < 10; i++) await round();
+    } finally {
+      clearInterval(sampler);
+    }
+    const growthMb = (peak - before) / 1024 / 1024;
+    console.log(
+      `hostile corpus ×10: RSS ${(before / 1048576).toFixed(0)} MB, peak growth ${growthMb.toFixed(0)} MB`,
+    );
+    expect(growthMb).toBeLessThan(150);
+    expect(await postProto(valid())).toBe(200);
+  }, 120_000);
+
   it('stores accepted extreme values within bounds: clamped times, cut attribute values, U+FFFD', async () => {
     const rows = await ch.query<{ Body: string; ts: number; n: string; truncated: number }>(
       `SELECT Body, toUInt32(Timestamp) AS ts, length(LogAttributes.value[indexOf(LogAttributes.key, 'big')]) AS n,
