@@ -12,6 +12,7 @@ import {
   eventually,
   loadConfigFile,
   logsServiceDefinition,
+  makeRow,
   testClickHouseUrl,
 } from '@distlog/collector';
 import { QueryServer, startQueryServer } from '@distlog/query-ui';
@@ -189,7 +190,14 @@ describe('ingest keys', () => {
       new Promise<grpc.ServiceError | null>((resolve) => {
         const metadata = new grpc.Metadata();
         if (key) metadata.set('authorization', `Bearer ${key}`);
-        const bytes = encodeLogsRequest([row(service, `${tag} ${body}`)]);
+        const bytes = encodeLogsRequest([
+          makeRow({
+            service,
+            scopeName: 'security-test',
+            body: `${tag} ${body}`,
+            timeUnixNano: BigInt(Date.now()) * 1_000_000n,
+          }),
+        ]);
         (
           client as unknown as {
             Export: (b: Buffer, m: grpc.Metadata, cb: (e: grpc.ServiceError | null) => void) => void;
@@ -382,28 +390,3 @@ describe('secrets', () => {
     }
   });
 });
-
-/** One minimal decoded row for the gRPC request encoder. */
-function row(service: string, body: string) {
-  const empty = () => ({ keys: [] as string[], values: [] as string[] });
-  return {
-    timeUnixNano: BigInt(Date.now()) * 1_000_000n,
-    observedTimeUnixNano: BigInt(Date.now()) * 1_000_000n,
-    severityNumber: 9,
-    severityText: 'INFO',
-    body,
-    attributes: empty(),
-    droppedAttributesCount: 0,
-    traceFlags: 0,
-    traceId: '',
-    spanId: '',
-    eventName: '',
-    resource: {
-      serviceName: service,
-      attributes: { keys: ['service.name'], values: [service] },
-      schemaUrl: '',
-      droppedAttributesCount: 0,
-    },
-    scope: { name: 'security-test', version: '', attributes: empty(), schemaUrl: '' },
-  };
-}

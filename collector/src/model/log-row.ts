@@ -72,3 +72,31 @@ export const SEVERITY_TEXT_BY_NUMBER: readonly string[] = [
   'INFO', 'INFO2', 'INFO3', 'INFO4', 'WARN', 'WARN2', 'WARN3', 'WARN4',
   'ERROR', 'ERROR2', 'ERROR3', 'ERROR4', 'FATAL', 'FATAL2', 'FATAL3', 'FATAL4',
 ];
+
+/** A row with plain defaults (INFO "hello" from service `orders`, logger `app`, now-less time 1 ns), for tests and synthetic records. */
+export function makeRow(
+  overrides: Partial<LogRow> & { service?: string; scopeName?: string; attrs?: Record<string, string> } = {},
+): LogRow {
+  const { service = 'orders', scopeName = 'app', attrs = {}, ...rest } = overrides;
+  return {
+    timeUnixNano: 1n,
+    observedTimeUnixNano: 1n,
+    severityNumber: 9,
+    severityText: 'INFO',
+    body: 'hello',
+    attributes: { keys: Object.keys(attrs), values: Object.values(attrs) },
+    droppedAttributesCount: 0,
+    traceFlags: 0,
+    traceId: '',
+    spanId: '',
+    eventName: '',
+    resource: {
+      serviceName: service,
+      attributes: { keys: ['service.name'], values: [service] },
+      schemaUrl: '',
+      droppedAttributesCount: 0,
+    },
+    scope: { name: scopeName, version: '', attributes: emptyAttributes(), schemaUrl: '' },
+    ...rest,
+  };
+}

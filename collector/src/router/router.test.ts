@@ -1,33 +1,8 @@
 import { Router } from './router';
 import { parseConfig } from '../config/collector-config';
-import { LogRow, emptyAttributes } from '../model/log-row';
+import { LogRow, makeRow } from '../model/log-row';
 
-function row(
-  overrides: Partial<LogRow> & { service?: string; scopeName?: string; attrs?: Record<string, string> } = {},
-): LogRow {
-  const { service = 'orders', scopeName = 'app', attrs = {}, ...rest } = overrides;
-  return {
-    timeUnixNano: 1n,
-    observedTimeUnixNano: 1n,
-    severityNumber: 9,
-    severityText: 'INFO',
-    body: 'hello',
-    attributes: { keys: Object.keys(attrs), values: Object.values(attrs) },
-    droppedAttributesCount: 0,
-    traceFlags: 0,
-    traceId: '',
-    spanId: '',
-    eventName: '',
-    resource: {
-      serviceName: service,
-      attributes: emptyAttributes(),
-      schemaUrl: '',
-      droppedAttributesCount: 0,
-    },
-    scope: { name: scopeName, version: '', attributes: emptyAttributes(), schemaUrl: '' },
-    ...rest,
-  };
-}
+const row = makeRow;
 
 const config = parseConfig(
   `

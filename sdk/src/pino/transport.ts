@@ -1,33 +1,90 @@
-import build from 'pino-abstract-transport';
+import { Writable } from 'node:stream';
+import { parentPort, workerData } from 'node:worker_threads';
+import { diag } from '@opentelemetry/api';
 import { init } from '../init';
 import { DistlogOptions } from '../config';
 import { createPinoEmitter } from './emit';
 
 /**
  * The pino transport: `pino({ transport: { target: '@distlog/sdk/pino', options } })`.
- * It runs in pino's worker thread with its own LoggerProvider and exporter (options
- * as for init(), OTEL_* variables otherwise). Trace context arrives in each line
- * from the SDK's mixin in the app's thread and goes into the record's trace fields.
+ * It runs in pino's worker thread with its own export queue and exporter (options as
+ * for init(), OTEL_* variables otherwise). Trace context arrives in each line, written
+ * in the app's thread by the SDK, and goes into the record's trace fields.
+ *
+ * The worker's speed is the app's speed: when it falls behind, pino's ring buffer
+ * fills and the app's thread waits. So lines are split and parsed straight from each
+ * chunk pino hands over and fed into the export queue synchronously — no stream per
+ * line, no promise per line (pino-abstract-transport's async iteration costs both).
  */
-async function distlogTransport(options: DistlogOptions = {}) {
+async function distlogTransport(options: DistlogOptions = {}): Promise<Writable> {
   const distlog = init({ ...options, tracing: false, exitHooks: false, levelControl: false });
-  return build(
-    async (
-      source: AsyncIterable<Record<string, unknown>> & { levels?: { labels: Record<number, string> } },
-    ) => {
-      const emit = createPinoEmitter({
-        loggerProvider: distlog.loggerProvider,
-        levelLabels: source.levels?.labels,
-      });
-      for await (const line of source) emit(line);
+  const config = await pinoConfig();
+  const emit = createPinoEmitter({ distlog, levelLabels: config?.levels?.labels });
+  let pending = '';
+  const consume = (text: string) => {
+    let start = 0;
+    for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+      const line = pending + text.slice(start, end);
+      pending = '';
+      start = end + 1;
+      if (line.length > 0) emitLine(line);
+    }
+    pending += text.slice(start);
+  };
+  const emitLine = (line: string) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      // Not a pino line (something else wrote to the stream): kept as the body.
+      value = { msg: line };
+    }
+    if (value !== null && typeof value === 'object') emit(value as Record<string, unknown>);
+  };
+  return new Writable({
+    decodeStrings: false,
+    write(chunk: string | Buffer, _encoding, callback) {
+      consume(typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+      callback();
     },
-    {
-      expectPinoConfig: true,
-      close: async () => {
-        await distlog.shutdown();
-      },
+    final(callback) {
+      if (pending.length > 0) emitLine(pending);
+      pending = '';
+      callback();
     },
-  );
+    destroy(err, callback) {
+      distlog.shutdown().then(
+        () => callback(err),
+        (shutdownError: unknown) => callback(err ?? (shutdownError as Error)),
+      );
+    },
+  });
+}
+
+interface PinoConfig {
+  levels?: { labels: Record<number, string> };
+}
+
+/** pino (≥ 9) sends its levels (custom ones included) to the worker before the first line. */
+function pinoConfig(): Promise<PinoConfig | undefined> {
+  const willSend = (workerData as { workerData?: { pinoWillSendConfig?: boolean } } | undefined)?.workerData
+    ?.pinoWillSendConfig;
+  if (!willSend || !parentPort) return Promise.resolve(undefined);
+  const port = parentPort;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      port.off('message', onMessage);
+      diag.warn('distlog: pino did not send its configuration; using the standard level names');
+      resolve(undefined);
+    }, 5000);
+    const onMessage = (message: { code?: string; config?: PinoConfig }) => {
+      if (message?.code !== 'PINO_CONFIG') return;
+      clearTimeout(timer);
+      port.off('message', onMessage);
+      resolve(message.config);
+    };
+    port.on('message', onMessage);
+  });
 }
 
 export = distlogTransport;
