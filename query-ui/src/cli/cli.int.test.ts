@@ -115,6 +115,12 @@ describe('distlog command line', () => {
     );
     expect(result.code).toBe(0);
     expect(result.banner).toContain(`ClickHouse   ${testClickHouseUrl()} (database ${ch.database})`);
+    // Open by default on loopback, and it says so.
+    expect(result.banner).toContain('Sending      OPEN: anyone who can reach 127.0.0.1 may send');
+    expect(result.banner).toContain(
+      'Reading      OPEN: anyone who can reach 127.0.0.1 may search, run SQL and change levels',
+    );
+    expect(result.banner).toContain('TLS          off');
     expect(result.stderr).toContain('stopped.');
     const rows = await ch.query<{ ServiceName: string }>(
       `SELECT ServiceName FROM ${ch.database}.all_logs WHERE Body = '${body}'`,
