@@ -13,7 +13,15 @@ import {
   LogRow,
 } from '@distlog/collector';
 
-const VARIANTS = ['pino-file', 'distlog-transport', 'distlog-destination', 'pino-opentelemetry-transport'];
+// distlog-transport-bare: the same worker with no SDK in the app's thread (no trace
+// context), to tell the worker's share from the app thread's.
+const VARIANTS = [
+  'pino-file',
+  'distlog-transport',
+  'distlog-transport-bare',
+  'distlog-destination',
+  'pino-opentelemetry-transport',
+];
 const CALLS = Number(process.env.BENCH_CALLS ?? 200_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PROTOCOL = process.env.BENCH_PROTOCOL ?? 'http/protobuf';

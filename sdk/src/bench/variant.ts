@@ -29,7 +29,12 @@ function makeLogger(): Logger {
       return pino(pino.destination({ dest: file, sync: false }));
     }
     case 'distlog-transport':
-      init();
+      // BENCH_INIT_OPTIONS (JSON) tries SDK options, e.g. {"pinoTraceContext":false}.
+      init(JSON.parse(process.env.BENCH_INIT_OPTIONS ?? '{}'));
+      return require('pino')({ transport: { target: '@distlog/sdk/pino' } });
+    case 'distlog-transport-bare':
+      // The transport alone: no SDK in the app's thread (so no trace context), for comparison.
+      plainTracing();
       return require('pino')({ transport: { target: '@distlog/sdk/pino' } });
     case 'distlog-destination':
       init();

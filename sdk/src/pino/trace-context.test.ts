@@ -51,4 +51,28 @@ describe('withTraceContext', () => {
     expect(parsed.trace_id).toMatch(/^[0-9a-f]{32}$/);
     expect(parsed.span_id).toMatch(/^[0-9a-f]{16}$/);
   });
+
+  it('children inherit it, crlf lines stay valid, lines outside a span carry no ids', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pino = withTraceContext(require('pino'));
+    for (const crlf of [false, true]) {
+      const lines: string[] = [];
+      const logger = pino({ crlf }, { write: (s: string) => lines.push(s) }) as {
+        info(m: string): void;
+        child(b: object): { info(m: string): void };
+      };
+      logger.info('outside');
+      const ids = trace.getTracer('t').startActiveSpan('s', (span) => {
+        logger.info('inside');
+        logger.child({ module: 'db' }).info('child');
+        span.end();
+        return span.spanContext();
+      });
+      for (const line of lines) expect(line.endsWith(crlf ? '}\r\n' : '}\n')).toBe(true);
+      const [outside, inside, child] = lines.map((l) => JSON.parse(l));
+      expect(outside.trace_id).toBeUndefined();
+      expect(inside).toMatchObject({ msg: 'inside', trace_id: ids.traceId, span_id: ids.spanId });
+      expect(child).toMatchObject({ msg: 'child', module: 'db', trace_id: ids.traceId, span_id: ids.spanId });
+    }
+  });
 });

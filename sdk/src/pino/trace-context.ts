@@ -1,5 +1,5 @@
 import Module from 'node:module';
-import { trace, isSpanContextValid } from '@opentelemetry/api';
+import { trace, isSpanContextValid, Span } from '@opentelemetry/api';
 import { scopeAttributes } from '../scope';
 import { markDistlogPinoActive, usesDistlogTransport } from '../internal/pino-integration';
 import { trackLogger } from '../levels';
@@ -21,18 +21,11 @@ export function traceMixin(): object {
   return { ...scopeAttributes(), trace_id: sc.traceId, span_id: sc.spanId, trace_flags: sc.traceFlags };
 }
 
-// The JSON text appended to lines logged under one span, built once per span.
-const suffixes = new WeakMap<object, string>();
+// The JSON text that closes lines logged under one span, built once per span.
+const suffixes = new WeakMap<Span, string>();
 
-/**
- * The patched factory adds trace context through pino's `streamWrite` hook rather than
- * a mixin: pino merges a mixin's result field by field into every log object
- * (measured ~1 µs a call here), while appending a per-span cached JSON fragment to the
- * finished line costs one string concatenation.
- */
-export function appendTraceContext(line: string): string {
-  const span = trace.getActiveSpan();
-  if (!span) return line;
+/** `,"trace_id":…,"span_id":…,"trace_flags":…}` + newline for the span, or '' when its context is invalid. */
+function spanSuffix(span: Span): string {
   let suffix = suffixes.get(span);
   if (suffix === undefined) {
     const sc = span.spanContext();
@@ -49,11 +42,54 @@ export function appendTraceContext(line: string): string {
     }
     suffixes.set(span, suffix);
   }
+  return suffix;
+}
+
+/**
+ * Fallback for a pino without the end-of-line property used below: adds the trace
+ * context to each finished line through pino's `streamWrite` hook (a slice and a
+ * concatenation per line, which costs an extra copy of the line).
+ */
+export function appendTraceContext(line: string): string {
+  const span = trace.getActiveSpan();
+  if (!span) return line;
+  const suffix = spanSuffix(span);
   if (suffix === '') return line;
   // pino ends every line with `}\n` (or `}\r\n` with crlf: true, handled the slow way).
   if (line.charCodeAt(line.length - 2) === 125 /* } */) return line.slice(0, -2) + suffix;
   const end = line.lastIndexOf('}');
   return end < 0 ? line : line.slice(0, end) + suffix.slice(0, -2) + line.slice(end);
+}
+
+/**
+ * The fast way: pino builds each line as `…fields + this[pino.end]`, reading the
+ * logger's end-of-line property (`}` + newline) at every call. Made a getter that
+ * returns the active span's cached suffix, the trace context is part of the line as
+ * pino builds it — no mixin merge (~1 µs a call measured here), no second copy of the
+ * line. Children inherit the getter (pino makes them with Object.create).
+ * Returns false when this pino has no such property; then the hook above is used.
+ */
+export function installTraceEnd(logger: object): boolean {
+  const symbol = Object.getOwnPropertySymbols(logger).find((s) => s.description === 'pino.end');
+  if (!symbol) return false;
+  let plain = (logger as Record<symbol, unknown>)[symbol];
+  if (typeof plain !== 'string') return false;
+  const crlf = plain === '}\r\n';
+  Object.defineProperty(logger, symbol, {
+    configurable: true,
+    enumerable: true,
+    get() {
+      const span = trace.getActiveSpan();
+      if (!span) return plain;
+      const suffix = spanSuffix(span);
+      if (suffix === '') return plain;
+      return crlf ? suffix.slice(0, -1) + '\r\n' : suffix;
+    },
+    set(value: unknown) {
+      plain = value;
+    },
+  });
+  return true;
 }
 
 function combineHooks(hooks: { streamWrite?: StreamWrite } | undefined): { streamWrite: StreamWrite } {
@@ -71,13 +107,22 @@ export function withTraceContext(pino: PinoFactory): PinoFactory {
   if (pino[ORIGINAL]) return pino;
   const existing = wrapped.get(pino);
   if (existing) return existing;
+  // Probed once per pino: does its logger have the end-of-line property installTraceEnd needs?
+  let fastEnd = false;
+  try {
+    fastEnd = installTraceEnd(pino({}, { write: () => undefined }) as object);
+  } catch {
+    fastEnd = false;
+  }
   const factory = function distlogPino(this: unknown, ...args: unknown[]) {
     const [first, ...rest] = args;
     const isStream = typeof (first as { write?: unknown })?.write === 'function';
     const options =
       first === undefined || isStream ? {} : (first as { hooks?: { streamWrite?: StreamWrite } });
-    const patched = { ...options, hooks: combineHooks(options.hooks) };
+    // A trace-context hook is added only for a pino whose end-of-line property is unknown.
+    const patched = fastEnd ? options : { ...options, hooks: combineHooks(options.hooks) };
     const logger = isStream ? pino(patched, first, ...rest) : pino(patched, ...rest);
+    if (fastEnd && logger) installTraceEnd(logger as object);
     const transport = (options as { transport?: unknown }).transport;
     if (transport && logger) transportLoggers.add(new WeakRef(logger as object));
     if (usesDistlogTransport(transport)) markDistlogPinoActive();
