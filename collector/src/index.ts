@@ -43,3 +43,4 @@ export { AuthError, Authenticator, authorizeRows, newSecret, TENANT_ATTRIBUTE } 
 export type { IngestIdentity, UserIdentity } from './auth/authenticator';
 export { NO_AUTH, MIN_SECRET_LENGTH } from './auth/auth-config';
 export type { AuthConfig, Role, TlsConfig } from './auth/auth-config';
+export { levelControlService } from './control/level-grpc';

@@ -12,6 +12,7 @@ import {
   eventually,
   loadConfigFile,
   logsServiceDefinition,
+  levelControlService,
   makeRow,
   testClickHouseUrl,
 } from '@distlog/collector';
@@ -234,6 +235,31 @@ describe('level control', () => {
     const ok = await stream('gateway', bearer(GATEWAY_KEY));
     expect(ok.status).toBe(200);
     expect(ok.text).toContain('event: rules');
+  });
+
+  it('the gRPC LevelControl stream needs the key too', async () => {
+    const Client = grpc.makeGenericClientConstructor(levelControlService(), 'LevelControl');
+    const client = new Client(
+      `127.0.0.1:${collector.grpcPort}`,
+      grpc.credentials.createSsl(certs.ca),
+    ) as unknown as {
+      Subscribe(req: object, metadata: grpc.Metadata): grpc.ClientReadableStream<{ rules: unknown[] }>;
+    };
+    const first = (key?: string, service = 'gateway') =>
+      new Promise<string>((resolve) => {
+        const metadata = new grpc.Metadata();
+        if (key) metadata.set('authorization', `Bearer ${key}`);
+        const call = client.Subscribe({ service, instance: 'grpc-test' }, metadata);
+        call.on('data', () => {
+          resolve('rules');
+          call.cancel();
+        });
+        call.on('error', (e: grpc.ServiceError) => resolve(grpc.status[e.code]));
+      });
+    expect(await first()).toBe('UNAUTHENTICATED');
+    expect(await first(GATEWAY_KEY, 'orders')).toBe('PERMISSION_DENIED');
+    expect(await first(GATEWAY_KEY)).toBe('rules');
+    (client as unknown as grpc.Client).close();
   });
 
   it('changing levels needs an admin (whose name becomes setBy); a reader may only look', async () => {
