@@ -32,7 +32,8 @@ const GATEWAY_KEY = randomBytes(24).toString('base64url');
 const ANY_KEY = randomBytes(24).toString('base64url');
 const ADMIN_TOKEN = randomBytes(24).toString('base64url');
 const READER_TOKEN = randomBytes(24).toString('base64url');
-const SECRETS = [GATEWAY_KEY, ANY_KEY, ADMIN_TOKEN, READER_TOKEN];
+const SHOP_TOKEN = randomBytes(24).toString('base64url');
+const SECRETS = [GATEWAY_KEY, ANY_KEY, ADMIN_TOKEN, READER_TOKEN, SHOP_TOKEN];
 const tag = randomBytes(4).toString('hex');
 
 let certs: TestCertificates;
@@ -56,9 +57,15 @@ auth:
   users:
     - { name: alice, tokenFile: ${path.join(certs.dir, 'admin.token')}, role: admin }
     - { name: support, tokenEnv: TEST_READER_TOKEN, role: reader }
+    - { name: shop-admin, tokenEnv: TEST_SHOP_TOKEN, role: admin, tenants: [shop] }
 `,
   );
-  const env = { TEST_GATEWAY_KEY: GATEWAY_KEY, TEST_ANY_KEY: ANY_KEY, TEST_READER_TOKEN: READER_TOKEN };
+  const env = {
+    TEST_GATEWAY_KEY: GATEWAY_KEY,
+    TEST_ANY_KEY: ANY_KEY,
+    TEST_READER_TOKEN: READER_TOKEN,
+    TEST_SHOP_TOKEN: SHOP_TOKEN,
+  };
   ch = await createTestDatabase('e2e_security');
   collector = await startCollectorProcess(testClickHouseUrl(), ch.database, { config: configFile, env });
   const config = loadConfigFile(configFile, { ...process.env, ...env });
@@ -326,6 +333,66 @@ describe('query API and web UI', () => {
       });
     expect((await sql(READER_TOKEN)).status).toBe(403);
     expect((await sql(ADMIN_TOKEN)).status).toBe(200);
+  });
+
+  it("a user limited to a tenant (even an admin) reads only that tenant's records, everywhere, and has no SQL console", async () => {
+    type Rec = { body: string; traceId: string; id: string; resource: Record<string, string> };
+    const get = async (p: string, token: string) => {
+      const res = await request(uiUrl(p), { headers: bearer(token) });
+      expect(res.status).toBe(200);
+      return res.json();
+    };
+    // One trace across two tenants.
+    const traceId = randomBytes(16).toString('hex');
+    for (const [service, key] of [
+      ['gateway', GATEWAY_KEY],
+      ['payments', ANY_KEY],
+    ])
+      await request(collectorUrl('/v1/logs'), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...bearer(key) },
+        body: otlpJson(service, [
+          { body: `${tag} traced ${service}`, traceId, spanId: randomBytes(8).toString('hex') },
+        ]),
+      });
+    expect(((await get(`/api/trace/${traceId}`, READER_TOKEN)).records as Rec[]).length).toBe(2);
+    expect(((await get(`/api/trace/${traceId}`, SHOP_TOKEN)).records as Rec[]).map((r) => r.body)).toEqual([
+      `${tag} traced gateway`,
+    ]);
+    const all = (await get(`/api/search?text=${tag}&since=1h&limit=1000`, READER_TOKEN)).records as Rec[];
+    const mine = (await get(`/api/search?text=${tag}&since=1h&limit=1000`, SHOP_TOKEN)).records as Rec[];
+    const shopBodies = all.filter((r) => r.resource['distlog.tenant'] === 'shop').map((r) => r.body);
+    expect(shopBodies.length).toBeGreaterThan(0);
+    expect(all.length).toBeGreaterThan(shopBodies.length);
+    expect(mine.map((r) => r.body).sort()).toEqual(shopBodies.sort());
+
+    const histogram = await get(`/api/histogram?text=${tag}&since=1h`, SHOP_TOKEN);
+    const counted = (histogram.buckets as Array<{ count: number }>).reduce((n, b) => n + b.count, 0);
+    expect(counted).toBe(shopBodies.length);
+    const facets = await get('/api/facets?since=1h', SHOP_TOKEN);
+    expect(facets.services).toEqual(['gateway']);
+
+    // Another tenant's record: its context and its trace are empty for this user.
+    const foreign = all.find((r) => r.resource['distlog.tenant'] !== 'shop')!;
+    const context = await request(uiUrl(`/api/context/${encodeURIComponent(foreign.id)}`), {
+      headers: bearer(SHOP_TOKEN),
+    });
+    expect(context.status).toBe(404);
+    expect(
+      (
+        await request(uiUrl(`/api/context/${encodeURIComponent(foreign.id)}`), {
+          headers: bearer(READER_TOKEN),
+        })
+      ).status,
+    ).toBe(200);
+    expect((await get(`/api/me`, SHOP_TOKEN)).tenants).toEqual(['shop']);
+    const sql = await request(uiUrl('/api/sql'), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...bearer(SHOP_TOKEN) },
+      body: JSON.stringify({ sql: 'SELECT 1' }),
+    });
+    expect(sql.status).toBe(403);
+    expect(sql.json().error).toContain('the SQL console reads every tenant');
   });
 
   it('login sets an HttpOnly, SameSite=Strict, Secure session cookie that works until logout', async () => {

@@ -58,7 +58,13 @@ async function main(): Promise<void> {
   const ports = { grpcPort: await freePort(), httpPort: await freePort() };
   let collector: CollectorProcess = await startCollectorProcess(server.url, database, { home, ...ports });
   let peakRss = 0;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(collector.child.pid!))), 2000);
+  const started = Date.now();
+  const samples: Array<{ at: number; mb: number }> = [];
+  const sampler = setInterval(() => {
+    const mb = rssMb(collector.child.pid!);
+    peakRss = Math.max(peakRss, mb);
+    if (mb > 0) samples.push({ at: Date.now() - started, mb });
+  }, 2000);
 
   const clients: ChildProcess[] = Array.from({ length: CLIENTS }, (_, i) =>
     spawn(process.execPath, [__filename], {
@@ -129,11 +135,21 @@ async function main(): Promise<void> {
       'collector peak RSS MB': peakRss.toFixed(0),
     },
   ]);
+  // Flat memory: the peak of the last quarter of the run is not far above the first's.
+  const quarter = (SECONDS * 1000) / 4;
+  const peaks = [0, 1, 2, 3].map((q) =>
+    Math.max(0, ...samples.filter((s) => s.at >= q * quarter && s.at < (q + 1) * quarter).map((s) => s.mb)),
+  );
+  const flat = peaks[3] <= Math.max(peaks[0] * 1.5, peaks[0] + 50);
+  console.log(
+    `collector RSS peak per quarter of the run: ${peaks.map((p) => p.toFixed(0)).join(' / ')} MB — ` +
+      (flat ? 'flat' : 'GROWING'),
+  );
   await ch.close();
   await collector.stop();
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
-  process.exit(totals.acked - stored > 0 ? 1 : 0);
+  process.exit(totals.acked - stored > 0 || !flat ? 1 : 0);
 }
 
 void (process.env.SOAK_ROLE === 'client' ? client() : main());

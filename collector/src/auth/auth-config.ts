@@ -17,7 +17,7 @@ import { Checker, Json } from '../config/validate';
  *         services: [gateway]     # records claiming another service.name are refused
  *     users:                      # query API, web UI, SQL console, level changes
  *       - { name: alice, tokenFile: /run/secrets/alice, role: admin }
- *       - { name: support, tokenEnv: DISTLOG_TOKEN_SUPPORT, role: reader }
+ *       - { name: support, tokenEnv: DISTLOG_TOKEN_SUPPORT, role: reader, tenants: [shop] }
  *
  * With no ingest keys, sending is open; with no users, reading is open (a local
  * `distlog up` on loopback); the processes say so when they start.
@@ -36,6 +36,8 @@ export interface UserConfig {
   name: string;
   secret: string;
   role: Role;
+  /** Tenants (distlog.tenant) whose records this user may read; undefined: all. */
+  tenants?: string[];
 }
 
 export interface AuthConfig {
@@ -90,16 +92,7 @@ export function parseAuth(c: Checker, raw: Json, env: NodeJS.ProcessEnv): AuthCo
         const got = entry(at, value, 'key', ['tenant', 'services']);
         if (!got) return;
         const tenant = c.string(`${at}.tenant`, got.e.tenant);
-        let services: string[] | undefined;
-        if (got.e.services !== undefined) {
-          if (
-            !Array.isArray(got.e.services) ||
-            got.e.services.length === 0 ||
-            !got.e.services.every((s) => typeof s === 'string' && s !== '')
-          )
-            c.fail(`${at}.services`, 'a non-empty list of service names', got.e.services);
-          else services = got.e.services as string[];
-        }
+        const services = nonEmptyNames(c, `${at}.services`, got.e.services, 'service names');
         ingestKeys.push({
           name: got.name,
           secret: got.secret,
@@ -114,14 +107,24 @@ export function parseAuth(c: Checker, raw: Json, env: NodeJS.ProcessEnv): AuthCo
     else
       top.users.forEach((value, i) => {
         const at = `auth.users[${i}]`;
-        const got = entry(at, value, 'token', ['role']);
+        const got = entry(at, value, 'token', ['role', 'tenants']);
         if (!got) return;
         const role = got.e.role;
         if (role !== 'reader' && role !== 'admin') return c.fail(`${at}.role`, 'reader or admin', role);
-        users.push({ name: got.name, secret: got.secret, role });
+        const tenants = nonEmptyNames(c, `${at}.tenants`, got.e.tenants, 'tenant names');
+        users.push({ name: got.name, secret: got.secret, role, ...(tenants ? { tenants } : {}) });
       });
   }
   return { ingestKeys, users };
+}
+
+function nonEmptyNames(c: Checker, at: string, value: Json, what: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0 || !value.every((s) => typeof s === 'string' && s !== '')) {
+    c.fail(at, `a non-empty list of ${what}`, value);
+    return undefined;
+  }
+  return value as string[];
 }
 
 function readSecret(

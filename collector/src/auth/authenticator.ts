@@ -23,6 +23,8 @@ export interface IngestIdentity {
 export interface UserIdentity {
   name: string;
   role: Role;
+  /** Tenants whose records the user may read; undefined: all. */
+  tenants?: readonly string[];
 }
 
 const ANONYMOUS_SENDER: IngestIdentity = { name: 'anonymous' };
@@ -151,5 +153,5 @@ function ingestIdentity(k: IngestKeyConfig): IngestIdentity {
 }
 
 function userIdentity(u: UserConfig): UserIdentity {
-  return { name: u.name, role: u.role };
+  return { name: u.name, role: u.role, ...(u.tenants ? { tenants: u.tenants } : {}) };
 }

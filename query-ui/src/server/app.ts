@@ -6,7 +6,7 @@ import path from 'node:path';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Authenticator, ClickHouse, TlsConfig } from '@distlog/collector';
 import { OPEN_AUTH, registerAuth } from './auth';
-import { FilterError, parseFilter } from './filters';
+import { FilterError, SearchFilter, parseFilter } from './filters';
 import { Queries } from './queries';
 import { ApiRecord } from './records';
 
@@ -97,7 +97,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     async (req) => {
       const q = req.query as Query & { limit?: number; cursor?: string };
-      return queries.search(parseFilter(q), q.limit ?? 100, q.cursor);
+      return queries.search(readable(req, parseFilter(q)), q.limit ?? 100, q.cursor);
     },
   );
 
@@ -114,7 +114,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     async (req) => {
       const q = req.query as Query & { buckets?: number };
-      return queries.histogram(parseFilter(q), q.buckets ?? 60);
+      return queries.histogram(readable(req, parseFilter(q)), q.buckets ?? 60);
     },
   );
 
@@ -123,7 +123,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     {
       schema: { querystring: { type: 'object', additionalProperties: false, properties: FILTER_PROPERTIES } },
     },
-    async (req) => queries.facets(parseFilter(req.query as Query)),
+    async (req) => queries.facets(readable(req, parseFilter(req.query as Query))),
   );
 
   app.get(
@@ -133,7 +133,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         params: { type: 'object', properties: { traceId: { type: 'string', pattern: '^[0-9a-fA-F]{32}$' } } },
       },
     },
-    async (req) => queries.trace((req.params as { traceId: string }).traceId.toLowerCase()),
+    async (req) =>
+      queries.trace((req.params as { traceId: string }).traceId.toLowerCase(), req.caller?.user.tenants),
   );
 
   app.get(
@@ -153,7 +154,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     async (req, reply) => {
       const q = req.query as { before?: number; after?: number };
-      const result = await queries.context((req.params as { id: string }).id, q.before ?? 20, q.after ?? 20);
+      const result = await queries.context(
+        (req.params as { id: string }).id,
+        q.before ?? 20,
+        q.after ?? 20,
+        req.caller?.user.tenants,
+      );
       if (!result.record) return reply.code(404).send({ error: 'no record with this id' });
       return result;
     },
@@ -245,6 +251,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   return app as unknown as FastifyInstance;
 }
 
+/** The filter limited to what the caller may read (their tenants, when limited). */
+function readable(req: FastifyRequest, filter: SearchFilter): SearchFilter {
+  const tenants = req.caller?.user.tenants;
+  return tenants ? { ...filter, tenants } : filter;
+}
+
 /** One HTTP(S) request; `ca` is trusted besides the system's authorities (a self-signed collector). */
 function request(
   url: string,
@@ -285,7 +297,7 @@ function tlsRootCertificates(): readonly string[] {
  * skipped by id), and sends them oldest first.
  */
 function tail(req: FastifyRequest, reply: FastifyReply, queries: Queries, intervalMs: number): void {
-  const filter = parseFilter({ ...(req.query as Query), since: '1m' });
+  const filter = readable(req, parseFilter({ ...(req.query as Query), since: '1m' }));
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {

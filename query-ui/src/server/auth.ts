@@ -38,6 +38,11 @@ export function registerAuth(app: FastifyInstance, auth: Authenticator, secureCo
     if (!path.startsWith('/api/') || OPEN_PATHS.has(path)) return;
     try {
       req.caller = identify(req, auth, sessions, neededRole(req.method, path));
+      if (path === '/api/sql' && req.caller.user.tenants)
+        throw new AuthError(
+          403,
+          `user ${JSON.stringify(req.caller.user.name)} may read only tenants ${req.caller.user.tenants.join(', ')}; the SQL console reads every tenant`,
+        );
     } catch (err) {
       if (!(err instanceof AuthError)) throw err;
       if (err.status === 401) reply.header('WWW-Authenticate', 'Bearer realm="distlog"');
@@ -87,6 +92,7 @@ export function registerAuth(app: FastifyInstance, auth: Authenticator, secureCo
     name: req.caller!.user.name,
     role: req.caller!.user.role,
     authRequired: !open,
+    ...(req.caller!.user.tenants ? { tenants: req.caller!.user.tenants } : {}),
   }));
 }
 

@@ -23,6 +23,8 @@ export interface SearchFilter {
   /** One scope (span) of a trace. */
   spanId?: string;
   tiers: string[];
+  /** Only records of these tenants (resource attribute distlog.tenant): a user's read limit. */
+  tenants?: readonly string[];
 }
 
 export class FilterError extends Error {
@@ -136,5 +138,13 @@ export function whereClause(f: SearchFilter, withoutBody = false): string {
   if (f.traceId) parts.push(`TraceId = ${stringLiteral(f.traceId)}`);
   if (f.spanId) parts.push(`SpanId = ${stringLiteral(f.spanId)}`);
   if (f.tiers.length) parts.push(`_table IN (${f.tiers.map(stringLiteral).join(', ')})`);
+  const tenants = tenantClause(f.tenants);
+  if (tenants) parts.push(tenants);
   return parts.join(' AND ');
+}
+
+/** The condition that limits reads to `tenants` ('' when unlimited). */
+export function tenantClause(tenants: readonly string[] | undefined): string {
+  if (!tenants) return '';
+  return `ResourceAttributes.value[indexOf(ResourceAttributes.key, 'distlog.tenant')] IN (${tenants.map(stringLiteral).join(', ')})`;
 }

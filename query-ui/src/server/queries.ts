@@ -1,5 +1,5 @@
 import { ClickHouse, SEVERITY_TEXT_BY_NUMBER, stringLiteral, intLiteral } from '@distlog/collector';
-import { SearchFilter, bodyClause, whereClause } from './filters';
+import { SearchFilter, bodyClause, tenantClause, whereClause } from './filters';
 import { ApiRecord, RECORD_COLUMNS, RecordRow, parseRecordId, toApiRecord } from './records';
 import { buildScopeTree, ScopeTree, TraceRecord } from '../trace/scope-tree';
 
@@ -102,6 +102,7 @@ export class Queries {
       !f.text &&
       !f.regex &&
       !f.traceId &&
+      !f.tenants &&
       f.attributes.length === 0 &&
       f.hasAttributes.length === 0;
     let rows: Array<{ t: string; s: number; n: string }>;
@@ -166,7 +167,7 @@ export class Queries {
   }
 
   /** Every record of one trace, across services and tiers, with the scope tree. */
-  async trace(traceId: string): Promise<TraceResult> {
+  async trace(traceId: string, tenants?: readonly string[]): Promise<TraceResult> {
     const id = stringLiteral(traceId);
     // trace_index narrows the read to the partitions of the trace's time range.
     const [range] = await this.ch.query<{ a: string; b: string; n: string }>(
@@ -174,9 +175,10 @@ export class Queries {
        FROM ${this.ch.database}.trace_index WHERE TraceId = ${id}`,
     );
     const bounded = Number(range?.n ?? 0) > 0;
-    const where = bounded
-      ? `Timestamp >= toDateTime(${intLiteral(Number(range.a))}) AND Timestamp <= toDateTime(${intLiteral(Number(range.b))}) AND TraceId = ${id}`
-      : `TraceId = ${id}`;
+    const where =
+      (bounded
+        ? `Timestamp >= toDateTime(${intLiteral(Number(range.a))}) AND Timestamp <= toDateTime(${intLiteral(Number(range.b))}) AND TraceId = ${id}`
+        : `TraceId = ${id}`) + (tenants ? ` AND ${tenantClause(tenants)}` : '');
     const rows = await this.ch.query<RecordRow>(
       `SELECT ${RECORD_COLUMNS} FROM ${this.table} WHERE ${where} ORDER BY TimeUnixNano LIMIT 100000`,
     );
@@ -196,6 +198,7 @@ export class Queries {
     recordId: string,
     before: number,
     after: number,
+    tenants?: readonly string[],
   ): Promise<{ record?: ApiRecord; before: ApiRecord[]; after: ApiRecord[] }> {
     const at = parseRecordId(recordId);
     if (!at) throw new Error('record id: not an id returned by this API');
@@ -205,7 +208,8 @@ export class Queries {
       `ServiceName = ${stringLiteral(at.service)}` +
       (at.instance
         ? ` AND ResourceAttributes.value[indexOf(ResourceAttributes.key, 'service.instance.id')] = ${stringLiteral(at.instance)}`
-        : '');
+        : '') +
+      (tenants ? ` AND ${tenantClause(tenants)}` : '');
     const window = 3600n;
     const [older, newer] = await Promise.all([
       this.ch.query<RecordRow>(

@@ -51,6 +51,8 @@ export interface Me {
   name: string;
   role: 'reader' | 'admin';
   authRequired: boolean;
+  /** The tenants this user may read, when limited. */
+  tenants?: string[];
 }
 
 export async function postJson<T>(path: string, payload: unknown): Promise<T> {

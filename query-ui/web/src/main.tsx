@@ -93,7 +93,8 @@ function App(): ReactNode {
         </nav>
         {me.authRequired && (
           <span className="user" data-testid="user">
-            {me.name} ({me.role}){' '}
+            {me.name} ({me.role}
+            {me.tenants ? `, tenants ${me.tenants.join(', ')}` : ''}){' '}
             <button onClick={() => void postJson('/api/logout', {}).then(() => setMe(null))}>Log out</button>
           </span>
         )}
