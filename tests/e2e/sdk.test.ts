@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { ClickHouse, eventually } from '@distlog/collector';
 import {
@@ -56,6 +58,42 @@ function run(scenario: string, tag: string, nodeArgs: string[] = [], env: Record
 }
 
 describe('SDK against a real collector and ClickHouse', () => {
+  it('an ES module app (`import pino from "pino"`, `node --import @distlog/sdk/register`) gets trace context too', async () => {
+    const tag = `esm-${randomUUID()}`;
+    // Written next to the built fixtures so that its imports resolve from this package.
+    writeFileSync(
+      path.resolve(__dirname, '../dist/fixtures/esm-app.mjs'),
+      `import pino from 'pino';
+import { trace } from '@opentelemetry/api';
+import { shutdown } from '@distlog/sdk';
+const logger = pino({ name: 'esm', transport: { target: '@distlog/sdk/pino' } });
+const ids = trace.getTracer('esm').startActiveSpan('request', (span) => {
+  logger.info(process.env.FIXTURE_TAG);
+  span.end();
+  return span.spanContext();
+});
+process.stdout.write(JSON.stringify({ traceId: ids.traceId, spanId: ids.spanId }) + '\\n');
+logger.flush(() => shutdown());
+`,
+    );
+    const [ids] = await runFixture(
+      'esm-app.mjs',
+      {
+        FIXTURE_TAG: tag,
+        OTEL_SERVICE_NAME: 'sdk-esm',
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.grpcPort}`,
+      },
+      ['--import', '@distlog/sdk/register'],
+    );
+    const found = await eventually(async () => {
+      const r = await rows(`Body = '${tag}'`);
+      return r.length > 0 ? r : undefined;
+    });
+    expect(found).toEqual([
+      expect.objectContaining({ ScopeName: 'esm', TraceId: ids.traceId, SpanId: ids.spanId }),
+    ]);
+  });
+
   it('pino transport: keeps trace context across the worker thread and maps levels, children, errors', async () => {
     const tag = `tr-${randomUUID()}`;
     // `-r @distlog/sdk/register`: the app's code only names the transport.

@@ -138,6 +138,7 @@ export function withTraceContext(pino: PinoFactory): PinoFactory {
 }
 
 let hooked = false;
+const PINO_FILE = /[\\/]node_modules[\\/]pino[\\/]pino\.js$/;
 
 /**
  * Makes every later `require('pino')` return the factory that adds trace context, and
@@ -152,16 +153,23 @@ export function hookPino(): void {
   const originalLoad = mod._load;
   mod._load = function (this: unknown, request: string, ...rest: unknown[]) {
     const exports = originalLoad.call(this, request, ...rest);
-    return request === 'pino' && typeof exports === 'function'
-      ? withTraceContext(exports as PinoFactory)
-      : exports;
+    if (request === 'pino' && typeof exports === 'function') return withTraceContext(exports as PinoFactory);
+    return exports;
+  };
+  // An ES module's `import pino from 'pino'` takes pino's `module.exports` as soon as
+  // its file has run, before `_load` returns: swap the exports right after compiling.
+  const proto = Module.prototype as unknown as {
+    _compile: (this: { filename: string; exports: unknown }, ...args: unknown[]) => unknown;
+  };
+  const originalCompile = proto._compile;
+  proto._compile = function (this: { filename: string; exports: unknown }, ...args: unknown[]) {
+    const result = originalCompile.apply(this, args);
+    if (PINO_FILE.test(this.filename) && typeof this.exports === 'function')
+      this.exports = withTraceContext(this.exports as PinoFactory);
+    return result;
   };
   for (const [file, cached] of Object.entries(require.cache)) {
-    if (
-      cached &&
-      /[\\/]node_modules[\\/]pino[\\/]pino\.js$/.test(file) &&
-      typeof cached.exports === 'function'
-    ) {
+    if (cached && PINO_FILE.test(file) && typeof cached.exports === 'function') {
       cached.exports = withTraceContext(cached.exports as PinoFactory);
     }
   }
