@@ -1,7 +1,11 @@
 import Module from 'node:module';
 import { trace, isSpanContextValid, Span } from '@opentelemetry/api';
 import { scopeAttributes } from '../scope';
-import { markDistlogPinoActive, usesDistlogTransport } from '../internal/pino-integration';
+import {
+  DISTLOG_TRANSPORT_TARGET,
+  markDistlogPinoActive,
+  usesDistlogTransport,
+} from '../internal/pino-integration';
 import { trackLogger } from '../levels';
 
 type StreamWrite = (line: string) => string;
@@ -119,11 +123,17 @@ export function withTraceContext(pino: PinoFactory): PinoFactory {
     const isStream = typeof (first as { write?: unknown })?.write === 'function';
     const options =
       first === undefined || isStream ? {} : (first as { hooks?: { streamWrite?: StreamWrite } });
+    const transport = (options as { transport?: unknown }).transport;
     // A trace-context hook is added only for a pino whose end-of-line property is unknown.
-    const patched = fastEnd ? options : { ...options, hooks: combineHooks(options.hooks) };
+    const patched: Record<string, unknown> = fastEnd
+      ? { ...options }
+      : { ...options, hooks: combineHooks(options.hooks) };
+    // Lines that go only to the Distlog transport need no pid and hostname: the record's
+    // resource has them (process.pid, host.name). ~30 bytes less for pino to write, the
+    // ring buffer to copy and the worker to parse. A `base` the app set is kept.
+    if (onlyDistlogTransport(transport) && !('base' in (options as object))) patched.base = {};
     const logger = isStream ? pino(patched, first, ...rest) : pino(patched, ...rest);
     if (fastEnd && logger) installTraceEnd(logger as object);
-    const transport = (options as { transport?: unknown }).transport;
     if (transport && logger) transportLoggers.add(new WeakRef(logger as object));
     if (usesDistlogTransport(transport)) markDistlogPinoActive();
     if (logger) trackLogger(logger as never, (options as { name?: string }).name ?? 'pino');
@@ -195,4 +205,9 @@ export async function closePinoTransports(timeoutMs: number): Promise<void> {
   transportLoggers.clear();
   if (closing.length === 0) return;
   await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+}
+
+function onlyDistlogTransport(transport: unknown): boolean {
+  const target = (transport as { target?: unknown } | undefined)?.target;
+  return typeof target === 'string' && target.startsWith(DISTLOG_TRANSPORT_TARGET);
 }
