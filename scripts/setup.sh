@@ -48,6 +48,8 @@ optional_package() {
 optional_package chromium /usr/bin/chromium "the browser tests"
 # ZooKeeper runs the ON CLUSTER DDL of the cluster-mode tests (two ClickHouse shards on this machine).
 optional_package zookeeper /usr/share/java/zookeeper.jar "the cluster-mode tests"
+# openssl makes the certificates of the TLS tests.
+optional_package openssl /usr/bin/openssl "the TLS tests"
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages…"
