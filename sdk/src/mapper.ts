@@ -12,6 +12,12 @@ export interface PinoMapping {
   record: Omit<LogRecord, 'context'>;
   /** Trace context written into the line by the SDK's mixin (transport case). */
   traceContext?: { traceId: string; spanId: string; traceFlags: number };
+  /**
+   * `distlog_ctx` of the line (see pino/trace-context.ts, sticky context): 1 — this
+   * line's trace context holds for the stream's next lines that carry none; 0 — from
+   * here on they have none.
+   */
+  contextMarker?: 0 | 1;
 }
 
 export interface MapperOptions {
@@ -31,6 +37,7 @@ const RESERVED = new Set([
   'trace_id',
   'span_id',
   'trace_flags',
+  'distlog_ctx',
 ]);
 const SCOPE_KEYS = ['logger', 'module'] as const;
 
@@ -83,6 +90,7 @@ export function mapPinoLine(line: Record<string, unknown>, options: MapperOption
     record.timestamp = new Date(line.time);
 
   const mapping: PinoMapping = { scopeName, record };
+  if (line.distlog_ctx === 0 || line.distlog_ctx === 1) mapping.contextMarker = line.distlog_ctx;
   if (typeof line.trace_id === 'string' && typeof line.span_id === 'string') {
     mapping.traceContext = {
       traceId: line.trace_id,

@@ -1,7 +1,7 @@
 import { context as otelContext, isSpanContextValid, trace, SpanContext } from '@opentelemetry/api';
 import type { Logger, LoggerProvider } from '@opentelemetry/api-logs';
 import { logs } from '@opentelemetry/api-logs';
-import { mapPinoLine, MapperOptions } from '../mapper';
+import { mapPinoLine, MapperOptions, PinoMapping } from '../mapper';
 import { scopeAttributes } from '../scope';
 import { getDistlog, Distlog } from '../init';
 import { directRecord, ScopeRef } from '../internal/direct-record';
@@ -25,6 +25,8 @@ export function createPinoEmitter(options: EmitterOptions = {}): (line: Record<s
   const loggers = new Map<string, Logger>();
   const scopes = new Map<string, ScopeRef>();
   let lastSpan: SpanContext | undefined;
+  // Sticky trace context (transport streams only): what the last marked line set.
+  let sticky: PinoMapping['traceContext'];
 
   const spanFromLine = (tc: {
     traceId: string;
@@ -45,7 +47,12 @@ export function createPinoEmitter(options: EmitterOptions = {}): (line: Record<s
   };
 
   return (line) => {
-    const { scopeName, record, traceContext } = mapPinoLine(line, options);
+    const mapping = mapPinoLine(line, options);
+    const { scopeName, record, contextMarker } = mapping;
+    let { traceContext } = mapping;
+    if (contextMarker === 1) sticky = traceContext;
+    else if (contextMarker === 0) sticky = undefined;
+    else if (!traceContext) traceContext = sticky;
     const name = scopeName || defaultScope;
     const distlog = options.loggerProvider ? undefined : (options.distlog ?? getDistlog());
     if (distlog) {

@@ -1,7 +1,10 @@
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
-import { appendTraceContext, withTraceContext } from './trace-context';
+import { appendTraceContext, installTraceEnd, withTraceContext } from './trace-context';
+import { createPinoEmitter } from './emit';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { Distlog } from '../init';
 import { runScope } from '../scope';
 
 beforeAll(() => {
@@ -74,5 +77,53 @@ describe('withTraceContext', () => {
       expect(inside).toMatchObject({ msg: 'inside', trace_id: ids.traceId, span_id: ids.spanId });
       expect(child).toMatchObject({ msg: 'child', module: 'db', trace_id: ids.traceId, span_id: ids.spanId });
     }
+  });
+
+  it('sticky context: repeated spans leave the ids out, and the worker still puts every line in the right span', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pino = require('pino');
+    const lines: string[] = [];
+    const logger = pino({}, { write: (s: string) => lines.push(s) });
+    expect(installTraceEnd(logger, true)).toBe(true);
+    const tracer = trace.getTracer('t');
+    const expected: Array<string | undefined> = [];
+    const log = (msg: string) => {
+      logger.info(msg);
+      expected.push(trace.getActiveSpan()?.spanContext().spanId);
+    };
+    log('outside 1');
+    const a = tracer.startSpan('a');
+    const b = tracer.startSpan('b');
+    const inA = (fn: () => void) => context.with(trace.setSpan(context.active(), a), fn);
+    inA(() => (log('a 1'), log('a 2'), log('a 3')));
+    context.with(trace.setSpan(context.active(), b), () => log('b 1'));
+    inA(() => log('a 4'));
+    log('outside 2');
+    log('outside 3');
+    await runScope('with-attributes', { tenant: 'acme' }, trace.setSpan(context.active(), a), async () => {
+      log('scoped 1');
+      log('scoped 2');
+    });
+    inA(() => log('a 5'));
+    await runScope('with-attributes', { tenant: 'acme' }, context.active(), async () => log('scoped 3'));
+    log('outside 4');
+
+    // Lines under the same span as the one before carry no ids.
+    expect(lines.filter((l) => l.includes('"trace_id"')).length).toBeLessThan(lines.length - 4);
+    // The worker's side: the transport's emitter, feeding a queue that only collects.
+    const queued: Array<{
+      spanContext?: { spanId: string };
+      body?: unknown;
+      attributes: Record<string, unknown>;
+    }> = [];
+    const collecting = {
+      processor: { enqueue: (r: (typeof queued)[number]) => queued.push(r) },
+      resource: resourceFromAttributes({}),
+    } as unknown as Distlog;
+    const emit = createPinoEmitter({ distlog: collecting });
+    for (const line of lines) emit(JSON.parse(line));
+    expect(queued.map((r) => r.spanContext?.spanId)).toEqual(expected);
+    expect(queued.map((r) => r.body)).toEqual(lines.map((l) => JSON.parse(l).msg));
+    for (const r of queued) expect(r.attributes.distlog_ctx).toBeUndefined();
   });
 });

@@ -25,29 +25,46 @@ export function traceMixin(): object {
   return { ...scopeAttributes(), trace_id: sc.traceId, span_id: sc.spanId, trace_flags: sc.traceFlags };
 }
 
-// The JSON text that closes lines logged under one span, built once per span.
-const suffixes = new WeakMap<Span, string>();
-
-/** `,"trace_id":…,"span_id":…,"trace_flags":…}` + newline for the span, or '' when its context is invalid. */
-function spanSuffix(span: Span): string {
-  let suffix = suffixes.get(span);
-  if (suffix === undefined) {
-    const sc = span.spanContext();
-    if (!isSpanContextValid(sc)) suffix = '';
-    else {
-      const fields = JSON.stringify({
-        ...scopeAttributes(),
-        trace_id: sc.traceId,
-        span_id: sc.spanId,
-        trace_flags: sc.traceFlags,
-      });
-      // Replaces the line's closing `}\n`.
-      suffix = ',' + fields.slice(1) + '\n';
-    }
-    suffixes.set(span, suffix);
-  }
-  return suffix;
+interface SpanSuffix {
+  /** `,"trace_id":…,"span_id":…,"trace_flags":…}` + newline, or '' when the span's context is invalid. */
+  plain: string;
+  /** The same with `"distlog_ctx":1` (sticky context), or with scope attributes: always `plain`. */
+  sticky: string;
+  /** No scope attributes: later lines under this span may leave the context out. */
+  stickable: boolean;
 }
+
+// The JSON text that closes lines logged under one span, built once per span.
+const suffixes = new WeakMap<Span, SpanSuffix>();
+
+function spanSuffixes(span: Span): SpanSuffix {
+  let entry = suffixes.get(span);
+  if (entry === undefined) {
+    const sc = span.spanContext();
+    if (!isSpanContextValid(sc)) entry = { plain: '', sticky: '', stickable: false };
+    else {
+      const attributes = scopeAttributes();
+      const ids = { trace_id: sc.traceId, span_id: sc.spanId, trace_flags: sc.traceFlags };
+      // Each replaces the line's closing `}\n`.
+      const plain = ',' + JSON.stringify({ ...attributes, ...ids }).slice(1) + '\n';
+      const stickable = !attributes || Object.keys(attributes).length === 0;
+      entry = {
+        plain,
+        sticky: stickable ? ',' + JSON.stringify({ ...ids, distlog_ctx: 1 }).slice(1) + '\n' : plain,
+        stickable,
+      };
+    }
+    suffixes.set(span, entry);
+  }
+  return entry;
+}
+
+function spanSuffix(span: Span): string {
+  return spanSuffixes(span).plain;
+}
+
+/** Closes a line whose context is "none" after lines that had one (sticky context). */
+const CLEAR_CONTEXT = ',"distlog_ctx":0}\n';
 
 /**
  * Fallback for a pino without the end-of-line property used below: adds the trace
@@ -73,21 +90,36 @@ export function appendTraceContext(line: string): string {
  * line. Children inherit the getter (pino makes them with Object.create).
  * Returns false when this pino has no such property; then the hook above is used.
  */
-export function installTraceEnd(logger: object): boolean {
+export function installTraceEnd(logger: object, sticky = false): boolean {
   const symbol = Object.getOwnPropertySymbols(logger).find((s) => s.description === 'pino.end');
   if (!symbol) return false;
   let plain = (logger as Record<symbol, unknown>)[symbol];
   if (typeof plain !== 'string') return false;
   const crlf = plain === '}\r\n';
+  const eol = (suffix: string) => (crlf ? suffix.slice(0, -1) + '\r\n' : suffix);
+  // Sticky context, for a stream only this logger family writes (its own Distlog
+  // transport) and the transport reads in order: a line under the same span as the
+  // line before carries no ids — the worker keeps them (`distlog_ctx` marks changes).
+  // Lines of spans with scope attributes always carry everything.
+  let last = '';
   Object.defineProperty(logger, symbol, {
     configurable: true,
     enumerable: true,
     get() {
       const span = trace.getActiveSpan();
-      if (!span) return plain;
-      const suffix = spanSuffix(span);
-      if (suffix === '') return plain;
-      return crlf ? suffix.slice(0, -1) + '\r\n' : suffix;
+      if (!sticky) {
+        const suffix = span ? spanSuffix(span) : '';
+        return suffix === '' ? plain : eol(suffix);
+      }
+      const entry = span ? spanSuffixes(span) : undefined;
+      const suffix = entry?.sticky ?? '';
+      if (suffix === last && (suffix === '' || entry!.stickable)) return plain;
+      const previous = last;
+      last = entry?.stickable ? suffix : '';
+      if (suffix === '') return previous === '' ? plain : eol(CLEAR_CONTEXT);
+      // A span with scope attributes after a sticky one: its own ids, and the worker forgets the old.
+      if (!entry!.stickable && previous !== '') return eol(suffix.slice(0, -2) + CLEAR_CONTEXT);
+      return eol(suffix);
     },
     set(value: unknown) {
       plain = value;
@@ -133,7 +165,7 @@ export function withTraceContext(pino: PinoFactory): PinoFactory {
     // ring buffer to copy and the worker to parse. A `base` the app set is kept.
     if (onlyDistlogTransport(transport) && !('base' in (options as object))) patched.base = {};
     const logger = isStream ? pino(patched, first, ...rest) : pino(patched, ...rest);
-    if (fastEnd && logger) installTraceEnd(logger as object);
+    if (fastEnd && logger) installTraceEnd(logger as object, onlyDistlogTransport(transport));
     if (transport && logger) transportLoggers.add(new WeakRef(logger as object));
     if (usesDistlogTransport(transport)) markDistlogPinoActive();
     if (logger) trackLogger(logger as never, (options as { name?: string }).name ?? 'pino');
