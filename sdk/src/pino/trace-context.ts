@@ -102,20 +102,27 @@ export function installTraceEnd(logger: object, sticky = false): boolean {
   // line before carries no ids — the worker keeps them (`distlog_ctx` marks changes).
   // Lines of spans with scope attributes always carry everything.
   let last = '';
+  // The span of the previous line when it was sticky: the same span again is a pointer compare.
+  let lastStickySpan: Span | undefined;
   Object.defineProperty(logger, symbol, {
     configurable: true,
     enumerable: true,
     get() {
       const span = trace.getActiveSpan();
+      if (span !== undefined && span === lastStickySpan) return plain;
       if (!sticky) {
         const suffix = span ? spanSuffix(span) : '';
         return suffix === '' ? plain : eol(suffix);
       }
       const entry = span ? spanSuffixes(span) : undefined;
       const suffix = entry?.sticky ?? '';
-      if (suffix === last && (suffix === '' || entry!.stickable)) return plain;
+      if (suffix === last && (suffix === '' || entry!.stickable)) {
+        lastStickySpan = suffix === '' ? undefined : span;
+        return plain;
+      }
       const previous = last;
       last = entry?.stickable ? suffix : '';
+      lastStickySpan = entry?.stickable ? span : undefined;
       if (suffix === '') return previous === '' ? plain : eol(CLEAR_CONTEXT);
       // A span with scope attributes after a sticky one: its own ids, and the worker forgets the old.
       if (!entry!.stickable && previous !== '') return eol(suffix.slice(0, -2) + CLEAR_CONTEXT);
