@@ -84,37 +84,29 @@ export function parseAuth(c: Checker, raw: Json, env: NodeJS.ProcessEnv): AuthCo
   };
 
   const ingestKeys: IngestKeyConfig[] = [];
-  if (top.ingestKeys !== undefined) {
-    if (!Array.isArray(top.ingestKeys)) c.fail('auth.ingestKeys', 'a list', top.ingestKeys);
-    else
-      top.ingestKeys.forEach((value, i) => {
-        const at = `auth.ingestKeys[${i}]`;
-        const got = entry(at, value, 'key', ['tenant', 'services']);
-        if (!got) return;
-        const tenant = c.string(`${at}.tenant`, got.e.tenant);
-        const services = nonEmptyNames(c, `${at}.services`, got.e.services, 'service names');
-        ingestKeys.push({
-          name: got.name,
-          secret: got.secret,
-          ...(tenant ? { tenant } : {}),
-          ...(services ? { services } : {}),
-        });
-      });
-  }
+  c.list('auth.ingestKeys', top.ingestKeys).forEach((value, i) => {
+    const at = `auth.ingestKeys[${i}]`;
+    const got = entry(at, value, 'key', ['tenant', 'services']);
+    if (!got) return;
+    const tenant = c.string(`${at}.tenant`, got.e.tenant);
+    const services = nonEmptyNames(c, `${at}.services`, got.e.services, 'service names');
+    ingestKeys.push({
+      name: got.name,
+      secret: got.secret,
+      ...(tenant ? { tenant } : {}),
+      ...(services ? { services } : {}),
+    });
+  });
   const users: UserConfig[] = [];
-  if (top.users !== undefined) {
-    if (!Array.isArray(top.users)) c.fail('auth.users', 'a list', top.users);
-    else
-      top.users.forEach((value, i) => {
-        const at = `auth.users[${i}]`;
-        const got = entry(at, value, 'token', ['role', 'tenants']);
-        if (!got) return;
-        const role = got.e.role;
-        if (role !== 'reader' && role !== 'admin') return c.fail(`${at}.role`, 'reader or admin', role);
-        const tenants = nonEmptyNames(c, `${at}.tenants`, got.e.tenants, 'tenant names');
-        users.push({ name: got.name, secret: got.secret, role, ...(tenants ? { tenants } : {}) });
-      });
-  }
+  c.list('auth.users', top.users).forEach((value, i) => {
+    const at = `auth.users[${i}]`;
+    const got = entry(at, value, 'token', ['role', 'tenants']);
+    if (!got) return;
+    const role = got.e.role;
+    if (role !== 'reader' && role !== 'admin') return c.fail(`${at}.role`, 'reader or admin', role);
+    const tenants = nonEmptyNames(c, `${at}.tenants`, got.e.tenants, 'tenant names');
+    users.push({ name: got.name, secret: got.secret, role, ...(tenants ? { tenants } : {}) });
+  });
   return { ingestKeys, users };
 }
 
