@@ -161,6 +161,13 @@ export async function shutdown(): Promise<void> {
 }
 
 /**
+ * How long a flush on the way out (SIGTERM, the end of a pino transport's worker) may
+ * take. With the collector down, the OTLP HTTP exporter retries for up to its timeout
+ * (10 s); pino waits for its worker at exit with the app's thread blocked.
+ */
+export const EXIT_FLUSH_TIMEOUT_MS = 3000;
+
+/**
  * Flush on the way out: `beforeExit` (the loop ran dry) and SIGTERM. When ours is the
  * only SIGTERM listener, the signal is raised again after the flush (bounded to 3 s),
  * so the process still ends the way it would have without us.
@@ -175,8 +182,9 @@ function installExitHooks(instance: Distlog): void {
   const onSigterm = () => {
     const alone = process.listenerCount('SIGTERM') === 1;
     process.off('SIGTERM', onSigterm);
-    const deadline = new Promise((r) => setTimeout(r, 3000).unref());
-    void Promise.race([Promise.all([instance.shutdown(), closePinoTransports(3000)]), deadline]).then(() => {
+    const deadline = new Promise((r) => setTimeout(r, EXIT_FLUSH_TIMEOUT_MS).unref());
+    const flushed = Promise.all([instance.shutdown(), closePinoTransports(EXIT_FLUSH_TIMEOUT_MS)]);
+    void Promise.race([flushed, deadline]).then(() => {
       if (alone) process.kill(process.pid, 'SIGTERM');
     });
   };

@@ -126,6 +126,30 @@ logger.flush(() => shutdown());
     expect(byBody.error.attrs['exception.stacktrace']).toMatch(/^TypeError: card declined\n +at /);
   });
 
+  it('pino transport: interleaved spans, long and multi-byte lines, then process.exit() — every line arrives in its span, in order', async () => {
+    const tag = `ex-${randomUUID()}`;
+    const [out] = await run('transportExit', tag, ['-r', '@distlog/sdk/register']);
+    const found = await eventually(async () => {
+      const r = await rows(`Body LIKE '${tag}%'`);
+      return r.length === Number(out.lines) ? r : undefined;
+    });
+    expect(found).toBeDefined();
+    const seqs = found!.map((r) => Number(r.attrs.seq)).sort((x, y) => x - y);
+    expect(seqs).toEqual(Array.from({ length: Number(out.lines) }, (_, i) => i));
+    for (const row of found!) {
+      const span = row.attrs.span;
+      expect({ seq: row.attrs.seq, spanId: row.SpanId }).toEqual({
+        seq: row.attrs.seq,
+        spanId: span === 'none' ? '' : span === 'scope' ? row.attrs.own : out[span],
+      });
+      expect(row.attrs).not.toHaveProperty('distlog_ctx');
+      if (span === 'scope') expect(row.attrs.tenant).toBe('acme');
+      else expect(row.attrs).not.toHaveProperty('tenant');
+      if (span === 'b' && !row.attrs.big) expect(row.Body).toBe(`${tag} b ✓ ünïcödé 🚀`);
+    }
+    expect(found!.find((r) => r.attrs.big)?.attrs.big).toHaveLength(40_000);
+  });
+
   it('scopes: records carry the scope span, attributes nest, start/end records rebuild the tree', async () => {
     const tag = `sc-${randomUUID()}`;
     const [out] = await run('scopes', tag);
@@ -251,5 +275,17 @@ logger.flush(() => shutdown());
     const r = result as unknown as { loggingMs: number; queued: number; dropped: number };
     expect(r.queued).toBe(10);
     expect(r.dropped).toBe(990);
+  });
+
+  it('a pino transport app whose collector is down still exits promptly (the last flush is bounded)', async () => {
+    const [result] = await run('transportUnreachable', 'x', [], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    });
+    const exitedAfterMs = Date.now() - Number(result.loggedAt);
+    // Unbounded, the HTTP exporter's retries held the exit ~8.5 s here (pino gives up at 10 s);
+    // the bound is 3 s. The margin is for a loaded machine.
+    expect(exitedAfterMs).toBeLessThan(6500);
+    expect(exitedAfterMs).toBeGreaterThan(0);
   });
 });

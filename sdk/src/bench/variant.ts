@@ -1,5 +1,5 @@
-// One benchmark variant in its own process: N pino calls inside an active span, timed
-// in the app's thread. Prints one JSON line. Run by run.ts; not a test.
+// One benchmark variant in its own process: N pino calls inside active spans, timed
+// in the app's thread (argv: variant, calls, burst|turns). Prints one JSON line. Run by run.ts; not a test.
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,19 +49,36 @@ function makeLogger(): Logger {
 
 /* eslint-enable @typescript-eslint/no-require-imports */
 
+/**
+ * burst: every call in one synchronous loop under one span (nothing leaves the app's
+ * thread until the loop ends). turns: requests of LINES_PER_TURN calls, each in its own
+ * span and event-loop turn, as a server logs — the time includes what the stream does
+ * between turns (pino's flushes, thread-stream's hand-over to the worker).
+ */
+const mode = process.argv[4] === 'turns' ? 'turns' : 'burst';
+const LINES_PER_TURN = 10;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 async function main(): Promise<void> {
   const logger = makeLogger();
   const tracer = trace.getTracer('bench');
-  const run = (n: number) =>
+  const request = (n: number) =>
     tracer.startActiveSpan('request', (span) => {
       for (let i = 0; i < n; i++) logger.info({ i, user: 'ada', path: '/orders/42' }, 'request handled');
       span.end();
     });
-  run(Math.min(20_000, calls));
+  const run = async (n: number) => {
+    if (mode === 'burst') return request(n);
+    for (let done = 0; done < n; done += LINES_PER_TURN) {
+      request(Math.min(LINES_PER_TURN, n - done));
+      await nextTurn();
+    }
+  };
+  await run(Math.min(20_000, calls));
   await new Promise((r) => setTimeout(r, 1500));
   const startCpu = process.cpuUsage();
   const start = process.hrtime.bigint();
-  run(calls);
+  await run(calls);
   const elapsed = process.hrtime.bigint() - start;
   const cpu = process.cpuUsage(startCpu);
   const drainStart = Date.now();
@@ -72,6 +89,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     JSON.stringify({
       variant,
+      mode,
       calls,
       nsPerCall: Number(elapsed) / calls,
       mainThreadCpuNsPerCall: ((cpu.user + cpu.system) * 1000) / calls,

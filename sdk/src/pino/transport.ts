@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import { diag } from '@opentelemetry/api';
-import { init } from '../init';
+import { init, EXIT_FLUSH_TIMEOUT_MS } from '../init';
 import { DistlogOptions } from '../config';
 import { createPinoEmitter } from './emit';
 
@@ -53,9 +53,22 @@ async function distlogTransport(options: DistlogOptions = {}): Promise<Writable>
       callback();
     },
     destroy(err, callback) {
+      // The last flush, bounded: pino's end() waits for this with the app's thread blocked.
+      let done = false;
+      const finish = (error: Error | null) => {
+        if (done) return;
+        done = true;
+        clearTimeout(deadline);
+        callback(error);
+      };
+      const deadline = setTimeout(() => {
+        const { queued } = distlog.stats();
+        diag.warn(`distlog: the collector took too long at exit; ${queued} queued log records not sent`);
+        finish(err);
+      }, EXIT_FLUSH_TIMEOUT_MS);
       distlog.shutdown().then(
-        () => callback(err),
-        (shutdownError: unknown) => callback(err ?? (shutdownError as Error)),
+        () => finish(err),
+        (shutdownError: unknown) => finish(err ?? (shutdownError as Error)),
       );
     },
   });

@@ -1,0 +1,90 @@
+import { ExportResult, ExportResultCode } from '@opentelemetry/core';
+import { InMemoryLogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BoundedBatchProcessor } from './bounded-batch-processor';
+
+// The OTel SDK's in-memory exporter, made to take `latencyMs` per export like a network
+// hop, so that records can arrive while an export is in flight.
+class SlowExporter extends InMemoryLogRecordExporter {
+  batches: number[] = [];
+  constructor(private readonly latencyMs: number) {
+    super();
+  }
+  override export(logs: ReadableLogRecord[], done: (result: ExportResult) => void): void {
+    this.batches.push(logs.length);
+    setTimeout(() => super.export(logs, done), this.latencyMs);
+  }
+}
+
+const resource = resourceFromAttributes({ 'service.name': 'batch-test' });
+const record = (n: number): ReadableLogRecord => ({
+  hrTime: [n, 0],
+  hrTimeObserved: [n, 0],
+  body: `line ${n}`,
+  resource,
+  instrumentationScope: { name: 'test' },
+  attributes: {},
+  droppedAttributesCount: 0,
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const exportedBodies = (e: InMemoryLogRecordExporter) => e.getFinishedLogRecords().map((r) => r.body);
+
+describe('BoundedBatchProcessor', () => {
+  it('sends a full batch at once and holds a partial one until the scheduled delay', async () => {
+    const exporter = new SlowExporter(1);
+    const p = new BoundedBatchProcessor(exporter, { maxExportBatchSize: 10, scheduledDelayMillis: 300 });
+    for (let i = 0; i < 13; i++) p.enqueue(record(i));
+    await sleep(50);
+    expect(exporter.batches).toEqual([10]);
+    await sleep(400);
+    expect(exporter.batches).toEqual([10, 3]);
+    expect(exportedBodies(exporter)).toEqual(Array.from({ length: 13 }, (_, i) => `line ${i}`));
+    expect(p.stats()).toEqual({ queued: 0, exported: 13, dropped: 0, failed: 0 });
+    await p.shutdown();
+  });
+
+  it('does not send the few records that arrive during an export on their own (steady logging)', async () => {
+    const exporter = new SlowExporter(20);
+    const p = new BoundedBatchProcessor(exporter, { maxExportBatchSize: 50, scheduledDelayMillis: 10_000 });
+    // 10 records every 5 ms for 300 ms: 600 records, 12 full batches, ~4 arriving per export.
+    for (let tick = 0; tick < 60; tick++) {
+      for (let i = 0; i < 10; i++) p.enqueue(record(tick * 10 + i));
+      await sleep(5);
+    }
+    await sleep(100);
+    expect(exporter.batches.length).toBeGreaterThan(5);
+    expect(exporter.batches.every((n) => n === 50)).toBe(true);
+    await p.shutdown();
+    expect(exporter.batches.reduce((a, b) => a + b, 0)).toBe(600);
+    expect(p.stats().exported).toBe(600);
+  });
+
+  it('when full drops the oldest records, counts them, and forceFlush sends the rest', async () => {
+    const exporter = new SlowExporter(1);
+    const p = new BoundedBatchProcessor(exporter, {
+      maxQueueSize: 20,
+      maxExportBatchSize: 20,
+      scheduledDelayMillis: 10_000,
+    });
+    // Synchronously, so no export can start: 30 into a queue of 20.
+    for (let i = 0; i < 30; i++) p.enqueue(record(i));
+    expect(p.stats()).toMatchObject({ queued: 20, dropped: 10 });
+    await p.forceFlush();
+    expect(exportedBodies(exporter)).toEqual(Array.from({ length: 20 }, (_, i) => `line ${i + 10}`));
+    await p.shutdown();
+  });
+
+  it('counts a failed export and keeps serving', async () => {
+    const failing = new (class extends SlowExporter {
+      override export(logs: ReadableLogRecord[], done: (result: ExportResult) => void): void {
+        this.batches.push(logs.length);
+        done({ code: ExportResultCode.FAILED, error: new Error('collector said no') });
+      }
+    })(0);
+    const p = new BoundedBatchProcessor(failing, { maxExportBatchSize: 5, scheduledDelayMillis: 10_000 });
+    for (let i = 0; i < 7; i++) p.enqueue(record(i));
+    await p.forceFlush();
+    expect(p.stats()).toMatchObject({ queued: 0, exported: 0, failed: 7 });
+    await p.shutdown();
+  });
+});
