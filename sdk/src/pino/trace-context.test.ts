@@ -6,11 +6,16 @@ import { createPinoEmitter } from './emit';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { Distlog } from '../init';
 import { runScope } from '../scope';
+import { shutdown } from '../init';
 
 beforeAll(() => {
   trace.setGlobalTracerProvider(new BasicTracerProvider());
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 });
+
+// runScope() starts the SDK (its scope records wait in the export queue): stop it before
+// the test environment goes, so no export runs after it.
+afterAll(() => shutdown());
 
 describe('appendTraceContext', () => {
   it('leaves lines logged outside a span unchanged', () => {
