@@ -2,7 +2,7 @@ export { init, shutdown, getDistlog } from './init';
 export type { Distlog } from './init';
 export type { DistlogOptions, OtlpProtocol } from './config';
 export { distlogDestination } from './pino/destination';
-export type { DestinationOptions } from './pino/destination';
+export type { DestinationOptions, DistlogDestination } from './pino/destination';
 export { traceMixin, appendTraceContext, withTraceContext, hookPino } from './pino/trace-context';
 export {
   scope,

@@ -18,6 +18,14 @@ function plainTracing(): void {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 }
 
+// The OTel SDK's BatchLogRecordProcessor that pino-opentelemetry-transport uses does not read
+// OTEL_BLRP_MAX_QUEUE_SIZE (Distlog's queue does): pass it on as the transport's own option.
+function otelTransportOptions(): object | undefined {
+  const maxQueueSize = Number(process.env.OTEL_BLRP_MAX_QUEUE_SIZE);
+  if (!maxQueueSize) return undefined;
+  return { logRecordProcessorOptions: { recordProcessorType: 'batch', processorConfig: { maxQueueSize } } };
+}
+
 /* eslint-disable @typescript-eslint/no-require-imports -- pino must load after init() (see below) */
 function makeLogger(): Logger {
   // Loaded after init() where the SDK is used, so trace context is added, as documented.
@@ -41,7 +49,9 @@ function makeLogger(): Logger {
       return require('pino')({}, distlogDestination());
     case 'pino-opentelemetry-transport':
       plainTracing();
-      return require('pino')({ transport: { target: 'pino-opentelemetry-transport' } });
+      return require('pino')({
+        transport: { target: 'pino-opentelemetry-transport', options: otelTransportOptions() },
+      });
     default:
       throw new Error(`unknown variant ${variant}`);
   }

@@ -7,6 +7,13 @@
 export const INSTRUMENTATION_PINO_SCOPE = '@opentelemetry/instrumentation-pino';
 export const DISTLOG_TRANSPORT_TARGET = '@distlog/sdk/pino';
 
+/** Marks the streams distlogDestination() makes. */
+export const DISTLOG_DESTINATION = Symbol.for('distlog.destination');
+
+export function isDistlogDestination(stream: unknown): boolean {
+  return typeof stream === 'object' && stream !== null && DISTLOG_DESTINATION in stream;
+}
+
 let active = false;
 
 export function markDistlogPinoActive(): void {

@@ -1,6 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import { createPinoEmitter, EmitterOptions } from './emit';
-import { markDistlogPinoActive } from '../internal/pino-integration';
+import { DISTLOG_DESTINATION, markDistlogPinoActive } from '../internal/pino-integration';
 
 export type DestinationOptions = EmitterOptions;
 
@@ -9,10 +9,16 @@ export type DestinationOptions = EmitterOptions;
  * write() synchronously inside the log call, so the active OpenTelemetry context
  * (span, scope) is the caller's and is attached here, with no worker thread.
  */
-export function distlogDestination(options: DestinationOptions = {}): { write(line: string): boolean } {
+export interface DistlogDestination {
+  write(line: string): boolean;
+  readonly [DISTLOG_DESTINATION]: true;
+}
+
+export function distlogDestination(options: DestinationOptions = {}): DistlogDestination {
   markDistlogPinoActive();
   const emit = createPinoEmitter(options);
   return {
+    [DISTLOG_DESTINATION]: true,
     write(line: string): boolean {
       try {
         emit(JSON.parse(line));

@@ -3,6 +3,7 @@ import { trace, isSpanContextValid, Span, SpanContext } from '@opentelemetry/api
 import { scopeAttributes } from '../scope';
 import {
   DISTLOG_TRANSPORT_TARGET,
+  isDistlogDestination,
   markDistlogPinoActive,
   usesDistlogTransport,
 } from '../internal/pino-integration';
@@ -180,16 +181,18 @@ export function withTraceContext(pino: PinoFactory): PinoFactory {
     const options =
       first === undefined || isStream ? {} : (first as { hooks?: { streamWrite?: StreamWrite } });
     const transport = (options as { transport?: unknown }).transport;
+    // Distlog's in-process destination reads the caller's context itself (pino writes to
+    // it inside the log call): its lines need no ids for it to parse back.
+    const direct = isDistlogDestination(isStream ? first : rest[0]);
     // A trace-context hook is added only for a pino whose end-of-line property is unknown.
-    const patched: Record<string, unknown> = fastEnd
-      ? { ...options }
-      : { ...options, hooks: combineHooks(options.hooks) };
-    // Lines that go only to the Distlog transport need no pid and hostname: the record's
-    // resource has them (process.pid, host.name). ~30 bytes less for pino to write, the
-    // ring buffer to copy and the worker to parse. A `base` the app set is kept.
-    if (onlyDistlogTransport(transport) && !('base' in (options as object))) patched.base = {};
+    const patched: Record<string, unknown> =
+      fastEnd || direct ? { ...options } : { ...options, hooks: combineHooks(options.hooks) };
+    // Lines that go only to Distlog need no pid and hostname: the record's resource has
+    // them (process.pid, host.name). ~30 bytes less for pino to write, the ring buffer to
+    // copy and the worker to parse. A `base` the app set is kept.
+    if ((direct || onlyDistlogTransport(transport)) && !('base' in (options as object))) patched.base = {};
     const logger = isStream ? pino(patched, first, ...rest) : pino(patched, ...rest);
-    if (fastEnd && logger) installTraceEnd(logger as object, onlyDistlogTransport(transport));
+    if (fastEnd && logger && !direct) installTraceEnd(logger as object, onlyDistlogTransport(transport));
     if (logger && onlyDistlogTransport(transport) && !(transport as { sync?: unknown }).sync) {
       const stream = pinoStream(logger as object);
       if (stream && typeof stream.write === 'function') coalesceWrites(stream);
