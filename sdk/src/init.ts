@@ -11,9 +11,7 @@ import {
   resourceFromAttributes,
   Resource,
 } from '@opentelemetry/resources';
-import { OTLPLogExporter as GrpcExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPLogExporter as HttpJsonExporter } from '@opentelemetry/exporter-logs-otlp-http';
-import { OTLPLogExporter as HttpProtoExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import {
   DistlogOptions,
   OtlpProtocol,
@@ -23,6 +21,7 @@ import {
 } from './config';
 import { LevelRegistry, LevelSubscriber, setLevelRegistry } from './levels';
 import type { LevelChangeNotice } from './levels/registry';
+import { GrpcLogExporter, ProtobufHttpLogExporter } from './export/exporters';
 import { BoundedBatchProcessor, ProcessorStats } from './export/bounded-batch-processor';
 import { ensureTracing } from './tracing';
 import { closePinoTransports, hookPino } from './pino/trace-context';
@@ -216,8 +215,8 @@ function buildResource(options: DistlogOptions): Resource {
 }
 
 function createExporter(protocol: OtlpProtocol, endpoint: string | undefined): LogRecordExporter {
-  if (protocol === 'grpc') return new GrpcExporter(endpoint ? { url: endpoint } : {});
+  if (protocol === 'grpc') return new GrpcLogExporter(endpoint ? { url: endpoint } : {});
   const url = endpoint ? endpoint.replace(/\/+$/, '').replace(/(\/v1\/logs)?$/, '/v1/logs') : undefined;
   const config = url ? { url } : {};
-  return protocol === 'http/json' ? new HttpJsonExporter(config) : new HttpProtoExporter(config);
+  return protocol === 'http/json' ? new HttpJsonExporter(config) : new ProtobufHttpLogExporter(config);
 }

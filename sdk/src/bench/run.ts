@@ -6,6 +6,7 @@
 // for each with ratios to plain pino and to pino-opentelemetry-transport.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { serializerBench } from './serialize';
 import {
   OtlpGrpcReceiver,
   OtlpHttpReceiver,
@@ -61,6 +62,7 @@ interface Result {
 }
 
 async function main(): Promise<void> {
+  serializerBench();
   const received = new Map<string, number>();
   const counter: Consumer = {
     async consume(rows: LogRow[]) {
