@@ -6,6 +6,7 @@ import path from 'node:path';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Authenticator, ClickHouse, TlsConfig } from '@distlog/collector';
 import { OPEN_AUTH, registerAuth } from './auth';
+import { FailureThrottle, ThrottleOptions } from './throttle';
 import { FilterError, SearchFilter, parseFilter } from './filters';
 import { Queries } from './queries';
 import { ApiRecord } from './records';
@@ -32,6 +33,8 @@ export interface AppOptions {
   collectorUrl?: string;
   /** Users and roles (see ./auth.ts); default open. */
   auth?: Authenticator;
+  /** Wrong tokens allowed per client address (see ./throttle.ts); default 10 a minute. */
+  throttle?: ThrottleOptions;
   /** Serve HTTPS with this certificate; its `ca` (else the certificate itself) is trusted when calling an https collector. */
   tls?: TlsConfig;
 }
@@ -65,7 +68,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
   });
   const queries = new Queries(options.ch);
-  registerAuth(app as unknown as FastifyInstance, options.auth ?? OPEN_AUTH, options.tls !== undefined);
+  registerAuth(
+    app as unknown as FastifyInstance,
+    options.auth ?? OPEN_AUTH,
+    options.tls !== undefined,
+    new FailureThrottle(options.throttle),
+  );
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
     if (err instanceof FilterError || err.validation) return reply.code(400).send({ error: err.message });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { FastifyInstance, FastifyRequest } from 'fastify';
+import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError, Authenticator, NO_AUTH, Role, UserIdentity } from '@distlog/collector';
+import { FailureThrottle } from './throttle';
 
 /**
  * Who may use the query API and web UI (`auth.users` of the configuration). A request
@@ -29,13 +30,31 @@ interface Session extends Caller {
   expires: number;
 }
 
-export function registerAuth(app: FastifyInstance, auth: Authenticator, secureCookie: boolean): void {
+export function registerAuth(
+  app: FastifyInstance,
+  auth: Authenticator,
+  secureCookie: boolean,
+  throttle = new FailureThrottle(),
+): void {
   const sessions = new Map<string, Session>();
   const open = !auth.usersRequired;
+
+  /** An address with too many wrong tokens gets 429 until its window is over (see throttle.ts). */
+  const throttled = (req: FastifyRequest, reply: FastifyReply): boolean => {
+    if (open) return false;
+    const wait = throttle.retryAfterSeconds(req.ip);
+    if (wait === 0) return false;
+    void reply
+      .code(429)
+      .header('Retry-After', String(wait))
+      .send({ error: `too many wrong tokens from ${req.ip}; try again in ${wait} s` });
+    return true;
+  };
 
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?', 1)[0];
     if (!path.startsWith('/api/') || OPEN_PATHS.has(path)) return;
+    if (throttled(req, reply)) return reply;
     try {
       req.caller = identify(req, auth, sessions, neededRole(req.method, path));
       if (path === '/api/sql' && req.caller.user.tenants)
@@ -45,7 +64,11 @@ export function registerAuth(app: FastifyInstance, auth: Authenticator, secureCo
         );
     } catch (err) {
       if (!(err instanceof AuthError)) throw err;
-      if (err.status === 401) reply.header('WWW-Authenticate', 'Bearer realm="distlog"');
+      if (err.status === 401) {
+        reply.header('WWW-Authenticate', 'Bearer realm="distlog"');
+        // A token that was sent and is wrong (not a missing one or an expired session).
+        if (req.headers.authorization) throttle.fail(req.ip);
+      }
       return reply.code(err.status).send({ error: err.message });
     }
   });
@@ -62,12 +85,14 @@ export function registerAuth(app: FastifyInstance, auth: Authenticator, secureCo
       },
     },
     async (req, reply) => {
+      if (throttled(req, reply)) return reply;
       const { token } = req.body as { token: string };
       let user: UserIdentity;
       try {
         user = auth.user(token);
       } catch (err) {
         if (!(err instanceof AuthError)) throw err;
+        throttle.fail(req.ip);
         // A wrong guess costs time; the answer does not say what was wrong with it.
         await new Promise((r) => setTimeout(r, 500));
         return reply.code(401).send({ error: 'the token is not valid' });

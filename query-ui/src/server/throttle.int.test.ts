@@ -1,0 +1,74 @@
+import type { FastifyInstance } from 'fastify';
+import { Authenticator, ClickHouse, createTestDatabase, dropTestDatabase } from '@distlog/collector';
+import { buildApp } from './app';
+import { FailureThrottle } from './throttle';
+
+const TOKEN = 'reader-token-0123456789abcdef';
+const WINDOW_MS = 2500;
+
+let ch: ClickHouse;
+let app: FastifyInstance;
+let base: string;
+
+beforeAll(async () => {
+  ch = await createTestDatabase('throttle');
+  const auth = new Authenticator({ ingestKeys: [], users: [{ name: 'ada', secret: TOKEN, role: 'reader' }] });
+  app = await buildApp({ ch, auth, throttle: { maxFailures: 3, windowMs: WINDOW_MS } });
+  base = await app.listen({ host: '127.0.0.1', port: 0 });
+});
+
+afterAll(async () => {
+  await app.close();
+  await dropTestDatabase(ch);
+});
+
+const me = (token: string) => fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+const login = (token: string) =>
+  fetch(`${base}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token }),
+  });
+
+describe('wrong tokens per client address (a real server on a socket)', () => {
+  it('after 3 wrong tokens the address gets 429 — a right token too — until the window is over', async () => {
+    const started = Date.now();
+    expect((await me(TOKEN)).status).toBe(200);
+    // Wrong bearer tokens and wrong logins count alike.
+    expect((await me('wrong-token-number-one-xxxx')).status).toBe(401);
+    expect((await login('wrong-token-number-two-xxxx')).status).toBe(401);
+    expect((await me('wrong-token-number-three-xx')).status).toBe(401);
+
+    const refused = await me(TOKEN);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(((await refused.json()) as { error: string }).error).toMatch(
+      /^too many wrong tokens from 127\.0\.0\.1; try again in \d+ s$/,
+    );
+    expect((await login(TOKEN)).status).toBe(429);
+
+    // The window counts from the first wrong token.
+    await new Promise((r) => setTimeout(r, Math.max(0, started + WINDOW_MS + 200 - Date.now())));
+    expect((await me(TOKEN)).status).toBe(200);
+    expect((await login(TOKEN)).status).toBe(200);
+  });
+});
+
+describe('FailureThrottle', () => {
+  it('counts per address, forgets after the window, and keeps at most maxAddresses', () => {
+    const t = new FailureThrottle({ maxFailures: 2, windowMs: 10_000, maxAddresses: 3 });
+    t.fail('a', 0);
+    expect(t.retryAfterSeconds('a', 1)).toBe(0);
+    t.fail('a', 1000);
+    expect(t.retryAfterSeconds('a', 1000)).toBe(9);
+    expect(t.retryAfterSeconds('b', 1000)).toBe(0);
+    expect(t.retryAfterSeconds('a', 10_000)).toBe(0);
+    // Memory: a fourth address pushes out the oldest.
+    for (const address of ['b', 'c', 'd', 'e']) {
+      t.fail(address, 20_000);
+      t.fail(address, 20_000);
+    }
+    expect(t.retryAfterSeconds('b', 20_001)).toBe(0);
+    expect(['c', 'd', 'e'].map((a) => t.retryAfterSeconds(a, 20_001))).toEqual([10, 10, 10]);
+  });
+});

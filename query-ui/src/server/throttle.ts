@@ -1,0 +1,63 @@
+/**
+ * Failed sign-ins per client address: after `maxFailures` wrong tokens within
+ * `windowMs` (counted from the first), the address is refused — right tokens included,
+ * so the refusal tells nothing — until the window is over. Tokens are long random
+ * secrets, so this is not what keeps them safe; it keeps a guesser from hammering the
+ * server and makes the attempts visible (429s). Memory is bounded: past `maxAddresses`
+ * the oldest entries go. Behind a reverse proxy every client has the proxy's address.
+ */
+export interface ThrottleOptions {
+  /** Default 10. */
+  maxFailures?: number;
+  /** Default 60 s. */
+  windowMs?: number;
+  /** Default 10 000. */
+  maxAddresses?: number;
+}
+
+interface Entry {
+  failures: number;
+  since: number;
+}
+
+export class FailureThrottle {
+  private readonly maxFailures: number;
+  private readonly windowMs: number;
+  private readonly maxAddresses: number;
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(options: ThrottleOptions = {}) {
+    this.maxFailures = options.maxFailures ?? 10;
+    this.windowMs = options.windowMs ?? 60_000;
+    this.maxAddresses = options.maxAddresses ?? 10_000;
+  }
+
+  /** Whole seconds until `address` may try again; 0 when it may now. */
+  retryAfterSeconds(address: string, now = Date.now()): number {
+    const entry = this.current(address, now);
+    if (!entry || entry.failures < this.maxFailures) return 0;
+    return Math.max(1, Math.ceil((entry.since + this.windowMs - now) / 1000));
+  }
+
+  fail(address: string, now = Date.now()): void {
+    const entry = this.current(address, now);
+    if (entry) {
+      entry.failures++;
+      return;
+    }
+    if (this.entries.size >= this.maxAddresses) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(address, { failures: 1, since: now });
+  }
+
+  private current(address: string, now: number): Entry | undefined {
+    const entry = this.entries.get(address);
+    if (entry && now - entry.since >= this.windowMs) {
+      this.entries.delete(address);
+      return undefined;
+    }
+    return entry;
+  }
+}
