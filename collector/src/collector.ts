@@ -191,7 +191,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     server: ch.features.version,
     config: config.source,
     tiers: config.tiers.map((t) => t.name),
-    tls: tls ? 'on' : 'off',
+    tls: tls ? (tls.clientCa ? 'on, client certificates required' : 'on') : 'off',
     ingest: authenticator.ingestRequired
       ? `${config.auth.ingestKeys.length} ingest keys`
       : 'open: no ingest keys',

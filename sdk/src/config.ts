@@ -57,13 +57,21 @@ export function resolveProtocol(options: DistlogOptions, env = process.env): Otl
   return raw as OtlpProtocol;
 }
 
+export interface ControlTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
 /**
  * The level-control connection reuses what the OTLP exporter sends with: its headers
  * (OTEL_EXPORTER_OTLP_LOGS_HEADERS / OTEL_EXPORTER_OTLP_HEADERS, e.g.
  * `Authorization=Bearer <ingest key>`) and its CA file (OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE /
- * OTEL_EXPORTER_OTLP_CERTIFICATE). A CA file that cannot be read is reported, not thrown.
+ * OTEL_EXPORTER_OTLP_CERTIFICATE), and for mutual TLS its client certificate and key
+ * (OTEL_EXPORTER_OTLP_[LOGS_]CLIENT_CERTIFICATE / _CLIENT_KEY). A file that cannot be
+ * read is reported, not thrown.
  */
-export function controlTransport(env = process.env): { headers: Record<string, string>; ca?: Buffer } {
+export function controlTransport(env = process.env): ControlTls & { headers: Record<string, string> } {
   const headers: Record<string, string> = {};
   for (const raw of [env.OTEL_EXPORTER_OTLP_HEADERS, env.OTEL_EXPORTER_OTLP_LOGS_HEADERS]) {
     for (const pair of (raw ?? '').split(',')) {
@@ -76,14 +84,21 @@ export function controlTransport(env = process.env): { headers: Record<string, s
       }
     }
   }
-  const caFile = env.OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE ?? env.OTEL_EXPORTER_OTLP_CERTIFICATE;
-  if (!caFile) return { headers };
-  try {
-    return { headers, ca: readFileSync(caFile) };
-  } catch (err) {
-    diag.error(`distlog: cannot read the CA file ${caFile}: ${(err as Error).message}`);
-    return { headers };
-  }
+  const file = (name: string, what: string): Buffer | undefined => {
+    const at = env[`OTEL_EXPORTER_OTLP_LOGS_${name}`] ?? env[`OTEL_EXPORTER_OTLP_${name}`];
+    if (!at) return undefined;
+    try {
+      return readFileSync(at);
+    } catch (err) {
+      diag.error(`distlog: cannot read the ${what} ${at}: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+  const ca = file('CERTIFICATE', 'CA file');
+  // Mutual TLS: the client certificate and key the OTLP exporter presents, used here too.
+  const cert = file('CLIENT_CERTIFICATE', 'client certificate');
+  const key = file('CLIENT_KEY', 'client key');
+  return { headers, ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) };
 }
 
 /** Where the collector's level-control endpoints are (its OTLP/HTTP port). */

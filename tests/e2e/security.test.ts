@@ -5,19 +5,15 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import {
   ClickHouse,
-  Authenticator,
-  createTestDatabase,
-  dropTestDatabase,
   encodeLogsRequest,
   eventually,
-  loadConfigFile,
   logsServiceDefinition,
   levelControlService,
   makeRow,
-  testClickHouseUrl,
 } from '@distlog/collector';
-import { QueryServer, startQueryServer } from '@distlog/query-ui';
-import { CollectorProcess, runFixture, startCollectorProcess } from '../support/collector-process';
+import type { QueryServer } from '@distlog/query-ui';
+import { CollectorProcess, runFixture } from '../support/collector-process';
+import { startSecureStack, stopSecureStack } from '../support/secure-stack';
 import { TestCertificates, makeCertificates } from '../support/certs';
 import { otlpJson } from '../support/otlp-json';
 import { launchChromium } from '../support/browser';
@@ -66,23 +62,10 @@ auth:
     TEST_READER_TOKEN: READER_TOKEN,
     TEST_SHOP_TOKEN: SHOP_TOKEN,
   };
-  ch = await createTestDatabase('e2e_security');
-  collector = await startCollectorProcess(testClickHouseUrl(), ch.database, { config: configFile, env });
-  const config = loadConfigFile(configFile, { ...process.env, ...env });
-  ui = await startQueryServer({
-    ch,
-    port: 0,
-    auth: new Authenticator(config.auth),
-    tls: config.tls,
-    collectorUrl: `https://127.0.0.1:${collector.httpPort}`,
-  });
+  ({ ch, collector, ui } = await startSecureStack('e2e_security', configFile, env));
 }, 60_000);
 
-afterAll(async () => {
-  await ui?.stop();
-  await collector?.stop();
-  if (ch) await dropTestDatabase(ch);
-});
+afterAll(() => stopSecureStack({ ch, collector, ui }));
 
 interface Answer {
   status: number;

@@ -38,24 +38,56 @@ export function makeCertificates(): TestCertificates {
     '-addext',
     'keyUsage=critical,keyCertSign,cRLSign',
   );
+  const server = sign(
+    dir,
+    'server',
+    '/CN=127.0.0.1',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth',
+  );
+  return {
+    dir,
+    caFile: at('ca.pem'),
+    certFile: server.certFile,
+    keyFile: server.keyFile,
+    ca: readFileSync(at('ca.pem')),
+  };
+}
+
+/** A client certificate (mutual TLS) signed by the test CA of `certs`. */
+export function issueClientCertificate(
+  certs: TestCertificates,
+  name: string,
+): { certFile: string; keyFile: string } {
+  return sign(certs.dir, name, `/CN=${name}`, 'extendedKeyUsage=clientAuth');
+}
+
+/** A key and a certificate for `subject`, signed by the CA in `dir`. */
+function sign(
+  dir: string,
+  name: string,
+  subject: string,
+  extensions: string,
+): { certFile: string; keyFile: string } {
+  const at = (f: string) => path.join(dir, f);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   openssl(
     'req',
     '-newkey',
     'rsa:2048',
     '-nodes',
     '-keyout',
-    at('server.key'),
+    at(`${name}.key`),
     '-out',
-    at('server.csr'),
+    at(`${name}.csr`),
     '-subj',
-    '/CN=127.0.0.1',
+    subject,
   );
-  writeFileSync(at('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  writeFileSync(at(`${name}.ext`), extensions + '\n');
   openssl(
     'x509',
     '-req',
     '-in',
-    at('server.csr'),
+    at(`${name}.csr`),
     '-CA',
     at('ca.pem'),
     '-CAkey',
@@ -64,15 +96,9 @@ export function makeCertificates(): TestCertificates {
     '-days',
     '2',
     '-out',
-    at('server.pem'),
+    at(`${name}.pem`),
     '-extfile',
-    at('server.ext'),
+    at(`${name}.ext`),
   );
-  return {
-    dir,
-    caFile: at('ca.pem'),
-    certFile: at('server.pem'),
-    keyFile: at('server.key'),
-    ca: readFileSync(at('ca.pem')),
-  };
+  return { certFile: at(`${name}.pem`), keyFile: at(`${name}.key`) };
 }

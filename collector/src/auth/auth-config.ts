@@ -60,6 +60,14 @@ export interface TlsConfig {
    * (besides the system's), e.g. the private CA that signed these certificates.
    */
   ca?: Buffer;
+  /**
+   * `clientCaFile`: mutual TLS — the collector's gRPC and HTTP ports accept only clients
+   * that present a certificate signed by one of these authorities.
+   */
+  clientCa?: Buffer;
+  /** `clientCertFile` + `clientKeyFile`: what the query server presents to such a collector. */
+  clientCert?: Buffer;
+  clientKey?: Buffer;
 }
 
 export function parseAuth(c: Checker, raw: Json, env: NodeJS.ProcessEnv): AuthConfig {
@@ -165,7 +173,14 @@ function readSecret(
 
 export function parseTls(c: Checker, raw: Json): TlsConfig | undefined {
   if (raw === undefined) return undefined;
-  const t = c.object('tls', raw, ['certFile', 'keyFile', 'caFile']);
+  const t = c.object('tls', raw, [
+    'certFile',
+    'keyFile',
+    'caFile',
+    'clientCaFile',
+    'clientCertFile',
+    'clientKeyFile',
+  ]);
   if (!t) return undefined;
   const certFile = c.string('tls.certFile', t.certFile);
   const keyFile = c.string('tls.keyFile', t.keyFile);
@@ -183,8 +198,16 @@ export function parseTls(c: Checker, raw: Json): TlsConfig | undefined {
   };
   const cert = read('tls.certFile', certFile);
   const key = read('tls.keyFile', keyFile);
-  const caFile = c.string('tls.caFile', t.caFile);
-  const ca = caFile ? read('tls.caFile', caFile) : undefined;
+  const optional = (name: 'caFile' | 'clientCaFile' | 'clientCertFile' | 'clientKeyFile') => {
+    const file = c.string(`tls.${name}`, t[name]);
+    return file ? read(`tls.${name}`, file) : undefined;
+  };
+  const ca = optional('caFile');
+  const clientCa = optional('clientCaFile');
+  const clientCert = optional('clientCertFile');
+  const clientKey = optional('clientKeyFile');
+  if ((t.clientCertFile === undefined) !== (t.clientKeyFile === undefined))
+    c.problem('tls', 'clientCertFile and clientKeyFile go together (the query server’s client certificate)');
   if (!cert || !key) return undefined;
   return {
     certFile: path.resolve(certFile),
@@ -192,5 +215,7 @@ export function parseTls(c: Checker, raw: Json): TlsConfig | undefined {
     cert,
     key,
     ...(ca ? { ca } : {}),
+    ...(clientCa ? { clientCa } : {}),
+    ...(clientCert && clientKey ? { clientCert, clientKey } : {}),
   };
 }

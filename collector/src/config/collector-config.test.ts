@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { DEFAULT_CONFIG_FILE, loadConfigFile, parseConfig } from './collector-config';
 import { ConfigErrors } from './validate';
 
@@ -156,5 +159,36 @@ tls: { certFile: /nonexistent/cert.pem }`,
       expect(p).not.toContain(secret);
       expect(p).not.toContain("short'");
     }
+  });
+
+  it('mutual TLS: reads the client CA, and the query server’s certificate and key only as a pair', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'distlog-tls-'));
+    for (const f of ['cert.pem', 'key.pem', 'client-ca.pem', 'ui.pem', 'ui.key'])
+      writeFileSync(path.join(dir, f), f);
+    const at = (f: string) => path.join(dir, f);
+    const config = parseConfig(
+      `tls: { certFile: ${at('cert.pem')}, keyFile: ${at('key.pem')}, clientCaFile: ${at('client-ca.pem')}, clientCertFile: ${at('ui.pem')}, clientKeyFile: ${at('ui.key')} }`,
+      'x.yaml',
+      env,
+    );
+    expect([config.tls?.clientCa, config.tls?.clientCert, config.tls?.clientKey].map(String)).toEqual([
+      'client-ca.pem',
+      'ui.pem',
+      'ui.key',
+    ]);
+    expect(() =>
+      parseConfig(
+        `tls: { certFile: ${at('cert.pem')}, keyFile: ${at('key.pem')}, clientCertFile: ${at('ui.pem')}, clientCaFile: /nonexistent/ca.pem }`,
+        'x.yaml',
+        env,
+      ),
+    ).toThrow(
+      expect.objectContaining({
+        problems: expect.arrayContaining([
+          'tls.clientCaFile: cannot read /nonexistent/ca.pem: ENOENT',
+          'tls: clientCertFile and clientKeyFile go together (the query server’s client certificate)',
+        ]),
+      }),
+    );
   });
 });

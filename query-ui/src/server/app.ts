@@ -220,6 +220,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         headers,
         body: req.method === 'POST' ? JSON.stringify(req.body ?? {}) : undefined,
         ca: options.tls ? (options.tls.ca ?? options.tls.cert) : undefined,
+        // A collector that wants client certificates (tls.clientCaFile) gets this one.
+        clientCert: options.tls?.clientCert,
+        clientKey: options.tls?.clientKey,
       });
     } catch (err) {
       return reply
@@ -268,7 +271,14 @@ function readable(req: FastifyRequest, filter: SearchFilter): SearchFilter {
 /** One HTTP(S) request; `ca` is trusted besides the system's authorities (a self-signed collector). */
 function request(
   url: string,
-  options: { method: string; headers: Record<string, string>; body?: string; ca?: Buffer },
+  options: {
+    method: string;
+    headers: Record<string, string>;
+    body?: string;
+    ca?: Buffer;
+    clientCert?: Buffer;
+    clientKey?: Buffer;
+  },
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
@@ -280,6 +290,9 @@ function request(
         headers: options.headers,
         timeout: 10_000,
         ...(options.ca && target.protocol === 'https:' ? { ca: [...tlsRootCertificates(), options.ca] } : {}),
+        ...(options.clientCert && options.clientKey
+          ? { cert: options.clientCert, key: options.clientKey }
+          : {}),
       },
       (res) => {
         let body = '';

@@ -9,6 +9,9 @@ export interface ControlTransport {
   headers: Record<string, string>;
   /** PEM trusted instead of the system's authorities (as OTEL_EXPORTER_OTLP_CERTIFICATE does for the exporter). */
   ca?: Buffer;
+  /** Client certificate and key (PEM) for a collector that requires them (mutual TLS). */
+  cert?: Buffer;
+  key?: Buffer;
 }
 
 /**
@@ -37,6 +40,9 @@ export class LevelSubscriber {
     return {
       headers: { ...this.transport.headers, ...headers },
       ...(this.transport.ca ? { ca: this.transport.ca } : {}),
+      ...(this.transport.cert && this.transport.key
+        ? { cert: this.transport.cert, key: this.transport.key }
+        : {}),
     };
   }
 

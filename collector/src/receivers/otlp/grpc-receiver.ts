@@ -27,7 +27,11 @@ export interface GrpcReceiverOptions {
 /** gRPC credentials for a listener: TLS from the configured files, else plain text. */
 export function serverCredentials(tls: TlsConfig | undefined): grpc.ServerCredentials {
   return tls
-    ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }], false)
+    ? grpc.ServerCredentials.createSsl(
+        tls.clientCa ?? null,
+        [{ cert_chain: tls.cert, private_key: tls.key }],
+        tls.clientCa !== undefined,
+      )
     : grpc.ServerCredentials.createInsecure();
 }
 

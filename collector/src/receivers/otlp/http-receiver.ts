@@ -69,7 +69,15 @@ export class OtlpHttpReceiver {
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(req, res);
     const tls = this.options.tls;
     const server = tls
-      ? https.createServer({ cert: tls.cert, key: tls.key }, handler)
+      ? https.createServer(
+          {
+            cert: tls.cert,
+            key: tls.key,
+            // Mutual TLS: no certificate from the client's CA, no connection.
+            ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+          },
+          handler,
+        )
       : http.createServer(handler);
     server.keepAliveTimeout = 65_000;
     this.server = server;
