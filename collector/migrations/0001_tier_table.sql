@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS {{table}}{{on_cluster}}
     LogAttributes Nested(key String, value String),
     DroppedAttributesCount UInt32
 )
-ENGINE = MergeTree
+ENGINE = {{engine(MergeTree)}}
 PARTITION BY toDate(Timestamp)
 ORDER BY (ServiceName, Timestamp)
 {{ttl}}

@@ -12,6 +12,6 @@ CREATE TABLE IF NOT EXISTS {{db}}.trace_index{{local}}{{on_cluster}}
     MaxTimestamp DateTime,
     Records UInt64
 )
-ENGINE = MergeTree
+ENGINE = {{engine(MergeTree)}}
 PARTITION BY toDate(MinTimestamp)
 ORDER BY (TraceId, Tier, ServiceName)

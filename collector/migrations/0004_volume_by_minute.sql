@@ -11,6 +11,6 @@ CREATE TABLE IF NOT EXISTS {{db}}.volume_by_minute{{local}}{{on_cluster}}
     SeverityNumber UInt8,
     Records UInt64
 )
-ENGINE = SummingMergeTree(Records)
+ENGINE = {{engine(SummingMergeTree, Records)}}
 PARTITION BY toDate(Minute)
 ORDER BY (ServiceName, Minute, Tier, ScopeName, SeverityNumber)

@@ -106,6 +106,14 @@ describe('ClickHouse cluster mode', () => {
     ).rejects.toThrow(/cluster "nope" is not defined .* \(it has: .*distlog_shards/);
   });
 
+  it('replicated tables on a cluster whose servers lack the {shard}/{replica} macros are refused before any DDL', async () => {
+    await expect(
+      ClickHouse.connect({ url: cluster.shards[0].url, database, cluster: cluster.name, replicated: true }),
+    ).rejects.toThrow(
+      /replicated tables need the macros \{shard\} and \{replica\} on every server of cluster distlog_shards .*found 0 of 4/,
+    );
+  });
+
   it('the collector writes through the Distributed tables: records land on both shards, acknowledged = stored', async () => {
     collector = await startCollectorProcess(cluster.shards[1].url, database, {
       env: { CLICKHOUSE_CLUSTER: cluster.name },

@@ -25,37 +25,61 @@ const ZOOKEEPER_JAR = '/usr/share/java/zookeeper.jar';
 
 export interface LocalCluster {
   name: string;
+  /** Every server, shard by shard (with replicas: shard 1's replicas first). */
   shards: LocalClickHouse[];
   stop(): Promise<void>;
 }
 
-export async function startLocalCluster(shardCount = 2): Promise<LocalCluster> {
+/**
+ * `shardCount` shards of `replicas` servers each. With more than one replica a shard has
+ * `internal_replication` on, and every server the macros {shard} and {replica} and an
+ * interserver HTTP port, as replicated tables need.
+ */
+export async function startLocalCluster(shardCount = 2, replicas = 1): Promise<LocalCluster> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'distlog-cluster-'));
   const zookeeper = await startZooKeeper(path.join(dir, 'zookeeper'));
-  const tcpPorts = await Promise.all(Array.from({ length: shardCount }, () => freePort()));
-  const shardXml = tcpPorts
-    .map((port) => `<shard><replica><host>127.0.0.1</host><port>${port}</port></replica></shard>`)
-    .join('');
-  const extraConfig = `
+  const servers: Array<{ shard: number; replica: number; tcpPort: number; interserverPort: number }> = [];
+  for (let shard = 1; shard <= shardCount; shard++)
+    for (let replica = 1; replica <= replicas; replica++)
+      servers.push({ shard, replica, tcpPort: await freePort(), interserverPort: await freePort() });
+  const shardXml = Array.from({ length: shardCount }, (_, i) => {
+    const members = servers
+      .filter((s) => s.shard === i + 1)
+      .map((s) => `<replica><host>127.0.0.1</host><port>${s.tcpPort}</port></replica>`)
+      .join('');
+    return `<shard>${replicas > 1 ? '<internal_replication>true</internal_replication>' : ''}${members}</shard>`;
+  }).join('');
+  const common = `
   <remote_servers><${CLUSTER}>${shardXml}</${CLUSTER}></remote_servers>
   <zookeeper><node><host>127.0.0.1</host><port>${zookeeper.port}</port></node></zookeeper>
   <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>`;
-  const shards: LocalClickHouse[] = [];
+  const started: LocalClickHouse[] = [];
   const stop = async () => {
-    await Promise.all(shards.map((s) => s.stop()));
+    await Promise.all(started.map((s) => s.stop()));
     await zookeeper.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (const [i, tcpPort] of tcpPorts.entries())
-      shards.push(
-        await LocalClickHouse.start({ dir: path.join(dir, `shard${i + 1}`), tcpPort, extraConfig }),
+    for (const s of servers) {
+      const own =
+        replicas > 1
+          ? `<macros><shard>${s.shard}</shard><replica>r${s.replica}</replica></macros>
+  <interserver_http_host>127.0.0.1</interserver_http_host>
+  <interserver_http_port>${s.interserverPort}</interserver_http_port>`
+          : '';
+      started.push(
+        await LocalClickHouse.start({
+          dir: path.join(dir, `shard${s.shard}-replica${s.replica}`),
+          tcpPort: s.tcpPort,
+          extraConfig: common + own,
+        }),
       );
+    }
   } catch (err) {
     await stop();
     throw err;
   }
-  return { name: CLUSTER, shards, stop };
+  return { name: CLUSTER, shards: started, stop };
 }
 
 interface ZooKeeper {

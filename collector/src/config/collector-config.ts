@@ -41,6 +41,8 @@ export interface CollectorConfig {
     requestTimeoutMs: number;
     /** A cluster of the server's remote_servers: sharded tables (see storage/schema.ts). */
     cluster?: string;
+    /** With a cluster: Replicated*MergeTree tables on its shards (needs {shard}/{replica} macros). */
+    replicated?: boolean;
   };
   tiers: TierConfig[];
   destinations: DestinationConfig[];
@@ -183,6 +185,7 @@ function validate(
       'password',
       'requestTimeout',
       'cluster',
+      'replicated',
     ]) ?? {};
   const database = c.string('clickhouse.database', chRaw.database, 'distlog')!;
   try {
@@ -201,7 +204,17 @@ function validate(
       chRaw.cluster === ''
         ? undefined
         : c.string('clickhouse.cluster', chRaw.cluster, env.CLICKHOUSE_CLUSTER || undefined),
+    replicated: c.boolean(
+      'clickhouse.replicated',
+      typeof chRaw.replicated === 'string' ? chRaw.replicated === 'true' : chRaw.replicated,
+      env.CLICKHOUSE_REPLICATED === 'true' || env.CLICKHOUSE_REPLICATED === '1',
+    ),
   };
+  if (clickhouse.replicated && clickhouse.cluster === undefined)
+    c.problem(
+      'clickhouse.replicated',
+      'replicated tables live on the shards of a cluster: set clickhouse.cluster too',
+    );
   if (clickhouse.cluster !== undefined) {
     try {
       identifier(clickhouse.cluster, 'cluster name');

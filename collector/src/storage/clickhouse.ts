@@ -18,6 +18,13 @@ export interface ClickHouseOptions {
    * inserts into the Distributed tables are synchronous (acknowledged = stored on the shards).
    */
   cluster?: string;
+  /**
+   * With `cluster`: the tables on the shards are Replicated*MergeTree, kept in ZooKeeper
+   * under `/clickhouse/tables/{shard}/<database>/<table>` with the `{replica}` name —
+   * macros every server of the cluster must define. The cluster's shards should have
+   * `internal_replication` on, so an insert goes to one replica and replication does the rest.
+   */
+  replicated?: boolean;
 }
 
 export class ClickHouseUnavailableError extends Error {
@@ -38,15 +45,18 @@ export class ClusterConfigError extends Error {
 export class ClickHouse {
   readonly database: string;
   readonly cluster: string | undefined;
+  readonly replicated: boolean;
   private constructor(
     private readonly client: ClickHouseClient,
     readonly url: string,
     database: string,
     readonly features: ServerFeatures,
     cluster: string | undefined,
+    replicated: boolean,
   ) {
     this.database = identifier(database, 'database name');
     this.cluster = cluster === undefined ? undefined : identifier(cluster, 'cluster name');
+    this.replicated = replicated;
   }
 
   /** ` ON CLUSTER name` in cluster mode, else nothing: for DDL statements. */
@@ -87,8 +97,14 @@ export class ClickHouse {
         options.database,
         featuresForVersion(v),
         options.cluster,
+        options.replicated === true,
       );
+      if (ch.replicated && !ch.cluster)
+        throw new ClusterConfigError(
+          'replicated tables need a cluster (clickhouse.cluster): they live on its shards',
+        );
       if (ch.cluster) await ch.checkCluster();
+      if (ch.replicated) await ch.checkReplicaMacros();
       return ch;
     } catch (err) {
       await client.close().catch(() => undefined);
@@ -112,6 +128,33 @@ export class ClickHouse {
       throw new ClusterConfigError(
         `cluster ${JSON.stringify(this.cluster)} is not defined in the remote_servers of ClickHouse at ${this.url}` +
           (known.length ? ` (it has: ${known.map((k) => k.cluster).join(', ')})` : ' (it has no clusters)'),
+      );
+  }
+
+  /** Replicated tables name their ZooKeeper path and replica by the `shard` and `replica` macros. */
+  private async checkReplicaMacros(): Promise<void> {
+    const [size] = await this.query<{ servers: string; shards: string }>(
+      `SELECT count() AS servers, uniqExact(shard_num) AS shards FROM system.clusters WHERE cluster = '${this.cluster}'`,
+    );
+    const count = (fn: string) =>
+      this.query<{ n: string }>(
+        `SELECT count() AS n FROM ${fn}(${this.cluster}, system, macros) WHERE macro IN ('shard', 'replica')`,
+      );
+    let found: number;
+    let expected: number;
+    try {
+      found = Number((await count('clusterAllReplicas'))[0].n);
+      expected = Number(size.servers) * 2;
+    } catch {
+      // Before clusterAllReplicas (ClickHouse 20.x): one replica of each shard answers.
+      found = Number((await count('cluster'))[0].n);
+      expected = Number(size.shards) * 2;
+    }
+    if (found < expected)
+      throw new ClusterConfigError(
+        `replicated tables need the macros {shard} and {replica} on every server of cluster ${this.cluster} ` +
+          `(<macros><shard>…</shard><replica>…</replica></macros> in each server's configuration); ` +
+          `found ${found} of ${expected}`,
       );
   }
 

@@ -13,7 +13,8 @@ import { stringLiteral } from './sql';
  * Cluster mode (ClickHouseOptions.cluster): every statement runs `ON CLUSTER`; a
  * migration's tables are created as `<name>_local` on every shard, and a migration
  * headed `-- distributed: <name>` adds the `Distributed` table `<name>` over them, so
- * readers and writers keep using the names they use on a single server.
+ * readers and writers keep using the names they use on a single server. With
+ * `replicated`, the shard tables are Replicated*MergeTree ({{engine(...)}}, see withEngine).
  */
 export const MIGRATIONS_DIR = path.resolve(__dirname, '../../migrations');
 const LEDGER = 'distlog_migrations';
@@ -66,7 +67,8 @@ export async function applySchema(ch: ClickHouse, tiers: readonly TierConfig[]):
     for (const tier of targets) {
       const target = (tier ? tier.table : ch.database) + (ch.cluster ? ` on cluster ${ch.cluster}` : '');
       if (done.has(`${migration.id}\u0000${target}`)) continue;
-      for (const statement of splitStatements(render(migration.sql, ch, tier))) await ch.command(statement);
+      for (const statement of splitStatements(render(migration.sql, ch, tier)))
+        await ch.command(withEngine(statement, ch));
       if (ch.cluster && migration.distributed) {
         const table = render(migration.distributed, ch, tier, 'public');
         const local = `${table}_local`;
@@ -143,6 +145,25 @@ function render(
       /\{\{ttl\}\}/g,
       tier && ch.features.ttl ? `TTL Timestamp + INTERVAL ${tier.retentionDays} DAY` : '',
     );
+}
+
+/**
+ * `{{engine(Name[, args])}}` in a CREATE TABLE statement: `Name(args)`, or with
+ * replicated tables `ReplicatedName('/clickhouse/tables/{shard}/<db>/<table>', '{replica}'[, args])`.
+ */
+export function withEngine(statement: string, ch: Pick<ClickHouse, 'replicated'>): string {
+  return statement.replace(
+    /\{\{engine\((\w+)(?:,\s*([^)]*))?\)\}\}/g,
+    (_all, name: string, args?: string) => {
+      if (!ch.replicated) return `${name}(${args ?? ''})`;
+      const table = /CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.]+)/i.exec(statement)?.[1];
+      if (!table)
+        throw new Error(`{{engine(...)}} outside a CREATE TABLE statement: ${statement.slice(0, 80)}`);
+      const [db, local] = table.includes('.') ? table.split('.', 2) : ['', table];
+      const zkPath = stringLiteral(`/clickhouse/tables/{shard}/${db}/${local}`);
+      return `Replicated${name}(${[zkPath, "'{replica}'", ...(args ? [args] : [])].join(', ')})`;
+    },
+  );
 }
 
 function splitStatements(sql: string): string[] {

@@ -181,7 +181,7 @@ async function withSchemaTarget<T>(
 export const schema: Command = {
   summary: 'apply the schema migrations, or show each tier (`distlog schema apply|status`)',
   usage:
-    'distlog schema apply|status [--config FILE] [--clickhouse-url URL] [--database NAME] [--cluster NAME] [--home DIR] [--json]',
+    'distlog schema apply|status [--config FILE] [--clickhouse-url URL] [--database NAME] [--cluster NAME [--replicated]] [--home DIR] [--json]',
   async run(args) {
     const json = args.includes('--json');
     const rest = args.filter((a) => a !== '--json');
@@ -240,7 +240,8 @@ export const schema: Command = {
 async function clusterSummary(ch: ClickHouse): Promise<string> {
   if (!ch.cluster) return '';
   const shards = await ch.shards();
-  return `, cluster ${ch.cluster} (${shards.length} shards: ${shards.map((s) => `${s.host}:${s.port}`).join(', ')})`;
+  const where = shards.map((s) => `${s.host}:${s.port}`).join(', ');
+  return `, cluster ${ch.cluster} (${shards.length} shards: ${where}${ch.replicated ? '; replicated tables' : ''})`;
 }
 
 function formatBytes(n: number): string {

@@ -13,6 +13,8 @@ export interface CommonSettings {
   database: string | undefined;
   /** ClickHouse cluster (remote_servers) for sharded tables; else the config's clickhouse.cluster. */
   cluster: string | undefined;
+  /** `--replicated`: with a cluster, replicated tables; else the config's clickhouse.replicated. */
+  replicated: boolean;
   grpcPort: number | undefined;
   httpPort: number | undefined;
   localClickHouseHttpPort: number;
@@ -25,6 +27,7 @@ export const COMMON_OPTIONS = {
   'clickhouse-url': { type: 'string' },
   database: { type: 'string' },
   cluster: { type: 'string' },
+  replicated: { type: 'boolean' },
   'grpc-port': { type: 'string' },
   'http-port': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -40,6 +43,7 @@ export function commonSettings(
     clickhouseUrl: str(flags['clickhouse-url']) ?? env.CLICKHOUSE_URL,
     database: str(flags.database) ?? env.DISTLOG_DATABASE,
     cluster: str(flags.cluster),
+    replicated: flags.replicated === true,
     grpcPort: port('--grpc-port / DISTLOG_GRPC_PORT', str(flags['grpc-port']) ?? env.DISTLOG_GRPC_PORT),
     httpPort: port('--http-port / DISTLOG_HTTP_PORT', str(flags['http-port']) ?? env.DISTLOG_HTTP_PORT),
     localClickHouseHttpPort: port('DISTLOG_CLICKHOUSE_HTTP_PORT', env.DISTLOG_CLICKHOUSE_HTTP_PORT) ?? 18123,
@@ -57,6 +61,7 @@ export function loadSettingsConfig(settings: CommonSettings, env = process.env):
       ...(settings.clickhouseUrl ? { url: settings.clickhouseUrl } : {}),
       ...(settings.database ? { database: settings.database } : {}),
       ...(settings.cluster ? { cluster: settings.cluster } : {}),
+      ...(settings.replicated ? { replicated: true } : {}),
     },
     receivers: {
       ...config.receivers,
