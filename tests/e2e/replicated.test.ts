@@ -1,7 +1,13 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { ClickHouse, DEFAULT_CONFIG_FILE, eventually, loadConfigFile } from '@distlog/collector';
+import {
+  ClickHouse,
+  DEFAULT_CONFIG_FILE,
+  enforceRetention,
+  eventually,
+  loadConfigFile,
+} from '@distlog/collector';
 import { CollectorProcess, DISTLOG_BIN, startCollectorProcess } from '../support/collector-process';
 import { LocalCluster, startLocalCluster } from '../support/cluster';
 import { otlpJson, postJson } from '../support/otlp-json';
@@ -96,5 +102,26 @@ describe('replicated tables', () => {
       return n.every((x) => x === records.length) ? n : undefined;
     }, 30_000);
     expect(counts).toEqual([records.length, records.length]);
+  }, 60_000);
+
+  it('retention drops the old partitions on every replica', async () => {
+    const entry = await ClickHouse.connect({
+      url: cluster.shards[0].url,
+      database,
+      cluster: cluster.name,
+      replicated: true,
+    });
+    try {
+      const logs = TIERS.find((t) => t.name === 'logs')!;
+      const later = new Date(Date.now() + (logs.retentionDays + 2) * 86_400_000);
+      const dropped = await enforceRetention(entry, TIERS, later);
+      expect(dropped.map((d) => d.table)).toContain('logs');
+      for (const replica of replicas) {
+        const [row] = await replica.query<{ n: string }>(`SELECT count() AS n FROM ${database}.logs_local`);
+        expect(Number(row.n)).toBe(0);
+      }
+    } finally {
+      await entry.close();
+    }
   }, 60_000);
 });
