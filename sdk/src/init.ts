@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { diag } from '@opentelemetry/api';
+import { format } from 'node:util';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { logs, SeverityNumber } from '@opentelemetry/api-logs';
 import { directRecord } from './internal/direct-record';
 import { LoggerProvider, LogRecordExporter } from '@opentelemetry/sdk-logs';
@@ -51,10 +52,19 @@ let current: Distlog | undefined;
  */
 export function init(options: DistlogOptions = {}): Distlog {
   if (current) return current;
+  configureDiagnostics();
+  // OTEL_SDK_DISABLED=true: nothing is sent and pino is left alone. Scopes keep their
+  // spans, so a request's trace context still passes through this service to the next.
+  const disabled = process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
+  if (disabled) {
+    diag.info('distlog: OTEL_SDK_DISABLED is true; no log records are sent');
+    options = { ...options, pinoTraceContext: false, exitHooks: false, levelControl: false };
+  }
   const resource = buildResource(options);
   const protocol = resolveProtocol(options);
   const exporter = createExporter(protocol, options.endpoint);
   const processor = new BoundedBatchProcessor(exporter, options.batch);
+  if (disabled) processor.discardAll();
   // Losses are told where the records go: one WARN record per episode of drops.
   processor.onDropsReported = (dropped, total) =>
     processor.enqueue(
@@ -147,6 +157,48 @@ export function init(options: DistlogOptions = {}): Distlog {
     levelSubscriber.start();
     return levelSubscriber;
   }
+}
+
+const DIAG_LEVELS: Record<string, DiagLogLevel> = {
+  NONE: DiagLogLevel.NONE,
+  ERROR: DiagLogLevel.ERROR,
+  WARN: DiagLogLevel.WARN,
+  INFO: DiagLogLevel.INFO,
+  DEBUG: DiagLogLevel.DEBUG,
+  VERBOSE: DiagLogLevel.VERBOSE,
+  ALL: DiagLogLevel.ALL,
+};
+let diagnosticsConfigured = false;
+
+/**
+ * OTEL_LOG_LEVEL (none, error, warn, info, debug, verbose, all): the SDK's and the OTel
+ * exporters' own diagnostics, written to stderr directly — not through `console`, which
+ * captureConsole() may have turned into log records. Unset: silent, as OTel is.
+ */
+function configureDiagnostics(env = process.env): void {
+  if (diagnosticsConfigured || !env.OTEL_LOG_LEVEL) return;
+  diagnosticsConfigured = true;
+  const level = DIAG_LEVELS[env.OTEL_LOG_LEVEL.trim().toUpperCase()];
+  if (level === undefined) {
+    process.stderr.write(
+      `distlog: OTEL_LOG_LEVEL=${JSON.stringify(env.OTEL_LOG_LEVEL)} is not one of ${Object.keys(DIAG_LEVELS).join(', ').toLowerCase()}; ignored\n`,
+    );
+    return;
+  }
+  const write =
+    (name: string) =>
+    (message: string, ...args: unknown[]) =>
+      process.stderr.write(`[otel ${name}] ${format(message, ...args)}\n`);
+  diag.setLogger(
+    {
+      error: write('error'),
+      warn: write('warn'),
+      info: write('info'),
+      debug: write('debug'),
+      verbose: write('verbose'),
+    },
+    { logLevel: level, suppressOverrideMessage: true },
+  );
 }
 
 /** The instance init() created, if any. */

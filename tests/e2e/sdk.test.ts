@@ -6,6 +6,7 @@ import { ClickHouse, eventually } from '@distlog/collector';
 import {
   CollectorProcess,
   runFixture,
+  runFixtureOutput,
   collectorWithDatabase,
   stopCollectorAndDatabase,
 } from '../support/collector-process';
@@ -275,6 +276,30 @@ logger.flush(() => shutdown());
     const r = result as unknown as { loggingMs: number; queued: number; dropped: number };
     expect(r.queued).toBe(10);
     expect(r.dropped).toBe(990);
+  });
+
+  it('OTEL_SDK_DISABLED=true: the app runs and logs, and nothing is sent', async () => {
+    const off = `off-${randomUUID()}`;
+    const on = `on-${randomUUID()}`;
+    await run('transport', off, ['-r', '@distlog/sdk/register'], { OTEL_SDK_DISABLED: 'true' });
+    await run('transport', on, ['-r', '@distlog/sdk/register']);
+    // The second app's records arrive; the first one's, sent earlier if at all, would be there too.
+    expect(
+      await eventually(async () => ((await rows(`Body LIKE '${on}%'`)).length === 4 ? true : undefined)),
+    ).toBe(true);
+    expect(await rows(`Body LIKE '${off}%'`)).toEqual([]);
+  });
+
+  it('OTEL_LOG_LEVEL shows the SDK’s own diagnostics on stderr (silent without it)', async () => {
+    const scenario = { FIXTURE_SCENARIO: 'unreachable', FIXTURE_TAG: 'x', OTEL_SERVICE_NAME: 'sdk-diag' };
+    const loud = await runFixtureOutput('sdk-app.js', { ...scenario, OTEL_LOG_LEVEL: 'error' });
+    expect(loud.stderr).toMatch(/\[otel error\] distlog: export of \d+ log records (failed|timed out)/);
+    const quiet = await runFixtureOutput('sdk-app.js', scenario);
+    expect(quiet.stderr).not.toContain('[otel');
+    const bad = await runFixtureOutput('sdk-app.js', { ...scenario, OTEL_LOG_LEVEL: 'chatty' });
+    expect(bad.stderr).toContain(
+      'OTEL_LOG_LEVEL="chatty" is not one of none, error, warn, info, debug, verbose, all',
+    );
   });
 
   it('a pino transport app whose collector is down still exits promptly (the last flush is bounded)', async () => {

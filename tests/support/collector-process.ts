@@ -96,6 +96,15 @@ export async function runFixture(
   env: Record<string, string>,
   nodeArgs: string[] = [],
 ): Promise<Array<Record<string, string>>> {
+  return (await runFixtureOutput(script, env, nodeArgs)).lines;
+}
+
+/** The same, with what the fixture wrote to stderr. */
+export async function runFixtureOutput(
+  script: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<{ lines: Array<Record<string, string>>; stderr: string }> {
   const child = spawn(process.execPath, [...nodeArgs, path.resolve(__dirname, '../dist/fixtures', script)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -106,10 +115,11 @@ export async function runFixture(
   child.stderr!.on('data', (c) => (stderr += c));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`${script} exited with ${code}:\n${stderr}`);
-  return stdout
+  const lines = stdout
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line));
+  return { lines, stderr };
 }
 
 /** A fresh test database with a collector process writing into it (each test file's usual start). */
