@@ -103,19 +103,44 @@ function Scope(props: {
           search
         </button>
       </div>
-      {n.records.map((r, i) => (
-        <div
-          key={i}
-          className={`record ${severityClass(r.severityNumber)}`}
-          style={{ paddingLeft: depth * 18 + 22 }}
-          data-testid="scope-record"
-        >
-          <span className="muted">{r.scope}</span> {r.body}
-        </div>
-      ))}
-      {n.children.map((c) => (
-        <Scope key={c.spanId} node={c} depth={depth + 1} t0={t0} span={span} traceId={props.traceId} />
-      ))}
+      {inTimeOrder(n).map((item) =>
+        item.record ? (
+          <div
+            key={`r${item.index}`}
+            className={`record ${severityClass(item.record.severityNumber)}`}
+            style={{ paddingLeft: depth * 18 + 22 }}
+            data-testid="scope-record"
+          >
+            <span className="offset" title="since the start of the trace">
+              +{((Number(item.at / 1000n) - t0) / 1000).toFixed(1)} ms
+            </span>{' '}
+            <span className="muted">{item.record.scope}</span> {item.record.body}
+          </div>
+        ) : (
+          <Scope
+            key={item.child!.spanId}
+            node={item.child!}
+            depth={depth + 1}
+            t0={t0}
+            span={span}
+            traceId={props.traceId}
+          />
+        ),
+      )}
     </div>
   );
+}
+
+/** A scope's own records and its child scopes, in the order they happened. */
+type TraceRecord = ScopeNode['records'][number];
+
+function inTimeOrder(
+  n: ScopeNode,
+): Array<{ at: bigint; index: number; record?: TraceRecord; child?: ScopeNode }> {
+  const items = [
+    ...n.records.map((record, index) => ({ at: BigInt(record.timeUnixNano), index, record })),
+    ...n.children.map((child, index) => ({ at: BigInt(child.startUnixNano ?? '0'), index, child })),
+  ];
+  // Stable: at the same instant a record stays before the scope it started.
+  return items.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
 }
