@@ -127,29 +127,37 @@ logger.flush(() => shutdown());
     expect(byBody.error.attrs['exception.stacktrace']).toMatch(/^TypeError: card declined\n +at /);
   });
 
-  it('pino transport: interleaved spans, long and multi-byte lines, then process.exit() — every line arrives in its span, in order', async () => {
-    const tag = `ex-${randomUUID()}`;
-    const [out] = await run('transportExit', tag, ['-r', '@distlog/sdk/register']);
-    const found = await eventually(async () => {
-      const r = await rows(`Body LIKE '${tag}%'`);
-      return r.length === Number(out.lines) ? r : undefined;
-    });
-    expect(found).toBeDefined();
-    const seqs = found!.map((r) => Number(r.attrs.seq)).sort((x, y) => x - y);
-    expect(seqs).toEqual(Array.from({ length: Number(out.lines) }, (_, i) => i));
-    for (const row of found!) {
-      const span = row.attrs.span;
-      expect({ seq: row.attrs.seq, spanId: row.SpanId }).toEqual({
-        seq: row.attrs.seq,
-        spanId: span === 'none' ? '' : span === 'scope' ? row.attrs.own : out[span],
+  it.each([
+    ['transport options', '0'],
+    ['pino.transport() stream', '1'],
+  ])(
+    'pino transport (%s): interleaved spans, long and multi-byte lines, then process.exit() — every line arrives in its span, in order',
+    async (_form, explicit) => {
+      const tag = `ex-${randomUUID()}`;
+      const [out] = await run('transportExit', tag, ['-r', '@distlog/sdk/register'], {
+        FIXTURE_EXPLICIT: explicit,
       });
-      expect(row.attrs).not.toHaveProperty('distlog_ctx');
-      if (span === 'scope') expect(row.attrs.tenant).toBe('acme');
-      else expect(row.attrs).not.toHaveProperty('tenant');
-      if (span === 'b' && !row.attrs.big) expect(row.Body).toBe(`${tag} b ✓ ünïcödé 🚀`);
-    }
-    expect(found!.find((r) => r.attrs.big)?.attrs.big).toHaveLength(40_000);
-  });
+      const found = await eventually(async () => {
+        const r = await rows(`Body LIKE '${tag}%'`);
+        return r.length === Number(out.lines) ? r : undefined;
+      });
+      expect(found).toBeDefined();
+      const seqs = found!.map((r) => Number(r.attrs.seq)).sort((x, y) => x - y);
+      expect(seqs).toEqual(Array.from({ length: Number(out.lines) }, (_, i) => i));
+      for (const row of found!) {
+        const span = row.attrs.span;
+        expect({ seq: row.attrs.seq, spanId: row.SpanId }).toEqual({
+          seq: row.attrs.seq,
+          spanId: span === 'none' ? '' : span === 'scope' ? row.attrs.own : out[span],
+        });
+        expect(row.attrs).not.toHaveProperty('distlog_ctx');
+        if (span === 'scope') expect(row.attrs.tenant).toBe('acme');
+        else expect(row.attrs).not.toHaveProperty('tenant');
+        if (span === 'b' && !row.attrs.big) expect(row.Body).toBe(`${tag} b ✓ ünïcödé 🚀`);
+      }
+      expect(found!.find((r) => r.attrs.big)?.attrs.big).toHaveLength(40_000);
+    },
+  );
 
   it('scopes: records carry the scope span, attributes nest, start/end records rebuild the tree', async () => {
     const tag = `sc-${randomUUID()}`;

@@ -159,6 +159,7 @@ function combineHooks(hooks: { streamWrite?: StreamWrite } | undefined): { strea
 }
 
 const wrapped = new WeakMap<object, PinoFactory>();
+const DISTLOG_TRANSPORT_STREAM = Symbol('distlog.transportStream');
 /** Loggers created with a `transport`, so their worker can be flushed before a signal ends the process. */
 const transportLoggers = new Set<WeakRef<object>>();
 const ORIGINAL = Symbol.for('distlog.pino.original');
@@ -181,28 +182,45 @@ export function withTraceContext(pino: PinoFactory): PinoFactory {
     const options =
       first === undefined || isStream ? {} : (first as { hooks?: { streamWrite?: StreamWrite } });
     const transport = (options as { transport?: unknown }).transport;
+    const stream = isStream ? first : rest[0];
     // Distlog's in-process destination reads the caller's context itself (pino writes to
     // it inside the log call): its lines need no ids for it to parse back.
-    const direct = isDistlogDestination(isStream ? first : rest[0]);
+    const direct = isDistlogDestination(stream);
+    // Only Distlog's worker reads this logger's lines: `transport` options naming it, or a
+    // stream made by `pino.transport({ target: '@distlog/sdk/pino' })` (see below).
+    const explicit = (stream as Record<symbol, unknown> | undefined)?.[DISTLOG_TRANSPORT_STREAM];
+    const ownWorker = onlyDistlogTransport(transport) || explicit !== undefined;
     // A trace-context hook is added only for a pino whose end-of-line property is unknown.
     const patched: Record<string, unknown> =
       fastEnd || direct ? { ...options } : { ...options, hooks: combineHooks(options.hooks) };
     // Lines that go only to Distlog need no pid and hostname: the record's resource has
     // them (process.pid, host.name). ~30 bytes less for pino to write, the ring buffer to
     // copy and the worker to parse. A `base` the app set is kept.
-    if ((direct || onlyDistlogTransport(transport)) && !('base' in (options as object))) patched.base = {};
+    if ((direct || ownWorker) && !('base' in (options as object))) patched.base = {};
     const logger = isStream ? pino(patched, first, ...rest) : pino(patched, ...rest);
-    if (fastEnd && logger && !direct) installTraceEnd(logger as object, onlyDistlogTransport(transport));
-    if (logger && onlyDistlogTransport(transport) && !(transport as { sync?: unknown }).sync) {
-      const stream = pinoStream(logger as object);
-      if (stream && typeof stream.write === 'function') coalesceWrites(stream);
+    if (fastEnd && logger && !direct) installTraceEnd(logger as object, ownWorker);
+    const sync = explicit === 'sync' || (transport as { sync?: unknown } | undefined)?.sync;
+    if (logger && ownWorker && !sync) {
+      const own = pinoStream(logger as object);
+      if (own && typeof own.write === 'function') coalesceWrites(own);
     }
-    if (transport && logger) transportLoggers.add(new WeakRef(logger as object));
-    if (usesDistlogTransport(transport)) markDistlogPinoActive();
+    if ((transport || explicit) && logger) transportLoggers.add(new WeakRef(logger as object));
+    if (usesDistlogTransport(transport) || explicit) markDistlogPinoActive();
     if (logger) trackLogger(logger as never, (options as { name?: string }).name ?? 'pino');
     return logger;
   } as unknown as PinoFactory;
   Object.assign(factory, pino);
+  // `pino.transport({ target: '@distlog/sdk/pino' })` then `pino(stream)`: the stream is
+  // marked, so that a logger made with it is treated as one made with `transport` options.
+  const transportFactory = pino.transport;
+  if (typeof transportFactory === 'function')
+    factory.transport = function distlogTransportFactory(this: unknown, ...args: unknown[]) {
+      const made = (transportFactory as (...a: unknown[]) => unknown).apply(this, args);
+      const opts = args[0] as { sync?: unknown } | undefined;
+      if (made && typeof made === 'object' && onlyDistlogTransport(opts))
+        (made as Record<symbol, unknown>)[DISTLOG_TRANSPORT_STREAM] = opts?.sync ? 'sync' : 'async';
+      return made;
+    };
   factory.default = factory;
   factory.pino = factory;
   factory[ORIGINAL] = pino;
