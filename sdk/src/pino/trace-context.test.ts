@@ -88,8 +88,14 @@ describe('withTraceContext', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pino = require('pino');
     const lines: string[] = [];
-    const logger = pino({}, { write: (s: string) => lines.push(s) });
-    expect(installTraceEnd(logger, true)).toBe(true);
+    // Two loggers writing into one stream (one transport shared): the context is the stream's.
+    const stream = { write: (s: string) => lines.push(s) };
+    const first = pino({}, stream);
+    const second = pino({}, stream);
+    expect(installTraceEnd(first, stream)).toBe(true);
+    expect(installTraceEnd(second, stream)).toBe(true);
+    let turn = 0;
+    const logger = { info: (msg: string) => (turn++ % 2 ? second : first).info(msg) };
     const tracer = trace.getTracer('t');
     const expected: Array<string | undefined> = [];
     const log = (msg: string) => {

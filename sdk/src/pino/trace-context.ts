@@ -108,39 +108,39 @@ export function appendTraceContext(line: string): string {
  * line. Children inherit the getter (pino makes them with Object.create).
  * Returns false when this pino has no such property; then the hook above is used.
  */
-export function installTraceEnd(logger: object, sticky = false): boolean {
+export function installTraceEnd(logger: object, stickyStream?: object): boolean {
   const symbol = Object.getOwnPropertySymbols(logger).find((s) => s.description === 'pino.end');
   if (!symbol) return false;
   let plain = (logger as Record<symbol, unknown>)[symbol];
   if (typeof plain !== 'string') return false;
   const crlf = plain === '}\r\n';
   const eol = (suffix: string) => (crlf ? suffix.slice(0, -1) + '\r\n' : suffix);
-  // Sticky context, for a stream only this logger family writes (its own Distlog
-  // transport) and the transport reads in order: a line under the same span as the
-  // line before carries no ids — the worker keeps them (`distlog_ctx` marks changes).
-  // Lines of spans with scope attributes always carry everything.
-  let last = '';
-  // The span of the previous line when it was sticky: the same span again is a pointer compare.
-  let lastStickySpan: Span | undefined;
+  // Sticky context, for a stream that only Distlog's transport reads, in order: a line
+  // under the same span as the line before carries no ids — the worker keeps them
+  // (`distlog_ctx` marks changes). Lines of spans with scope attributes always carry
+  // everything. "The line before" is the stream's: the state belongs to the stream,
+  // which several loggers may share (`pino(pino.transport(…))` twice with one stream).
+  const sticky = stickyStream !== undefined;
+  const state = sticky ? stickyState(stickyStream) : { last: '', lastStickySpan: undefined };
   Object.defineProperty(logger, symbol, {
     configurable: true,
     enumerable: true,
     get() {
       const span = trace.getActiveSpan();
-      if (span !== undefined && span === lastStickySpan) return plain;
+      if (span !== undefined && span === state.lastStickySpan) return plain;
       if (!sticky) {
         const suffix = span ? spanSuffix(span) : '';
         return suffix === '' ? plain : eol(suffix);
       }
       const entry = span ? spanSuffixes(span) : undefined;
       const suffix = entry?.sticky ?? '';
-      if (suffix === last && (suffix === '' || entry!.stickable)) {
-        lastStickySpan = suffix === '' ? undefined : span;
+      if (suffix === state.last && (suffix === '' || entry!.stickable)) {
+        state.lastStickySpan = suffix === '' ? undefined : span;
         return plain;
       }
-      const previous = last;
-      last = entry?.stickable ? suffix : '';
-      lastStickySpan = entry?.stickable ? span : undefined;
+      const previous = state.last;
+      state.last = entry?.stickable ? suffix : '';
+      state.lastStickySpan = entry?.stickable ? span : undefined;
       if (suffix === '') return previous === '' ? plain : eol(CLEAR_CONTEXT);
       // A span with scope attributes after a sticky one: its own ids, and the worker forgets the old.
       if (!entry!.stickable && previous !== '') return eol(suffix.slice(0, -2) + CLEAR_CONTEXT);
@@ -151,6 +151,21 @@ export function installTraceEnd(logger: object, sticky = false): boolean {
     },
   });
   return true;
+}
+
+interface StickyState {
+  /** The sticky suffix of the stream's previous line ('' when it had no context). */
+  last: string;
+  /** The span of the previous line when it was sticky: the same span again is a pointer compare. */
+  lastStickySpan: Span | undefined;
+}
+
+const stickyStates = new WeakMap<object, StickyState>();
+
+function stickyState(stream: object): StickyState {
+  let state = stickyStates.get(stream);
+  if (!state) stickyStates.set(stream, (state = { last: '', lastStickySpan: undefined }));
+  return state;
 }
 
 function combineHooks(hooks: { streamWrite?: StreamWrite } | undefined): { streamWrite: StreamWrite } {
@@ -198,7 +213,8 @@ export function withTraceContext(pino: PinoFactory): PinoFactory {
     // copy and the worker to parse. A `base` the app set is kept.
     if ((direct || ownWorker) && !('base' in (options as object))) patched.base = {};
     const logger = isStream ? pino(patched, first, ...rest) : pino(patched, ...rest);
-    if (fastEnd && logger && !direct) installTraceEnd(logger as object, ownWorker);
+    if (fastEnd && logger && !direct)
+      installTraceEnd(logger as object, ownWorker ? pinoStream(logger as object) : undefined);
     const sync = explicit === 'sync' || (transport as { sync?: unknown } | undefined)?.sync;
     if (logger && ownWorker && !sync) {
       const own = pinoStream(logger as object);
