@@ -87,6 +87,7 @@ export const up: Command = {
         collectorUrl: `${scheme(config)}://${config.receivers.http.host}:${collector.httpPort}`,
         auth: new Authenticator(config.auth),
         tls: config.tls,
+        trustProxy: uiTrustProxy(),
       });
     } catch (err) {
       await collector.stop();
@@ -269,6 +270,7 @@ export const ui: Command = {
       port: uiPort(),
       auth: new Authenticator(config.auth),
       tls: config.tls,
+      trustProxy: uiTrustProxy(),
     });
     process.stdout.write(JSON.stringify({ event: 'listening', uiPort: server.port }) + '\n');
     say(`Distlog UI and API at ${scheme(config)}://${uiHost()}:${server.port}/`);
@@ -291,6 +293,15 @@ function uiPort(): number {
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new UsageError(`DISTLOG_UI_PORT: expected a port number 0-65535, got ${JSON.stringify(raw)}`);
   return n;
+}
+
+/** DISTLOG_UI_TRUST_PROXY: comma-separated proxy addresses or CIDR ranges (see AppOptions.trustProxy). */
+function uiTrustProxy(): string[] | undefined {
+  const list = (process.env.DISTLOG_UI_TRUST_PROXY ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return list.length ? list : undefined;
 }
 
 function uiHost(): string {

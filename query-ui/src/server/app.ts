@@ -35,6 +35,11 @@ export interface AppOptions {
   auth?: Authenticator;
   /** Wrong tokens allowed per client address (see ./throttle.ts); default 10 a minute. */
   throttle?: ThrottleOptions;
+  /**
+   * Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client:
+   * the address that the wrong-token throttle counts. Default none: the peer's address.
+   */
+  trustProxy?: string[];
   /** Serve HTTPS with this certificate; its `ca` (else the certificate itself) is trusted when calling an https collector. */
   tls?: TlsConfig;
 }
@@ -66,6 +71,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     forceCloseConnections: true,
     routerOptions: { maxParamLength: 2000 },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
+    ...(options.trustProxy?.length ? { trustProxy: options.trustProxy } : {}),
   });
   const queries = new Queries(options.ch);
   registerAuth(

@@ -54,6 +54,35 @@ describe('wrong tokens per client address (a real server on a socket)', () => {
   });
 });
 
+describe('behind a trusted reverse proxy (trustProxy)', () => {
+  it('counts the client that X-Forwarded-For names, not the proxy', async () => {
+    const auth = new Authenticator({
+      ingestKeys: [],
+      users: [{ name: 'ada', secret: TOKEN, role: 'reader' }],
+    });
+    const proxied = await buildApp({
+      ch,
+      auth,
+      throttle: { maxFailures: 2, windowMs: 60_000 },
+      trustProxy: ['127.0.0.1'],
+    });
+    const url = await proxied.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const asClient = (client: string, token: string) =>
+        fetch(`${url}/api/me`, { headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': client } });
+      expect((await asClient('203.0.113.7', 'wrong-token-aaaaaaaaaaaa')).status).toBe(401);
+      expect((await asClient('203.0.113.7', 'wrong-token-bbbbbbbbbbbb')).status).toBe(401);
+      const refused = await asClient('203.0.113.7', TOKEN);
+      expect(refused.status).toBe(429);
+      expect(((await refused.json()) as { error: string }).error).toContain('from 203.0.113.7');
+      // Another client behind the same proxy is not held up.
+      expect((await asClient('198.51.100.2', TOKEN)).status).toBe(200);
+    } finally {
+      await proxied.close();
+    }
+  });
+});
+
 describe('FailureThrottle', () => {
   it('counts per address, forgets after the window, and keeps at most maxAddresses', () => {
     const t = new FailureThrottle({ maxFailures: 2, windowMs: 10_000, maxAddresses: 3 });
