@@ -17,6 +17,7 @@ import { LevelStore } from './control/level-store';
 import { levelRoutes } from './control/level-http';
 import { levelControlHandlers, levelControlService } from './control/level-grpc';
 import { levelChangeRecord } from './control/level-audit';
+import { FailureThrottle } from './auth/throttle';
 import { Authenticator } from './auth/authenticator';
 
 /**
@@ -128,14 +129,16 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   let authenticator = new Authenticator(config.auth);
   const auth = () => authenticator;
   const { tls } = config;
+  // Wrong ingest keys: 10 a minute per client address, over both protocols (then 429 / RESOURCE_EXHAUSTED).
+  const throttle = new FailureThrottle();
   const grpcReceiver = new OtlpGrpcReceiver(
-    { ...config.receivers.grpc, limits, auth, tls },
+    { ...config.receivers.grpc, limits, auth, tls, throttle },
     pipeline,
     metrics,
   );
   grpcReceiver.addService(levelControlService(), levelControlHandlers(levels, auth));
   const httpReceiver = new OtlpHttpReceiver(
-    { ...config.receivers.http, limits, auth, tls },
+    { ...config.receivers.http, limits, auth, tls, throttle },
     pipeline,
     metrics,
   );

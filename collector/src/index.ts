@@ -41,6 +41,8 @@ export { LEVELS, LevelRuleError, validateRule } from './control/level-rules';
 export type { Level, LevelRule, NewLevelRule } from './control/level-rules';
 export { AuthError, Authenticator, authorizeRows, newSecret, TENANT_ATTRIBUTE } from './auth/authenticator';
 export type { IngestIdentity, UserIdentity } from './auth/authenticator';
+export { FailureThrottle, throttledMessage } from './auth/throttle';
+export type { ThrottleOptions } from './auth/throttle';
 export { NO_AUTH, MIN_SECRET_LENGTH } from './auth/auth-config';
 export type { AuthConfig, Role, TlsConfig } from './auth/auth-config';
 export { levelControlService } from './control/level-grpc';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Authenticator, ClickHouse, TlsConfig } from '@distlog/collector';
 import { OPEN_AUTH, registerAuth } from './auth';
-import { FailureThrottle, ThrottleOptions } from './throttle';
+import { FailureThrottle, ThrottleOptions } from '@distlog/collector';
 import { FilterError, SearchFilter, parseFilter } from './filters';
 import { Queries } from './queries';
 import { ApiRecord } from './records';

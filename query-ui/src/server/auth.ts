@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AuthError, Authenticator, NO_AUTH, Role, UserIdentity } from '@distlog/collector';
-import { FailureThrottle } from './throttle';
+import {
+  AuthError,
+  Authenticator,
+  FailureThrottle,
+  NO_AUTH,
+  Role,
+  UserIdentity,
+  throttledMessage,
+} from '@distlog/collector';
 
 /**
  * Who may use the query API and web UI (`auth.users` of the configuration). A request
@@ -47,7 +54,7 @@ export function registerAuth(
     void reply
       .code(429)
       .header('Retry-After', String(wait))
-      .send({ error: `too many wrong tokens from ${req.ip}; try again in ${wait} s` });
+      .send({ error: throttledMessage(req.ip, wait) });
     return true;
   };
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Authenticator, ClickHouse, createTestDatabase, dropTestDatabase } from '@distlog/collector';
 import { buildApp } from './app';
-import { FailureThrottle } from './throttle';
+import { FailureThrottle } from '@distlog/collector';
 
 const TOKEN = 'reader-token-0123456789abcdef';
 const WINDOW_MS = 2500;
@@ -43,7 +43,7 @@ describe('wrong tokens per client address (a real server on a socket)', () => {
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(((await refused.json()) as { error: string }).error).toMatch(
-      /^too many wrong tokens from 127\.0\.0\.1; try again in \d+ s$/,
+      /^too many wrong keys or tokens from 127\.0\.0\.1; try again in \d+ s$/,
     );
     expect((await login(TOKEN)).status).toBe(429);
 

@@ -11,6 +11,7 @@ import { InvalidRequestError, UnavailableError } from './errors';
 import { ReceiverLimits } from './limits';
 import { encodeExportResponseProtobuf } from './responses';
 import { AuthError, Authenticator, authorizeRows } from '../../auth/authenticator';
+import { FailureThrottle, throttledMessage } from '../../auth/throttle';
 import { TlsConfig } from '../../auth/auth-config';
 
 export const PROTO_DIR = path.resolve(__dirname, '../../../../proto');
@@ -22,6 +23,17 @@ export interface GrpcReceiverOptions {
   /** Who may send (read at each request, so a reload can rotate keys); absent: anyone. */
   auth?: () => Authenticator;
   tls?: TlsConfig;
+  /** Wrong ingest keys per client address (shared with the HTTP receiver); absent: unlimited. */
+  throttle?: FailureThrottle;
+}
+
+/** `ipv4:1.2.3.4:5678`, `ipv6:[::1]:5678` (grpc-js peer strings) → the address alone. */
+export function peerAddress(peer: string): string {
+  const bare = peer.replace(/^ipv[46]:/, '');
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(bare);
+  if (bracketed) return bracketed[1];
+  const m = /^([^:]+):\d+$/.exec(bare);
+  return m ? m[1] : bare;
 }
 
 /** gRPC credentials for a listener: TLS from the configured files, else plain text. */
@@ -80,7 +92,7 @@ export class OtlpGrpcReceiver {
     });
     server.addService(logsServiceDefinition(), {
       Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
-        void this.export(call.request, call.metadata, callback),
+        void this.export(call.request, call.metadata, callback, peerAddress(call.getPeer())),
     });
     for (const [definition, implementation] of this.extraServices)
       server.addService(definition, implementation);
@@ -112,11 +124,25 @@ export class OtlpGrpcReceiver {
     request: Buffer,
     metadata: grpc.Metadata,
     callback: grpc.sendUnaryData<Buffer>,
+    address: string,
   ): Promise<void> {
     let decoded: DecodedRequest;
+    const { throttle } = this.options;
+    const wait = throttle && this.options.auth?.().ingestRequired ? throttle.retryAfterSeconds(address) : 0;
+    if (wait > 0) {
+      this.metrics?.refused.inc({ transport: 'grpc', reason: 'throttled' });
+      return callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: throttledMessage(address, wait) });
+    }
     try {
       // Credentials first: an unknown sender's bytes are not even decoded.
-      const sender = this.options.auth?.().ingest(metadataString(metadata, 'authorization'));
+      const authorization = metadataString(metadata, 'authorization');
+      let sender;
+      try {
+        sender = this.options.auth?.().ingest(authorization);
+      } catch (err) {
+        if (err instanceof AuthError && err.status === 401 && authorization) throttle?.fail(address);
+        throw err;
+      }
       decoded = decodeLogsRequestProtobuf(request, {
         ...this.options.limits,
         receivedAtUnixNano: nowUnixNano(),

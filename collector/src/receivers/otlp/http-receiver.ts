@@ -24,6 +24,7 @@ import {
   mergePartial,
 } from './responses';
 import { AuthError, Authenticator, IngestIdentity, authorizeRows } from '../../auth/authenticator';
+import { FailureThrottle, throttledMessage } from '../../auth/throttle';
 import { TlsConfig } from '../../auth/auth-config';
 
 export interface HttpReceiverOptions {
@@ -33,6 +34,8 @@ export interface HttpReceiverOptions {
   /** Who may send (read at each request, so a reload can rotate keys); absent: anyone. */
   auth?: () => Authenticator;
   tls?: TlsConfig;
+  /** Wrong ingest keys per client address (shared with the gRPC receiver); absent: unlimited. */
+  throttle?: FailureThrottle;
 }
 
 type Encoding = 'protobuf' | 'json';
@@ -43,6 +46,7 @@ const REASONS: Record<number, string> = {
   403: 'forbidden',
   413: 'too_large',
   415: 'unsupported_media_type',
+  429: 'throttled',
   500: 'internal',
   503: 'unavailable',
 };
@@ -144,11 +148,20 @@ export class OtlpHttpReceiver {
       );
     }
     let sender: IngestIdentity | undefined;
+    const address = req.socket.remoteAddress ?? '';
+    const { throttle } = this.options;
+    const wait = throttle && this.options.auth?.().ingestRequired ? throttle.retryAfterSeconds(address) : 0;
+    if (wait > 0) {
+      res.setHeader('Retry-After', String(wait));
+      res.setHeader('Connection', 'close');
+      return this.error(res, encoding, 429, GRPC_RESOURCE_EXHAUSTED, throttledMessage(address, wait));
+    }
     try {
       // Credentials first: an unknown sender's body is not even read.
       sender = this.options.auth?.().ingest(req.headers.authorization);
     } catch (err) {
       if (!(err instanceof AuthError)) throw err;
+      if (err.status === 401 && req.headers.authorization) throttle?.fail(address);
       res.setHeader('WWW-Authenticate', 'Bearer realm="distlog"');
       res.setHeader('Connection', 'close');
       return this.error(res, encoding, err.status, GRPC_UNAUTHENTICATED, err.message);

@@ -1,10 +1,10 @@
 /**
- * Failed sign-ins per client address: after `maxFailures` wrong tokens within
- * `windowMs` (counted from the first), the address is refused — right tokens included,
- * so the refusal tells nothing — until the window is over. Tokens are long random
- * secrets, so this is not what keeps them safe; it keeps a guesser from hammering the
- * server and makes the attempts visible (429s). Memory is bounded: past `maxAddresses`
- * the oldest entries go. Behind a reverse proxy every client has the proxy's address.
+ * Wrong secrets per client address — user tokens at the query server, ingest keys at
+ * the collector: after `maxFailures` wrong ones within `windowMs` (counted from the
+ * first), the address is refused — right secrets included, so the refusal tells
+ * nothing — until the window is over. Secrets are long random strings, so this is not
+ * what keeps them safe; it keeps a guesser from hammering the server and makes the
+ * attempts visible (429s). Memory is bounded: past `maxAddresses` the oldest entries go.
  */
 export interface ThrottleOptions {
   /** Default 10. */
@@ -60,4 +60,9 @@ export class FailureThrottle {
     }
     return entry;
   }
+}
+
+/** What a throttled client is told. */
+export function throttledMessage(address: string, seconds: number): string {
+  return `too many wrong keys or tokens from ${address}; try again in ${seconds} s`;
 }
