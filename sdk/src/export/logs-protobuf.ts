@@ -142,6 +142,13 @@ class Writer {
     this.pos += n;
   }
 
+  /** A string field, left out when empty (proto3 writes no default values). */
+  stringField(field: number, value: string | undefined): void {
+    if (!value) return;
+    this.byte(tag(field, LEN));
+    this.string(value);
+  }
+
   /** Trace or span id: hex text → `bytes` field content (a JS loop: cheaper than a native call here). */
   hexBytes(hex: string): void {
     const n = hex.length >>> 1;
@@ -262,10 +269,7 @@ function logRecord(w: Writer, r: ReadableLogRecord): void {
     w.byte(tag(2, VARINT));
     w.uint32(r.severityNumber);
   }
-  if (r.severityText) {
-    w.byte(tag(3, LEN));
-    w.string(r.severityText);
-  }
+  w.stringField(3, r.severityText);
   if (r.body !== undefined) {
     w.byte(tag(5, LEN));
     const body = w.begin();
@@ -292,10 +296,7 @@ function logRecord(w: Writer, r: ReadableLogRecord): void {
   }
   w.byte(tag(11, FIXED64));
   w.time(r.hrTimeObserved);
-  if (r.eventName) {
-    w.byte(tag(12, LEN));
-    w.string(r.eventName);
-  }
+  w.stringField(12, r.eventName);
   w.end(start);
 }
 
@@ -333,10 +334,7 @@ function encodedScope(scope: Scope): Uint8Array {
     const start = w.begin();
     w.byte(tag(1, LEN));
     w.string(scope.name);
-    if (scope.version) {
-      w.byte(tag(2, LEN));
-      w.string(scope.version);
-    }
+    w.stringField(2, scope.version);
     if (scope.attributes) keyValues(w, scope.attributes, 3);
     if (scope.droppedAttributesCount) {
       w.byte(tag(4, VARINT));
@@ -375,16 +373,10 @@ export function serializeLogsRequest(records: ReadableLogRecord[]): Uint8Array {
         w.byte(tag(2, LEN));
         logRecord(w, record);
       }
-      if (scope.schemaUrl) {
-        w.byte(tag(3, LEN));
-        w.string(scope.schemaUrl);
-      }
+      w.stringField(3, scope.schemaUrl);
       w.end(scopeLogs);
     }
-    if (resource.schemaUrl) {
-      w.byte(tag(3, LEN));
-      w.string(resource.schemaUrl);
-    }
+    w.stringField(3, resource.schemaUrl);
     w.end(resourceLogs);
   }
   lastSize = Math.max(1024, w.pos);
