@@ -25,6 +25,7 @@ import type { LevelChangeNotice } from './levels/registry';
 import { GrpcLogExporter, ProtobufHttpLogExporter } from './export/exporters';
 import { BoundedBatchProcessor, ProcessorStats } from './export/bounded-batch-processor';
 import { ensureTracing } from './tracing';
+import { settledWithin } from './internal/deadline';
 import { closePinoTransports, hookPino } from './pino/trace-context';
 
 /** What init() set up; `shutdown()` flushes and is safe to call twice. */
@@ -233,9 +234,8 @@ function installExitHooks(instance: Distlog): void {
   const onSigterm = () => {
     const alone = process.listenerCount('SIGTERM') === 1;
     process.off('SIGTERM', onSigterm);
-    const deadline = new Promise((r) => setTimeout(r, EXIT_FLUSH_TIMEOUT_MS).unref());
-    const flushed = Promise.all([instance.shutdown(), closePinoTransports(EXIT_FLUSH_TIMEOUT_MS)]);
-    void Promise.race([flushed, deadline]).then(() => {
+    const flushed = Promise.all([instance.shutdown(), closePinoTransports()]);
+    void settledWithin(flushed, EXIT_FLUSH_TIMEOUT_MS).then(() => {
       if (alone) process.kill(process.pid, 'SIGTERM');
     });
   };

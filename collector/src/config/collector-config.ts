@@ -206,7 +206,12 @@ function validate(
         : c.string('clickhouse.cluster', chRaw.cluster, env.CLICKHOUSE_CLUSTER || undefined),
     replicated: c.boolean(
       'clickhouse.replicated',
-      typeof chRaw.replicated === 'string' ? chRaw.replicated === 'true' : chRaw.replicated,
+      // `${CLICKHOUSE_REPLICATED:-false}` arrives as text; anything else is the checker's to refuse.
+      chRaw.replicated === 'true'
+        ? true
+        : chRaw.replicated === 'false' || chRaw.replicated === ''
+          ? false
+          : chRaw.replicated,
       env.CLICKHOUSE_REPLICATED === 'true' || env.CLICKHOUSE_REPLICATED === '1',
     ),
   };

@@ -213,13 +213,11 @@ export function withTraceContext(pino: PinoFactory): PinoFactory {
     // copy and the worker to parse. A `base` the app set is kept.
     if ((direct || ownWorker) && !('base' in (options as object))) patched.base = {};
     const logger = isStream ? pino(patched, first, ...rest) : pino(patched, ...rest);
-    if (fastEnd && logger && !direct)
-      installTraceEnd(logger as object, ownWorker ? pinoStream(logger as object) : undefined);
+    // The worker's stream: sticky context is kept per stream, and its writes are gathered.
+    const own = logger && ownWorker ? pinoStream(logger as object) : undefined;
+    if (fastEnd && logger && !direct) installTraceEnd(logger as object, own);
     const sync = explicit === 'sync' || (transport as { sync?: unknown } | undefined)?.sync;
-    if (logger && ownWorker && !sync) {
-      const own = pinoStream(logger as object);
-      if (own && typeof own.write === 'function') coalesceWrites(own);
-    }
+    if (own && !sync && typeof own.write === 'function') coalesceWrites(own);
     if ((transport || explicit) && logger) transportLoggers.add(new WeakRef(logger as object));
     if (usesDistlogTransport(transport) || explicit) markDistlogPinoActive();
     if (logger) trackLogger(logger as never, (options as { name?: string }).name ?? 'pino');
@@ -283,11 +281,11 @@ export function hookPino(): void {
 }
 
 /**
- * Ends the transports of loggers created through the patched factory and waits (at
- * most `timeoutMs`) for their workers to close, which flushes their exporters. pino
- * does this by itself at a normal exit, not when a signal ends the process.
+ * Ends the transports of loggers created through the patched factory; resolves when
+ * their workers have closed, which flushes their exporters (the caller bounds the
+ * wait). pino does this by itself at a normal exit, not when a signal ends the process.
  */
-export async function closePinoTransports(timeoutMs: number): Promise<void> {
+export async function closePinoTransports(): Promise<void> {
   const closing: Promise<unknown>[] = [];
   for (const ref of transportLoggers) {
     const logger = ref.deref();
@@ -298,8 +296,7 @@ export async function closePinoTransports(timeoutMs: number): Promise<void> {
     stream.end();
   }
   transportLoggers.clear();
-  if (closing.length === 0) return;
-  await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+  await Promise.all(closing);
 }
 
 /** The stream a logger writes to (pino keeps it under its `pino.stream` symbol). */

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import { diag } from '@opentelemetry/api';
 import { init, EXIT_FLUSH_TIMEOUT_MS } from '../init';
+import { settledWithin } from '../internal/deadline';
 import { DistlogOptions } from '../config';
 import { createPinoEmitter } from './emit';
 
@@ -54,22 +55,15 @@ async function distlogTransport(options: DistlogOptions = {}): Promise<Writable>
     },
     destroy(err, callback) {
       // The last flush, bounded: pino's end() waits for this with the app's thread blocked.
-      let done = false;
-      const finish = (error: Error | null) => {
-        if (done) return;
-        done = true;
-        clearTimeout(deadline);
-        callback(error);
-      };
-      const deadline = setTimeout(() => {
-        const { queued } = distlog.stats();
-        diag.warn(`distlog: the collector took too long at exit; ${queued} queued log records not sent`);
-        finish(err);
-      }, EXIT_FLUSH_TIMEOUT_MS);
-      distlog.shutdown().then(
-        () => finish(err),
-        (shutdownError: unknown) => finish(err ?? (shutdownError as Error)),
-      );
+      let shutdownError: Error | null = null;
+      const flushed = distlog.shutdown().catch((e: unknown) => void (shutdownError = e as Error));
+      void settledWithin(flushed, EXIT_FLUSH_TIMEOUT_MS).then((inTime) => {
+        if (!inTime)
+          diag.warn(
+            `distlog: the collector took too long at exit; ${distlog.stats().queued} queued log records not sent`,
+          );
+        callback(err ?? shutdownError);
+      });
     },
   });
 }
