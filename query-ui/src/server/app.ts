@@ -33,7 +33,7 @@ export interface AppOptions {
   collectorUrl?: string;
   /** Users and roles (see ./auth.ts); default open. */
   auth?: Authenticator;
-  /** Wrong tokens allowed per client address (see ./throttle.ts); default 10 a minute. */
+  /** Wrong tokens allowed per client address (FailureThrottle, in the collector package); default 10 a minute. */
   throttle?: ThrottleOptions;
   /**
    * Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client:

@@ -46,7 +46,7 @@ export function registerAuth(
   const sessions = new Map<string, Session>();
   const open = !auth.usersRequired;
 
-  /** An address with too many wrong tokens gets 429 until its window is over (see throttle.ts). */
+  /** An address with too many wrong tokens gets 429 until its window is over (FailureThrottle, in the collector package). */
   const throttled = (req: FastifyRequest, reply: FastifyReply): boolean => {
     if (open) return false;
     const wait = throttle.retryAfterSeconds(req.ip);
