@@ -44,6 +44,24 @@ describe('Grafana dashboards', () => {
     ).toContain('min_severity');
   });
 
+  it('link to the web UI through the distlog_ui variable, never a fixed address', async () => {
+    const overview = dashboards.find((d) => d.uid === 'distlog-overview')!;
+    const variable = overview.templating.list.find((v) => v.name === 'distlog_ui')!;
+    expect(variable).toMatchObject({ type: 'textbox', query: 'http://127.0.0.1:4320' });
+    for (const d of dashboards)
+      for (const p of d.panels)
+        for (const t of p.targets) expect({ panel: p.title, sql: t.rawSql }).not.toMatchObject({
+          sql: expect.stringMatching(/https?:\/\//),
+        });
+    const newest = overview.panels.find((p) => p.title === 'Newest errors')!;
+    const services = ['gateway', 'orders', 'payments', 'shop'];
+    const rows = await ch.query<{ TraceId: string; trace_link: string }>(
+      expandPanelSql(newest.targets[0].rawSql, ch.database, services, 'https://logs.example.com'),
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(row.trace_link).toBe(`https://logs.example.com/trace/${row.TraceId}`);
+  });
+
   const cases = dashboards.flatMap((d) =>
     d.panels.flatMap((p) => p.targets.map((t) => [`${d.title}: ${p.title}`, t.rawSql] as [string, string])),
   );

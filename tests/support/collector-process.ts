@@ -1,15 +1,22 @@
 import { spawn, ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { ClickHouse, createTestDatabase, dropTestDatabase, testClickHouseUrl } from '@distlog/collector';
 
-/** The `distlog` command line as built by the query-ui package. */
-export const DISTLOG_BIN = path.join(
-  path.dirname(require.resolve('@distlog/query-ui/package.json')),
-  'dist/cli/main.js',
-);
+/** The repository's root (the workspace that `npm run setup` installs). */
+export const REPO_ROOT = path.resolve(__dirname, '../..');
+
+/**
+ * The `distlog` command exactly as `npx distlog` runs it: the link npm made in the root's
+ * `node_modules/.bin` (spawned directly rather than through npx so that signals, SIGKILL
+ * included, reach the process itself). When npm did not link it, every test that starts
+ * a collector fails here, naming the cause.
+ */
+export const DISTLOG_BIN = path.join(REPO_ROOT, 'node_modules/.bin/distlog');
+if (!existsSync(DISTLOG_BIN))
+  throw new Error(`${DISTLOG_BIN} does not exist: npm did not link the distlog command (run npm run setup)`);
 
 export interface CollectorProcess {
   child: ChildProcess;

@@ -19,9 +19,15 @@ export function loadDashboards(): Dashboard[] {
 
 /**
  * A panel's SQL with the plugin's macros and Grafana's variables expanded for the
- * last hour, and the dashboards' `distlog.` database replaced by `database`.
+ * last hour (`distlog_ui`: the web UI's address), and the dashboards' `distlog.`
+ * database replaced by `database`.
  */
-export function expandPanelSql(sql: string, database: string, services: string[]): string {
+export function expandPanelSql(
+  sql: string,
+  database: string,
+  services: string[],
+  distlogUi = 'http://127.0.0.1:4320',
+): string {
   const to = Math.floor(Date.now() / 1000) + 60;
   const from = to - 3600 - 60;
   return sql
@@ -32,5 +38,6 @@ export function expandPanelSql(sql: string, database: string, services: string[]
     .replace(/\$__interval_s/g, '60')
     .replace(/\$\{service:singlequote\}/g, services.map((s) => `'${s.replace(/'/g, "\\\\'")}'`).join(','))
     .replace(/\$min_severity/g, '1')
+    .replace(/\$\{distlog_ui\}/g, distlogUi)
     .replace(/\bdistlog\.(all_logs|volume_by_minute|trace_index|logs|debug|longterm)\b/g, `${database}.$1`);
 }

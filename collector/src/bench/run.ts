@@ -22,7 +22,8 @@ const RECORDS = Number(process.env.BENCH_RECORDS ?? 400_000);
 const PER_REQUEST = 512;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
-const DISTLOG_BIN = path.resolve(__dirname, '../../../query-ui/dist/cli/main.js');
+// The command as `npx distlog` runs it (the link npm makes in the root's node_modules/.bin).
+const DISTLOG_BIN = path.resolve(__dirname, '../../../node_modules/.bin/distlog');
 
 /** ~330-byte rows with 5 attributes, as in the project's storage measurements. */
 function makeRows(count: number): LogRow[] {

@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_CONFIG_FILE, loadConfigFile, parseConfig } from './collector-config';
@@ -39,6 +40,51 @@ describe('collector configuration', () => {
     expect(config.spool).toEqual({ dir: '/var/lib/distlog/spool', maxBytes: 1024 ** 3 });
     expect(config.batch.maxDelayMs).toBe(200);
     expect(config.receivers.limits.maxRequestBytes).toBe(16 * 1024 * 1024);
+  });
+
+  it('has one default per setting: an empty file configures exactly what the shipped default.yaml writes out', () => {
+    const shipped = loadConfigFile(DEFAULT_CONFIG_FILE, env);
+    for (const empty of ['', '{}', '# nothing\n']) {
+      expect({ ...parseConfig(empty, 'empty.yaml', env), source: 'x' }).toEqual({ ...shipped, source: 'x' });
+    }
+    // …and default.yaml writes every value out, rather than leaving it to the code.
+    const written = parseYaml(readFileSync(DEFAULT_CONFIG_FILE, 'utf8')) as Record<string, Record<string, unknown>>;
+    const leaves = (o: unknown, at = ''): string[] =>
+      o && typeof o === 'object' && !Array.isArray(o)
+        ? Object.entries(o).flatMap(([k, v]) => leaves(v, at ? `${at}.${k}` : k))
+        : [at];
+    expect(leaves(written).sort()).toEqual(
+      [
+        'receivers.grpc.host',
+        'receivers.grpc.port',
+        'receivers.http.host',
+        'receivers.http.port',
+        'receivers.limits.maxRequestBytes',
+        'receivers.limits.maxDecompressedBytes',
+        'receivers.limits.maxAttributeValueLength',
+        'receivers.limits.maxNestingDepth',
+        'clickhouse.url',
+        'clickhouse.database',
+        'clickhouse.requestTimeout',
+        'tiers',
+        'destinations',
+        'rules',
+        'default.store',
+        'batch.maxRows',
+        'batch.maxDelay',
+        'batch.maxConcurrentInserts',
+        'batch.maxQueuedBatches',
+        'spool.maxBytes',
+        'retention.interval',
+      ].sort(),
+    );
+  });
+
+  it('takes only the routing a file declares: its own tiers start with no rules', () => {
+    const config = parseConfig('tiers: [{ name: main, retentionDays: 7 }]', 'x.yaml', env);
+    expect(config.tiers).toEqual([{ name: 'main', table: 'main', retentionDays: 7 }]);
+    expect(config.rules).toEqual([]);
+    expect(config.defaultAction.store).toBe('main');
   });
 
   it('reports every problem at once, each with its key path and what was expected', () => {

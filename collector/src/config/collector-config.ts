@@ -4,16 +4,17 @@ import { parse as parseYaml } from 'yaml';
 import { Checker, ConfigErrors, Json, join, parseDuration, parseSize } from './validate';
 import { TierConfig } from './tiers';
 import { RuleConfig, parseRules, parseAction, ActionConfig } from './rules-config';
-import { DEFAULT_RECEIVER_LIMITS, ReceiverLimits } from '../receivers/otlp/limits';
+import { ReceiverLimits } from '../receivers/otlp/limits';
 import { AuthConfig, TlsConfig, parseAuth, parseTls } from '../auth/auth-config';
-import { DEFAULT_BATCH, BatchOptions } from '../sinks/clickhouse/table-writer';
+import { BatchOptions } from '../sinks/clickhouse/table-writer';
+import { DEFAULTS, DEFAULT_ROUTING } from './defaults';
 import { identifier } from '../storage/sql';
 
 /**
  * The collector's configuration: a YAML file (`--config FILE` / DISTLOG_CONFIG), with
  * `${VAR}` and `${VAR:-default}` replaced from the environment in string values. Every
- * default lives in DEFAULT_CONFIG_YAML below, which is also the shipped
- * `collector/config/default.yaml`.
+ * default lives in ./defaults.ts; the shipped `collector/config/default.yaml` writes the
+ * same values out.
  */
 export interface DestinationConfig {
   name: string;
@@ -139,7 +140,7 @@ function validate(
   const listener = (key: 'grpc' | 'http', port: number) => {
     const l = c.object(`receivers.${key}`, receivers[key] ?? {}, ['host', 'port']) ?? {};
     return {
-      host: c.string(`receivers.${key}.host`, l.host, '127.0.0.1')!,
+      host: c.string(`receivers.${key}.host`, l.host, DEFAULTS.receivers.host)!,
       port: c.number(`receivers.${key}.port`, l.port, { min: 0, max: 65535, integer: true }, port)!,
     };
   };
@@ -155,25 +156,25 @@ function validate(
       c,
       'receivers.limits.maxRequestBytes',
       limitsRaw.maxRequestBytes,
-      DEFAULT_RECEIVER_LIMITS.maxRequestBytes,
+      DEFAULTS.receivers.limits.maxRequestBytes,
     ),
     maxDecompressedBytes: parseSize(
       c,
       'receivers.limits.maxDecompressedBytes',
       limitsRaw.maxDecompressedBytes,
-      DEFAULT_RECEIVER_LIMITS.maxDecompressedBytes,
+      DEFAULTS.receivers.limits.maxDecompressedBytes,
     ),
     maxAttributeValueLength: c.number(
       'receivers.limits.maxAttributeValueLength',
       limitsRaw.maxAttributeValueLength,
       { min: 0, integer: true },
-      DEFAULT_RECEIVER_LIMITS.maxAttributeValueLength,
+      DEFAULTS.receivers.limits.maxAttributeValueLength,
     )!,
     maxNestingDepth: c.number(
       'receivers.limits.maxNestingDepth',
       limitsRaw.maxNestingDepth,
       { min: 1, max: 1000, integer: true },
-      DEFAULT_RECEIVER_LIMITS.maxNestingDepth,
+      DEFAULTS.receivers.limits.maxNestingDepth,
     )!,
   };
 
@@ -187,18 +188,23 @@ function validate(
       'cluster',
       'replicated',
     ]) ?? {};
-  const database = c.string('clickhouse.database', chRaw.database, 'distlog')!;
+  const database = c.string('clickhouse.database', chRaw.database, DEFAULTS.clickhouse.database)!;
   try {
     identifier(database, 'database name');
   } catch (err) {
     c.problem('clickhouse.database', (err as Error).message);
   }
   const clickhouse = {
-    url: c.string('clickhouse.url', chRaw.url, env.CLICKHOUSE_URL ?? 'http://127.0.0.1:8123')!,
+    url: c.string('clickhouse.url', chRaw.url, env.CLICKHOUSE_URL ?? DEFAULTS.clickhouse.url)!,
     database,
     username: c.string('clickhouse.username', chRaw.username, env.CLICKHOUSE_USER),
     password: typeof chRaw.password === 'string' ? chRaw.password : env.CLICKHOUSE_PASSWORD,
-    requestTimeoutMs: parseDuration(c, 'clickhouse.requestTimeout', chRaw.requestTimeout, 30_000),
+    requestTimeoutMs: parseDuration(
+      c,
+      'clickhouse.requestTimeout',
+      chRaw.requestTimeout,
+      DEFAULTS.clickhouse.requestTimeoutMs,
+    ),
     // Empty (e.g. `${CLICKHOUSE_CLUSTER:-}` unset) means a single server.
     cluster:
       chRaw.cluster === ''
@@ -231,7 +237,12 @@ function validate(
   const tiers: TierConfig[] = [];
   // Names as declared, valid or not: rules are checked against them, so one bad tier gives one error.
   const tierNames: string[] = [];
-  c.list('tiers', top.tiers ?? [{ name: 'logs', retentionDays: 30 }]).forEach((t, i) => {
+  // A file silent on all of routing gets the default routing; one that declares any part of it, only its own.
+  const routing =
+    top.tiers === undefined && top.rules === undefined && top.default === undefined
+      ? DEFAULT_ROUTING
+      : { tiers: top.tiers, rules: top.rules, default: top.default };
+  c.list('tiers', routing.tiers ?? []).forEach((t, i) => {
     const at = join('tiers', i);
     const o = c.object(at, t, ['name', 'table', 'retentionDays']);
     if (!o) return;
@@ -259,7 +270,7 @@ function validate(
     const endpoint = c.string(join(at, 'endpoint'), o.endpoint);
     if (endpoint && !/^https?:\/\//.test(endpoint))
       c.fail(join(at, 'endpoint'), 'an http:// or https:// URL', endpoint);
-    const protocol = o.protocol ?? 'grpc';
+    const protocol = o.protocol ?? DEFAULTS.destination.protocol;
     if (protocol !== 'grpc' && protocol !== 'http/protobuf')
       c.fail(join(at, 'protocol'), '"grpc" or "http/protobuf"', protocol);
     const headers =
@@ -274,7 +285,7 @@ function validate(
       join(at, 'maxQueueRecords'),
       o.maxQueueRecords,
       { min: 1, integer: true },
-      100_000,
+      DEFAULTS.destination.maxQueueRecords,
     )!;
     if (name && endpoint)
       destinations.push({
@@ -287,30 +298,30 @@ function validate(
   });
 
   const names = { tiers: tierNames, destinations: destinations.map((d) => d.name) };
-  const rules = parseRules(c, top.rules, names);
+  const rules = parseRules(c, routing.rules, names);
   const defaultAction =
-    tierNames.length === 0 && top.default === undefined
+    tierNames.length === 0 && routing.default === undefined
       ? { drop: true }
-      : parseAction(c, 'default', top.default ?? { store: tierNames[0] }, names, true);
+      : parseAction(c, 'default', routing.default ?? { store: tierNames[0] }, names, true);
 
   const batchRaw =
     c.object('batch', top.batch ?? {}, ['maxRows', 'maxDelay', 'maxConcurrentInserts', 'maxQueuedBatches']) ??
     {};
   const batch: BatchOptions = {
-    ...DEFAULT_BATCH,
-    maxRows: c.number('batch.maxRows', batchRaw.maxRows, { min: 1, integer: true }, DEFAULT_BATCH.maxRows)!,
-    maxDelayMs: parseDuration(c, 'batch.maxDelay', batchRaw.maxDelay, DEFAULT_BATCH.maxDelayMs),
+    retry: { ...DEFAULTS.batch.retry },
+    maxRows: c.number('batch.maxRows', batchRaw.maxRows, { min: 1, integer: true }, DEFAULTS.batch.maxRows)!,
+    maxDelayMs: parseDuration(c, 'batch.maxDelay', batchRaw.maxDelay, DEFAULTS.batch.maxDelayMs),
     maxConcurrentInserts: c.number(
       'batch.maxConcurrentInserts',
       batchRaw.maxConcurrentInserts,
       { min: 1, max: 64, integer: true },
-      DEFAULT_BATCH.maxConcurrentInserts,
+      DEFAULTS.batch.maxConcurrentInserts,
     )!,
     maxQueuedBatches: c.number(
       'batch.maxQueuedBatches',
       batchRaw.maxQueuedBatches,
       { min: 1, integer: true },
-      DEFAULT_BATCH.maxQueuedBatches,
+      DEFAULTS.batch.maxQueuedBatches,
     )!,
   };
 
@@ -318,10 +329,12 @@ function validate(
   const home = path.resolve(env.DISTLOG_HOME ?? '.distlog');
   const spool = {
     dir: path.resolve(c.string('spool.dir', spoolRaw.dir, path.join(home, 'spool'))!),
-    maxBytes: parseSize(c, 'spool.maxBytes', spoolRaw.maxBytes, 1024 ** 3),
+    maxBytes: parseSize(c, 'spool.maxBytes', spoolRaw.maxBytes, DEFAULTS.spool.maxBytes),
   };
   const retentionRaw = c.object('retention', top.retention ?? {}, ['interval']) ?? {};
-  const retention = { intervalMs: parseDuration(c, 'retention.interval', retentionRaw.interval, 3_600_000) };
+  const retention = {
+    intervalMs: parseDuration(c, 'retention.interval', retentionRaw.interval, DEFAULTS.retention.intervalMs),
+  };
   const levelsRaw = c.object('levels', top.levels ?? {}, ['file']) ?? {};
   const levels = {
     file: path.resolve(c.string('levels.file', levelsRaw.file, path.join(home, 'levels.json'))!),
@@ -329,7 +342,11 @@ function validate(
 
   return {
     source,
-    receivers: { grpc: listener('grpc', 4317), http: listener('http', 4318), limits },
+    receivers: {
+      grpc: listener('grpc', DEFAULTS.receivers.grpcPort),
+      http: listener('http', DEFAULTS.receivers.httpPort),
+      limits,
+    },
     clickhouse,
     tiers,
     destinations,

@@ -10,7 +10,11 @@ import {
   freePort,
 } from '@distlog/collector';
 
-const BIN = path.resolve(__dirname, '../../dist/cli/main.js');
+// The commands exactly as the README prints them: `npx distlog <verb>`, run from the
+// checkout's root, where `npm run setup` installed everything.
+const ROOT = path.resolve(__dirname, '../../..');
+const npx = (args: string[], env: Record<string, string | undefined>) =>
+  spawn('npx', ['distlog', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
 
 interface Run {
   code: number | null;
@@ -20,7 +24,7 @@ interface Run {
 
 function run(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+    const child = npx(args, env);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
@@ -35,7 +39,7 @@ async function upSendStop(
   env: Record<string, string | undefined>,
   body: string,
 ): Promise<Run & { banner: string }> {
-  const child = spawn(process.execPath, [BIN, 'up', ...args], { env: { ...process.env, ...env } });
+  const child = npx(['up', ...args], env);
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));

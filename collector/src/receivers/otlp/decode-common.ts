@@ -1,5 +1,6 @@
 import { LogRow } from '../../model/log-row';
 import { DecodeError } from './wire-reader';
+import { DEFAULTS } from '../../config/defaults';
 
 export interface DecodeLimits {
   /** How deep arrays and kvlists may nest inside one AnyValue. */
@@ -28,8 +29,8 @@ export function rejectRecord(out: DecodedRequest, where: string, err: { message:
 }
 
 export const DEFAULT_DECODE_LIMITS: Omit<DecodeLimits, 'receivedAtUnixNano'> = {
-  maxNestingDepth: 32,
-  maxAttributeValueLength: 0,
+  maxNestingDepth: DEFAULTS.receivers.limits.maxNestingDepth,
+  maxAttributeValueLength: DEFAULTS.receivers.limits.maxAttributeValueLength,
 };
 
 export function nowUnixNano(): bigint {

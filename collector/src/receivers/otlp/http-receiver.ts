@@ -51,6 +51,14 @@ const REASONS: Record<number, string> = {
   503: 'unavailable',
 };
 
+/** An oversized body is read (and discarded) up to this many times the limit before the 413. */
+const DRAIN_FACTOR = 4;
+
+/** A client that sent `Expect: 100-continue` waits for `100 Continue` before sending its body. */
+function expectsContinue(req: http.IncomingMessage): boolean {
+  return (req.headers.expect ?? '').toLowerCase() === '100-continue';
+}
+
 /** Extra routes (health, metrics, …) served on the same port by other components. */
 export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 
@@ -84,6 +92,11 @@ export class OtlpHttpReceiver {
         )
       : http.createServer(handler);
     server.keepAliveTimeout = 65_000;
+    // `Expect: 100-continue` (curl, for large bodies): the handler decides whether to continue.
+    server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      if ((req.url ?? '/').split('?', 1)[0] !== '/v1/logs') res.writeContinue();
+      handler(req, res);
+    });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -167,41 +180,52 @@ export class OtlpHttpReceiver {
       return this.error(res, encoding, err.status, GRPC_UNAUTHENTICATED, err.message);
     }
     const { maxRequestBytes } = this.options.limits;
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > maxRequestBytes) {
-      res.setHeader('Connection', 'close');
-      return this.error(
+    const tooLarge = (size: string) => () =>
+      this.error(
         res,
         encoding,
         413,
         GRPC_RESOURCE_EXHAUSTED,
-        `request body of ${declared} bytes exceeds the limit of ${maxRequestBytes}`,
+        `request body ${size}exceeds the limit of ${maxRequestBytes} bytes`,
       );
+    const declared = Number(req.headers['content-length'] ?? 0);
+    // A client that waits for `100 Continue` is told at once and never sends the body.
+    if (declared > maxRequestBytes && expectsContinue(req)) {
+      res.setHeader('Connection', 'close');
+      return tooLarge(`of ${declared} bytes `)();
     }
+    if (expectsContinue(req)) res.writeContinue();
     const chunks: Buffer[] = [];
     let received = 0;
-    let refused = false;
+    // Set once the body is known to be too large. Most clients (the OTel exporters,
+    // Python's http.client) write the whole body before they read the answer: answering
+    // and closing mid-body would cut them off with a broken pipe, they would never see
+    // the 413, and an exporter would retry the same request. So the rest of the body is
+    // read and discarded — up to DRAIN_FACTOR × the limit — and then the 413 is sent.
+    let refusal: (() => void) | undefined =
+      declared > maxRequestBytes ? tooLarge(`of ${declared} bytes `) : undefined;
     req.on('data', (chunk: Buffer) => {
-      if (refused) return;
       received += chunk.length;
-      if (received > maxRequestBytes) {
-        refused = true;
-        res.setHeader('Connection', 'close');
-        this.error(
-          res,
-          encoding,
-          413,
-          GRPC_RESOURCE_EXHAUSTED,
-          `request body exceeds the limit of ${maxRequestBytes} bytes`,
-        );
-        req.resume();
-        return;
+      if (!refusal && received > maxRequestBytes) {
+        refusal = tooLarge('');
+        chunks.length = 0;
       }
-      chunks.push(chunk);
+      if (!refusal) return void chunks.push(chunk);
+      if (received > maxRequestBytes * DRAIN_FACTOR) {
+        // Past the bound a client is not worth waiting for: answer, then cut the connection.
+        req.removeAllListeners('data').removeAllListeners('end');
+        req.pause();
+        res.setHeader('Connection', 'close');
+        refusal();
+        res.once('finish', () => req.socket.destroy());
+      }
     });
     req.on('error', () => undefined);
     req.on('end', () => {
-      if (refused) return;
+      if (refusal) {
+        res.setHeader('Connection', 'close');
+        return refusal();
+      }
       void this.process(Buffer.concat(chunks, received), encoding, contentEncoding === 'gzip', res, sender);
     });
   }

@@ -1,4 +1,4 @@
-import { DEFAULT_DECODE_LIMITS } from './decode-common';
+import { DEFAULTS } from '../../config/defaults';
 
 export interface ReceiverLimits {
   /** Largest request body accepted on the wire, compressed or not (bytes). */
@@ -9,8 +9,4 @@ export interface ReceiverLimits {
   maxAttributeValueLength: number;
 }
 
-export const DEFAULT_RECEIVER_LIMITS: ReceiverLimits = {
-  maxRequestBytes: 16 * 1024 * 1024,
-  maxDecompressedBytes: 64 * 1024 * 1024,
-  ...DEFAULT_DECODE_LIMITS,
-};
+export const DEFAULT_RECEIVER_LIMITS: ReceiverLimits = { ...DEFAULTS.receivers.limits };

@@ -20,14 +20,6 @@ export interface BatchOptions {
   retry: RetryOptions;
 }
 
-export const DEFAULT_BATCH: BatchOptions = {
-  maxRows: 20_000,
-  maxDelayMs: 200,
-  maxConcurrentInserts: 2,
-  maxQueuedBatches: 16,
-  retry: { attempts: 2, initialDelayMs: 100, maxDelayMs: 500 },
-};
-
 /** Shared by the writers and the replayer: whether new batches should go to the spool first. */
 export interface StorageState {
   spool: Spool | undefined;

@@ -1,0 +1,64 @@
+/**
+ * Every default of the collector's configuration, in one place. The checker in
+ * collector-config.ts fills what a file leaves out from here, the components that can
+ * run without a file (decoders, writers in tests) take their defaults from here, and the
+ * shipped `config/default.yaml` writes the same values out (a test holds the two equal).
+ */
+export const DEFAULTS = {
+  receivers: {
+    host: '127.0.0.1',
+    grpcPort: 4317,
+    httpPort: 4318,
+    limits: {
+      maxRequestBytes: 16 * 1024 * 1024,
+      maxDecompressedBytes: 64 * 1024 * 1024,
+      /** Longer attribute values are cut and the record gets distlog.truncated=true. */
+      maxAttributeValueLength: 65_536,
+      maxNestingDepth: 32,
+    },
+  },
+  clickhouse: {
+    url: 'http://127.0.0.1:8123',
+    database: 'distlog',
+    requestTimeoutMs: 30_000,
+  },
+  destination: { protocol: 'grpc', maxQueueRecords: 100_000 },
+  batch: {
+    maxRows: 20_000,
+    maxDelayMs: 200,
+    maxConcurrentInserts: 2,
+    maxQueuedBatches: 16,
+    retry: { attempts: 2, initialDelayMs: 100, maxDelayMs: 500 },
+  },
+  spool: { maxBytes: 1024 ** 3 },
+  retention: { intervalMs: 3_600_000 },
+} as const;
+
+/**
+ * The routing a configuration gets when it says nothing about tiers, rules and the
+ * default action: three tiers, usage and performance events to `longterm`, DEBUG and
+ * TRACE to `debug`, the rest to `logs`. They are one unit: a file that declares its own
+ * tiers starts with no rules (rules naming tiers it may not have would be errors).
+ * Written as a file would write it, so it goes through the same checks.
+ */
+export const DEFAULT_ROUTING = {
+  tiers: [
+    { name: 'logs', retentionDays: 30 },
+    { name: 'debug', retentionDays: 3 },
+    { name: 'longterm', retentionDays: 400 },
+  ],
+  rules: [
+    {
+      name: 'usage-and-performance-events',
+      match: { eventName: ['usage.*', 'perf.*', 'distlog.scope.end'] },
+      store: 'longterm',
+    },
+    {
+      name: 'marked-usage-and-performance',
+      match: { attributes: { 'distlog.kind': { pattern: '^(usage|performance)$' } } },
+      store: 'longterm',
+    },
+    { name: 'debug-and-trace', match: { severity: { atMost: 'DEBUG4' } }, store: 'debug' },
+  ],
+  default: { store: 'logs' },
+};
