@@ -50,9 +50,10 @@ describe('Grafana dashboards', () => {
     expect(variable).toMatchObject({ type: 'textbox', query: 'http://127.0.0.1:4320' });
     for (const d of dashboards)
       for (const p of d.panels)
-        for (const t of p.targets) expect({ panel: p.title, sql: t.rawSql }).not.toMatchObject({
-          sql: expect.stringMatching(/https?:\/\//),
-        });
+        for (const t of p.targets)
+          expect({ panel: p.title, sql: t.rawSql }).not.toMatchObject({
+            sql: expect.stringMatching(/https?:\/\//),
+          });
     const newest = overview.panels.find((p) => p.title === 'Newest errors')!;
     const services = ['gateway', 'orders', 'payments', 'shop'];
     const rows = await ch.query<{ TraceId: string; trace_link: string }>(

@@ -48,7 +48,10 @@ describe('collector configuration', () => {
       expect({ ...parseConfig(empty, 'empty.yaml', env), source: 'x' }).toEqual({ ...shipped, source: 'x' });
     }
     // …and default.yaml writes every value out, rather than leaving it to the code.
-    const written = parseYaml(readFileSync(DEFAULT_CONFIG_FILE, 'utf8')) as Record<string, Record<string, unknown>>;
+    const written = parseYaml(readFileSync(DEFAULT_CONFIG_FILE, 'utf8')) as Record<
+      string,
+      Record<string, unknown>
+    >;
     const leaves = (o: unknown, at = ''): string[] =>
       o && typeof o === 'object' && !Array.isArray(o)
         ? Object.entries(o).flatMap(([k, v]) => leaves(v, at ? `${at}.${k}` : k))
