@@ -3,7 +3,8 @@ export type { Distlog } from './init';
 export type { DistlogOptions, OtlpProtocol } from './config';
 export { distlogDestination } from './pino/destination';
 export type { DestinationOptions, DistlogDestination } from './pino/destination';
-export { traceMixin, appendTraceContext, withTraceContext, hookPino } from './pino/trace-context';
+export { traceMixin, appendTraceContext } from './pino/trace-context';
+export { withTraceContext, hookPino } from './pino/instrument';
 export {
   scope,
   runScope,

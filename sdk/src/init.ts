@@ -26,7 +26,7 @@ import { GrpcLogExporter, ProtobufHttpLogExporter } from './export/exporters';
 import { BoundedBatchProcessor, ProcessorStats } from './export/bounded-batch-processor';
 import { ensureTracing } from './tracing';
 import { settledWithin } from './internal/deadline';
-import { closePinoTransports, hookPino } from './pino/trace-context';
+import { closePinoTransports, hookPino } from './pino/instrument';
 
 /** What init() set up; `shutdown()` flushes and is safe to call twice. */
 export interface Distlog {

@@ -1,5 +1,6 @@
 import type { LogAttributes, LogRecord } from '@opentelemetry/api-logs';
 import { PINO_LEVELS, severityOfPinoLevel } from './internal/severity';
+import { namingKey } from './pino/logger-name';
 
 /**
  * The pure centre of the SDK: one parsed pino line → the fields of an OTel log
@@ -7,7 +8,7 @@ import { PINO_LEVELS, severityOfPinoLevel } from './internal/severity';
  * destination) go through it, and it is tested on its own.
  */
 export interface PinoMapping {
-  /** Scope (logger) name: `logger`, then `module` binding, then pino's `name`; '' when none. */
+  /** Scope (logger) name by the one naming rule (pino/logger-name.ts); '' when the line names none. */
   scopeName: string;
   record: Omit<LogRecord, 'context'>;
   /** Trace context written into the line by the SDK's mixin (transport case). */
@@ -39,7 +40,6 @@ const RESERVED = new Set([
   'trace_flags',
   'distlog_ctx',
 ]);
-const SCOPE_KEYS = ['logger', 'module'] as const;
 
 const DEFAULT_LABELS: Readonly<Record<number, string>> = Object.fromEntries(
   Object.entries(PINO_LEVELS).map(([label, n]) => [n, label]),
@@ -61,15 +61,8 @@ export function mapPinoLine(line: Record<string, unknown>, options: MapperOption
     levelLabel = 'info';
   }
 
-  let scopeName = typeof line.name === 'string' ? line.name : '';
-  let scopeKey: string | undefined;
-  for (const key of SCOPE_KEYS) {
-    if (typeof line[key] === 'string' && line[key] !== '') {
-      scopeName = line[key] as string;
-      scopeKey = key;
-      break;
-    }
-  }
+  const scopeKey = namingKey(line);
+  const scopeName = scopeKey ? (line[scopeKey] as string) : '';
 
   const attributes: LogAttributes = {};
   for (const key in line) {

@@ -1,7 +1,13 @@
-import pino from 'pino';
+import originalPino from 'pino';
 import { LevelRegistry } from './registry';
-import { setLevelRegistry, trackLogger } from '.';
+import { setLevelRegistry } from '.';
 import { LevelRule } from './rules';
+import { withTraceContext } from '../pino/instrument';
+import { mapPinoLine } from '../mapper';
+import { DEFAULT_LOGGER_NAME } from '../pino/logger-name';
+
+// Loggers made through Distlog's instrumentation of pino, as init() arranges.
+const pino = withTraceContext(originalPino as never) as unknown as typeof originalPino;
 
 const rule = (id: string, logger: string, level: string, service = 'orders'): LevelRule => ({
   id,
@@ -22,7 +28,6 @@ describe('LevelRegistry', () => {
     );
     setLevelRegistry(registry);
     const root = pino({ name: 'orders', level: 'info' }, { write: () => true });
-    trackLogger(root as never, 'orders');
     const db = root.child({ module: 'db' });
     const pool = db.child({ logger: 'db.pool' });
     const cache = root.child({ module: 'cache' }, { level: 'warn' });
@@ -57,7 +62,38 @@ describe('LevelRegistry', () => {
     setLevelRegistry(registry);
     registry.setRules([rule('r1', 'late', 'trace')]);
     const late = pino({ name: 'late', level: 'info' }, { write: () => true });
-    trackLogger(late as never, 'late');
     expect(late.level).toBe('trace');
+  });
+
+  it('names every logger as search shows it: children by `name`, `module`, `logger`, and unnamed ones', () => {
+    const registry = new LevelRegistry('orders', () => undefined);
+    setLevelRegistry(registry);
+    const lines: string[] = [];
+    const root = pino({ name: 'app', level: 'info' }, { write: (l: string) => void lines.push(l) });
+    const anonymous = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+    const loggers = {
+      root,
+      byName: root.child({ name: 'db' }),
+      byModule: root.child({ module: 'cache' }),
+      byLogger: root.child({ logger: 'http' }),
+      unnamedChild: root.child({ requestId: 7 }),
+      loggerOverName: root.child({ name: 'ignored' }).child({ logger: 'queue' }),
+      grandchildByName: root.child({ module: 'm' }).child({ name: 'n' }),
+      anonymous,
+      anonymousChild: anonymous.child({ requestId: 8 }),
+    };
+    for (const [key, logger] of Object.entries(loggers)) {
+      // The name search shows: the mapper's scope name of a line this logger writes.
+      lines.length = 0;
+      logger.warn('which name?');
+      const shown = mapPinoLine(JSON.parse(lines[0])).scopeName || DEFAULT_LOGGER_NAME;
+      registry.setRules([rule(`r-${key}`, shown, 'debug')]);
+      expect({ key, shown, level: logger.level }).toEqual({ key, shown, level: 'debug' });
+      registry.setRules([]);
+      expect({ key, level: logger.level }).toEqual({ key, level: 'info' });
+    }
+    expect(Object.keys(registry.effectiveLevels()).sort()).toEqual(
+      ['app', 'db', 'cache', 'http', 'queue', 'm', 'pino', 'ignored', 'console'].sort(),
+    );
   });
 });

@@ -2,6 +2,7 @@ import { context as otelContext, isSpanContextValid, trace, SpanContext } from '
 import type { Logger, LoggerProvider } from '@opentelemetry/api-logs';
 import { logs } from '@opentelemetry/api-logs';
 import { mapPinoLine, MapperOptions, PinoMapping } from '../mapper';
+import { DEFAULT_LOGGER_NAME } from './logger-name';
 import { scopeAttributes } from '../scope';
 import { getDistlog, Distlog } from '../init';
 import { directRecord, ScopeRef } from '../internal/direct-record';
@@ -21,7 +22,7 @@ export interface EmitterOptions extends MapperOptions {
  * (in-process destination), whose scope attributes are added too.
  */
 export function createPinoEmitter(options: EmitterOptions = {}): (line: Record<string, unknown>) => void {
-  const defaultScope = options.defaultScopeName ?? 'pino';
+  const defaultScope = options.defaultScopeName ?? DEFAULT_LOGGER_NAME;
   const loggers = new Map<string, Logger>();
   const scopes = new Map<string, ScopeRef>();
   let lastSpan: SpanContext | undefined;

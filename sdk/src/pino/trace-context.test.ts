@@ -1,7 +1,8 @@
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
-import { appendTraceContext, installTraceEnd, withTraceContext } from './trace-context';
+import { appendTraceContext, installTraceEnd } from './trace-context';
+import { withTraceContext } from './instrument';
 import { createPinoEmitter } from './emit';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { Distlog } from '../init';

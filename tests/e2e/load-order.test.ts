@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ClickHouse, eventually } from '@distlog/collector';
+import {
+  CollectorProcess,
+  collectorWithDatabase,
+  runFixture,
+  stopCollectorAndDatabase,
+} from '../support/collector-process';
+
+/**
+ * pino and init() in either order (issue 13): an ES module's static `import pino` always
+ * runs before the app's `init()`, and CommonJS apps often require pino first too. Every
+ * order must give trace context and level control — loggers created after init() and
+ * before it — with no `-r`/`--import` flag.
+ */
+let ch: ClickHouse;
+let collector: CollectorProcess;
+
+beforeAll(async () => {
+  ({ ch, collector } = await collectorWithDatabase('e2e_load_order'));
+});
+
+afterAll(() => stopCollectorAndDatabase(collector, ch));
+
+type Case = {
+  modules: 'cjs' | 'esm';
+  pino: 'before init' | 'after init';
+  logger: 'before init' | 'after init';
+};
+
+/** The app, written as a user would for that order. */
+function appSource({ modules, pino, logger }: Case): string {
+  const esm = modules === 'esm';
+  const loadPino = esm ? `import pino from 'pino';` : `const pino = require('pino');`;
+  const loadPinoLate = esm
+    ? `const { default: pino } = await import('pino');`
+    : `const pino = require('pino');`;
+  const make = `pino({ name: 'lo', level: 'info', transport: { target: '@distlog/sdk/pino' } })`;
+  return [
+    pino === 'before init' ? loadPino : '',
+    esm
+      ? `import { init, scope, getDistlog } from '@distlog/sdk';\nimport { trace } from '@opentelemetry/api';`
+      : `const { init, scope, getDistlog } = require('@distlog/sdk');\nconst { trace } = require('@opentelemetry/api');`,
+    esm ? '' : 'async function main() {',
+    logger === 'before init' ? `const early = ${make};` : 'const early = undefined;',
+    'init();',
+    pino === 'after init' ? loadPinoLate : '',
+    `const logger = early ?? ${make};`,
+    `const child = logger.child({ name: 'lo.child' });`,
+    // The rule set before the app started reaches both loggers (level control), then they log DEBUG in a scope.
+    'const deadline = Date.now() + 10000;',
+    `const levels = () => getDistlog().levels();`,
+    `while ((levels()['lo']?.level !== 'debug' || levels()['lo.child']?.level !== 'debug') && Date.now() < deadline)`,
+    '  await new Promise((r) => setTimeout(r, 50));',
+    'const tag = process.env.FIXTURE_TAG;',
+    `const ids = await scope('request', {}, async () => {`,
+    `  logger.debug(tag + ' root');`,
+    `  child.debug(tag + ' child');`,
+    '  return trace.getActiveSpan().spanContext();',
+    '});',
+    `process.stdout.write(JSON.stringify({ traceId: ids.traceId, spanId: ids.spanId, levels: JSON.stringify(levels()) }) + '\\n');`,
+    esm ? '' : '}\nvoid main();',
+  ].join('\n');
+}
+
+const cases: Case[] = [];
+for (const modules of ['cjs', 'esm'] as const)
+  for (const pino of ['before init', 'after init'] as const)
+    for (const logger of ['before init', 'after init'] as const)
+      if (!(pino === 'after init' && logger === 'before init')) cases.push({ modules, pino, logger });
+
+describe('pino and init() in any order', () => {
+  it.each(cases)('%o: trace context and level control', async (c) => {
+    const service = `load-order-${randomUUID().slice(0, 8)}`;
+    const tag = randomUUID();
+    const file = `load-order-${c.modules}-${c.pino === 'before init' ? 'p0' : 'p1'}-${c.logger === 'before init' ? 'l0' : 'l1'}.${c.modules === 'esm' ? 'mjs' : 'cjs'}`;
+    // Written next to the built fixtures so that its imports resolve from this package.
+    writeFileSync(path.resolve(__dirname, '../dist/fixtures', file), appSource(c));
+    const rule = await fetch(`http://127.0.0.1:${collector.httpPort}/v1/levels`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ service, logger: 'lo.*', level: 'debug', setBy: 'test' }),
+    });
+    expect(rule.status).toBe(201);
+    const [ids] = await runFixture(file, {
+      FIXTURE_TAG: tag,
+      OTEL_SERVICE_NAME: service,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.httpPort}`,
+    });
+    expect(JSON.parse(ids.levels)).toMatchObject({
+      lo: { level: 'debug', configured: 'info' },
+      'lo.child': { level: 'debug', configured: 'info' },
+    });
+    const rows = await eventually(async () => {
+      const found = await ch.query<{ Body: string; ScopeName: string; TraceId: string; SpanId: string }>(
+        `SELECT Body, ScopeName, TraceId, SpanId FROM ${ch.database}.all_logs
+         WHERE ServiceName = '${service}' AND Body LIKE '${tag}%' ORDER BY Body DESC`,
+      );
+      return found.length === 2 ? found : undefined;
+    });
+    expect(rows).toEqual([
+      { Body: `${tag} root`, ScopeName: 'lo', TraceId: ids.traceId, SpanId: ids.spanId },
+      { Body: `${tag} child`, ScopeName: 'lo.child', TraceId: ids.traceId, SpanId: ids.spanId },
+    ]);
+  });
+});
