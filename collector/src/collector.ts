@@ -14,6 +14,7 @@ import { Spool } from './helpers/spool';
 import { CollectorMetrics } from './telemetry/metrics';
 import { log } from './helpers/log';
 import { LevelStore } from './control/level-store';
+import { SenderTracker } from './control/senders';
 import { levelRoutes } from './control/level-http';
 import { levelControlHandlers, levelControlService } from './control/level-grpc';
 import { levelChangeRecord } from './control/level-audit';
@@ -131,18 +132,20 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   const { tls } = config;
   // Wrong ingest keys: 10 a minute per client address, over both protocols (then 429 / RESOURCE_EXHAUSTED).
   const throttle = new FailureThrottle();
+  // Which processes send records: those that do not follow level rules are listed as such.
+  const senders = new SenderTracker(pipeline);
   const grpcReceiver = new OtlpGrpcReceiver(
     { ...config.receivers.grpc, limits, auth, tls, throttle },
-    pipeline,
+    senders,
     metrics,
   );
   grpcReceiver.addService(levelControlService(), levelControlHandlers(levels, auth));
   const httpReceiver = new OtlpHttpReceiver(
     { ...config.receivers.http, limits, auth, tls, throttle },
-    pipeline,
+    senders,
     metrics,
   );
-  httpReceiver.addRoute(levelRoutes(levels, auth));
+  httpReceiver.addRoute(levelRoutes(levels, auth, () => senders.list()));
   let ready = true;
   httpReceiver.addRoute((req, res) => {
     const path = (req.url ?? '').split('?', 1)[0];

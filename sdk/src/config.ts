@@ -35,8 +35,9 @@ export interface DistlogOptions {
   exitHooks?: boolean;
   /**
    * Follow run-time level rules from the collector. Default true (DISTLOG_LEVELS=off
-   * turns it off). The control endpoint is the collector's HTTP port: `controlEndpoint`,
-   * else DISTLOG_CONTROL_ENDPOINT, else derived from the OTLP endpoint (gRPC port 4317 → 4318).
+   * turns it off). By default over the endpoint and protocol the logs are exported to
+   * (see resolveControlEndpoint); `controlEndpoint` or DISTLOG_CONTROL_ENDPOINT names a
+   * collector's HTTP base URL instead.
    */
   levelControl?: boolean;
   controlEndpoint?: string;
@@ -101,16 +102,37 @@ export function controlTransport(env = process.env): ControlTls & { headers: Rec
   return { headers, ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) };
 }
 
-/** Where the collector's level-control endpoints are (its OTLP/HTTP port). */
+/** Where and how to follow level rules: the OTLP endpoint the app exports to, over its protocol. */
+export interface ControlEndpoint {
+  protocol: 'grpc' | 'http';
+  /** gRPC: the exporter's `http(s)://host:port`; HTTP: the base URL the `/v1/levels/…` paths go under. */
+  endpoint: string;
+}
+
+/**
+ * The collector that receives the logs also serves their level rules, on the same port:
+ * an app exporting over gRPC subscribes with distlog.v1.LevelControl on that address,
+ * one exporting over HTTP follows the SSE stream under the same base URL — in every
+ * topology (ports, proxies, TLS), with nothing more to set. `controlEndpoint` /
+ * DISTLOG_CONTROL_ENDPOINT (the HTTP base URL of a collector) overrides it.
+ */
 export function resolveControlEndpoint(
   options: DistlogOptions,
   protocol: OtlpProtocol,
   env = process.env,
-): string {
-  if (options.controlEndpoint) return options.controlEndpoint;
-  if (env.DISTLOG_CONTROL_ENDPOINT) return env.DISTLOG_CONTROL_ENDPOINT;
-  const otlp = options.endpoint ?? env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  const url = new URL(otlp ?? (protocol === 'grpc' ? 'http://localhost:4317' : 'http://localhost:4318'));
-  if (protocol === 'grpc' && url.port === '4317') url.port = '4318';
-  return url.origin;
+): ControlEndpoint {
+  const override = options.controlEndpoint ?? env.DISTLOG_CONTROL_ENDPOINT;
+  if (override) return { protocol: 'http', endpoint: override };
+  if (protocol === 'grpc') {
+    const endpoint =
+      options.endpoint ?? env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    return { protocol: 'grpc', endpoint: endpoint ?? 'http://localhost:4317' };
+  }
+  // OTLP/HTTP: the signal's own variable is the full URL of /v1/logs; the others are base URLs.
+  const base =
+    options.endpoint ??
+    env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT ??
+    env.OTEL_EXPORTER_OTLP_ENDPOINT ??
+    'http://localhost:4318';
+  return { protocol: 'http', endpoint: base.replace(/\/+$/, '').replace(/\/v1\/logs$/, '') };
 }

@@ -14,6 +14,7 @@ import {
 } from '@opentelemetry/resources';
 import { OTLPLogExporter as HttpJsonExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import {
+  ControlEndpoint,
   DistlogOptions,
   OtlpProtocol,
   controlTransport,
@@ -21,6 +22,9 @@ import {
   resolveProtocol,
 } from './config';
 import { LevelRegistry, LevelSubscriber, setLevelRegistry } from './levels';
+import type { LevelControlStatus } from './levels/subscriber';
+import { GrpcControlChannel } from './levels/grpc-channel';
+import { HttpControlChannel } from './levels/http-channel';
 import type { LevelChangeNotice } from './levels/registry';
 import { GrpcLogExporter, ProtobufHttpLogExporter } from './export/exporters';
 import { BoundedBatchProcessor, ProcessorStats } from './export/bounded-batch-processor';
@@ -41,6 +45,8 @@ export interface Distlog {
    * the run-time rule that set it (empty when level control is off).
    */
   levels(): Record<string, { level: string; configured: string; rule?: string }>;
+  /** Where the process follows level rules and whether it is connected; undefined when level control is off. */
+  levelControl(): LevelControlStatus | undefined;
   /** @internal The fast path: a finished record straight into the export queue. */
   readonly processor: BoundedBatchProcessor;
 }
@@ -87,11 +93,10 @@ export function init(options: DistlogOptions = {}): Distlog {
   logs.setGlobalLoggerProvider(loggerProvider);
   if (options.tracing !== false) ensureTracing(resource);
   let levelRegistry: LevelRegistry | undefined;
-  const controlEndpoint = resolveControlEndpoint(options, protocol);
   const subscriber =
-    options.levelControl === false || process.env.DISTLOG_LEVELS === 'off' || !controlEndpoint
+    options.levelControl === false || process.env.DISTLOG_LEVELS === 'off'
       ? undefined
-      : startLevelControl(controlEndpoint);
+      : startLevelControl(resolveControlEndpoint(options, protocol));
   if (options.pinoTraceContext !== false) hookPino();
 
   let shuttingDown: Promise<void> | undefined;
@@ -108,13 +113,14 @@ export function init(options: DistlogOptions = {}): Distlog {
       )),
     stats: () => processor.stats(),
     levels: () => levelRegistry?.effectiveLevels() ?? {},
+    levelControl: () => subscriber?.status(),
     processor,
   };
   current = instance;
   if (options.exitHooks !== false) installExitHooks(instance);
   return instance;
 
-  function startLevelControl(endpoint: string): LevelSubscriber {
+  function startLevelControl(control: ControlEndpoint): LevelSubscriber {
     const service = String(resource.attributes['service.name']);
     const instanceId = String(resource.attributes['service.instance.id']);
     // When a rule changes this process's levels, the process says so in one record.
@@ -148,13 +154,11 @@ export function init(options: DistlogOptions = {}): Distlog {
       link.subscriber?.scheduleReport(),
     ));
     setLevelRegistry(registry);
-    const levelSubscriber = (link.subscriber = new LevelSubscriber(
-      endpoint,
-      service,
-      instanceId,
-      registry,
-      controlTransport(),
-    ));
+    const channel =
+      control.protocol === 'grpc'
+        ? new GrpcControlChannel(control.endpoint, service, instanceId, controlTransport())
+        : new HttpControlChannel(control.endpoint, service, instanceId, controlTransport());
+    const levelSubscriber = (link.subscriber = new LevelSubscriber(channel, service, registry));
     levelSubscriber.start();
     return levelSubscriber;
   }

@@ -25,17 +25,28 @@ beforeAll(async () => {
 
 afterAll(() => stopCollectorAndDatabase(collector, ch));
 
-async function startApp(service: string): Promise<ChildProcess> {
+/**
+ * Starts the level app exporting to the test's collector — on its (non-default) ports,
+ * over gRPC unless told otherwise, with no setting for level control: it follows rules
+ * over the endpoint and protocol it exports to.
+ */
+async function startApp(
+  service: string,
+  env: Record<string, string> = {},
+  stderr: string[] | undefined = undefined,
+): Promise<ChildProcess> {
+  const http = env.OTEL_EXPORTER_OTLP_PROTOCOL?.startsWith('http');
   const child = spawn(process.execPath, [path.resolve(__dirname, '../dist/fixtures/level-app.js')], {
     env: {
       ...process.env,
       OTEL_SERVICE_NAME: service,
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.grpcPort}`,
-      DISTLOG_CONTROL_ENDPOINT: `http://127.0.0.1:${collector.httpPort}`,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${http ? collector.httpPort : collector.grpcPort}`,
       OTEL_BLRP_SCHEDULE_DELAY: '200',
+      ...env,
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', stderr ? 'pipe' : 'inherit'],
   });
+  if (stderr) child.stderr!.on('data', (c: Buffer) => stderr.push(c.toString()));
   await new Promise<void>((resolve) =>
     readline.createInterface({ input: child.stdout! }).once('line', () => resolve()),
   );
@@ -263,6 +274,101 @@ describe('`distlog level` through the query API', () => {
     } finally {
       await api.close();
       await stop(app);
+    }
+  });
+});
+
+describe('level control with no setting, whatever the endpoint', () => {
+  it.each(['grpc', 'http/protobuf', 'http/json'])(
+    'an app exporting %s to non-default ports follows a rule and is listed with its loggers',
+    async (protocol) => {
+      const service = `levels-${protocol.replace('/', '-')}`;
+      const stderr: string[] = [];
+      const app = await startApp(service, { OTEL_EXPORTER_OTLP_PROTOCOL: protocol }, stderr);
+      try {
+        await levels('POST', { service, logger: 'db', level: 'debug', for: '1m', setBy: 'test' });
+        const listed = await eventually(async () => {
+          const { json } = await levels('GET');
+          const mine = (
+            json.instances as Array<{ service: string; connected: boolean; loggers: object }>
+          ).find((i) => i.service === service);
+          return mine && (mine.loggers as Record<string, { level: string }>).db?.level === 'debug'
+            ? mine
+            : undefined;
+        });
+        expect(listed).toMatchObject({
+          connected: true,
+          loggers: { db: { level: 'debug', rule: expect.any(String) } },
+        });
+        expect(await eventually(async () => (await debugTimes(service, 'db')).length > 0)).toBe(true);
+        expect(stderr.join('')).toBe('');
+      } finally {
+        await stop(app);
+        await levels('DELETE', undefined, `?service=${service}`);
+      }
+    },
+  );
+
+  it('an app that cannot subscribe says so once on stderr and is listed as not connected', async () => {
+    const stderr: string[] = [];
+    const dead = 'http://127.0.0.1:9';
+    const app = await startApp('levels-unreachable', { DISTLOG_CONTROL_ENDPOINT: dead }, stderr);
+    try {
+      const listed = await eventually(async () => {
+        const { json } = await levels('GET');
+        return (json.instances as Array<{ service: string; connected: boolean }>).find(
+          (i) => i.service === 'levels-unreachable',
+        );
+      });
+      expect(listed).toMatchObject({ connected: false, lastSeenAt: expect.any(String) });
+      // Retries go on (backoff), the line is not repeated.
+      await new Promise((r) => setTimeout(r, 2000));
+      const lines = stderr.join('').split('\n').filter(Boolean);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        new RegExp(`^distlog: level control cannot subscribe at ${dead} \\(HTTP\\) \\(connect ECONNREFUSED`),
+      );
+    } finally {
+      await stop(app);
+    }
+  });
+
+  it('an app exporting over gRPC to an endpoint without LevelControl is told so, once', async () => {
+    // A gRPC server that serves OTLP logs only (as another vendor's collector would).
+    const server = new grpc.Server();
+    server.addService(
+      grpc.makeGenericClientConstructor(
+        protoLoader.loadSync('opentelemetry/proto/collector/logs/v1/logs_service.proto', {
+          includeDirs: [PROTO_DIR],
+        })['opentelemetry.proto.collector.logs.v1.LogsService'] as grpc.ServiceDefinition,
+        'LogsService',
+      ).service,
+      { Export: (_call: unknown, cb: (e: null, r: object) => void) => cb(null, {}) },
+    );
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+        e ? reject(e) : resolve(p),
+      ),
+    );
+    const stderr: string[] = [];
+    const app = await startApp(
+      'levels-foreign',
+      { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` },
+      stderr,
+    );
+    try {
+      const said = await eventually(
+        async () => (stderr.join('').includes('\n') ? stderr.join('') : undefined),
+        5000,
+      );
+      expect(said).toMatch(
+        new RegExp(
+          `^distlog: http://127\\.0\\.0\\.1:${port} \\(gRPC\\) does not offer Distlog level control \\(gRPC status 12`,
+        ),
+      );
+    } finally {
+      await stop(app);
+      server.forceShutdown();
     }
   });
 });

@@ -115,25 +115,54 @@ describe('mutual TLS on the collector', () => {
     await grpcExport('grpc our certificate', client);
   });
 
-  it('an SDK app with only the standard OTEL_EXPORTER_OTLP_* variables sends over mutual TLS', async () => {
+  it('an SDK app with only the standard OTEL_EXPORTER_OTLP_* variables sends and follows level rules over mutual TLS', async () => {
     for (const protocol of ['grpc', 'http/protobuf']) {
       const port = protocol === 'grpc' ? collector.grpcPort : collector.httpPort;
-      await runFixture('pino-app.js', {
-        FIXTURE_BODY: `${tag} sdk ${protocol}`,
-        OTEL_SERVICE_NAME: 'mtls-sdk',
+      const service = `mtls-sdk-${protocol.replace('/', '-')}`;
+      // The rule travels back over the same endpoint and protocol, with the same certificates.
+      const rule = await new Promise<number>((resolve, reject) => {
+        https
+          .request(
+            `https://127.0.0.1:${collector.httpPort}/v1/levels`,
+            {
+              method: 'POST',
+              headers: { 'Content-Type': 'application/json' },
+              ca: certs.ca,
+              cert: pem(client.certFile),
+              key: pem(client.keyFile),
+            },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode!));
+            },
+          )
+          .on('error', reject)
+          .end(JSON.stringify({ service, logger: 'secure', level: 'debug', setBy: 'test' }));
+      });
+      expect(rule).toBe(201);
+      const [out] = await runFixture('secure-app.js', {
+        FIXTURE_TAG: `${tag} sdk ${protocol}`,
+        OTEL_SERVICE_NAME: service,
         OTEL_EXPORTER_OTLP_ENDPOINT: `https://127.0.0.1:${port}`,
         OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
         OTEL_EXPORTER_OTLP_CERTIFICATE: certs.caFile,
         OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: client.certFile,
         OTEL_EXPORTER_OTLP_CLIENT_KEY: client.keyFile,
-        DISTLOG_LEVELS: 'off',
       });
+      expect({ protocol, level: out.level }).toEqual({ protocol, level: 'debug' });
     }
     const bodies = await eventually(async () => {
       const b = await storedBodies();
-      return b.includes('sdk grpc') && b.includes('sdk http/protobuf') ? b : undefined;
+      return b.filter((x) => x.startsWith('sdk')).length === 4 ? b : undefined;
     });
-    expect(bodies).toEqual(['grpc our certificate', 'our certificate', 'sdk grpc', 'sdk http/protobuf']);
+    expect(bodies).toEqual([
+      'grpc our certificate',
+      'our certificate',
+      'sdk grpc debug after the rule',
+      'sdk grpc info over tls',
+      'sdk http/protobuf debug after the rule',
+      'sdk http/protobuf info over tls',
+    ]);
   });
 
   it('the query server presents its client certificate when it asks the collector for levels', async () => {

@@ -282,7 +282,6 @@ describe('level control', () => {
       FIXTURE_TAG: tag,
       OTEL_SERVICE_NAME: 'secure-app',
       OTEL_EXPORTER_OTLP_ENDPOINT: `https://127.0.0.1:${collector.grpcPort}`,
-      DISTLOG_CONTROL_ENDPOINT: `https://127.0.0.1:${collector.httpPort}`,
       OTEL_EXPORTER_OTLP_HEADERS: `Authorization=Bearer%20${ANY_KEY}`,
       OTEL_EXPORTER_OTLP_CERTIFICATE: certs.caFile,
     });

@@ -34,7 +34,48 @@ export function levelControlHandlers(
   store: LevelStore,
   auth?: () => Authenticator,
 ): grpc.UntypedServiceImplementation {
+  const authorize = (metadata: grpc.Metadata, service: string): grpc.ServiceError | undefined => {
+    try {
+      if (auth) authorizeService(auth().ingest(metadataString(metadata, 'authorization')), service);
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err;
+      const code = err.status === 401 ? grpc.status.UNAUTHENTICATED : grpc.status.PERMISSION_DENIED;
+      return Object.assign(new Error(err.message), {
+        code,
+        details: err.message,
+        metadata: new grpc.Metadata(),
+      });
+    }
+  };
   return {
+    Report: (
+      call: grpc.ServerUnaryCall<
+        {
+          service: string;
+          instance: string;
+          loggers: Array<{ name: string; level: string; configured: string; rule: string }>;
+        },
+        object
+      >,
+      callback: grpc.sendUnaryData<object>,
+    ) => {
+      const { service, instance, loggers } = call.request;
+      if (!service) return callback({ code: grpc.status.INVALID_ARGUMENT, details: 'service: required' });
+      const refused = authorize(call.metadata, service);
+      if (refused) return callback(refused);
+      store.report(
+        service,
+        instance,
+        Object.fromEntries(
+          loggers.map((l) => [
+            l.name,
+            { level: l.level, configured: l.configured, ...(l.rule ? { rule: l.rule } : {}) },
+          ]),
+        ),
+      );
+      callback(null, {});
+    },
     Subscribe: (
       call: grpc.ServerWritableStream<{ service: string; instance: string; loggers: string[] }, object>,
     ) => {
@@ -43,12 +84,9 @@ export function levelControlHandlers(
         call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: 'service: required' });
         return;
       }
-      try {
-        if (auth) authorizeService(auth().ingest(metadataString(call.metadata, 'authorization')), service);
-      } catch (err) {
-        if (!(err instanceof AuthError)) throw err;
-        const code = err.status === 401 ? grpc.status.UNAUTHENTICATED : grpc.status.PERMISSION_DENIED;
-        call.emit('error', { code, details: err.message });
+      const refused = authorize(call.metadata, service);
+      if (refused) {
+        call.emit('error', refused);
         return;
       }
       const unsubscribe = store.subscribe(

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { LevelStore } from './level-store';
+import type { Sender } from './senders';
 import { LevelRuleError, NewLevelRule } from './level-rules';
 import { AuthError, Authenticator, authorizeService } from '../auth/authenticator';
 
@@ -7,7 +8,8 @@ const OPEN = new Authenticator({ ingestKeys: [], users: [] });
 
 /**
  * The level-control endpoints on the collector's HTTP port:
- *   GET    /v1/levels                      rules and subscribed processes with their loggers
+ *   GET    /v1/levels                      rules; subscribed processes with their loggers, and
+ *                                          processes that send records but are not subscribed
  *   POST   /v1/levels                      set a rule { service, logger, level, for | expiresAt, setBy }
  *   DELETE /v1/levels?id=|service=|logger= clear rules
  *   GET    /v1/levels/stream?service=&instance=   server-sent events: the rules, on every change
@@ -20,11 +22,12 @@ const OPEN = new Authenticator({ ingestKeys: [], users: [] });
 export function levelRoutes(
   store: LevelStore,
   auth: () => Authenticator = () => OPEN,
+  senders: () => Sender[] = () => [],
 ): (req: http.IncomingMessage, res: http.ServerResponse) => boolean {
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (!url.pathname.startsWith('/v1/levels')) return false;
-    void handle(store, auth(), url, req, res).catch((err) => {
+    void handle(store, auth(), senders, url, req, res).catch((err) => {
       if (err instanceof AuthError) {
         if (err.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="distlog"');
         return send(res, err.status, { error: err.message });
@@ -38,6 +41,7 @@ export function levelRoutes(
 async function handle(
   store: LevelStore,
   auth: Authenticator,
+  senders: () => Sender[],
   url: URL,
   req: http.IncomingMessage,
   res: http.ServerResponse,
@@ -45,7 +49,7 @@ async function handle(
   const authorization = req.headers.authorization;
   if (url.pathname === '/v1/levels' && req.method === 'GET') {
     auth.userFromHeader(authorization);
-    return send(res, 200, { rules: store.list(), instances: store.listInstances() });
+    return send(res, 200, { rules: store.list(), instances: store.listInstances(senders()) });
   }
   if (url.pathname === '/v1/levels' && req.method === 'POST') {
     const user = auth.userFromHeader(authorization, 'admin');

@@ -8,9 +8,13 @@ import { log } from '../helpers/log';
 export interface LevelInstance {
   service: string;
   instance: string;
+  /** Subscribed now. False: the process sends records but does not follow level rules. */
+  connected: boolean;
   loggers: Record<string, { level: string; configured?: string; rule?: string }>;
-  connectedAt: string;
+  connectedAt?: string;
   lastReportAt?: string;
+  /** For processes that are not connected: when they last sent records. */
+  lastSeenAt?: string;
 }
 
 export type LevelChange =
@@ -52,8 +56,21 @@ export class LevelStore {
     return [...this.rules];
   }
 
-  listInstances(): LevelInstance[] {
-    return [...this.instances.values()];
+  /** Subscribed processes, then those that send records without following level rules. */
+  listInstances(
+    senders: ReadonlyArray<{ service: string; instance: string; lastSeenAt: number }> = [],
+  ): LevelInstance[] {
+    const connected = [...this.instances.values()];
+    const unconnected = senders
+      .filter((s) => !this.instances.has(`${s.service}\u0000${s.instance}`))
+      .map((s) => ({
+        service: s.service,
+        instance: s.instance,
+        connected: false,
+        loggers: {},
+        lastSeenAt: new Date(s.lastSeenAt).toISOString(),
+      }));
+    return [...connected, ...unconnected];
   }
 
   async set(input: NewLevelRule): Promise<LevelRule> {
@@ -97,7 +114,13 @@ export class LevelStore {
     const subscriber: Subscriber = { service, push, end };
     this.subscribers.add(subscriber);
     const key = `${service}\u0000${instance}`;
-    this.instances.set(key, { service, instance, loggers: {}, connectedAt: new Date().toISOString() });
+    this.instances.set(key, {
+      service,
+      instance,
+      connected: true,
+      loggers: {},
+      connectedAt: new Date().toISOString(),
+    });
     push(rulesForService(this.list(), service));
     return () => {
       this.subscribers.delete(subscriber);
@@ -110,6 +133,7 @@ export class LevelStore {
     const known = this.instances.get(key) ?? {
       service,
       instance,
+      connected: true,
       loggers: {},
       connectedAt: new Date().toISOString(),
     };

@@ -315,6 +315,12 @@ export const level: Command = {
       lines.push('processes:');
       if (instances.length === 0) lines.push('  (none connected)');
       for (const i of instances) {
+        if (i.connected === false) {
+          lines.push(
+            `  ${i.service} ${i.instance}  NOT CONNECTED: sends logs (last ${i.lastSeenAt}) but does not follow level rules — see its stderr`,
+          );
+          continue;
+        }
         lines.push(`  ${i.service} ${i.instance}`);
         for (const [name, l] of Object.entries(i.loggers)) {
           lines.push(

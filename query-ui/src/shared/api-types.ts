@@ -34,5 +34,9 @@ export interface ApiLevelRule {
 export interface ApiLevelInstance {
   service: string;
   instance: string;
+  /** False: the process sends records but does not follow level rules (it could not subscribe). */
+  connected: boolean;
   loggers: Record<string, { level: string; configured?: string; rule?: string }>;
+  /** For processes that are not connected: when they last sent records. */
+  lastSeenAt?: string;
 }

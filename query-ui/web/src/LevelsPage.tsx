@@ -117,6 +117,12 @@ export function LevelsPage(): ReactNode {
       {data.instances.map((i) => (
         <div key={`${i.service}-${i.instance}`} className="instance">
           <b>{i.service}</b> <span className="muted">{i.instance}</span>
+          {i.connected === false && (
+            <span className="not-connected">
+              {' '}
+              not connected: sends logs (last {i.lastSeenAt}) but does not follow level rules — see its stderr
+            </span>
+          )}
           <table className="grid">
             <tbody>
               {Object.entries(i.loggers).map(([name, l]) => (

@@ -1,50 +1,64 @@
-import http from 'node:http';
-import https from 'node:https';
-import { diag } from '@opentelemetry/api';
 import { LevelRegistry } from './registry';
 import { LevelRule } from './rules';
+import type { EffectiveLevels } from './control-wire';
 
-/** How to reach the collector: the OTLP exporter's headers (its ingest key) and CA. */
-export interface ControlTransport {
-  headers: Record<string, string>;
-  /** PEM trusted instead of the system's authorities (as OTEL_EXPORTER_OTLP_CERTIFICATE does for the exporter). */
-  ca?: Buffer;
-  /** Client certificate and key (PEM) for a collector that requires them (mutual TLS). */
-  cert?: Buffer;
-  key?: Buffer;
+/** How a control stream ended: worth retrying soon, refused (credentials), or not offered at all. */
+export type CloseKind = 'transient' | 'refused' | 'unsupported';
+
+export interface ControlEvents {
+  /** The collector accepted the subscription. */
+  opened(): void;
+  /** The rules that apply to this process: on subscribing, then on every change. */
+  rules(rules: LevelRule[]): void;
+  /** The stream ended or could not be opened; called once per open(). */
+  closed(reason: string, kind: CloseKind): void;
+}
+
+/** One way to the collector's level control: the SSE stream (HTTP) or LevelControl/Subscribe (gRPC). */
+export interface ControlChannel {
+  /** `grpc` or `http`, and where: for messages and status. */
+  readonly protocol: 'grpc' | 'http';
+  readonly endpoint: string;
+  /** Opens a subscription; returns what closes it. Never throws. */
+  open(events: ControlEvents): () => void;
+  /** Sends this process's effective levels (best effort). */
+  report(levels: EffectiveLevels): void;
+  /** Releases the connection for good. */
+  close(): void;
+}
+
+/** What `getDistlog().levelControl()` tells: where the SDK subscribes and whether it is connected. */
+export interface LevelControlStatus {
+  protocol: 'grpc' | 'http';
+  endpoint: string;
+  connected: boolean;
+  /** Why not, while not connected. */
+  reason?: string;
 }
 
 /**
- * Follows the collector's level rules for this process over HTTP (server-sent events
- * from GET /v1/levels/stream), reconnecting with backoff; reports the effective levels
- * back (POST /v1/levels/report). While the collector cannot be reached, the loggers
- * are at their local levels. Its sockets are unref'd: it never keeps a process alive.
+ * Follows the collector's level rules for this process over a control channel,
+ * reconnecting with backoff, and reports the effective levels back. While it is not
+ * connected, the loggers are at their local levels. When it cannot subscribe it says
+ * so on stderr — once for each kind of trouble, naming the endpoint and the reason — and
+ * once more when it gets through. Its connections never keep a process alive.
  */
 export class LevelSubscriber {
-  private request: http.ClientRequest | undefined;
-  private retryMs = 500;
+  private closeStream: (() => void) | undefined;
+  private retryMs = INITIAL_RETRY_MS;
   private stopped = false;
+  private connected = false;
+  private reason: string | undefined = 'connecting';
   private reportTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private refusalSaid = false;
+  private readonly said = new Set<CloseKind>();
 
   constructor(
-    private readonly base: string,
+    private readonly channel: ControlChannel,
     private readonly service: string,
-    private readonly instance: string,
     private readonly registry: LevelRegistry,
-    private readonly transport: ControlTransport = { headers: {} },
+    private readonly say: (line: string) => void = (line) => process.stderr.write(line + '\n'),
   ) {}
-
-  private options(headers: Record<string, string>): https.RequestOptions {
-    return {
-      headers: { ...this.transport.headers, ...headers },
-      ...(this.transport.ca ? { ca: this.transport.ca } : {}),
-      ...(this.transport.cert && this.transport.key
-        ? { cert: this.transport.cert, key: this.transport.key }
-        : {}),
-    };
-  }
 
   start(): void {
     this.connect();
@@ -52,9 +66,19 @@ export class LevelSubscriber {
 
   stop(): void {
     this.stopped = true;
-    this.request?.destroy();
+    this.closeStream?.();
+    this.channel.close();
     if (this.reportTimer) clearTimeout(this.reportTimer);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+  }
+
+  status(): LevelControlStatus {
+    return {
+      protocol: this.channel.protocol,
+      endpoint: this.channel.endpoint,
+      connected: this.connected,
+      ...(this.connected ? {} : { reason: this.reason }),
+    };
   }
 
   /** Sends the effective levels soon (debounced). */
@@ -62,96 +86,66 @@ export class LevelSubscriber {
     if (this.reportTimer || this.stopped) return;
     this.reportTimer = setTimeout(() => {
       this.reportTimer = undefined;
-      this.report();
+      if (this.connected) this.channel.report(this.registry.effectiveLevels());
     }, 200);
     this.reportTimer.unref();
   }
 
-  private client(url: URL): typeof http {
-    return (url.protocol === 'https:' ? https : http) as typeof http;
-  }
-
   private connect(): void {
     if (this.stopped) return;
-    const url = new URL('/v1/levels/stream', this.base);
-    url.searchParams.set('service', this.service);
-    url.searchParams.set('instance', this.instance);
-    const req = this.client(url).get(url, this.options({ Accept: 'text/event-stream' }), (res) => {
-      if (res.statusCode === 401 || res.statusCode === 403) {
-        // Wrong or missing ingest key: said once (it will not fix itself), still retried.
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => {
-          if (!this.refusalSaid)
-            diag.error(
-              `distlog: the collector refused level control (HTTP ${res.statusCode}): ${text.trim()}`,
-            );
-          this.refusalSaid = true;
-          this.disconnected(`HTTP ${res.statusCode}`);
-        });
-        return;
-      }
-      if (res.statusCode !== 200) {
-        res.resume();
-        return this.disconnected(`HTTP ${res.statusCode}`);
-      }
-      this.retryMs = 500;
-      this.scheduleReport();
-      res.setEncoding('utf8');
-      let buffer = '';
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const event = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = event.split('\n').find((l) => l.startsWith('data: '));
-          if (!data || !event.startsWith('event: rules')) continue;
-          try {
-            this.registry.setRules((JSON.parse(data.slice(6)) as { rules: LevelRule[] }).rules);
-            this.scheduleReport();
-          } catch (err) {
-            diag.warn('distlog: bad level rules event', err);
-          }
+    let open = true;
+    this.closeStream = this.channel.open({
+      opened: () => {
+        if (!open || this.stopped) return;
+        this.connected = true;
+        this.reason = undefined;
+        this.retryMs = INITIAL_RETRY_MS;
+        if (this.said.size > 0) {
+          this.say(`distlog: level control connected to ${this.where()}`);
+          this.said.clear();
         }
-      });
-      res.on('end', () => this.disconnected('stream ended'));
-      res.on('error', () => this.disconnected('stream error'));
+        this.scheduleReport();
+      },
+      rules: (rules) => {
+        if (!open || this.stopped) return;
+        this.registry.setRules(rules);
+        this.scheduleReport();
+      },
+      closed: (reason, kind) => {
+        if (!open) return;
+        open = false;
+        this.disconnected(reason, kind);
+      },
     });
-    req.on('socket', (socket) => socket.unref());
-    req.on('error', (err) => this.disconnected(err.message));
-    this.request = req;
   }
 
-  private disconnected(reason: string): void {
+  private where(): string {
+    return `${this.channel.endpoint} (${this.channel.protocol === 'grpc' ? 'gRPC' : 'HTTP'})`;
+  }
+
+  private disconnected(reason: string, kind: CloseKind): void {
+    this.connected = false;
+    this.reason = reason;
     if (this.stopped || this.reconnectTimer) return;
-    diag.debug(
-      `distlog: level control disconnected (${reason}); local levels in force, retrying in ${this.retryMs} ms`,
-    );
     this.registry.setRules([]);
+    if (!this.said.has(kind)) {
+      this.said.add(kind);
+      this.say(
+        kind === 'refused'
+          ? `distlog: the collector at ${this.where()} refused level control for service "${this.service}" (${reason}); run-time levels are off until it accepts this process's credentials`
+          : kind === 'unsupported'
+            ? `distlog: ${this.where()} does not offer Distlog level control (${reason}); run-time levels are off (set DISTLOG_CONTROL_ENDPOINT to a Distlog collector's HTTP address, or DISTLOG_LEVELS=off)`
+            : `distlog: level control cannot subscribe at ${this.where()} (${reason}); local levels in force, retrying with backoff`,
+      );
+    }
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       this.connect();
     }, this.retryMs);
     this.reconnectTimer.unref();
-    this.retryMs = Math.min(this.retryMs * 2, 10_000);
-  }
-
-  private report(): void {
-    const url = new URL('/v1/levels/report', this.base);
-    const body = JSON.stringify({
-      service: this.service,
-      instance: this.instance,
-      loggers: this.registry.effectiveLevels(),
-    });
-    const req = this.client(url).request(
-      url,
-      { method: 'POST', ...this.options({ 'Content-Type': 'application/json' }) },
-      (res) => res.resume(),
-    );
-    req.on('socket', (socket) => socket.unref());
-    req.on('error', () => undefined);
-    req.end(body);
+    this.retryMs = Math.min(this.retryMs * 2, kind === 'transient' ? MAX_RETRY_MS : MAX_RETRY_MS * 3);
   }
 }
+
+const INITIAL_RETRY_MS = 500;
+const MAX_RETRY_MS = 10_000;
