@@ -2,7 +2,7 @@ import zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { startCollector, RunningCollector } from './collector';
 import { ClickHouse } from './storage/clickhouse';
-import { createTestDatabase, dropTestDatabase, testClickHouseUrl } from './storage/testing';
+import { createTestDatabase, dropTestDatabase, holdTtlMerges, testClickHouseUrl } from './storage/testing';
 import { logsServiceDefinition } from './receivers/otlp/grpc-receiver';
 import { decodeLogsResponse, encodeLogsRequest, kv } from './testing/otlp-protobufjs';
 
@@ -11,6 +11,8 @@ let collector: RunningCollector;
 
 beforeAll(async () => {
   ch = await createTestDatabase('collector');
+  // Records here carry fixed or clamped dates, past the tiers' retention.
+  await holdTtlMerges(ch);
   collector = await startCollector({
     clickhouse: { url: testClickHouseUrl(), database: ch.database },
     grpc: { port: 0 },
@@ -18,6 +20,8 @@ beforeAll(async () => {
     batch: { maxDelayMs: 20 },
     spoolDir: false,
   });
+  // Partitions past retention are dropped once at start: not the records these tests send.
+  await collector.retention();
 });
 
 afterAll(async () => {

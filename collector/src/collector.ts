@@ -50,6 +50,8 @@ export interface RunningCollector {
   metrics: CollectorMetrics;
   config: CollectorConfig;
   levels: LevelStore;
+  /** Resolves when the retention pass in progress (one runs at start) is over. */
+  retention(): Promise<void>;
   /** Re-reads a configuration (rules, tiers, destinations, batching) without dropping records. */
   reload(config: CollectorConfig): Promise<void>;
   /** Stops receiving, stores what was accepted, closes ClickHouse. Safe to call twice. */
@@ -217,6 +219,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     clickhouse: ch,
     metrics,
     levels,
+    retention: () => retentionRun,
     get config() {
       return config;
     },

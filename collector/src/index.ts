@@ -21,7 +21,13 @@ export { decodeLogsRequestJson } from './receivers/otlp/decode-json';
 export { PROTO_DIR, logsServiceDefinition } from './receivers/otlp/grpc-receiver';
 export type { LogRow, Attributes, ResourceInfo, ScopeInfo } from './model/log-row';
 export { SEVERITY_TEXT_BY_NUMBER, makeRow } from './model/log-row';
-export { createTestDatabase, dropTestDatabase, testClickHouseUrl, eventually } from './storage/testing';
+export {
+  createTestDatabase,
+  dropTestDatabase,
+  holdTtlMerges,
+  testClickHouseUrl,
+  eventually,
+} from './storage/testing';
 export { OtlpGrpcReceiver } from './receivers/otlp/grpc-receiver';
 export { OtlpHttpReceiver } from './receivers/otlp/http-receiver';
 export { DEFAULT_RECEIVER_LIMITS } from './receivers/otlp/limits';

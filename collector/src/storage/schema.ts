@@ -143,7 +143,9 @@ function render(
     .replace(/\{\{tier\}\}/g, tier ? stringLiteral(tier.name) : "''")
     .replace(
       /\{\{ttl\}\}/g,
-      tier && ch.features.ttl ? `TTL Timestamp + INTERVAL ${tier.retentionDays} DAY` : '',
+      // By day, as the partition drops are (a day goes once all of it is past retention);
+      // Date arithmetic also stays in range for times clamped to DateTime's end (2106).
+      tier && ch.features.ttl ? `TTL toDate(Timestamp) + INTERVAL ${tier.retentionDays + 1} DAY` : '',
     );
 }
 

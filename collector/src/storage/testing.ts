@@ -27,6 +27,21 @@ export async function createTestDatabase(
   return ch;
 }
 
+/**
+ * For tests that store records dated outside their tier's retention (fixed dates, clamped
+ * times): on servers with TTL those rows are deleted by the next TTL merge, which may come
+ * at once. This holds TTL merges on the database's tier tables; retention by partition
+ * drops is unaffected.
+ */
+export async function holdTtlMerges(
+  ch: ClickHouse,
+  tiers: readonly TierConfig[] = DEFAULT_TIERS,
+): Promise<void> {
+  if (!ch.features.ttl) return;
+  for (const tier of tiers)
+    await ch.command(`SYSTEM STOP TTL MERGES ${ch.database}.${ch.storageTable(tier.table)}`);
+}
+
 export async function dropTestDatabase(ch: ClickHouse): Promise<void> {
   await ch.command(`DROP DATABASE IF EXISTS ${ch.database}`);
   await ch.close();

@@ -13,8 +13,11 @@ import {
 // The commands exactly as the README prints them: `npx distlog <verb>`, run from the
 // checkout's root, where `npm run setup` installed everything.
 const ROOT = path.resolve(__dirname, '../../..');
+// In a process group of its own, as a terminal runs a command: Ctrl-C (interrupt()) goes
+// to the whole group — npx, the shell it starts and distlog — as it does in a terminal.
 const npx = (args: string[], env: Record<string, string | undefined>) =>
-  spawn('npx', ['distlog', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+  spawn('npx', ['distlog', ...args], { cwd: ROOT, env: { ...process.env, ...env }, detached: true });
+const interrupt = (child: { pid?: number }) => process.kill(-child.pid!, 'SIGINT');
 
 interface Run {
   code: number | null;
@@ -29,7 +32,7 @@ function run(args: string[], env: Record<string, string | undefined> = {}): Prom
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
     child.stderr.on('data', (c) => (stderr += c));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
@@ -43,7 +46,10 @@ async function upSendStop(
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  // 'close': every process of the group that held its output has ended (distlog too, not only npx).
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('close', (code, signal) => resolve(signal === 'SIGINT' ? 0 : code)),
+  );
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`distlog up did not start:\n${stderr}`)), 60_000);
     child.stdout.on('data', (c) => {
@@ -68,7 +74,8 @@ async function upSendStop(
     }),
   });
   expect(res.status).toBe(200);
-  child.kill('SIGINT');
+  interrupt(child);
+  // Interrupted like a terminal's Ctrl-C: npx ends by the signal, distlog by stopping cleanly.
   return { code: await exited, stdout, stderr, banner: stdout };
 }
 

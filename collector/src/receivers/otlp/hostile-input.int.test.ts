@@ -3,7 +3,12 @@ import fc from 'fast-check';
 import * as grpc from '@grpc/grpc-js';
 import { startCollector, RunningCollector } from '../../collector';
 import { ClickHouse } from '../../storage/clickhouse';
-import { createTestDatabase, dropTestDatabase, testClickHouseUrl } from '../../storage/testing';
+import {
+  createTestDatabase,
+  dropTestDatabase,
+  holdTtlMerges,
+  testClickHouseUrl,
+} from '../../storage/testing';
 import { stringLiteral } from '../../storage/sql';
 import { logsServiceDefinition } from './grpc-receiver';
 import { decodeLogsRequestProtobuf } from './decode-protobuf';
@@ -24,6 +29,8 @@ const limits = { ...DEFAULT_DECODE_LIMITS, receivedAtUnixNano: 1n };
 
 beforeAll(async () => {
   ch = await createTestDatabase('hostile');
+  // Records here carry fixed or clamped dates, past the tiers' retention.
+  await holdTtlMerges(ch);
   collector = await startCollector({
     clickhouse: { url: testClickHouseUrl(), database: ch.database },
     grpc: { port: 0 },
@@ -36,6 +43,8 @@ beforeAll(async () => {
       maxAttributeValueLength: 1024,
     },
   });
+  // Partitions past retention are dropped once at start: not the records these tests send.
+  await collector.retention();
 });
 
 afterAll(async () => {
