@@ -25,6 +25,7 @@ async function main(): Promise<void> {
   } catch (err) {
     throw new Error(
       `the embedded store needs the npm package chdb (npm install chdb): ${(err as Error).message}`,
+      { cause: err },
     );
   }
   const session = new chdb.Session(path.join(dir, 'data'));
