@@ -10,6 +10,8 @@ export {
   freePort,
 } from './storage/local-clickhouse';
 export type { LocalClickHouseOptions } from './storage/local-clickhouse';
+export { LocalChdb } from './storage/embedded/local-chdb';
+export type { LocalChdbOptions } from './storage/embedded/local-chdb';
 export { applySchema, loadMigrations } from './storage/schema';
 export { featuresForVersion } from './storage/server-features';
 export type { ServerFeatures } from './storage/server-features';

@@ -165,4 +165,31 @@ describe('distlog command line', () => {
       rmSync(home, { recursive: true, force: true });
     }
   });
+
+  it('`up --store embedded` runs on the embedded store (current ClickHouse through chDB) and stops it', async () => {
+    const home = mkdtempSync(path.join(os.tmpdir(), 'distlog-up-embedded-'));
+    const storePort = await freePort();
+    try {
+      const result = await upSendStop(
+        ['--store', 'embedded', '--grpc-port', '0', '--http-port', '0'],
+        {
+          CLICKHOUSE_URL: undefined,
+          DISTLOG_HOME: home,
+          DISTLOG_UI_PORT: '0',
+          DISTLOG_CLICKHOUSE_HTTP_PORT: String(storePort),
+        },
+        'embedded-store-record',
+      );
+      expect(result.code).toBe(0);
+      expect(result.banner).toMatch(
+        new RegExp(
+          `ClickHouse   http://127\\.0\\.0\\.1:${storePort} \\(database distlog, embedded store, ClickHouse 2\\d\\.`,
+        ),
+      );
+      expect(result.stderr).toContain('stopped.');
+      await expect(fetch(`http://127.0.0.1:${storePort}/ping`)).rejects.toThrow();
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,15 +1,17 @@
 import path from 'node:path';
-import { LocalClickHouse, ensureClickHouseInstalled, CollectorConfig } from '@distlog/collector';
+import { LocalChdb, LocalClickHouse, ensureClickHouseInstalled, CollectorConfig } from '@distlog/collector';
 import { CommonSettings } from './settings';
 
 /**
  * The ClickHouse a verb works with: the one CLICKHOUSE_URL (or --clickhouse-url) names,
- * or — for `up` and `schema` without one — a private local server under DISTLOG_HOME
- * that this process starts (installing it first where it may).
+ * or — for `up` and `schema` without one — a private one under DISTLOG_HOME that this
+ * process starts: a clickhouse-server (installing it first where it may) or the
+ * embedded store (chDB, current ClickHouse from npm, in a process of its own).
  */
 export interface ClickHouseTarget {
   config: CollectorConfig;
-  local: LocalClickHouse | undefined;
+  /** What was started, for the banner; undefined for a URL. */
+  local: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -19,6 +21,17 @@ export async function openClickHouseTarget(
   say: (line: string) => void,
 ): Promise<ClickHouseTarget> {
   if (settings.clickhouseUrl) return { config, local: undefined, stop: async () => undefined };
+  const withUrl = (url: string) => ({ ...config, clickhouse: { ...config.clickhouse, url } });
+  if (settings.store === 'embedded') {
+    const dir = path.join(settings.home, 'store');
+    say(`starting the embedded store (chDB) in ${dir} …`);
+    const store = await LocalChdb.start({ dir, httpPort: settings.localClickHouseHttpPort });
+    return {
+      config: withUrl(store.url),
+      local: `embedded store, ClickHouse ${store.version}`,
+      stop: () => store.stop(),
+    };
+  }
   ensureClickHouseInstalled(say);
   say(`starting a private ClickHouse server in ${path.join(settings.home, 'clickhouse')} …`);
   const local = await LocalClickHouse.start({
@@ -26,9 +39,5 @@ export async function openClickHouseTarget(
     httpPort: settings.localClickHouseHttpPort,
     tcpPort: settings.localClickHouseTcpPort,
   });
-  return {
-    config: { ...config, clickhouse: { ...config.clickhouse, url: local.url } },
-    local,
-    stop: () => local.stop(),
-  };
+  return { config: withUrl(local.url), local: 'private server', stop: () => local.stop() };
 }

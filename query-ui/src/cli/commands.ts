@@ -66,7 +66,7 @@ function reloader(settings: CommonSettings, collector: RunningCollector, clickho
 export const up: Command = {
   summary: 'start (or connect to) ClickHouse, apply the schema, run the collector until Ctrl-C',
   usage:
-    'distlog up [--home DIR] [--config FILE] [--clickhouse-url URL] [--database NAME] [--grpc-port N] [--http-port N]',
+    'distlog up [--home DIR] [--config FILE] [--clickhouse-url URL | --store server|embedded] [--database NAME] [--grpc-port N] [--http-port N]',
   async run(args) {
     const settings = commonSettings(parse(args, this.usage).values);
     const target = await openClickHouseTarget(settings, loadSettingsConfig(settings), say);
@@ -100,7 +100,7 @@ export const up: Command = {
       `  OTLP HTTP    ${scheme(config)}://${config.receivers.http.host}:${collector.httpPort}/v1/logs`,
       `  Web UI, API  ${scheme(config)}://${uiHost()}:${ui.port}/`,
       `  Metrics      ${scheme(config)}://${config.receivers.http.host}:${collector.httpPort}/metrics`,
-      `  ClickHouse   ${config.clickhouse.url} (database ${config.clickhouse.database}${target.local ? ', private server' : ''})`,
+      `  ClickHouse   ${config.clickhouse.url} (database ${config.clickhouse.database}${target.local ? `, ${target.local}` : ''})`,
       `  Tiers        ${config.tiers.map((t) => `${t.name} (${t.retentionDays} d)`).join(', ')}`,
       `  Config       ${config.source}`,
       `  Data         ${settings.home}`,

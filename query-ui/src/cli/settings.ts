@@ -19,7 +19,15 @@ export interface CommonSettings {
   httpPort: number | undefined;
   localClickHouseHttpPort: number;
   localClickHouseTcpPort: number;
+  /**
+   * Without a ClickHouse URL: `server` — a private clickhouse-server (the Debian package)
+   * under DISTLOG_HOME; `embedded` — the embedded store (chDB, current ClickHouse, from npm).
+   */
+  store: 'server' | 'embedded';
 }
+
+/** The private ClickHouse `up` and `schema` start when no URL is given (see README, "Which ClickHouse"). */
+export const DEFAULT_STORE: CommonSettings['store'] = 'server';
 
 export const COMMON_OPTIONS = {
   home: { type: 'string' },
@@ -30,6 +38,7 @@ export const COMMON_OPTIONS = {
   replicated: { type: 'boolean' },
   'grpc-port': { type: 'string' },
   'http-port': { type: 'string' },
+  store: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -48,7 +57,14 @@ export function commonSettings(
     httpPort: port('--http-port / DISTLOG_HTTP_PORT', str(flags['http-port']) ?? env.DISTLOG_HTTP_PORT),
     localClickHouseHttpPort: port('DISTLOG_CLICKHOUSE_HTTP_PORT', env.DISTLOG_CLICKHOUSE_HTTP_PORT) ?? 18123,
     localClickHouseTcpPort: port('DISTLOG_CLICKHOUSE_TCP_PORT', env.DISTLOG_CLICKHOUSE_TCP_PORT) ?? 19000,
+    store: storeKind(str(flags.store) ?? env.DISTLOG_STORE),
   };
+}
+
+function storeKind(raw: string | undefined): CommonSettings['store'] {
+  if (raw === undefined || raw === '') return DEFAULT_STORE;
+  if (raw === 'server' || raw === 'embedded') return raw;
+  throw new UsageError(`--store / DISTLOG_STORE: expected server or embedded, got ${JSON.stringify(raw)}`);
 }
 
 /** The configuration file with the settings' overrides applied (ClickHouse URL aside: see clickhouse-target). */
