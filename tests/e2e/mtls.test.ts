@@ -80,7 +80,10 @@ function grpcExport(body: string, identity?: { certFile: string; keyFile: string
     ? grpc.credentials.createSsl(certs.ca, pem(identity.keyFile), pem(identity.certFile))
     : grpc.credentials.createSsl(certs.ca);
   const c = new Client(`127.0.0.1:${collector.grpcPort}`, credentials);
-  const request = encodeLogsRequest([makeRow({ service: 'mtls-grpc', body: `${tag} ${body}` })]);
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const request = encodeLogsRequest([
+    makeRow({ service: 'mtls-grpc', body: `${tag} ${body}`, timeUnixNano: now, observedTimeUnixNano: now }),
+  ]);
   return new Promise<void>((resolve, reject) =>
     c.makeUnaryRequest(
       '/opentelemetry.proto.collector.logs.v1.LogsService/Export',

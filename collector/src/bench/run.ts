@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { createClient } from '@clickhouse/client';
 import { LocalClickHouse } from '../storage/local-clickhouse';
+import { LocalChdb } from '../storage/embedded/local-chdb';
 import { logsServiceDefinition } from '../receivers/otlp/grpc-receiver';
 import { encodeLogsRequest } from '../sinks/otlp/encode-request';
 import { LogRow, ResourceInfo, ScopeInfo } from '../model/log-row';
@@ -159,12 +160,40 @@ function httpSender(port: number): (b: Buffer) => Promise<void> {
   };
 }
 
+/**
+ * The ClickHouse lines measured side by side: the private clickhouse-server (18.16 here)
+ * and the embedded store (chDB, current ClickHouse); BENCH_TARGETS=server,embedded
+ * chooses, CLICKHOUSE_URL measures one server of yours instead.
+ */
 async function main(): Promise<void> {
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'distlog-bench-'));
-  const local = process.env.CLICKHOUSE_URL
-    ? undefined
-    : await LocalClickHouse.start({ dir: path.join(tmp, 'clickhouse') });
-  const url = process.env.CLICKHOUSE_URL ?? local!.url;
+  const targets = process.env.CLICKHOUSE_URL
+    ? ['url']
+    : (process.env.BENCH_TARGETS ?? 'server,embedded').split(',').map((t) => t.trim());
+  const results: Array<Record<string, string>> = [];
+  for (const target of targets) {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'distlog-bench-'));
+    const local =
+      target === 'url'
+        ? undefined
+        : target === 'embedded'
+          ? await LocalChdb.start({ dir: path.join(tmp, 'store') })
+          : await LocalClickHouse.start({ dir: path.join(tmp, 'clickhouse') });
+    try {
+      const url = process.env.CLICKHOUSE_URL ?? local!.url;
+      const version = local instanceof LocalChdb ? `embedded ${local.version}` : `server at ${url}`;
+      for (const row of await benchTarget(url, tmp)) results.push({ ClickHouse: version, ...row });
+    } finally {
+      await local?.stop();
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  console.log(
+    `\n${RECORDS} records (~330 B, 5 attributes) in requests of ${PER_REQUEST}, ${CONCURRENCY} in flight\n`,
+  );
+  console.table(results);
+}
+
+async function benchTarget(url: string, tmp: string): Promise<Array<Record<string, string>>> {
   const database = `distlog_bench_${Date.now()}`;
   const client = createClient({ url, request_timeout: 120_000 });
   try {
@@ -267,11 +296,6 @@ async function main(): Promise<void> {
         'collector peak RSS MB': stats.peakRssMb.toFixed(0),
       });
     }
-    console.log(
-      `\n${RECORDS} records (~330 B, 5 attributes) in requests of ${PER_REQUEST}, ${CONCURRENCY} in flight; ClickHouse at ${url}\n`,
-    );
-    console.table(results);
-
     if (SOAK_SECONDS > 0) {
       console.log(`\nsteady load for ${SOAK_SECONDS} s over gRPC, collector RSS sampled every 10 s:`);
       const sender = grpcSender(collector.grpcPort);
@@ -300,10 +324,9 @@ async function main(): Promise<void> {
     collector.child.kill('SIGTERM');
     await new Promise((r) => collector.child.once('exit', r));
     await client.command({ query: `DROP DATABASE ${database}` });
+    return results;
   } finally {
     await client.close();
-    await local?.stop();
-    rmSync(tmp, { recursive: true, force: true });
   }
 }
 

@@ -153,6 +153,10 @@ export class ChdbHttpServer {
     } catch (err) {
       throw new RefusedQuery((err as Error).message);
     }
+    if (!/^\s*(SELECT|WITH)\b/i.test(normalized))
+      throw new RefusedQuery(
+        'Code: 164. DB::Exception: Cannot execute query in readonly mode: only one SELECT is allowed. (READONLY)',
+      );
     if (/\breadonly\b/i.test(normalized))
       throw new RefusedQuery(
         'Code: 164. DB::Exception: the readonly setting cannot be changed here. (READONLY)',
