@@ -33,7 +33,7 @@ fi
 # PATH-THAT-PROVES-IT WHY` (skipped with DISTLOG_SETUP_<NAME>=0; the tests that need it then fail).
 optional_package() {
   local name=$1 proof=$2 why=$3 skip_var
-  skip_var="DISTLOG_SETUP_$(echo "$name" | tr '[:lower:]' '[:upper:]')"
+  skip_var="DISTLOG_SETUP_$(echo "$name" | tr '[:lower:]-' '[:upper:]_')"
   [ "${!skip_var:-1}" = 1 ] || return 0
   [ -e "$proof" ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -50,6 +50,8 @@ optional_package chromium /usr/bin/chromium "the browser tests"
 optional_package zookeeper /usr/share/java/zookeeper.jar "the cluster-mode tests"
 # openssl makes the certificates of the TLS tests.
 optional_package openssl /usr/bin/openssl "the TLS tests"
+# Debian's python3 with pytest runs the Python SDK's tests (sdk/python; standard library only).
+optional_package python3-pytest /usr/lib/python3/dist-packages/pytest "the Python SDK's tests"
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages…"

@@ -1,0 +1,107 @@
+"""Distlog for Python: standard `logging` into a Distlog collector (or any OTLP/HTTP
+endpoint), with scopes, W3C trace context and run-time levels. Standard library only;
+uses the OpenTelemetry API's current span when that package is installed.
+
+    import distlog, logging
+    distlog.init(service_name="billing")          # or OTEL_SERVICE_NAME
+    log = logging.getLogger("billing.cards")
+    with distlog.scope("charge card", order_id=42):
+        log.info("charging %s EUR", 12.5, extra={"card": "visa"})
+"""
+
+import atexit
+import logging
+import threading
+
+from ._config import Config
+from ._export import Exporter
+from ._handler import DistlogHandler, severity_number
+from ._levels import LevelControl, TRACE, effective_rule
+from ._scope import current, inject_headers, scope, scope_from_headers, scoped, trace_context
+from ._middleware import ASGIMiddleware, WSGIMiddleware
+
+__all__ = [
+    "init",
+    "shutdown",
+    "flush",
+    "stats",
+    "levels",
+    "scope",
+    "scoped",
+    "current",
+    "inject_headers",
+    "scope_from_headers",
+    "trace_context",
+    "WSGIMiddleware",
+    "ASGIMiddleware",
+    "DistlogHandler",
+    "severity_number",
+    "effective_rule",
+    "TRACE",
+]
+
+_lock = threading.Lock()
+_state = None
+
+
+class _State:
+    def __init__(self, config, exporter, handler, control):
+        self.config = config
+        self.exporter = exporter
+        self.handler = handler
+        self.control = control
+
+
+def init(service_name=None, endpoint=None, level_control=None, level=logging.NOTSET):
+    """Installs the handler on the root logger (once): every library's records are sent.
+    Returns the handler. Calling it again returns the same one."""
+    global _state
+    with _lock:
+        if _state is not None:
+            return _state.handler
+        config = Config(service_name=service_name, endpoint=endpoint)
+        exporter = Exporter(config)
+        handler = DistlogHandler(exporter, level)
+        root = logging.getLogger()
+        root.addHandler(handler)
+        if root.level == logging.WARNING and not root.handlers[:-1]:
+            # Unconfigured logging drops INFO and DEBUG before any handler sees them; Distlog
+            # takes what the loggers' own levels let through, as it does in Node.
+            root.setLevel(logging.INFO)
+        control = None
+        if (config.level_control if level_control is None else level_control):
+            control = LevelControl(config)
+        _state = _State(config, exporter, handler, control)
+        atexit.register(shutdown)
+        return handler
+
+
+def flush(timeout=5.0):
+    """Sends what is queued; False when it took longer than `timeout`."""
+    state = _state
+    return state.exporter.flush(timeout) if state else True
+
+
+def stats():
+    """Records queued, exported, dropped (queue full, oldest first) and failed."""
+    state = _state
+    return state.exporter.stats() if state else {"queued": 0, "exported": 0, "dropped": 0, "failed": 0}
+
+
+def levels():
+    """Per logger: its effective level, the level its code gave it, and the rule that set it."""
+    state = _state
+    return state.control.effective() if state and state.control else {}
+
+
+def shutdown(timeout=5.0):
+    """Flushes and stops; safe to call twice (it also runs at exit)."""
+    global _state
+    with _lock:
+        state, _state = _state, None
+    if state is None:
+        return
+    if state.control:
+        state.control.stop()
+    logging.getLogger().removeHandler(state.handler)
+    state.exporter.shutdown(timeout)

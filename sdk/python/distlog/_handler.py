@@ -1,0 +1,76 @@
+"""A logging.Handler that turns every record of every logger into an OTLP log record."""
+
+import logging
+import traceback
+
+from . import _scope
+
+# logging's own LogRecord attributes: everything else on a record came from `extra=`.
+_STANDARD = set(logging.LogRecord("x", 0, "x", 0, "x", None, None).__dict__) | {"message", "asctime", "taskName"}
+_SKIP = _STANDARD | {"distlog_event"}
+
+
+def severity_number(levelno):
+    """logging's levels on OTel's scale: DEBUG 5, INFO 9, WARNING 13, ERROR 17, CRITICAL 21;
+    levels in between (custom ones) keep their place."""
+    if levelno < logging.DEBUG:
+        return 1
+    if levelno >= logging.CRITICAL:
+        return 21
+    band = (levelno - logging.DEBUG) // 10
+    return 5 + band * 4 + min(3, (levelno - logging.DEBUG) % 10 * 4 // 10)
+
+
+def _value(v):
+    if isinstance(v, bool):
+        return {"boolValue": v}
+    if isinstance(v, int):
+        return {"intValue": str(v)}
+    if isinstance(v, float):
+        return {"doubleValue": v}
+    return {"stringValue": v if isinstance(v, str) else repr(v)}
+
+
+class DistlogHandler(logging.Handler):
+    """Logger name → instrumentation scope; level → severity; the formatted message → body;
+    `extra=` fields, the code location and exception info → attributes; the current
+    scope → trace and span id (and the scope's attributes)."""
+
+    def __init__(self, exporter, level=logging.NOTSET):
+        super().__init__(level)
+        self.exporter = exporter
+
+    def emit(self, record):
+        try:
+            attributes = {}
+            context = _scope.trace_context()
+            if context is not None:
+                attributes.update(context[2])
+            for key, value in record.__dict__.items():
+                if key not in _SKIP and not key.startswith("_"):
+                    attributes[key] = value
+            attributes["code.filepath"] = record.pathname
+            attributes["code.lineno"] = record.lineno
+            attributes["code.function"] = record.funcName
+            if record.exc_info and record.exc_info[0] is not None:
+                exc_type, exc, tb = record.exc_info
+                attributes["exception.type"] = exc_type.__name__
+                attributes["exception.message"] = str(exc)
+                attributes["exception.stacktrace"] = "".join(traceback.format_exception(exc_type, exc, tb))
+            otlp = {
+                "timeUnixNano": str(int(record.created * 1e9)),
+                "severityNumber": severity_number(record.levelno),
+                "severityText": record.levelname,
+                "body": {"stringValue": record.getMessage()},
+                "attributes": [{"key": k, "value": _value(v)} for k, v in attributes.items()],
+            }
+            event = getattr(record, "distlog_event", None)
+            if event:
+                otlp["eventName"] = event
+            if context is not None:
+                otlp["traceId"] = context[0]
+                otlp["spanId"] = context[1]
+                otlp["flags"] = 1
+            self.exporter.enqueue(record.name, otlp)
+        except Exception:  # never into the app: logging's own error path
+            self.handleError(record)

@@ -1,0 +1,198 @@
+"""Distlog for Python against a real collector and ClickHouse."""
+
+import json
+import socket
+import socketserver
+import threading
+import urllib.request
+
+from conftest import attrs, eventually, rows, run_app, unique
+
+
+def test_plain_logging_scopes_and_exceptions_are_stored_with_trace_context(collector):
+    service = unique("py-app")
+    app = r"""
+import json, logging, distlog
+distlog.init()
+log = logging.getLogger("billing.cards")
+library = logging.getLogger("somelib.pool")          # a library's logger the app does not own
+library.warning("connection pool is full")
+with distlog.scope("checkout", order_id=42) as outer:
+    log.info("charging %s EUR", 12.5, extra={"card": "visa"})
+    with distlog.scope("charge card") as inner:
+        log.debug("not stored: DEBUG is below the root level INFO")
+        try:
+            raise ValueError("card declined")
+        except ValueError:
+            log.exception("payment failed")
+print(json.dumps({"trace": outer.trace_id, "outer": outer.span_id, "inner": inner.span_id}))
+"""
+    (ids,), _ = run_app(app, service, {"OTEL_EXPORTER_OTLP_ENDPOINT": collector})
+    found = eventually(lambda: (lambda r: r if len(r) >= 6 else None)(rows(service)))
+    assert found, rows(service)
+    by_body = {r["Body"]: r for r in found}
+    lib = by_body["connection pool is full"]
+    assert (lib["ScopeName"], lib["SeverityNumber"], lib["SeverityText"], lib["TraceId"]) == (
+        "somelib.pool",
+        13,
+        "WARNING",
+        "",
+    )
+    charging = by_body["charging 12.5 EUR"]
+    assert charging["ScopeName"] == "billing.cards"
+    assert (charging["TraceId"], charging["SpanId"]) == (ids["trace"], ids["outer"])
+    a = attrs(charging)
+    assert a["card"] == "visa" and a["order_id"] == "42" and a["code.function"] == "<module>"
+    failed = by_body["payment failed"]
+    assert (failed["SeverityNumber"], failed["SpanId"]) == (17, ids["inner"])
+    assert attrs(failed)["exception.type"] == "ValueError"
+    assert attrs(failed)["exception.message"] == "card declined"
+    assert "Traceback" in attrs(failed)["exception.stacktrace"]
+    assert "not stored: DEBUG is below the root level INFO" not in by_body
+    # Scope start and end records: the tree can be rebuilt from the logs alone.
+    ends = {attrs(r)["scope.name"]: r for r in found if r["EventName"] == "distlog.scope.end"}
+    assert set(ends) == {"checkout", "charge card"}
+    assert attrs(ends["charge card"])["scope.parent_span_id"] == ids["outer"]
+    assert attrs(ends["charge card"])["scope.status"] == "ok"
+    assert float(attrs(ends["checkout"])["scope.duration_ms"]) >= 0
+    assert ends["checkout"]["ScopeName"] == "distlog.scope"
+
+
+def test_trace_context_crosses_processes_through_traceparent(collector):
+    service = unique("py-w3c")
+    app = r"""
+import json, logging, distlog
+distlog.init()
+with distlog.scope("caller") as caller:
+    headers = distlog.inject_headers({})
+with distlog.scope_from_headers(headers, "GET /orders") as callee:
+    logging.getLogger("api").info("handled")
+print(json.dumps({"headers": headers, "trace": caller.trace_id, "caller": caller.span_id, "callee_parent": callee.parent_span_id, "callee_trace": callee.trace_id}))
+"""
+    (out,), _ = run_app(app, service, {"OTEL_EXPORTER_OTLP_ENDPOINT": collector})
+    assert out["headers"]["traceparent"] == "00-%s-%s-01" % (out["trace"], out["caller"])
+    assert (out["callee_trace"], out["callee_parent"]) == (out["trace"], out["caller"])
+
+
+def test_a_level_rule_turns_debug_on_for_one_logger_and_its_descendants_until_it_expires(collector):
+    service = unique("py-levels")
+    request = urllib.request.Request(
+        collector + "/v1/levels",
+        data=json.dumps({"service": service, "logger": "app.db", "level": "debug", "for": "3s"}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request) as r:
+        assert r.status == 201
+    app = r"""
+import json, logging, time, distlog
+distlog.init()
+db, pool, web = logging.getLogger("app.db"), logging.getLogger("app.db.pool"), logging.getLogger("app.web")
+deadline = time.time() + 10
+while db.getEffectiveLevel() != logging.DEBUG and time.time() < deadline:
+    time.sleep(0.05)
+during = distlog.levels()
+db.debug("db debug during the rule"); pool.debug("pool debug during the rule"); web.debug("web debug: not on")
+time.sleep(0.5)
+import urllib.request
+listed = json.loads(urllib.request.urlopen(distlog._state.config.control_url + "/v1/levels").read())
+while db.getEffectiveLevel() == logging.DEBUG and time.time() < deadline:
+    time.sleep(0.05)
+db.debug("db debug after expiry"); db.info("db info after expiry")
+print(json.dumps({"during": during, "after": db.getEffectiveLevel(), "listed": listed["instances"]}))
+"""
+    (out,), stderr = run_app(app, service, {"OTEL_EXPORTER_OTLP_ENDPOINT": collector})
+    assert out["during"]["app.db"]["level"] == "debug" and out["during"]["app.db"]["rule"]
+    assert out["during"]["app.web"]["level"] == "info"
+    assert out["after"] == 20
+    mine = [i for i in out["listed"] if i["service"] == service]
+    assert mine and mine[0]["connected"] and mine[0]["loggers"]["app.db"]["level"] == "debug"
+    stored = eventually(lambda: (lambda r: r if len(r) >= 3 else None)(rows(service, "ScopeName LIKE 'app.%'")))
+    assert sorted(r["Body"] for r in stored) == [
+        "db debug during the rule",
+        "db info after expiry",
+        "pool debug during the rule",
+    ]
+    assert stderr == ""
+
+
+class _Forward(socketserver.BaseRequestHandler):
+    target = None
+
+    def handle(self):
+        upstream = socket.create_connection(self.target)
+        pumps = [
+            threading.Thread(target=_pump, args=(self.request, upstream), daemon=True),
+            threading.Thread(target=_pump, args=(upstream, self.request), daemon=True),
+        ]
+        for p in pumps:
+            p.start()
+        for p in pumps:
+            p.join()
+
+
+def _pump(src, dst):
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+
+def test_records_wait_in_the_bounded_queue_while_the_collector_is_down_and_arrive_after(collector):
+    service = unique("py-down")
+    host, port = collector.split("//")[1].split(":")
+    # A port where the collector is not, yet: opened (forwarding to it) only after the app has logged.
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    down_port = probe.getsockname()[1]
+    probe.close()
+    app = r"""
+import json, logging, sys, time, distlog
+distlog.init()
+log = logging.getLogger("app")
+for i in range(200):
+    log.info("record %d", i)
+time.sleep(1.0)
+print(json.dumps({"before": distlog.stats()}), flush=True)
+sys.stdin.readline()            # the test opens the way to the collector, then says go
+ok = distlog.flush(timeout=20)
+print(json.dumps({"after": distlog.stats(), "flushed": ok}), flush=True)
+"""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__file__)), OTEL_SERVICE_NAME=service)
+    env.update({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:%d" % down_port, "DISTLOG_LEVELS": "off"})
+    child = subprocess.Popen(
+        [sys.executable, "-c", app], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    before = json.loads(child.stdout.readline())["before"]
+    assert before["queued"] == 200 and before["exported"] == 0 and before["dropped"] == 0
+    _Forward.target = (host, int(port))
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", down_port), _Forward)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        after = json.loads(child.stdout.readline())
+        child.wait(30)
+        stderr = child.stderr.read()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert after["flushed"] and after["after"]["exported"] == 200 and after["after"]["dropped"] == 0
+    # Said once that the collector was away, once that it is back.
+    assert stderr.count("cannot reach the collector") == 1 and "takes records again" in stderr
+    stored = eventually(lambda: (lambda r: r if len(r) == 200 else None)(rows(service)))
+    assert stored and sorted(int(r["Body"].split()[1]) for r in stored) == list(range(200))
