@@ -10,18 +10,23 @@ import time
 import urllib.error
 import urllib.request
 
+from ._handler import to_otlp
+
 RETRYABLE = {429, 502, 503, 504}
 
 
 class Exporter:
     def __init__(self, config):
         self.config = config
-        self._queue = collections.deque()
-        self._inflight = 0  # records taken for a request that has not succeeded yet
-        self._lock = threading.Condition()
+        # Appends from any thread without a lock (deque operations are atomic); the bound
+        # drops the oldest record, counted below.
+        self._queue = collections.deque(maxlen=config.max_queue)
+        self._wake = threading.Event()
+        self._lock = threading.Condition()  # flush and shutdown only
         self._closed = False
         self._flush_requests = 0
         self._flushed = 0
+        self._inflight = 0  # records taken for a request that has not succeeded yet
         self.dropped = 0
         self.exported = 0
         self.failed = 0
@@ -30,30 +35,28 @@ class Exporter:
         self._thread = threading.Thread(target=self._run, name="distlog-export", daemon=True)
         self._thread.start()
 
-    def enqueue(self, scope_name, record):
-        with self._lock:
-            if len(self._queue) >= self.config.max_queue:
-                self._queue.popleft()
-                self.dropped += 1
-            self._queue.append((scope_name, record))
-            if len(self._queue) >= self.config.max_batch:
-                self._lock.notify()
+    def enqueue(self, scope_name, item):
+        queue = self._queue
+        if len(queue) == queue.maxlen:
+            self.dropped += 1
+        queue.append((scope_name, item))
+        if len(queue) == self.config.max_batch:
+            self._wake.set()
 
     def stats(self):
-        with self._lock:
-            return {
-                "queued": len(self._queue) + self._inflight,
-                "exported": self.exported,
-                "dropped": self.dropped,
-                "failed": self.failed,
-            }
+        return {
+            "queued": len(self._queue) + self._inflight,
+            "exported": self.exported,
+            "dropped": self.dropped,
+            "failed": self.failed,
+        }
 
     def flush(self, timeout=5.0):
         """Sends what is queued; returns False if that took longer than `timeout`."""
         with self._lock:
             self._flush_requests += 1
             wanted = self._flush_requests
-            self._lock.notify()
+            self._wake.set()
             deadline = time.monotonic() + timeout
             while self._flushed < wanted and self._thread.is_alive():
                 left = deadline - time.monotonic()
@@ -64,28 +67,31 @@ class Exporter:
 
     def shutdown(self, timeout=5.0):
         self.flush(timeout)
-        with self._lock:
-            self._closed = True
-            self._lock.notify()
+        self._closed = True
+        self._wake.set()
         self._thread.join(timeout)
 
     def _run(self):
         while True:
+            if not self._queue and not self._closed:
+                self._wake.wait(self.config.schedule_delay)
+            self._wake.clear()
             with self._lock:
-                if not self._queue and not self._closed and self._flushed >= self._flush_requests:
-                    self._lock.wait(self.config.schedule_delay)
-                if self._closed and not self._queue:
-                    self._flushed = self._flush_requests
-                    self._lock.notify_all()
-                    return
                 flushing = self._flush_requests
-                batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.config.max_batch))]
-                self._inflight = len(batch)
+            if self._closed and not self._queue:
+                with self._lock:
+                    self._flushed = flushing
+                    self._lock.notify_all()
+                return
+            batch = []
+            while self._queue and len(batch) < self.config.max_batch:
+                batch.append(self._queue.popleft())
+            self._inflight = len(batch)
             if batch:
                 self._send(batch)
-            with self._lock:
-                self._inflight = 0
-                if not self._queue:
+            self._inflight = 0
+            if not self._queue:
+                with self._lock:
                     self._flushed = flushing
                     self._lock.notify_all()
 
@@ -102,9 +108,8 @@ class Exporter:
                 )
                 with urllib.request.urlopen(request, timeout=self.config.timeout, context=self._ssl) as response:
                     response.read()
-                with self._lock:
-                    self.exported += len(batch)
-                    self._inflight = 0
+                self.exported += len(batch)
+                self._inflight = 0
                 if self._said_unreachable:
                     self._said_unreachable = False
                     sys.stderr.write("distlog: the collector at %s takes records again\n" % self.config.logs_url)
@@ -131,17 +136,16 @@ class Exporter:
                 break
             time.sleep(min(wait, 5.0))
             delay = min(delay * 2, 5.0)
-        # Not delivered: back to the front of the queue (bounded), unless the process is ending.
-        with self._lock:
-            self._inflight = 0
-            if self._closed:
-                self.failed += len(batch)
-                return
-            for item in reversed(batch):
-                if len(self._queue) >= self.config.max_queue:
-                    self.dropped += 1
-                    continue
-                self._queue.appendleft(item)
+        # Not delivered: back to the front of the queue as far as the bound allows (the
+        # oldest of the batch are the ones dropped), unless the process is ending.
+        self._inflight = 0
+        if self._closed:
+            self.failed += len(batch)
+            return
+        room = self.config.max_queue - len(self._queue)
+        keep = batch[len(batch) - max(0, room) :] if room < len(batch) else batch
+        self.dropped += len(batch) - len(keep)
+        self._queue.extendleft(reversed(keep))
 
     def _request(self, batch):
         scopes = collections.OrderedDict()
@@ -153,7 +157,8 @@ class Exporter:
                 {
                     "resource": {"attributes": resource},
                     "scopeLogs": [
-                        {"scope": {"name": name}, "logRecords": records} for name, records in scopes.items()
+                        {"scope": {"name": name}, "logRecords": [to_otlp(r) for r in records]}
+                        for name, records in scopes.items()
                     ],
                 }
             ]

@@ -34,7 +34,11 @@ def _value(v):
 class DistlogHandler(logging.Handler):
     """Logger name → instrumentation scope; level → severity; the formatted message → body;
     `extra=` fields, the code location and exception info → attributes; the current
-    scope → trace and span id (and the scope's attributes)."""
+    scope → trace and span id (and the scope's attributes).
+
+    The calling thread does only what cannot wait — the message (its arguments may change
+    later), the exception text and the current scope — and queues the record; the OTLP
+    form is built by the exporter's thread (see to_otlp)."""
 
     def __init__(self, exporter, level=logging.NOTSET):
         super().__init__(level)
@@ -42,35 +46,39 @@ class DistlogHandler(logging.Handler):
 
     def emit(self, record):
         try:
-            attributes = {}
-            context = _scope.trace_context()
-            if context is not None:
-                attributes.update(context[2])
-            for key, value in record.__dict__.items():
-                if key not in _SKIP and not key.startswith("_"):
-                    attributes[key] = value
-            attributes["code.filepath"] = record.pathname
-            attributes["code.lineno"] = record.lineno
-            attributes["code.function"] = record.funcName
+            exc = None
             if record.exc_info and record.exc_info[0] is not None:
-                exc_type, exc, tb = record.exc_info
-                attributes["exception.type"] = exc_type.__name__
-                attributes["exception.message"] = str(exc)
-                attributes["exception.stacktrace"] = "".join(traceback.format_exception(exc_type, exc, tb))
-            otlp = {
-                "timeUnixNano": str(int(record.created * 1e9)),
-                "severityNumber": severity_number(record.levelno),
-                "severityText": record.levelname,
-                "body": {"stringValue": record.getMessage()},
-                "attributes": [{"key": k, "value": _value(v)} for k, v in attributes.items()],
-            }
-            event = getattr(record, "distlog_event", None)
-            if event:
-                otlp["eventName"] = event
-            if context is not None:
-                otlp["traceId"] = context[0]
-                otlp["spanId"] = context[1]
-                otlp["flags"] = 1
-            self.exporter.enqueue(record.name, otlp)
+                exc_type, value, tb = record.exc_info
+                exc = (exc_type.__name__, str(value), "".join(traceback.format_exception(exc_type, value, tb)))
+            self.exporter.enqueue(record.name, (record, record.getMessage(), exc, _scope.trace_context()))
         except Exception:  # never into the app: logging's own error path
             self.handleError(record)
+
+
+def to_otlp(item):
+    """A queued (record, message, exception, trace context) → an OTLP/JSON LogRecord."""
+    record, message, exc, context = item
+    attributes = dict(context[2]) if context is not None else {}
+    for key, value in record.__dict__.items():
+        if key not in _SKIP and not key.startswith("_"):
+            attributes[key] = value
+    attributes["code.filepath"] = record.pathname
+    attributes["code.lineno"] = record.lineno
+    attributes["code.function"] = record.funcName
+    if exc is not None:
+        attributes["exception.type"], attributes["exception.message"], attributes["exception.stacktrace"] = exc
+    otlp = {
+        "timeUnixNano": str(int(record.created * 1e9)),
+        "severityNumber": severity_number(record.levelno),
+        "severityText": record.levelname,
+        "body": {"stringValue": message},
+        "attributes": [{"key": k, "value": _value(v)} for k, v in attributes.items()],
+    }
+    event = record.__dict__.get("distlog_event")
+    if event:
+        otlp["eventName"] = event
+    if context is not None:
+        otlp["traceId"] = context[0]
+        otlp["spanId"] = context[1]
+        otlp["flags"] = 1
+    return otlp
