@@ -14,6 +14,13 @@ const server = http.createServer(
     const traceId = trace.getActiveSpan().spanContext().traceId;
     const item = new URL(req.url, 'http://x').searchParams.get('item') ?? 'book';
     logger.info({ item }, 'checkout requested');
+    if (process.env.STOCK_PORT) {
+      // The Python service (SHOP_PYTHON=1): one trace across Node and Python.
+      const stock = await (
+        await tracedFetch(`http://127.0.0.1:${process.env.STOCK_PORT}/stock?item=${item}`)
+      ).json();
+      logger.info({ item, quantity: stock.quantity }, 'stock checked');
+    }
     const order = await scope('create order', { item }, async () => {
       const response = await tracedFetch(`${ordersUrl}/orders`, {
         method: 'POST',

@@ -10,12 +10,28 @@ const ports = {
   ORDERS_PORT: process.env.ORDERS_PORT ?? '3002',
   PAYMENTS_PORT: process.env.PAYMENTS_PORT ?? '3003',
 };
+// SHOP_PYTHON=1: the gateway also asks a Python service, `stock` (../python/stock.py,
+// Distlog for Python over OTLP/HTTP: SHOP_OTLP_HTTP_ENDPOINT, default :4318), before ordering.
+if (process.env.SHOP_PYTHON === '1') ports.STOCK_PORT = process.env.STOCK_PORT ?? '3004';
 const children = ['payments', 'orders', 'gateway'].map((name) =>
   spawn(process.execPath, [path.join(__dirname, `${name}.js`)], {
     env: { ...process.env, ...ports, SHOP_QUIET: '1' },
     stdio: ['ignore', 'ignore', 'inherit'],
   }),
 );
+if (ports.STOCK_PORT)
+  children.push(
+    spawn(process.env.SHOP_PYTHON_BIN ?? 'python3', [path.join(__dirname, '../python/stock.py')], {
+      env: {
+        ...process.env,
+        ...ports,
+        PYTHONPATH: path.join(__dirname, '../../python'),
+        OTEL_SERVICE_NAME: 'stock',
+        OTEL_EXPORTER_OTLP_ENDPOINT: process.env.SHOP_OTLP_HTTP_ENDPOINT ?? 'http://127.0.0.1:4318',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  );
 
 function canConnect(port) {
   return new Promise((resolve) => {
