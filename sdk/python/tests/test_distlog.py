@@ -196,3 +196,43 @@ print(json.dumps({"after": distlog.stats(), "flushed": ok}), flush=True)
     assert stderr.count("cannot reach the collector") == 1 and "takes records again" in stderr
     stored = eventually(lambda: (lambda r: r if len(r) == 200 else None)(rows(service)))
     assert stored and sorted(int(r["Body"].split()[1]) for r in stored) == list(range(200))
+
+
+def test_asgi_and_async_scopes_continue_the_callers_trace(collector):
+    service = unique("py-asgi")
+    app = r"""
+import asyncio, json, logging, distlog
+distlog.init()
+log = logging.getLogger("api")
+
+@distlog.scoped("load order")
+async def load(order_id):
+    await asyncio.sleep(0.01)
+    log.info("loaded %s", order_id)
+
+async def inner(scope, receive, send):
+    await load(7)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+async def main():
+    sent = []
+    async def receive():
+        return {"type": "http.request", "body": b""}
+    async def send(message):
+        sent.append(message["type"])
+    caller = "00-" + "ab" * 16 + "-" + "cd" * 8 + "-01"
+    await distlog.ASGIMiddleware(inner)({"type": "http", "method": "GET", "path": "/orders/7", "headers": [(b"traceparent", caller.encode())]}, receive, send)
+    print(json.dumps({"sent": sent}))
+
+asyncio.run(main())
+"""
+    (out,), _ = run_app(app, service, {"OTEL_EXPORTER_OTLP_ENDPOINT": collector})
+    assert out["sent"] == ["http.response.start", "http.response.body"]
+    found = eventually(lambda: (lambda r: r if len(r) >= 5 else None)(rows(service)))
+    assert found and all(r["TraceId"] == "ab" * 16 for r in found)
+    ends = {attrs(r)["scope.name"]: r for r in found if r["EventName"] == "distlog.scope.end"}
+    assert attrs(ends["GET /orders/7"])["scope.parent_span_id"] == "cd" * 8
+    assert attrs(ends["load order"])["scope.parent_span_id"] == ends["GET /orders/7"]["SpanId"]
+    loaded = next(r for r in found if r["Body"] == "loaded 7")
+    assert loaded["SpanId"] == ends["load order"]["SpanId"]
