@@ -2,7 +2,7 @@ import zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { startCollector, RunningCollector } from './collector';
 import { ClickHouse } from './storage/clickhouse';
-import { createTestDatabase, dropTestDatabase, holdTtlMerges, testClickHouseUrl } from './storage/testing';
+import { createTestDatabase, dropTestDatabase, holdExpiredRows, testClickHouseUrl } from './storage/testing';
 import { logsServiceDefinition } from './receivers/otlp/grpc-receiver';
 import { decodeLogsResponse, encodeLogsRequest, kv } from './testing/otlp-protobufjs';
 
@@ -11,8 +11,6 @@ let collector: RunningCollector;
 
 beforeAll(async () => {
   ch = await createTestDatabase('collector');
-  // Records here carry fixed or clamped dates, past the tiers' retention.
-  await holdTtlMerges(ch);
   collector = await startCollector({
     clickhouse: { url: testClickHouseUrl(), database: ch.database },
     grpc: { port: 0 },
@@ -20,8 +18,10 @@ beforeAll(async () => {
     batch: { maxDelayMs: 20 },
     spoolDir: false,
   });
-  // Partitions past retention are dropped once at start: not the records these tests send.
+  // Partitions past retention are dropped once at start: not the records these tests send,
+  // which carry fixed or clamped dates past the tiers' retention (and TTL, where the server has it).
   await collector.retention();
+  await holdExpiredRows(ch);
 });
 
 afterAll(async () => {
@@ -89,6 +89,50 @@ describe('collector receivers into ClickHouse', () => {
         values: ['42'],
         TraceId: '',
         SpanId: '',
+      },
+    ]);
+  });
+
+  it("on servers with Map and DateTime64, shows every tier as otel_logs, the OTel ClickHouse exporter's layout", async () => {
+    const [exists] = await ch.query<{ n: string }>(
+      `SELECT count() AS n FROM system.tables WHERE database = '${ch.database}' AND name = 'otel_logs'`,
+    );
+    if (!(ch.features.mapType && ch.features.dateTime64)) {
+      // 18.16 has neither type: no view, and nothing else changes.
+      expect(exists.n).toBe('0');
+      return;
+    }
+    const columns = await ch.query<{ name: string; type: string }>(`DESCRIBE TABLE ${ch.database}.otel_logs`);
+    expect(Object.fromEntries(columns.map((c) => [c.name, c.type]))).toMatchObject({
+      Timestamp: "DateTime64(9, 'UTC')",
+      TimestampTime: 'DateTime',
+      TraceId: 'String',
+      SpanId: 'String',
+      TraceFlags: 'UInt8',
+      SeverityText: 'String',
+      SeverityNumber: 'UInt8',
+      ServiceName: 'String',
+      Body: 'String',
+      ResourceAttributes: 'Map(LowCardinality(String), String)',
+      ScopeName: 'String',
+      ScopeAttributes: 'Map(LowCardinality(String), String)',
+      LogAttributes: 'Map(LowCardinality(String), String)',
+    });
+    // The shape of the query Grafana's ClickHouse data source sends in logs mode, on this record.
+    const rows = await ch.query<Record<string, unknown>>(
+      `SELECT Timestamp AS timestamp, Body AS body, SeverityText AS level, LogAttributes AS labels, TraceId AS traceID
+       FROM "${ch.database}"."otel_logs"
+       WHERE ( timestamp >= toDateTime64(1700000000, 9) AND timestamp <= toDateTime64(1700000001, 9) )
+         AND ( ServiceName = 'svc-http' ) AND ( LogAttributes['user.id'] = '42' )
+       ORDER BY timestamp DESC LIMIT 1000`,
+    );
+    expect(rows).toEqual([
+      {
+        timestamp: '2023-11-14 22:13:20.123456789',
+        body: 'http-proto-body',
+        level: 'WARN',
+        labels: { 'user.id': '42' },
+        traceID: '',
       },
     ]);
   });

@@ -26,7 +26,7 @@ export { SEVERITY_TEXT_BY_NUMBER, makeRow } from './model/log-row';
 export {
   createTestDatabase,
   dropTestDatabase,
-  holdTtlMerges,
+  holdExpiredRows,
   testClickHouseUrl,
   eventually,
 } from './storage/testing';

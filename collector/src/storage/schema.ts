@@ -85,7 +85,40 @@ export async function applySchema(ch: ClickHouse, tiers: readonly TierConfig[]):
     }
   }
   await createAllTiersTable(ch, tiers);
+  if (ch.features.mapType && ch.features.dateTime64) await createOtelLogsView(ch);
   return applied;
+}
+
+/** The view in the layout of the OpenTelemetry Collector's ClickHouse exporter (see below). */
+export const OTEL_LOGS_VIEW = 'otel_logs';
+
+/**
+ * On servers with `Map` and `DateTime64`: `otel_logs`, every tier in the column names and
+ * types of the OpenTelemetry Collector ClickHouse exporter's logs table, so tools made for
+ * that table — Grafana's ClickHouse data source in OpenTelemetry mode, ClickStack/HyperDX —
+ * read Distlog's data unchanged. A plain view over all_logs: nothing stored twice.
+ */
+async function createOtelLogsView(ch: ClickHouse): Promise<void> {
+  const [exists] = await ch.query<{ n: string }>(
+    `SELECT count() AS n FROM system.tables WHERE database = ${stringLiteral(ch.database)} AND name = '${OTEL_LOGS_VIEW}'`,
+  );
+  if (Number(exists.n) > 0) return;
+  const map = (nested: string) =>
+    `CAST(mapFromArrays(src.${nested}.key, src.${nested}.value), 'Map(LowCardinality(String), String)') AS ${nested}`;
+  await ch.command(
+    `CREATE VIEW IF NOT EXISTS ${ch.database}.${OTEL_LOGS_VIEW}${ch.onCluster} AS SELECT
+       fromUnixTimestamp64Nano(toInt64(src.TimeUnixNano), 'UTC') AS Timestamp,
+       src.Timestamp AS TimestampTime,
+       src.TraceId AS TraceId, src.SpanId AS SpanId, src.TraceFlags AS TraceFlags,
+       src.SeverityText AS SeverityText, src.SeverityNumber AS SeverityNumber,
+       src.ServiceName AS ServiceName, src.Body AS Body, src.ResourceSchemaUrl AS ResourceSchemaUrl,
+       ${map('ResourceAttributes')},
+       '' AS ScopeSchemaUrl, src.ScopeName AS ScopeName, src.ScopeVersion AS ScopeVersion,
+       ${map('ScopeAttributes')},
+       ${map('LogAttributes')},
+       src.EventName AS EventName
+     FROM ${ch.database}.${ALL_TIERS_TABLE} AS src`,
+  );
 }
 
 /** The Merge table over every tier; its virtual column `_table` tells the tier's table. */

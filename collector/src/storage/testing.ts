@@ -29,17 +29,17 @@ export async function createTestDatabase(
 
 /**
  * For tests that store records dated outside their tier's retention (fixed dates, clamped
- * times): on servers with TTL those rows are deleted by the next TTL merge, which may come
- * at once. This holds TTL merges on the database's tier tables; retention by partition
- * drops is unaffected.
+ * times): on servers with TTL those rows are deleted by the next merge of their part — a
+ * TTL merge or any other — which may come at once. This stops merges on every MergeTree
+ * table of the database (call it once the tables exist, e.g. after the collector started);
+ * retention by partition drops is unaffected.
  */
-export async function holdTtlMerges(
-  ch: ClickHouse,
-  tiers: readonly TierConfig[] = DEFAULT_TIERS,
-): Promise<void> {
+export async function holdExpiredRows(ch: ClickHouse): Promise<void> {
   if (!ch.features.ttl) return;
-  for (const tier of tiers)
-    await ch.command(`SYSTEM STOP TTL MERGES ${ch.database}.${ch.storageTable(tier.table)}`);
+  const tables = await ch.query<{ name: string }>(
+    `SELECT name FROM system.tables WHERE database = '${ch.database}' AND engine LIKE '%MergeTree'`,
+  );
+  for (const { name } of tables) await ch.command(`SYSTEM STOP MERGES ${ch.database}.${name}`);
 }
 
 export async function dropTestDatabase(ch: ClickHouse): Promise<void> {

@@ -6,7 +6,7 @@ import { ClickHouse } from '../../storage/clickhouse';
 import {
   createTestDatabase,
   dropTestDatabase,
-  holdTtlMerges,
+  holdExpiredRows,
   testClickHouseUrl,
 } from '../../storage/testing';
 import { stringLiteral } from '../../storage/sql';
@@ -29,8 +29,6 @@ const limits = { ...DEFAULT_DECODE_LIMITS, receivedAtUnixNano: 1n };
 
 beforeAll(async () => {
   ch = await createTestDatabase('hostile');
-  // Records here carry fixed or clamped dates, past the tiers' retention.
-  await holdTtlMerges(ch);
   collector = await startCollector({
     clickhouse: { url: testClickHouseUrl(), database: ch.database },
     grpc: { port: 0 },
@@ -43,8 +41,10 @@ beforeAll(async () => {
       maxAttributeValueLength: 1024,
     },
   });
-  // Partitions past retention are dropped once at start: not the records these tests send.
+  // Partitions past retention are dropped once at start: not the records these tests send,
+  // which carry fixed or clamped dates past the tiers' retention (and TTL, where the server has it).
   await collector.retention();
+  await holdExpiredRows(ch);
 });
 
 afterAll(async () => {
