@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   ClickHouse,
+  LocalChdb,
   LocalClickHouse,
   applySchema,
   loadConfigFile,
@@ -17,10 +18,36 @@ import { buildApp } from '../server/app';
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 
+/**
+ * Both ClickHouse lines in one run: the private clickhouse-server (18.16 here) and the
+ * embedded store (chDB, current ClickHouse); BENCH_TARGETS=server,embedded chooses,
+ * CLICKHOUSE_URL measures one server of yours instead.
+ */
 async function main(): Promise<void> {
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'distlog-query-bench-'));
-  const local = process.env.CLICKHOUSE_URL ? undefined : await LocalClickHouse.start({ dir: tmp });
-  const url = process.env.CLICKHOUSE_URL ?? local!.url;
+  const targets = process.env.CLICKHOUSE_URL
+    ? ['url']
+    : (process.env.BENCH_TARGETS ?? 'server,embedded').split(',').map((t) => t.trim());
+  for (const target of targets) {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'distlog-query-bench-'));
+    const local =
+      target === 'url'
+        ? undefined
+        : target === 'embedded'
+          ? await LocalChdb.start({ dir: path.join(tmp, 'store') })
+          : await LocalClickHouse.start({ dir: tmp });
+    try {
+      await benchTarget(
+        process.env.CLICKHOUSE_URL ?? local!.url,
+        local instanceof LocalChdb ? 'embedded store' : 'server',
+      );
+    } finally {
+      await local?.stop();
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+}
+
+async function benchTarget(url: string, label: string): Promise<void> {
   const database = `distlog_query_bench_${Date.now()}`;
   const ch = await ClickHouse.connect({ url, database, requestTimeoutMs: 600_000 });
   try {
@@ -107,15 +134,13 @@ async function main(): Promise<void> {
       });
     }
     console.log(
-      `\n${ROWS} records over 24 h (generated in ${loadSeconds.toFixed(1)} s), ClickHouse ${ch.features.version}, ${RUNS} runs each\n`,
+      `\n${ROWS} records over 24 h (generated in ${loadSeconds.toFixed(1)} s), ClickHouse ${ch.features.version} (${label}), ${RUNS} runs each\n`,
     );
     console.table(rows);
     await app.close();
     await ch.command(`DROP DATABASE ${database}`);
   } finally {
     await ch.close();
-    await local?.stop();
-    rmSync(tmp, { recursive: true, force: true });
   }
 }
 
