@@ -11,6 +11,7 @@ export {
 } from './storage/local-clickhouse';
 export type { LocalClickHouseOptions } from './storage/local-clickhouse';
 export { LocalChdb } from './storage/embedded/local-chdb';
+export { forEachClickHouseTarget } from './storage/targets';
 export type { LocalChdbOptions } from './storage/embedded/local-chdb';
 export { applySchema, loadMigrations } from './storage/schema';
 export { featuresForVersion } from './storage/server-features';

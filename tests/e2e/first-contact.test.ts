@@ -1,26 +1,12 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { ClickHouse } from '@distlog/collector';
-import {
-  CollectorProcess,
-  REPO_ROOT,
-  collectorWithDatabase,
-  runFixture,
-  stopCollectorAndDatabase,
-} from '../support/collector-process';
+import { REPO_ROOT, collectorForFile, runFixture } from '../support/collector-process';
 
 /**
  * What a newcomer does in the first hour, done the way the README says (issue 13). Each
  * of these once failed silently.
  */
-let ch: ClickHouse;
-let collector: CollectorProcess;
-
-beforeAll(async () => {
-  ({ ch, collector } = await collectorWithDatabase('e2e_first_contact'));
-});
-
-afterAll(() => stopCollectorAndDatabase(collector, ch));
+const started = collectorForFile('e2e_first_contact');
 
 function run(
   command: string,
@@ -38,7 +24,7 @@ function run(
 
 /** The collector's count of requests refused as too large, from its /metrics. */
 async function tooLargeCount(): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${collector.httpPort}/metrics`)).text();
+  const text = await (await fetch(`http://127.0.0.1:${started.collector.httpPort}/metrics`)).text();
   const line = text
     .split('\n')
     .find((l) => l.startsWith('distlog_records_refused_total{') && l.includes('reason="too_large"'));
@@ -79,7 +65,7 @@ describe('first contact', () => {
   it('a 20 MB body from a client that writes it all before reading gets a readable 413, and the port keeps serving', async () => {
     const before = await tooLargeCount();
     const body = Buffer.alloc(20 * 1024 * 1024, 0x61);
-    const answer = await postWholeBodyThenRead(collector.httpPort, body, {
+    const answer = await postWholeBodyThenRead(started.collector.httpPort, body, {
       'Content-Type': 'application/json',
     });
     expect(answer).toMatch(/^HTTP\/1\.1 413 /);
@@ -89,13 +75,13 @@ describe('first contact', () => {
     );
     // The same for a body that did not say how long it is (chunked).
     const chunked = await postWholeBodyThenRead(
-      collector.httpPort,
+      started.collector.httpPort,
       Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')]),
       { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
     ).catch((err: Error) => err.message);
     expect(chunked).toMatch(/^HTTP\/1\.1 413 /);
     expect(await tooLargeCount()).toBe(before + 2);
-    const ok = await fetch(`http://127.0.0.1:${collector.httpPort}/v1/logs`, {
+    const ok = await fetch(`http://127.0.0.1:${started.collector.httpPort}/v1/logs`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: '{"resourceLogs":[]}',
@@ -106,7 +92,7 @@ describe('first contact', () => {
   it("Python's http.client, which sends the whole body first, reads the 413", async () => {
     const script = [
       'import http.client, sys',
-      `c = http.client.HTTPConnection("127.0.0.1", ${collector.httpPort}, timeout=30)`,
+      `c = http.client.HTTPConnection("127.0.0.1", ${started.collector.httpPort}, timeout=30)`,
       'c.request("POST", "/v1/logs", body=b"a" * (20 * 1024 * 1024), headers={"Content-Type": "application/json"})',
       'r = c.getresponse()',
       'print(r.status, r.getheader("Connection"))',
@@ -124,7 +110,7 @@ describe('first contact', () => {
     async (protocol) => {
       const before = await tooLargeCount();
       const [result] = await runFixture('oversized-export.js', {
-        FIXTURE_URL: `http://127.0.0.1:${collector.httpPort}/v1/logs`,
+        FIXTURE_URL: `http://127.0.0.1:${started.collector.httpPort}/v1/logs`,
         FIXTURE_PROTOCOL: protocol,
         FIXTURE_BYTES: String(20 * 1024 * 1024),
       });

@@ -1,13 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ClickHouse, eventually } from '@distlog/collector';
-import {
-  CollectorProcess,
-  collectorWithDatabase,
-  runFixture,
-  stopCollectorAndDatabase,
-} from '../support/collector-process';
+import { eventually } from '@distlog/collector';
+import { collectorForFile, runFixture } from '../support/collector-process';
 
 /**
  * pino and init() in either order (issue 13): an ES module's static `import pino` always
@@ -15,14 +10,7 @@ import {
  * order must give trace context and level control — loggers created after init() and
  * before it — with no `-r`/`--import` flag.
  */
-let ch: ClickHouse;
-let collector: CollectorProcess;
-
-beforeAll(async () => {
-  ({ ch, collector } = await collectorWithDatabase('e2e_load_order'));
-});
-
-afterAll(() => stopCollectorAndDatabase(collector, ch));
+const started = collectorForFile('e2e_load_order');
 
 type Case = {
   modules: 'cjs' | 'esm';
@@ -78,7 +66,7 @@ describe('pino and init() in any order', () => {
     const file = `load-order-${c.modules}-${c.pino === 'before init' ? 'p0' : 'p1'}-${c.logger === 'before init' ? 'l0' : 'l1'}.${c.modules === 'esm' ? 'mjs' : 'cjs'}`;
     // Written next to the built fixtures so that its imports resolve from this package.
     writeFileSync(path.resolve(__dirname, '../dist/fixtures', file), appSource(c));
-    const rule = await fetch(`http://127.0.0.1:${collector.httpPort}/v1/levels`, {
+    const rule = await fetch(`http://127.0.0.1:${started.collector.httpPort}/v1/levels`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ service, logger: 'lo.*', level: 'debug', setBy: 'test' }),
@@ -88,15 +76,20 @@ describe('pino and init() in any order', () => {
       FIXTURE_TAG: tag,
       OTEL_SERVICE_NAME: service,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.httpPort}`,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${started.collector.httpPort}`,
     });
     expect(JSON.parse(ids.levels)).toMatchObject({
       lo: { level: 'debug', configured: 'info' },
       'lo.child': { level: 'debug', configured: 'info' },
     });
     const rows = await eventually(async () => {
-      const found = await ch.query<{ Body: string; ScopeName: string; TraceId: string; SpanId: string }>(
-        `SELECT Body, ScopeName, TraceId, SpanId FROM ${ch.database}.all_logs
+      const found = await started.ch.query<{
+        Body: string;
+        ScopeName: string;
+        TraceId: string;
+        SpanId: string;
+      }>(
+        `SELECT Body, ScopeName, TraceId, SpanId FROM ${started.ch.database}.all_logs
          WHERE ServiceName = '${service}' AND Body LIKE '${tag}%' ORDER BY Body DESC`,
       );
       return found.length === 2 ? found : undefined;

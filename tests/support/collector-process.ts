@@ -138,6 +138,19 @@ export async function collectorWithDatabase(
   return { ch, collector };
 }
 
+/**
+ * A test file's usual frame: registers beforeAll/afterAll that make a fresh database with
+ * a collector process and remove them; the returned object holds both once started.
+ */
+export function collectorForFile(prefix: string): { ch: ClickHouse; collector: CollectorProcess } {
+  const started = {} as { ch: ClickHouse; collector: CollectorProcess };
+  beforeAll(async () => {
+    Object.assign(started, await collectorWithDatabase(prefix));
+  });
+  afterAll(() => stopCollectorAndDatabase(started.collector, started.ch));
+  return started;
+}
+
 /** The matching end: stop the collector (if it started), drop the database. */
 export async function stopCollectorAndDatabase(
   collector: CollectorProcess | undefined,

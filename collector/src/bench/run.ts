@@ -12,8 +12,7 @@ import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { createClient } from '@clickhouse/client';
-import { LocalClickHouse } from '../storage/local-clickhouse';
-import { LocalChdb } from '../storage/embedded/local-chdb';
+import { forEachClickHouseTarget } from '../storage/targets';
 import { logsServiceDefinition } from '../receivers/otlp/grpc-receiver';
 import { encodeLogsRequest } from '../sinks/otlp/encode-request';
 import { LogRow, ResourceInfo, ScopeInfo } from '../model/log-row';
@@ -160,33 +159,17 @@ function httpSender(port: number): (b: Buffer) => Promise<void> {
   };
 }
 
-/**
- * The ClickHouse lines measured side by side: the private clickhouse-server (18.16 here)
- * and the embedded store (chDB, current ClickHouse); BENCH_TARGETS=server,embedded
- * chooses, CLICKHOUSE_URL measures one server of yours instead.
- */
+/** Both ClickHouse lines side by side in one run (see forEachClickHouseTarget: BENCH_TARGETS, CLICKHOUSE_URL). */
 async function main(): Promise<void> {
-  const targets = process.env.CLICKHOUSE_URL
-    ? ['url']
-    : (process.env.BENCH_TARGETS ?? 'server,embedded').split(',').map((t) => t.trim());
   const results: Array<Record<string, string>> = [];
-  for (const target of targets) {
+  await forEachClickHouseTarget(async (url, label) => {
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'distlog-bench-'));
-    const local =
-      target === 'url'
-        ? undefined
-        : target === 'embedded'
-          ? await LocalChdb.start({ dir: path.join(tmp, 'store') })
-          : await LocalClickHouse.start({ dir: path.join(tmp, 'clickhouse') });
     try {
-      const url = process.env.CLICKHOUSE_URL ?? local!.url;
-      const version = local instanceof LocalChdb ? `embedded ${local.version}` : `server at ${url}`;
-      for (const row of await benchTarget(url, tmp)) results.push({ ClickHouse: version, ...row });
+      for (const row of await benchTarget(url, tmp)) results.push({ ClickHouse: label, ...row });
     } finally {
-      await local?.stop();
       rmSync(tmp, { recursive: true, force: true });
     }
-  }
+  });
   console.log(
     `\n${RECORDS} records (~330 B, 5 attributes) in requests of ${PER_REQUEST}, ${CONCURRENCY} in flight\n`,
   );

@@ -2,6 +2,7 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, closeSync, writeFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { stopProcess } from './stop-process';
 
 /**
  * A private ClickHouse server owned by Distlog: its config lives in `dir`, it listens
@@ -126,13 +127,7 @@ export class LocalClickHouse {
 
   /** Stops the server (SIGTERM, then SIGKILL after 20 s). Safe to call twice. */
   async stop(): Promise<void> {
-    const child = this.child;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    await exited;
-    clearTimeout(timer);
+    await stopProcess(this.child);
     rmSync(path.join(this.dir, 'server.pid'), { force: true });
   }
 

@@ -2,13 +2,9 @@
 // records in ClickHouse (spread over 24 h, 20 services, traces of 10 records), the time
 // to the first page of a search by service + severity + time range, by text, and of a
 // trace lookup — through the real HTTP API, medians of BENCH_RUNS (default 9) runs.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import {
   ClickHouse,
-  LocalChdb,
-  LocalClickHouse,
+  forEachClickHouseTarget,
   applySchema,
   loadConfigFile,
   DEFAULT_CONFIG_FILE,
@@ -18,33 +14,9 @@ import { buildApp } from '../server/app';
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 
-/**
- * Both ClickHouse lines in one run: the private clickhouse-server (18.16 here) and the
- * embedded store (chDB, current ClickHouse); BENCH_TARGETS=server,embedded chooses,
- * CLICKHOUSE_URL measures one server of yours instead.
- */
+/** Both ClickHouse lines in one run (see forEachClickHouseTarget: BENCH_TARGETS, CLICKHOUSE_URL). */
 async function main(): Promise<void> {
-  const targets = process.env.CLICKHOUSE_URL
-    ? ['url']
-    : (process.env.BENCH_TARGETS ?? 'server,embedded').split(',').map((t) => t.trim());
-  for (const target of targets) {
-    const tmp = mkdtempSync(path.join(os.tmpdir(), 'distlog-query-bench-'));
-    const local =
-      target === 'url'
-        ? undefined
-        : target === 'embedded'
-          ? await LocalChdb.start({ dir: path.join(tmp, 'store') })
-          : await LocalClickHouse.start({ dir: tmp });
-    try {
-      await benchTarget(
-        process.env.CLICKHOUSE_URL ?? local!.url,
-        local instanceof LocalChdb ? 'embedded store' : 'server',
-      );
-    } finally {
-      await local?.stop();
-      rmSync(tmp, { recursive: true, force: true });
-    }
-  }
+  await forEachClickHouseTarget(benchTarget);
 }
 
 async function benchTarget(url: string, label: string): Promise<void> {

@@ -172,7 +172,14 @@ print(json.dumps({"after": distlog.stats(), "flushed": ok}), flush=True)
     import sys
 
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__file__)), OTEL_SERVICE_NAME=service)
-    env.update({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:%d" % down_port, "DISTLOG_LEVELS": "off"})
+    env.update(
+        {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:%d" % down_port,
+            "DISTLOG_LEVELS": "off",
+            # The first attempt comes (and fails) well within the app's second of waiting.
+            "OTEL_BLRP_SCHEDULE_DELAY": "100",
+        }
+    )
     child = subprocess.Popen(
         [sys.executable, "-c", app], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

@@ -2,6 +2,7 @@ import { spawn, ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { stopProcess } from '../stop-process';
 
 export interface LocalChdbOptions {
   /** The store's folder (its data, staging area and pid file). */
@@ -63,13 +64,7 @@ export class LocalChdb {
   }
 
   /** Stops the store (SIGTERM, then SIGKILL after 20 s). Safe to call twice. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    await exited;
-    clearTimeout(timer);
+  stop(): Promise<void> {
+    return stopProcess(this.child);
   }
 }
