@@ -243,3 +243,39 @@ asyncio.run(main())
     assert attrs(ends["load order"])["scope.parent_span_id"] == ends["GET /orders/7"]["SpanId"]
     loaded = next(r for r in found if r["Body"] == "loaded 7")
     assert loaded["SpanId"] == ends["load order"]["SpanId"]
+
+
+def test_the_queue_is_bounded_drops_the_oldest_and_counts_them():
+    # No collector at all: the records stay queued, up to the bound.
+    app = r"""
+import json, logging, distlog
+distlog.init(level_control=False)
+log = logging.getLogger("app")
+for i in range(25):
+    log.info("record %d", i)
+print(json.dumps(distlog.stats()))
+import os; os._exit(0)
+"""
+    (stats,), _ = run_app(
+        app,
+        unique("py-bound"),
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "OTEL_BLRP_MAX_QUEUE_SIZE": "10"},
+    )
+    assert (stats["queued"], stats["dropped"], stats["exported"]) == (10, 15, 0)
+
+
+def test_level_control_that_cannot_subscribe_says_so_once():
+    app = r"""
+import logging, time, distlog
+distlog.init()
+time.sleep(2.0)   # several attempts with backoff
+import os; os._exit(0)
+"""
+    _, stderr = run_app(
+        app,
+        unique("py-nocontrol"),
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "OTEL_BLRP_SCHEDULE_DELAY": "60000"},
+    )
+    lines = [l for l in stderr.splitlines() if l.startswith("distlog: level control")]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("distlog: level control cannot subscribe at http://127.0.0.1:9 (")
