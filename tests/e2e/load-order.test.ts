@@ -7,7 +7,7 @@ import { collectorForFile, runFixture } from '../support/collector-process';
 /**
  * pino and init() in either order (issue 13): an ES module's static `import pino` always
  * runs before the app's `init()`, and CommonJS apps often require pino first too. Every
- * order must give trace context and level control — loggers created after init() and
+ * order must give trace context, level control and the transport's fast path — loggers created after init() and
  * before it — with no `-r`/`--import` flag.
  */
 const started = collectorForFile('e2e_load_order');
@@ -42,13 +42,16 @@ function appSource({ modules, pino, logger }: Case): string {
     `const levels = () => getDistlog().levels();`,
     `while ((levels()['lo']?.level !== 'debug' || levels()['lo.child']?.level !== 'debug') && Date.now() < deadline)`,
     '  await new Promise((r) => setTimeout(r, 50));',
+    // The transport's fast path (gathered writes, sticky context) reaches every logger whose stream only Distlog's transport reads.
+    `const stream = logger[Object.getOwnPropertySymbols(logger).find((s) => s.description === 'pino.stream')];`,
+    `while (!stream[Symbol.for('distlog.coalesced')] && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));`,
     'const tag = process.env.FIXTURE_TAG;',
     `const ids = await scope('request', {}, async () => {`,
     `  logger.debug(tag + ' root');`,
     `  child.debug(tag + ' child');`,
     '  return trace.getActiveSpan().spanContext();',
     '});',
-    `process.stdout.write(JSON.stringify({ traceId: ids.traceId, spanId: ids.spanId, levels: JSON.stringify(levels()) }) + '\\n');`,
+    `process.stdout.write(JSON.stringify({ traceId: ids.traceId, spanId: ids.spanId, levels: JSON.stringify(levels()), fast: String(!!stream[Symbol.for('distlog.coalesced')]) }) + '\\n');`,
     esm ? '' : '}\nvoid main();',
   ].join('\n');
 }
@@ -78,6 +81,7 @@ describe('pino and init() in any order', () => {
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${started.collector.httpPort}`,
     });
+    expect(ids.fast).toBe('true');
     expect(JSON.parse(ids.levels)).toMatchObject({
       lo: { level: 'debug', configured: 'info' },
       'lo.child': { level: 'debug', configured: 'info' },

@@ -1,12 +1,14 @@
 // `npm run soak` (not part of `npm test`): SOAK_CLIENTS client processes (default 4) send
 // OTLP/HTTP batches for SOAK_SECONDS (default 600) while ClickHouse is stopped and started
 // and the collector is restarted (SIGTERM and SIGKILL, in turns). At the end it prints the
-// records sent, acknowledged, stored, duplicated and lost, and the collector's peak memory.
-import { spawn, ChildProcess } from 'node:child_process';
+// records sent, acknowledged, stored, duplicated and lost, the collector's peak memory, and
+// the store's memory and disk over the run. SOAK_STORE=server (default: a private
+// clickhouse-server) or embedded (the embedded store, chDB).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ClickHouse, LocalClickHouse, freePort } from '@distlog/collector';
+import { execFileSync, spawn, ChildProcess } from 'node:child_process';
+import { ClickHouse, LocalChdb, LocalClickHouse, freePort } from '@distlog/collector';
 import { CollectorProcess, startCollectorProcess } from '../support/collector-process';
 import { otlpJson } from '../support/otlp-json';
 import { rssMb } from '../support/process-memory';
@@ -14,6 +16,7 @@ import { rssMb } from '../support/process-memory';
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 4);
 const BATCH = 100;
+const STORE = process.env.SOAK_STORE ?? 'server';
 
 /** A client: sends numbered batches, retrying each until acknowledged, until SIGTERM. */
 async function client(): Promise<void> {
@@ -52,7 +55,14 @@ async function client(): Promise<void> {
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'distlog-soak-'));
   const chPorts = { httpPort: await freePort(), tcpPort: await freePort() };
-  let server = await LocalClickHouse.start({ dir: path.join(dir, 'clickhouse'), ...chPorts });
+  const storeDir = path.join(dir, 'clickhouse');
+  const startStore = (): Promise<LocalClickHouse | LocalChdb> =>
+    STORE === 'embedded'
+      ? LocalChdb.start({ dir: storeDir, httpPort: chPorts.httpPort })
+      : LocalClickHouse.start({ dir: storeDir, ...chPorts });
+  let server = await startStore();
+  const storeSamples: Array<{ at: number; rss: number; diskMb: number }> = [];
+  const diskMb = () => Number(execFileSync('du', ['-sm', storeDir]).toString().split('\t')[0]);
   const database = 'distlog_soak';
   const home = path.join(dir, 'home');
   const ports = { grpcPort: await freePort(), httpPort: await freePort() };
@@ -64,6 +74,8 @@ async function main(): Promise<void> {
     const mb = rssMb(collector.child.pid!);
     peakRss = Math.max(peakRss, mb);
     if (mb > 0) samples.push({ at: Date.now() - started, mb });
+    const storeMb = server.pid ? rssMb(server.pid) : 0;
+    if (storeMb > 0) storeSamples.push({ at: Date.now() - started, rss: storeMb, diskMb: diskMb() });
   }, 2000);
 
   const clients: ChildProcess[] = Array.from({ length: CLIENTS }, (_, i) =>
@@ -95,7 +107,7 @@ async function main(): Promise<void> {
       console.log(`[${new Date().toISOString()}] stopping ClickHouse for 10 s`);
       await server.stop();
       await new Promise((r) => setTimeout(r, 10_000));
-      server = await LocalClickHouse.start({ dir: path.join(dir, 'clickhouse'), ...chPorts });
+      server = await startStore();
     } else {
       const signal = step === 1 ? 'SIGTERM' : 'SIGKILL';
       console.log(`[${new Date().toISOString()}] restarting the collector (${signal})`);
@@ -144,6 +156,18 @@ async function main(): Promise<void> {
   console.log(
     `collector RSS peak per quarter of the run: ${peaks.map((p) => p.toFixed(0)).join(' / ')} MB — ` +
       (flat ? 'flat' : 'GROWING'),
+  );
+  const quarterly = [0, 1, 2, 3].map((q) => {
+    const inQuarter = storeSamples.filter((x) => x.at >= q * quarter && x.at < (q + 1) * quarter);
+    return {
+      rss: Math.max(0, ...inQuarter.map((x) => x.rss)),
+      disk: Math.max(0, ...inQuarter.map((x) => x.diskMb)),
+    };
+  });
+  console.log(
+    `${STORE === 'embedded' ? 'embedded store' : 'ClickHouse server'} per quarter: RSS peak ` +
+      `${quarterly.map((x) => x.rss.toFixed(0)).join(' / ')} MB, disk ${quarterly.map((x) => x.disk).join(' / ')} MB ` +
+      `(${stored} records stored)`,
   );
   await ch.close();
   await collector.stop();

@@ -31,3 +31,6 @@ export function usesDistlogTransport(transport: unknown): boolean {
   if (typeof t.target === 'string' && t.target.startsWith(DISTLOG_TRANSPORT_TARGET)) return true;
   return [...(t.targets ?? []), ...(t.pipeline ?? [])].some(usesDistlogTransport);
 }
+
+/** The event the app's side of a transport stream receives when Distlog's transport is its only target. */
+export const ONLY_TRANSPORT_EVENT = 'distlog:only-transport';

@@ -18,7 +18,8 @@ export interface CoalescableStream {
   end?(): void;
 }
 
-const COALESCED = Symbol('distlog.coalesced');
+/** Marks a stream whose writes are gathered (Symbol.for: visible to tests and to other SDK copies). */
+export const COALESCED = Symbol.for('distlog.coalesced');
 export const DEFAULT_MAX_PENDING_CHARS = 16 * 1024;
 
 export function coalesceWrites(stream: CoalescableStream, maxPendingChars = DEFAULT_MAX_PENDING_CHARS): void {

@@ -3,10 +3,11 @@ import {
   DISTLOG_TRANSPORT_TARGET,
   isDistlogDestination,
   markDistlogPinoActive,
+  ONLY_TRANSPORT_EVENT,
   usesDistlogTransport,
 } from '../internal/pino-integration';
 import { trackLogger } from '../levels';
-import { coalesceWrites, CoalescableStream } from './coalesce';
+import { COALESCED, coalesceWrites, CoalescableStream } from './coalesce';
 import { childNaming, LoggerNaming, loggerName } from './logger-name';
 import { appendTraceContext, installTraceEnd } from './trace-context';
 
@@ -90,9 +91,34 @@ function adoptExisting(logger: PinoLogger): LoggerNaming {
       );
     }
   }
-  if (root) holdTransportStream(root);
+  if (root) {
+    holdTransportStream(root);
+    fastPathWhenOnlyDistlog(root);
+  }
   adopt(logger, named);
   return named;
+}
+
+/**
+ * A logger made by a pino Distlog did not wrap: its options were never seen, so whether its
+ * stream is read by Distlog's transport alone is learnt from the transport itself, which
+ * says so when it starts (pino/transport.ts). From then on the stream gets what a logger
+ * made through the wrapped factory has from the start: sticky context, gathered writes.
+ */
+function fastPathWhenOnlyDistlog(root: object): void {
+  const stream = pinoStream(root) as
+    (CoalescableStream & { once?: (e: string, f: () => void) => void }) | undefined;
+  if (
+    !stream ||
+    typeof stream.once !== 'function' ||
+    (stream as unknown as Record<symbol, unknown>)[COALESCED]
+  )
+    return;
+  stream.once(ONLY_TRANSPORT_EVENT, () => {
+    installTraceEnd(root, stream);
+    coalesceWrites(stream);
+    markDistlogPinoActive();
+  });
 }
 
 const hookedPrototypes = new WeakSet<object>();

@@ -99,8 +99,11 @@ export function appendTraceContext(line: string): string {
 export function installTraceEnd(logger: object, stickyStream?: object): boolean {
   const symbol = Object.getOwnPropertySymbols(logger).find((s) => s.description === 'pino.end');
   if (!symbol) return false;
-  let plain = (logger as Record<symbol, unknown>)[symbol];
+  // The line end pino gave this logger, also when a getter of ours is there already (the
+  // fast path is installed again once a transport stream turns out to be Distlog's only).
+  let plain = originalEnds.get(logger) ?? (logger as Record<symbol, unknown>)[symbol];
   if (typeof plain !== 'string') return false;
+  originalEnds.set(logger, plain);
   const crlf = plain === '}\r\n';
   const eol = (suffix: string) => (crlf ? suffix.slice(0, -1) + '\r\n' : suffix);
   // Sticky context, for a stream that only Distlog's transport reads, in order: a line
@@ -136,10 +139,13 @@ export function installTraceEnd(logger: object, stickyStream?: object): boolean 
     },
     set(value: unknown) {
       plain = value;
+      if (typeof value === 'string') originalEnds.set(logger, value);
     },
   });
   return true;
 }
+
+const originalEnds = new WeakMap<object, string>();
 
 interface StickyState {
   /** The sticky suffix of the stream's previous line ('' when it had no context). */

@@ -5,6 +5,7 @@ import { init, EXIT_FLUSH_TIMEOUT_MS } from '../init';
 import { settledWithin } from '../internal/deadline';
 import { DistlogOptions } from '../config';
 import { createPinoEmitter } from './emit';
+import { ONLY_TRANSPORT_EVENT } from '../internal/pino-integration';
 
 /**
  * The pino transport: `pino({ transport: { target: '@distlog/sdk/pino', options } })`.
@@ -42,6 +43,7 @@ async function distlogTransport(options: DistlogOptions = {}): Promise<Writable>
     }
     if (value !== null && typeof value === 'object') emit(value as Record<string, unknown>);
   };
+  announceOnlyTransport();
   return new Writable({
     decodeStrings: false,
     write(chunk: string | Buffer, _encoding, callback) {
@@ -66,6 +68,18 @@ async function distlogTransport(options: DistlogOptions = {}): Promise<Writable>
       });
     },
   });
+}
+
+/**
+ * When this worker runs Distlog's transport alone (thread-stream loaded this file itself,
+ * not pino's multi-target worker), says so to the stream in the app's thread
+ * (thread-stream's EVENT message): a logger Distlog did not see being made — its pino was
+ * loaded before init() — then gets the transport's fast path too (see pino/instrument.ts).
+ */
+function announceOnlyTransport(): void {
+  const filename = String((workerData as { filename?: unknown } | undefined)?.filename ?? '');
+  if (!parentPort || !/[\\/]pino[\\/]transport\.js$/.test(decodeURIComponent(filename))) return;
+  parentPort.postMessage({ code: 'EVENT', name: ONLY_TRANSPORT_EVENT, args: [] });
 }
 
 interface PinoConfig {
