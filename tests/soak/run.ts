@@ -99,6 +99,28 @@ async function main(): Promise<void> {
   );
 
   const end = Date.now() + SECONDS * 1000;
+  // Readers beside the writers (a query server shares the store): a search every 250 ms.
+  const queryTimes: number[] = [];
+  let queryErrors = 0;
+  const reader = (async () => {
+    while (Date.now() < end) {
+      const t = performance.now();
+      try {
+        const res = await fetch(
+          `${server.url}/?query=${encodeURIComponent(
+            `SELECT Body FROM ${database}.all_logs WHERE ServiceName = 'soak' AND positionCaseInsensitive(Body, 'soak-1-') > 0 ORDER BY Timestamp DESC LIMIT 100 FORMAT JSONEachRow`,
+          )}`,
+          { signal: AbortSignal.timeout(10_000) },
+        );
+        await res.arrayBuffer();
+        if (res.ok) queryTimes.push(performance.now() - t);
+        else queryErrors++;
+      } catch {
+        queryErrors++; // the store is stopped on purpose every minute
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
   let round = 0;
   while (Date.now() < end - 30_000) {
     await new Promise((r) => setTimeout(r, 20_000));
@@ -116,6 +138,7 @@ async function main(): Promise<void> {
     }
   }
   await new Promise((r) => setTimeout(r, Math.max(0, end - Date.now())));
+  await reader;
   for (const c of clients) c.kill('SIGTERM');
   const totals = (await Promise.all(results)).reduce(
     (a, r) => ({ sent: a.sent + r.sent, acked: a.acked + r.acked }),
@@ -168,6 +191,12 @@ async function main(): Promise<void> {
     `${STORE === 'embedded' ? 'embedded store' : 'ClickHouse server'} per quarter: RSS peak ` +
       `${quarterly.map((x) => x.rss.toFixed(0)).join(' / ')} MB, disk ${quarterly.map((x) => x.disk).join(' / ')} MB ` +
       `(${stored} records stored)`,
+  );
+  queryTimes.sort((x, y) => x - y);
+  const pct = (p: number) => (queryTimes[Math.floor((queryTimes.length - 1) * p)] ?? 0).toFixed(0);
+  console.log(
+    `concurrent searches: ${queryTimes.length} answered (p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms), ` +
+      `${queryErrors} failed or refused (the store is down 10 s of every minute on purpose)`,
   );
   await ch.close();
   await collector.stop();
