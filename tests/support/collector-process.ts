@@ -1,12 +1,22 @@
 import { spawn, ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { ClickHouse, createTestDatabase, dropTestDatabase, testClickHouseUrl } from '@distlog/collector';
 
-/** The repository's root (the workspace that `npm run setup` installs). */
-export const REPO_ROOT = path.resolve(__dirname, '../..');
+/**
+ * The repository's root (the workspace that `npm run setup` installs): the nearest folder
+ * above this file whose package.json declares workspaces — from the sources (ts-jest) and
+ * from the built dist/ (the soak) alike.
+ */
+export const REPO_ROOT = ((): string => {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    if (existsSync(manifest) && 'workspaces' in JSON.parse(readFileSync(manifest, 'utf8'))) return dir;
+  }
+  throw new Error(`no workspace root above ${__dirname}`);
+})();
 
 /**
  * The `distlog` command exactly as `npx distlog` runs it: the link npm made in the root's
