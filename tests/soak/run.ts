@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync, spawn, ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, ChildProcess } from 'node:child_process';
 import { ClickHouse, LocalChdb, LocalClickHouse, freePort } from '@distlog/collector';
 import { CollectorProcess, startCollectorProcess } from '../support/collector-process';
 import { otlpJson } from '../support/otlp-json';
@@ -62,7 +62,8 @@ async function main(): Promise<void> {
       : LocalClickHouse.start({ dir: storeDir, ...chPorts });
   let server = await startStore();
   const storeSamples: Array<{ at: number; rss: number; diskMb: number }> = [];
-  const diskMb = () => Number(execFileSync('du', ['-sm', storeDir]).toString().split('\t')[0]);
+  // Parts come and go while du walks the folder: it may complain and still print the total.
+  const diskMb = () => Number(spawnSync('du', ['-sm', storeDir]).stdout.toString().split('\t')[0]) || 0;
   const database = 'distlog_soak';
   const home = path.join(dir, 'home');
   const ports = { grpcPort: await freePort(), httpPort: await freePort() };
