@@ -2,7 +2,8 @@
 # Installs what Distlog needs on a fresh machine, then builds it. Safe to run again.
 #  - Node.js >= 20.19 must already be there (the project is JavaScript);
 #  - ClickHouse: Debian's clickhouse-server when it is missing and CLICKHOUSE_URL is unset
-#    (as root; otherwise it says what to install);
+#    (as root; otherwise it says what to install — `distlog up` itself runs on the
+#    embedded store, chDB from npm, and needs no server; the tests do);
 #  - Chromium (Debian's) for the web UI's browser tests;
 #  - npm packages from package-lock.json, then `npm run build`.
 set -euo pipefail
@@ -23,9 +24,10 @@ if [ -z "${CLICKHOUSE_URL:-}" ] && ! command -v clickhouse-server >/dev/null 2>&
     apt-get update -qq
     apt-get install -y -qq clickhouse-server clickhouse-client >/dev/null
   else
-    say "ClickHouse is missing. Install clickhouse-server (Debian/Ubuntu: sudo apt-get install -y clickhouse-server clickhouse-client)"
-    say "or set CLICKHOUSE_URL to a server you run, then run this again."
-    exit 1
+    # `distlog up` runs on the embedded store (chDB, from npm) and needs no server.
+    say "clickhouse-server is not installed: \`distlog up\` runs on the embedded store; the tests and"
+    say "\`distlog up --store server\` need it (Debian/Ubuntu: sudo apt-get install -y clickhouse-server clickhouse-client),"
+    say "or set CLICKHOUSE_URL to a server you run."
   fi
 fi
 

@@ -139,12 +139,12 @@ describe('distlog command line', () => {
     expect(rows).toEqual([{ ServiceName: 'cli-test' }]);
   });
 
-  it('`up` without CLICKHOUSE_URL runs a private ClickHouse under DISTLOG_HOME and stops it', async () => {
+  it('`up --store server` runs a private clickhouse-server under DISTLOG_HOME and stops it', async () => {
     const home = mkdtempSync(path.join(os.tmpdir(), 'distlog-up-'));
     const chPort = await freePort();
     try {
       const result = await upSendStop(
-        ['--grpc-port', '0', '--http-port', '0'],
+        ['--store', 'server', '--grpc-port', '0', '--http-port', '0'],
         {
           CLICKHOUSE_URL: undefined,
           DISTLOG_HOME: home,
@@ -166,12 +166,12 @@ describe('distlog command line', () => {
     }
   });
 
-  it('`up --store embedded` runs on the embedded store (current ClickHouse through chDB) and stops it', async () => {
+  it('`up` with no ClickHouse named runs on the embedded store (current ClickHouse through chDB) and stops it', async () => {
     const home = mkdtempSync(path.join(os.tmpdir(), 'distlog-up-embedded-'));
     const storePort = await freePort();
     try {
       const result = await upSendStop(
-        ['--store', 'embedded', '--grpc-port', '0', '--http-port', '0'],
+        ['--grpc-port', '0', '--http-port', '0'],
         {
           CLICKHOUSE_URL: undefined,
           DISTLOG_HOME: home,

@@ -26,8 +26,11 @@ export interface CommonSettings {
   store: 'server' | 'embedded';
 }
 
-/** The private ClickHouse `up` and `schema` start when no URL is given (see README, "Which ClickHouse"). */
-export const DEFAULT_STORE: CommonSettings['store'] = 'server';
+/**
+ * The private ClickHouse `up` and `schema` start when no URL is given: the embedded store,
+ * which needs only Node.js (measured as a default must hold: docs/clickhouse.md).
+ */
+export const DEFAULT_STORE: CommonSettings['store'] = 'embedded';
 
 export const COMMON_OPTIONS = {
   home: { type: 'string' },
