@@ -8,6 +8,10 @@
 #  - npm packages from package-lock.json, then `npm run build`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# `--up` (npm run up): only what `distlog up` needs — Node.js packages and the build; the
+# embedded store comes from npm, so no system package is installed.
+for_up=0
+[ "${1:-}" = "--up" ] && for_up=1
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
@@ -17,7 +21,7 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
-if [ -z "${CLICKHOUSE_URL:-}" ] && ! command -v clickhouse-server >/dev/null 2>&1 && [ ! -x /usr/sbin/clickhouse-server ]; then
+if [ "$for_up" = 0 ] && [ -z "${CLICKHOUSE_URL:-}" ] && ! command -v clickhouse-server >/dev/null 2>&1 && [ ! -x /usr/sbin/clickhouse-server ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing clickhouse-server and clickhouse-client (Debian packages)…"
     export DEBIAN_FRONTEND=noninteractive
@@ -35,6 +39,7 @@ fi
 # PATH-THAT-PROVES-IT WHY` (skipped with DISTLOG_SETUP_<NAME>=0; the tests that need it then fail).
 optional_package() {
   local name=$1 proof=$2 why=$3 skip_var
+  [ "$for_up" = 0 ] || return 0
   skip_var="DISTLOG_SETUP_$(echo "$name" | tr '[:lower:]-' '[:upper:]_')"
   [ "${!skip_var:-1}" = 1 ] || return 0
   [ -e "$proof" ] && return 0
