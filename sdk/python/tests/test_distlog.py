@@ -253,7 +253,7 @@ distlog.init(level_control=False)
 log = logging.getLogger("app")
 for i in range(25):
     log.info("record %d", i)
-print(json.dumps(distlog.stats()))
+print(json.dumps(distlog.stats()), flush=True)  # os._exit does not flush
 import os; os._exit(0)
 """
     (stats,), _ = run_app(
