@@ -24,9 +24,9 @@ export interface DistlogOptions {
   /** Batching and the memory bound (defaults: OTEL_BLRP_* variables, then 2048 / 512 / 1000 ms / 30 s). */
   batch?: BoundedBatchOptions;
   /**
-   * Set up tracing for scopes when the app has none (a tracer provider that only makes
-   * ids, the async context manager, W3C propagators). Default true. An app's own
-   * OpenTelemetry SDK is always used as it is.
+   * Register the async context manager and the W3C propagators when the app has none, and
+   * give the API's tracer an ids-only delegate (never a registered provider: an app's own
+   * OpenTelemetry SDK, started before or after init(), is always used as it is). Default true.
    */
   tracing?: boolean;
   /** Add trace context (and scope attributes) to the lines of pino loggers created after init(). Default true. */

@@ -1,6 +1,7 @@
 import { format } from 'node:util';
 import { context } from '@opentelemetry/api';
-import { logs, SeverityNumber } from '@opentelemetry/api-logs';
+import { SeverityNumber } from '@opentelemetry/api-logs';
+import { distlogLoggerProvider } from './internal/logger-provider';
 import { scopeAttributes } from './scope';
 
 /**
@@ -34,7 +35,7 @@ let minimumSeverity: SeverityNumber = SeverityNumber.UNSPECIFIED;
 export function captureConsole(options: CaptureConsoleOptions = {}): void {
   if (originals) return;
   const print = options.print ?? true;
-  const logger = logs.getLogger(options.loggerName ?? 'console');
+  const logger = distlogLoggerProvider().getLogger(options.loggerName ?? 'console');
   originals = {};
   for (const method of Object.keys(SEVERITY) as Method[]) {
     const original = console[method].bind(console) as (...args: unknown[]) => void;

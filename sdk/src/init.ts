@@ -29,6 +29,7 @@ import type { LevelChangeNotice } from './levels/registry';
 import { GrpcLogExporter, ProtobufHttpLogExporter } from './export/exporters';
 import { BoundedBatchProcessor, ProcessorStats } from './export/bounded-batch-processor';
 import { ensureTracing } from './tracing';
+import { setDistlogLoggerProvider } from './internal/logger-provider';
 import { settledWithin } from './internal/deadline';
 import { closePinoTransports, hookPino } from './pino/instrument';
 
@@ -90,8 +91,10 @@ export function init(options: DistlogOptions = {}): Distlog {
       ),
     );
   const loggerProvider = new LoggerProvider({ resource, processors: [processor] });
+  setDistlogLoggerProvider(loggerProvider);
+  // False when the app's OpenTelemetry SDK registered a provider first: it keeps it.
   logs.setGlobalLoggerProvider(loggerProvider);
-  if (options.tracing !== false) ensureTracing(resource);
+  if (options.tracing !== false) ensureTracing();
   let levelRegistry: LevelRegistry | undefined;
   const subscriber =
     options.levelControl === false || process.env.DISTLOG_LEVELS === 'off'

@@ -1,5 +1,7 @@
 import { context, createContextKey, trace, Context, Span, SpanStatusCode } from '@opentelemetry/api';
-import { logs, SeverityNumber, LogAttributes } from '@opentelemetry/api-logs';
+import { SeverityNumber, LogAttributes } from '@opentelemetry/api-logs';
+import { distlogLoggerProvider } from './internal/logger-provider';
+import { scopeTracer } from './tracing';
 import { exceptionAttributes } from './mapper';
 import { getDistlog, init } from './init';
 
@@ -41,7 +43,7 @@ export function runScope<T>(name: string, attributes: ScopeAttributes, parent: C
   if (!getDistlog()) init();
   const parentSpan = trace.getSpan(parent);
   const parentSpanId = parentSpan?.spanContext().spanId;
-  const span = trace.getTracer(TRACER_NAME).startSpan(name, { attributes }, parent);
+  const span = scopeTracer(TRACER_NAME).startSpan(name, { attributes }, parent);
   const inherited = scopeAttributes(parent);
   const ctx = trace.setSpan(parent, span).setValue(SCOPE_ATTRIBUTES_KEY, { ...inherited, ...attributes });
   const started = performance.now();
@@ -127,14 +129,16 @@ function emitScopeRecord(
   attributes: LogAttributes,
 ): void {
   const inherited = scopeAttributes(ctx);
-  logs.getLogger(SCOPE_LOGGER_NAME).emit({
-    eventName,
-    severityNumber,
-    severityText: SeverityNumber[severityNumber],
-    body,
-    attributes: { ...inherited, ...attributes },
-    context: ctx,
-  });
+  distlogLoggerProvider()
+    .getLogger(SCOPE_LOGGER_NAME)
+    .emit({
+      eventName,
+      severityNumber,
+      severityText: SeverityNumber[severityNumber],
+      body,
+      attributes: { ...inherited, ...attributes },
+      context: ctx,
+    });
 }
 
 function isPromiseLike<T>(value: T): value is T & PromiseLike<unknown> {

@@ -107,7 +107,7 @@ export async function startCollectorProcess(
   };
 }
 
-/** Runs a built fixture script to completion; resolves with its stdout's JSON lines, parsed. */
+/** Runs a built fixture script (or a script at an absolute path) to completion; resolves with its stdout's JSON lines, parsed. */
 export async function runFixture(
   script: string,
   env: Record<string, string>,
@@ -122,7 +122,8 @@ export async function runFixtureOutput(
   env: Record<string, string>,
   nodeArgs: string[] = [],
 ): Promise<{ lines: Array<Record<string, string>>; stderr: string }> {
-  const child = spawn(process.execPath, [...nodeArgs, path.resolve(__dirname, '../dist/fixtures', script)], {
+  const file = path.isAbsolute(script) ? script : path.resolve(__dirname, '../dist/fixtures', script);
+  const child = spawn(process.execPath, [...nodeArgs, file], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -21,6 +21,21 @@ const db = { name: 'db', version: '1.2.3', schemaUrl: 'https://opentelemetry.io/
 const http = { name: 'http' };
 const trace = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 };
 
+// DISTLOG_OTEL_LINE=current (jest.config.js) swaps in the OTel JS line Node 22/24 users get;
+// the comparison below is only worth its name if the swap really happened.
+describe('the OpenTelemetry JS line under test', () => {
+  it(`is the ${process.env.DISTLOG_OTEL_LINE === 'current' ? 'current (3.x / 0.30x)' : "repository's (2.x / 0.223)"} one`, () => {
+    const current = process.env.DISTLOG_OTEL_LINE === 'current';
+    for (const name of [
+      '@opentelemetry/otlp-transformer',
+      '@opentelemetry/sdk-logs',
+      '@opentelemetry/resources',
+    ]) {
+      expect(require.resolve(name).includes('/.cache/otel-current/')).toBe(current);
+    }
+  });
+});
+
 let n = 0;
 function record(overrides: Partial<ReadableLogRecord>): ReadableLogRecord {
   n++;

@@ -3,7 +3,7 @@ import protobuf from 'protobufjs';
 import { decodeLevelRules, encodeLevelReport, encodeSubscribeRequest } from './control-wire';
 
 // The project's own control.proto, read by protobufjs: the SDK's hand-written messages must match it.
-const root = protobuf.loadSync(path.resolve(__dirname, '../../../proto/distlog/v1/control.proto'));
+const root = protobuf.loadSync(path.resolve(__dirname, '../../../collector/proto/distlog/v1/control.proto'));
 const type = (name: string) => root.lookupType(`distlog.v1.${name}`);
 
 describe('control-wire (distlog.v1.LevelControl messages)', () => {

@@ -1,6 +1,6 @@
 import { context as otelContext, isSpanContextValid, trace, SpanContext } from '@opentelemetry/api';
 import type { Logger, LoggerProvider } from '@opentelemetry/api-logs';
-import { logs } from '@opentelemetry/api-logs';
+import { distlogLoggerProvider } from '../internal/logger-provider';
 import { mapPinoLine, MapperOptions, PinoMapping } from '../mapper';
 import { DEFAULT_LOGGER_NAME } from './logger-name';
 import { scopeAttributes } from '../scope';
@@ -73,7 +73,7 @@ export function createPinoEmitter(options: EmitterOptions = {}): (line: Record<s
     }
     let logger = loggers.get(name);
     if (!logger) {
-      logger = (options.loggerProvider ?? logs.getLoggerProvider()).getLogger(name);
+      logger = (options.loggerProvider ?? distlogLoggerProvider()).getLogger(name);
       loggers.set(name, logger);
     }
     if (traceContext) {

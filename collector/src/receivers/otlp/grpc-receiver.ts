@@ -14,7 +14,7 @@ import { AuthError, Authenticator, authorizeRows } from '../../auth/authenticato
 import { FailureThrottle, throttledMessage } from '../../auth/throttle';
 import { TlsConfig } from '../../auth/auth-config';
 
-export const PROTO_DIR = path.resolve(__dirname, '../../../../proto');
+export const PROTO_DIR = path.resolve(__dirname, '../../../proto');
 
 export interface GrpcReceiverOptions {
   host: string;
