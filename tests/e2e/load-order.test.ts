@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { eventually } from '@distlog/collector';
-import { collectorForFile, runFixture } from '../support/collector-process';
+import { collectorForFile, runFixture, setLevelRule } from '../support/collector-process';
 
 /**
  * pino and init() in either order (issue 13): an ES module's static `import pino` always
@@ -69,12 +69,7 @@ describe('pino and init() in any order', () => {
     const file = `load-order-${c.modules}-${c.pino === 'before init' ? 'p0' : 'p1'}-${c.logger === 'before init' ? 'l0' : 'l1'}.${c.modules === 'esm' ? 'mjs' : 'cjs'}`;
     // Written next to the built fixtures so that its imports resolve from this package.
     writeFileSync(path.resolve(__dirname, '../dist/fixtures', file), appSource(c));
-    const rule = await fetch(`http://127.0.0.1:${started.collector.httpPort}/v1/levels`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ service, logger: 'lo.*', level: 'debug', setBy: 'test' }),
-    });
-    expect(rule.status).toBe(201);
+    await setLevelRule(started.collector, { service, logger: 'lo.*', level: 'debug' });
     const [ids] = await runFixture(file, {
       FIXTURE_TAG: tag,
       OTEL_SERVICE_NAME: service,

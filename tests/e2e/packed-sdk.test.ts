@@ -5,7 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { eventually } from '@distlog/collector';
-import { collectorForFile, REPO_ROOT, runFixture } from '../support/collector-process';
+import {
+  collectorForFile,
+  REPO_ROOT,
+  runFixture,
+  setLevelRule,
+  userNpmEnv,
+} from '../support/collector-process';
 
 /**
  * The SDK as a user gets it (issue 20): `npm pack` of @distlog/sdk, installed with pino into
@@ -25,7 +31,7 @@ beforeAll(async () => {
   const { stdout } = await run(
     'npm',
     ['pack', '--workspace', '@distlog/sdk', '--pack-destination', app, '--json', '--loglevel=error'],
-    { cwd: REPO_ROOT },
+    { cwd: REPO_ROOT, env: userNpmEnv() },
   );
   const [packed] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   tarballFiles = packed.files.map((f) => f.path);
@@ -43,7 +49,7 @@ beforeAll(async () => {
       '@opentelemetry/sdk-node',
       '@opentelemetry/sdk-trace',
     ],
-    { cwd: app, timeout: 240_000 },
+    { cwd: app, env: userNpmEnv(), timeout: 240_000 },
   );
 }, 300_000);
 
@@ -129,12 +135,7 @@ logger.flush(() => shutdown());
 ${kind === 'cjs' ? 'void main();' : ''}
 `,
       );
-      const rule = await fetch(`http://127.0.0.1:${started.collector.httpPort}/v1/levels`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ service, logger: 'packed', level: 'debug', setBy: 'test' }),
-      });
-      expect(rule.status).toBe(201);
+      await setLevelRule(started.collector, { service, logger: 'packed', level: 'debug' });
       const [ids] = await runFixture(file, {
         FIXTURE_TAG: tag,
         OTEL_SERVICE_NAME: service,

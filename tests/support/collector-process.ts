@@ -107,6 +107,31 @@ export async function startCollectorProcess(
   };
 }
 
+/**
+ * The environment for an `npm` the tests run as a user would: without the npm_* variables
+ * (npm_config_local_prefix above all) that `npm test` passes down, which would make that
+ * npm act on this repository's workspace instead of the folder it runs in.
+ */
+export function userNpmEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'INIT_CWD'),
+  );
+}
+
+/** Sets a level rule through the collector's HTTP API (POST /v1/levels) and checks it was taken. */
+export async function setLevelRule(
+  collector: CollectorProcess,
+  rule: { service: string; logger: string; level: string },
+): Promise<void> {
+  const response = await fetch(`http://127.0.0.1:${collector.httpPort}/v1/levels`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ ...rule, setBy: 'test' }),
+  });
+  if (response.status !== 201)
+    throw new Error(`level rule refused: ${response.status} ${await response.text()}`);
+}
+
 /** Runs a built fixture script (or a script at an absolute path) to completion; resolves with its stdout's JSON lines, parsed. */
 export async function runFixture(
   script: string,

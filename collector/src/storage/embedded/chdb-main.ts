@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     chdb = require('chdb');
   } catch (err) {
     throw new Error(
-      `the embedded store needs the npm package chdb (npm install chdb): ${(err as Error).message}`,
+      `the embedded store needs the npm package chdb, an optional dependency that is not installed here (npm install chdb; or use a ClickHouse server: --store server, or CLICKHOUSE_URL): ${(err as Error).message}`,
       { cause: err },
     );
   }
