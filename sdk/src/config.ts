@@ -31,6 +31,12 @@ export interface DistlogOptions {
   tracing?: boolean;
   /** Add trace context (and scope attributes) to the lines of pino loggers created after init(). Default true. */
   pinoTraceContext?: boolean;
+  /**
+   * Uncaught exceptions (FATAL) and unhandled rejections (ERROR) as records, delivered
+   * before the process ends, and process warnings as WARN records (crashes.ts). Default
+   * true; DISTLOG_CAPTURE_CRASHES=0 turns it off.
+   */
+  crashes?: boolean;
   /** Flush on `beforeExit` and SIGTERM. Default true. */
   exitHooks?: boolean;
   /**

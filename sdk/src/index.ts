@@ -22,6 +22,7 @@ export {
   HttpServerError,
 } from './propagation';
 export { captureConsole, releaseConsole } from './console';
+export { captureDebug, releaseDebug } from './debug';
 export type { CaptureConsoleOptions } from './console';
 export { BoundedBatchProcessor } from './export/bounded-batch-processor';
 export type { BoundedBatchOptions, ProcessorStats } from './export/bounded-batch-processor';

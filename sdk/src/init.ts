@@ -1,10 +1,11 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
+import { isMainThread } from 'node:worker_threads';
 import { format } from 'node:util';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { logs, SeverityNumber } from '@opentelemetry/api-logs';
 import { directRecord } from './internal/direct-record';
-import { LoggerProvider, LogRecordExporter } from '@opentelemetry/sdk-logs';
+import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import {
   defaultResource,
   detectResources,
@@ -12,11 +13,9 @@ import {
   resourceFromAttributes,
   Resource,
 } from '@opentelemetry/resources';
-import { OTLPLogExporter as HttpJsonExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import {
   ControlEndpoint,
   DistlogOptions,
-  OtlpProtocol,
   controlTransport,
   resolveControlEndpoint,
   resolveProtocol,
@@ -26,9 +25,10 @@ import type { LevelControlStatus } from './levels/subscriber';
 import { GrpcControlChannel } from './levels/grpc-channel';
 import { HttpControlChannel } from './levels/http-channel';
 import type { LevelChangeNotice } from './levels/registry';
-import { GrpcLogExporter, ProtobufHttpLogExporter } from './export/exporters';
+import { createExporter } from './export/exporters';
 import { BoundedBatchProcessor, ProcessorStats } from './export/bounded-batch-processor';
 import { ensureTracing } from './tracing';
+import { captureCrashes } from './crashes';
 import { setDistlogLoggerProvider } from './internal/logger-provider';
 import { settledWithin } from './internal/deadline';
 import { closePinoTransports, hookPino } from './pino/instrument';
@@ -101,6 +101,17 @@ export function init(options: DistlogOptions = {}): Distlog {
       ? undefined
       : startLevelControl(resolveControlEndpoint(options, protocol));
   if (options.pinoTraceContext !== false) hookPino();
+  // Not in pino's transport worker (a thread of its own, which also calls init()).
+  const crashes =
+    options.crashes === false || process.env.DISTLOG_CAPTURE_CRASHES === '0' || !isMainThread
+      ? undefined
+      : captureCrashes({
+          processor,
+          resource,
+          protocol,
+          endpoint: options.endpoint,
+          timeoutMs: EXIT_FLUSH_TIMEOUT_MS,
+        });
 
   let shuttingDown: Promise<void> | undefined;
   const instance: Distlog = {
@@ -108,7 +119,10 @@ export function init(options: DistlogOptions = {}): Distlog {
     resource,
     forceFlush: () => loggerProvider.forceFlush().catch((err) => diag.error('distlog: flush failed', err)),
     shutdown: () =>
-      (shuttingDown ??= (subscriber?.stop(), setLevelRegistry(undefined), loggerProvider.shutdown()).then(
+      (shuttingDown ??= (subscriber?.stop(),
+      crashes?.release(),
+      setLevelRegistry(undefined),
+      loggerProvider.shutdown()).then(
         () => {
           if (current === instance) current = undefined;
         },
@@ -271,11 +285,4 @@ function buildResource(options: DistlogOptions): Resource {
     .merge(processDefaults)
     .merge(detectResources({ detectors: [envDetector] }))
     .merge(resourceFromAttributes(explicit));
-}
-
-function createExporter(protocol: OtlpProtocol, endpoint: string | undefined): LogRecordExporter {
-  if (protocol === 'grpc') return new GrpcLogExporter(endpoint ? { url: endpoint } : {});
-  const url = endpoint ? endpoint.replace(/\/+$/, '').replace(/(\/v1\/logs)?$/, '/v1/logs') : undefined;
-  const config = url ? { url } : {};
-  return protocol === 'http/json' ? new HttpJsonExporter(config) : new ProtobufHttpLogExporter(config);
 }

@@ -41,6 +41,9 @@ beforeAll(async () => {
     'npm',
     [
       'install',
+      // A registry that cannot be reached fails the test within a minute instead of hanging.
+      '--fetch-timeout=30000',
+      '--fetch-retries=1',
       '--no-audit',
       '--no-fund',
       '--loglevel=error',

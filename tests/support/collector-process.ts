@@ -121,7 +121,7 @@ export function userNpmEnv(): NodeJS.ProcessEnv {
 /** Sets a level rule through the collector's HTTP API (POST /v1/levels) and checks it was taken. */
 export async function setLevelRule(
   collector: CollectorProcess,
-  rule: { service: string; logger: string; level: string },
+  rule: { service: string; logger: string; level: string; for?: string },
 ): Promise<void> {
   const response = await fetch(`http://127.0.0.1:${collector.httpPort}/v1/levels`, {
     method: 'POST',

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { serializerBench } from './serialize';
+import { debugBench } from './debug';
 import {
   OtlpGrpcReceiver,
   OtlpHttpReceiver,
@@ -63,6 +64,8 @@ interface Result {
 
 async function main(): Promise<void> {
   serializerBench();
+  if (process.env.BENCH_ONLY !== 'pino') debugBench();
+  if (process.env.BENCH_ONLY === 'debug') return;
   const received = new Map<string, number>();
   const counter: Consumer = {
     async consume(rows: LogRow[]) {

@@ -99,6 +99,21 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
     else this.exportSoon(this.scheduledDelayMillis);
   }
 
+  /**
+   * Takes every queued record out, oldest first (the process is about to end and sends
+   * them another way: crashes.ts). Records already handed to an export stay with it.
+   */
+  takeQueued(): ReadableLogRecord[] {
+    const out: ReadableLogRecord[] = [];
+    while (this.size > 0) {
+      out.push(this.ring[this.head]!);
+      this.ring[this.head] = undefined;
+      this.head = (this.head + 1) % this.maxQueueSize;
+      this.size--;
+    }
+    return out;
+  }
+
   async forceFlush(): Promise<void> {
     while (this.size > 0 || this.exporting) {
       if (this.exporting) await this.exporting;

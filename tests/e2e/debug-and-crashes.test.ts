@@ -1,0 +1,227 @@
+import { spawn, ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { eventually } from '@distlog/collector';
+import { collectorForFile, setLevelRule } from '../support/collector-process';
+
+/**
+ * Issue 17: the `debug` package's output as records under run-time level rules (a real
+ * express app), and crashes and warnings as records — each against a real collector.
+ */
+const started = collectorForFile('e2e_debug_crashes');
+const FIXTURES = path.resolve(__dirname, '../dist/fixtures');
+
+function endpointEnv(service: string): Record<string, string> {
+  return {
+    OTEL_SERVICE_NAME: service,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${started.collector.httpPort}`,
+  };
+}
+
+const ATTRIBUTES = ['warning.code', 'job', 'exception.type', 'exception.stacktrace'];
+
+async function rows(where: string) {
+  const attr = (k: string) => `LogAttributes.value[indexOf(LogAttributes.key, '${k}')] AS \`${k}\``;
+  return started.ch.query<Record<string, string>>(
+    `SELECT Body, ScopeName, SeverityText, TraceId, EventName, ${ATTRIBUTES.map(attr).join(', ')}
+     FROM ${started.ch.database}.all_logs WHERE ${where} ORDER BY Timestamp`,
+  );
+}
+
+describe('debug output as records, switched by level rules', () => {
+  const apps = {
+    cjs: `const express = require('express');
+const http = require('node:http');
+const { scopedHandler, getDistlog } = require('@distlog/sdk');
+const { trace } = require('@opentelemetry/api');`,
+    esm: `import express from 'express';
+import http from 'node:http';
+import { scopedHandler, getDistlog } from '@distlog/sdk';
+import { trace } from '@opentelemetry/api';`,
+  };
+  let app: ChildProcess | undefined;
+  afterEach(() => app?.kill());
+
+  it.each(['cjs', 'esm'] as const)(
+    'a %s express app: router output is recorded only while a rule enables it, with trace context',
+    async (kind) => {
+      const service = `debug-${kind}-${randomUUID().slice(0, 8)}`;
+      const file = path.join(FIXTURES, `debug-express.${kind === 'cjs' ? 'cjs' : 'mjs'}`);
+      writeFileSync(
+        file,
+        `${apps[kind]}
+const app = express();
+app.get('/levels', (req, res) => res.json(getDistlog().levels()));
+app.get('/hit/:n', (req, res) => res.json({ traceId: trace.getActiveSpan().spanContext().traceId }));
+const server = http.createServer(scopedHandler(app)).listen(0, '127.0.0.1', () =>
+  process.stdout.write(JSON.stringify({ port: server.address().port }) + '\\n'),
+);
+`,
+      );
+      app = spawn(process.execPath, [kind === 'cjs' ? '-r' : '--import', '@distlog/sdk/register', file], {
+        env: { ...process.env, ...endpointEnv(service), DISTLOG_CAPTURE_DEBUG: '1', DEBUG: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        cwd: FIXTURES,
+      });
+      let stderr = '';
+      app.stderr!.on('data', (c) => (stderr += c));
+      const { port } = JSON.parse(
+        await new Promise<string>((resolve) =>
+          readline.createInterface({ input: app!.stdout! }).once('line', resolve),
+        ),
+      ) as { port: number };
+      const base = `http://127.0.0.1:${port}`;
+      const hit = async (n: string) =>
+        ((await (await fetch(`${base}/hit/${n}`)).json()) as { traceId: string }).traceId;
+      const levels = async () =>
+        (await (await fetch(`${base}/levels`)).json()) as Record<
+          string,
+          { level: string; configured: string }
+        >;
+
+      const before = await hit('before');
+      await setLevelRule(started.collector, { service, logger: 'router*', level: 'debug', for: '4s' });
+      await eventually(async () => ((await levels()).router?.level === 'debug' ? true : undefined));
+      const during = await hit('during');
+      // The namespaces the process created are listed, with their DEBUG setting as configured.
+      expect((await levels())['router:route']).toMatchObject({ level: 'debug', configured: 'silent' });
+      // …and `distlog level list` (the collector's GET /v1/levels) shows them for this process.
+      const listed = await eventually(async () => {
+        const json = (await (
+          await fetch(`http://127.0.0.1:${started.collector.httpPort}/v1/levels`)
+        ).json()) as {
+          instances: Array<{ service: string; loggers: Record<string, { level: string }> }>;
+        };
+        const mine = json.instances.find((i) => i.service === service);
+        return mine?.loggers['router:route'] ? mine.loggers : undefined;
+      });
+      expect(listed!['router:route']).toMatchObject({ level: 'debug' });
+      await eventually(async () => ((await levels()).router?.level === 'silent' ? true : undefined), 10_000);
+      const after = await hit('after');
+
+      const recorded = await eventually(async () => {
+        const found = await rows(
+          `ServiceName = '${service}' AND ScopeName = 'router' AND Body LIKE 'dispatching GET /hit/%'`,
+        );
+        return found.length > 0 ? found : undefined;
+      });
+      // Give anything sent late the same chance, then look at what was stored for each request.
+      await new Promise((r) => setTimeout(r, 1500));
+      const all = await rows(`ServiceName = '${service}' AND ScopeName LIKE 'router%'`);
+      expect(recorded![0]).toMatchObject({
+        SeverityText: 'DEBUG',
+        TraceId: during,
+        Body: 'dispatching GET /hit/during',
+      });
+      expect(all.filter((r) => r.TraceId === before || r.TraceId === after)).toEqual([]);
+      expect(
+        // (the test's own /levels requests were recorded too while the rule was on, under their traces)
+        all.every(
+          (r) => r.SeverityText === 'DEBUG' && !r.Body.includes('\\u001b') && r.TraceId.length === 32,
+        ),
+      ).toBe(true);
+      expect(stderr).not.toMatch(/dispatching/); // a rule records; only DEBUG=… would print
+    },
+  );
+});
+
+describe('crashes and warnings as records', () => {
+  function crashApp(kind: 'cjs' | 'esm', what: 'throw' | 'reject'): string {
+    const file = path.join(FIXTURES, `crash-${what}.${kind === 'cjs' ? 'cjs' : 'mjs'}`);
+    const load =
+      kind === 'cjs'
+        ? `const { init, scope } = require('@distlog/sdk');\nconst { trace } = require('@opentelemetry/api');`
+        : `import { init, scope } from '@distlog/sdk';\nimport { trace } from '@opentelemetry/api';`;
+    writeFileSync(
+      file,
+      `${load}
+if (process.env.WITH_DISTLOG === '1') init();
+const run = process.env.WITH_DISTLOG === '1' ? (fn) => scope('job', { job: 'nightly' }, fn) : (fn) => fn();
+run(() => {
+  const span = trace.getActiveSpan();
+  process.stdout.write(JSON.stringify({ traceId: span ? span.spanContext().traceId : '' }) + '\\n');
+  process.emitWarning('careful ' + process.env.FIXTURE_TAG, { code: 'DL001' });
+  setTimeout(() => {
+    ${what === 'throw' ? "throw new TypeError('boom ' + process.env.FIXTURE_TAG);" : "Promise.reject(new RangeError('nope ' + process.env.FIXTURE_TAG));"}
+  }, 10);
+});
+`,
+    );
+    return file;
+  }
+
+  async function runToEnd(file: string, env: Record<string, string>) {
+    const child = spawn(process.execPath, [file], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c) => (stdout += c));
+    child.stderr!.on('data', (c) => (stderr += c));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    return { code, stdout, stderr };
+  }
+
+  /** What Node printed, without stack frames (Distlog's scope adds frames) or Distlog's own lines. */
+  const printed = (stderr: string) =>
+    stderr
+      .split('\n')
+      .filter((l) => !/^\s+at /.test(l) && !l.startsWith('distlog:'))
+      .join('\n')
+      .replace(/\(node:\d+\)/g, '(node:PID)');
+
+  it.each([
+    ['cjs', 'throw'],
+    ['esm', 'throw'],
+    ['cjs', 'reject'],
+    ['esm', 'reject'],
+  ] as const)(
+    '%s, %s: one record with the trace context, stored; exit code and output unchanged',
+    async (kind, what) => {
+      const file = crashApp(kind, what);
+      const tag = randomUUID();
+      const service = `crash-${kind}-${what}-${tag.slice(0, 8)}`;
+      const without = await runToEnd(file, { FIXTURE_TAG: tag });
+      const withDistlog = await runToEnd(file, {
+        FIXTURE_TAG: tag,
+        WITH_DISTLOG: '1',
+        ...endpointEnv(service),
+      });
+      expect(withDistlog.code).toBe(without.code);
+      expect(without.code).not.toBe(0);
+      expect(printed(withDistlog.stderr)).toBe(printed(without.stderr));
+      const { traceId } = JSON.parse(withDistlog.stdout.split('\n')[0]) as { traceId: string };
+      const stored = await eventually(async () => {
+        const found = await rows(`ServiceName = '${service}' AND ScopeName = 'distlog.process'`);
+        return found.length === 2 ? found : undefined;
+      });
+      const [warning, crash] = stored!;
+      expect(warning).toMatchObject({
+        SeverityText: 'WARN',
+        Body: `Warning: careful ${tag}`,
+        TraceId: traceId,
+      });
+      expect(warning).toMatchObject({
+        EventName: 'distlog.process.warning',
+        'warning.code': 'DL001',
+        job: 'nightly',
+      });
+      const type = what === 'throw' ? 'TypeError' : 'RangeError';
+      expect(crash).toMatchObject({
+        SeverityText: what === 'throw' ? 'FATAL' : 'ERROR',
+        Body: `${type}: ${what === 'throw' ? 'boom' : 'nope'} ${tag}`,
+        TraceId: traceId,
+      });
+      expect(crash).toMatchObject({
+        EventName: `distlog.process.${what === 'throw' ? 'uncaught_exception' : 'unhandled_rejection'}`,
+        'exception.type': type,
+        'exception.stacktrace': expect.stringContaining(`${type}: `),
+        job: 'nightly',
+      });
+    },
+  );
+});
