@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { eventually } from '@distlog/collector';
-import { collectorForFile, setLevelRule } from '../support/collector-process';
+import { collectorForFile, runToEnd, setLevelRule } from '../support/collector-process';
 
 /**
  * Issue 17: the `debug` package's output as records under run-time level rules (a real
@@ -151,19 +151,6 @@ run(() => {
 `,
     );
     return file;
-  }
-
-  async function runToEnd(file: string, env: Record<string, string>) {
-    const child = spawn(process.execPath, [file], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (c) => (stdout += c));
-    child.stderr!.on('data', (c) => (stderr += c));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    return { code, stdout, stderr };
   }
 
   /** What Node printed, without stack frames (Distlog's scope adds frames) or Distlog's own lines. */

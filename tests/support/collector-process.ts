@@ -141,13 +141,12 @@ export async function runFixture(
   return (await runFixtureOutput(script, env, nodeArgs)).lines;
 }
 
-/** The same, with what the fixture wrote to stderr. */
-export async function runFixtureOutput(
-  script: string,
+/** Runs a script to its end, whatever its exit code: the code and everything it printed. */
+export async function runToEnd(
+  file: string,
   env: Record<string, string>,
   nodeArgs: string[] = [],
-): Promise<{ lines: Array<Record<string, string>>; stderr: string }> {
-  const file = path.isAbsolute(script) ? script : path.resolve(__dirname, '../dist/fixtures', script);
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [...nodeArgs, file], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -157,6 +156,17 @@ export async function runFixtureOutput(
   child.stdout!.on('data', (c) => (stdout += c));
   child.stderr!.on('data', (c) => (stderr += c));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, stdout, stderr };
+}
+
+/** The same, with what the fixture wrote to stderr. */
+export async function runFixtureOutput(
+  script: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<{ lines: Array<Record<string, string>>; stderr: string }> {
+  const file = path.isAbsolute(script) ? script : path.resolve(__dirname, '../dist/fixtures', script);
+  const { code, stdout, stderr } = await runToEnd(file, env, nodeArgs);
   if (code !== 0) throw new Error(`${script} exited with ${code}:\n${stderr}`);
   const lines = stdout
     .split('\n')
