@@ -2,6 +2,7 @@ import { format } from 'node:util';
 import { context } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { distlogLoggerProvider } from './internal/logger-provider';
+import { activeTraceId, hold, HELD_ATTRIBUTE } from './levels/hold';
 import { scopeAttributes } from './scope';
 
 /**
@@ -31,6 +32,7 @@ const SEVERITY: Record<Method, SeverityNumber> = {
 let originals: Partial<Record<Method, (...args: unknown[]) => void>> | undefined;
 let emitting = false;
 let minimumSeverity: SeverityNumber = SeverityNumber.UNSPECIFIED;
+let held = false;
 
 export function captureConsole(options: CaptureConsoleOptions = {}): void {
   if (originals) return;
@@ -49,13 +51,19 @@ export function captureConsole(options: CaptureConsoleOptions = {}): void {
         const attributes = { ...scopeAttributes(), 'console.method': method };
         let body = format(...args);
         if (method === 'trace') body += '\n' + (new Error().stack ?? '').split('\n').slice(2).join('\n');
-        logger.emit({
+        const record = {
           severityNumber,
           severityText: method === 'log' ? 'INFO' : method.toUpperCase(),
           body,
           attributes,
           context: context.active(),
-        });
+        };
+        if (held && severityNumber < SeverityNumber.INFO) {
+          const at = Date.now();
+          hold(activeTraceId(), () =>
+            logger.emit({ ...record, timestamp: at, attributes: { ...attributes, [HELD_ATTRIBUTE]: true } }),
+          );
+        } else logger.emit(record);
       } catch {
         // Never let logging break the app.
       } finally {
@@ -69,6 +77,11 @@ export function releaseConsole(): void {
   if (!originals) return;
   for (const [method, original] of Object.entries(originals)) console[method as Method] = original;
   originals = undefined;
+}
+
+/** An onError rule covers `console`: its DEBUG/TRACE records are held until the trace fails (levels/hold.ts). */
+export function setConsoleHeld(on: boolean): void {
+  held = on;
 }
 
 /** Console records below this severity are not captured (used by run-time level rules). */

@@ -2,14 +2,15 @@ import { format } from 'node:util';
 import createDebug from 'debug';
 import { trace, context } from '@opentelemetry/api';
 import { captureDebug, releaseDebug } from './debug';
-import { init, getDistlog, shutdown } from './init';
+import { getDistlog, shutdown } from './init';
+import { initLocal } from './testing/local';
 import { LevelRegistry, setLevelRegistry } from './levels';
 import type { LevelRule } from './levels';
 import { scope } from './scope';
 
 // A real copy of `debug` (4.x, the root's): captured in place, switched by level rules.
 const printed: string[] = [];
-const registry = new LevelRegistry('svc', () => undefined);
+let registry: LevelRegistry;
 
 function rule(logger: string, level: string): LevelRule {
   return { id: `r-${logger}`, service: 'svc', logger, level, setBy: 't', setAt: new Date().toISOString() };
@@ -28,14 +29,7 @@ const early = createDebug('lib:early'); // made before the capture, as libraries
 beforeAll(() => {
   createDebug.log = (...args: unknown[]) => printed.push(format(...args));
   createDebug.enable('lib:local');
-  init({
-    serviceName: 'svc',
-    levelControl: false,
-    exitHooks: false,
-    crashes: false,
-    endpoint: 'http://127.0.0.1:9',
-  });
-  setLevelRegistry(registry);
+  registry = initLocal();
   captureDebug();
 });
 

@@ -5,6 +5,8 @@ import { SeverityNumber } from '@opentelemetry/api-logs';
 import { distlogLoggerProvider } from './internal/logger-provider';
 import { directRecord, ScopeRef } from './internal/direct-record';
 import { trackLogger } from './levels';
+import { SET_HELD } from './levels/registry';
+import { activeTraceId, hold, HELD_ATTRIBUTE } from './levels/hold';
 import { scopeAttributes } from './scope';
 import { getDistlog, init } from './init';
 
@@ -69,6 +71,11 @@ class Namespace {
   }
   get on(): boolean {
     return this.current === 'debug' || this.current === 'trace';
+  }
+  /** Set by the registry for an onError rule: lines are held until the trace fails. */
+  held = false;
+  [SET_HELD](held: boolean): void {
+    this.held = held;
   }
 }
 
@@ -183,11 +190,27 @@ function record(name: string, args: unknown[]): void {
     const distlog = getDistlog();
     const body = stripVTControlCharacters(format(...args));
     const active = context.active();
+    if (distlog && namespaces.get(name)?.held) {
+      const sc = trace.getSpanContext(active);
+      const at = Date.now();
+      const attributes = { ...scopeAttributes(active), [HELD_ATTRIBUTE]: true };
+      hold(activeTraceId(), () =>
+        distlog.processor.enqueue(
+          directRecord(
+            { severityNumber: SeverityNumber.DEBUG, severityText: 'DEBUG', body, attributes, timestamp: at },
+            sc,
+            distlog.resource,
+            scopeOf(name),
+            Date.now(),
+          ),
+        ),
+      );
+      return;
+    }
     if (distlog) {
       // Straight into Distlog's queue (as the pino fast path does): no Logger, no LogRecordImpl.
       const sc = trace.getSpanContext(active);
-      let scope = scopes.get(name);
-      if (!scope) scopes.set(name, (scope = { name }));
+      const scope = scopeOf(name);
       distlog.processor.enqueue(
         directRecord(
           {
@@ -218,6 +241,12 @@ function record(name: string, args: unknown[]): void {
   } finally {
     emitting = false;
   }
+}
+
+function scopeOf(name: string): ScopeRef {
+  let scope = scopes.get(name);
+  if (!scope) scopes.set(name, (scope = { name }));
+  return scope;
 }
 
 /**

@@ -2,6 +2,7 @@ import { context, createContextKey, trace, Context, Span, SpanStatusCode } from 
 import { SeverityNumber, LogAttributes } from '@opentelemetry/api-logs';
 import { distlogLoggerProvider } from './internal/logger-provider';
 import { scopeTracer } from './tracing';
+import { discard, holding } from './levels/hold';
 import { exceptionAttributes } from './mapper';
 import { getDistlog, init } from './init';
 
@@ -45,6 +46,9 @@ export function runScope<T>(name: string, attributes: ScopeAttributes, parent: C
   const parentSpanId = parentSpan?.spanContext().spanId;
   const span = scopeTracer(TRACER_NAME).startSpan(name, { attributes }, parent);
   const inherited = scopeAttributes(parent);
+  // A root scope (no scope of this process above it) ends its trace's part here: what an
+  // onError rule holds for the trace is dropped if it ends well (levels/hold.ts).
+  const root = inherited === undefined;
   const ctx = trace.setSpan(parent, span).setValue(SCOPE_ATTRIBUTES_KEY, { ...inherited, ...attributes });
   const started = performance.now();
 
@@ -54,7 +58,11 @@ export function runScope<T>(name: string, attributes: ScopeAttributes, parent: C
       ? { 'scope.parent_span_id': parentSpanId }
       : {}),
   });
-  const end = (error?: unknown) => finishScope(ctx, span, name, parentSpan, started, error);
+  const end = (error?: unknown) => {
+    finishScope(ctx, span, name, parentSpan, started, error);
+    // (an error's end record, ERROR, already released the hold as it was queued)
+    if (root && error === undefined && holding()) discard(span.spanContext().traceId);
+  };
 
   let result: T;
   try {

@@ -260,6 +260,16 @@ describe('`distlog level` through the query API', () => {
       expect(bad.stderr).toContain(
         'level: expected one of trace, debug, info, warn, error, fatal, silent, got "loud"',
       );
+      // --on-error: held until a request fails; only for debug/trace, said plainly otherwise.
+      const held = await distlog(['level', 'set', '--service', 'levels-x', 'debug', '--on-error']);
+      expect(held.stdout).toMatch(
+        /^rule \w+: levels-x \/ \* → debug, held and sent only when a request fails/,
+      );
+      const heldInfo = await distlog(['level', 'set', '--service', 'levels-x', 'info', '--on-error']);
+      expect(heldInfo.code).toBe(1);
+      expect(heldInfo.stderr).toContain('onError: holds DEBUG/TRACE records until a trace fails');
+      expect((await distlog(['level', 'list'])).stdout).toMatch(/levels-x \/ \* → debug ON ERROR/);
+      await distlog(['level', 'clear', '--service', 'levels-x']);
       const list = await eventually(async () => {
         const r = await distlog(['level', 'list']);
         return /levels-d .*\n(?:.*\n)*? {4}db +debug +configured info +by rule/.test(r.stdout)

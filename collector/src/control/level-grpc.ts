@@ -27,6 +27,7 @@ function toMessage(r: LevelRule): object {
     expiresAtUnixNano: nanos(r.expiresAt),
     setBy: r.setBy,
     setAtUnixNano: nanos(r.setAt),
+    onError: r.onError === true,
   };
 }
 
@@ -54,7 +55,13 @@ export function levelControlHandlers(
         {
           service: string;
           instance: string;
-          loggers: Array<{ name: string; level: string; configured: string; rule: string }>;
+          loggers: Array<{
+            name: string;
+            level: string;
+            configured: string;
+            rule: string;
+            onError?: boolean;
+          }>;
         },
         object
       >,
@@ -70,7 +77,12 @@ export function levelControlHandlers(
         Object.fromEntries(
           loggers.map((l) => [
             l.name,
-            { level: l.level, configured: l.configured, ...(l.rule ? { rule: l.rule } : {}) },
+            {
+              level: l.level,
+              configured: l.configured,
+              ...(l.rule ? { rule: l.rule } : {}),
+              ...(l.onError ? { onError: true } : {}),
+            },
           ]),
         ),
       );

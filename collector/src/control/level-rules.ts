@@ -15,6 +15,8 @@ export interface LevelRule {
   expiresAt?: string;
   setBy: string;
   setAt: string;
+  /** Fingers-crossed: DEBUG/TRACE records are held per trace in the process, sent only if it fails. */
+  onError?: boolean;
 }
 
 export interface NewLevelRule {
@@ -26,6 +28,7 @@ export interface NewLevelRule {
   /** …an absolute ISO 8601 time. */
   expiresAt?: string;
   setBy?: string;
+  onError?: unknown;
 }
 
 export class LevelRuleError extends Error {
@@ -73,7 +76,20 @@ export function validateRule(input: NewLevelRule, now = Date.now()): Omit<LevelR
     if (t <= now) throw new LevelRuleError(`expiresAt: ${input.expiresAt} is in the past`);
     expiresAt = new Date(t).toISOString();
   }
-  return { service, logger, level: level as Level, expiresAt, setBy: input.setBy?.trim() || 'unknown' };
+  if (input.onError !== undefined && typeof input.onError !== 'boolean')
+    throw new LevelRuleError(`onError: expected true or false, got ${JSON.stringify(input.onError)}`);
+  if (input.onError && level !== 'debug' && level !== 'trace')
+    throw new LevelRuleError(
+      `onError: holds DEBUG/TRACE records until a trace fails, so the level must be debug or trace (got ${level})`,
+    );
+  return {
+    service,
+    logger,
+    level: level as Level,
+    expiresAt,
+    setBy: input.setBy?.trim() || 'unknown',
+    ...(input.onError ? { onError: true } : {}),
+  };
 }
 
 /** The rules a process of `service` needs (its own and the "*" ones). */

@@ -10,7 +10,7 @@ export interface LevelInstance {
   instance: string;
   /** Subscribed now. False: the process sends records but does not follow level rules. */
   connected: boolean;
-  loggers: Record<string, { level: string; configured?: string; rule?: string }>;
+  loggers: Record<string, { level: string; configured?: string; rule?: string; onError?: boolean }>;
   connectedAt?: string;
   lastReportAt?: string;
   /** For processes that are not connected: when they last sent records. */

@@ -24,6 +24,7 @@ const FILTER_OPTIONS = {
   after: { type: 'string' },
   json: { type: 'boolean' },
   api: { type: 'string' },
+  'on-error': { type: 'boolean' },
 } as const;
 
 type Flags = ReturnType<typeof parseFlags>['values'];
@@ -239,6 +240,7 @@ const LEVEL_OPTIONS = {
   by: { type: 'string' },
   json: { type: 'boolean' },
   api: { type: 'string' },
+  'on-error': { type: 'boolean' },
 } as const;
 
 async function levelRequest<T>(base: string, method: string, query = '', body?: object): Promise<T> {
@@ -264,7 +266,9 @@ export const level: Command = {
   summary:
     'change log levels at run time: `level set|list|clear` (e.g. DEBUG for one logger of one service, for 15 minutes)',
   usage:
-    'distlog level set LEVEL [--service NAME] [--logger PATTERN] [--for 15m | --until TIME]\n' +
+    'distlog level set LEVEL [--service NAME] [--logger PATTERN] [--for 15m | --until TIME] [--on-error]\n' +
+    '       (--on-error: DEBUG/TRACE is generated but held in each process, and sent only for the\n' +
+    '        requests (traces) that fail there)\n' +
     '       distlog level list [--json]\n' +
     '       distlog level clear (--id ID | --service NAME [--logger PATTERN])',
   async run(args) {
@@ -289,10 +293,11 @@ export const level: Command = {
         level: levelName,
         ...(flags.for ? { for: flags.for } : {}),
         ...(flags.until ? { expiresAt: flags.until } : {}),
+        ...(flags['on-error'] ? { onError: true } : {}),
         setBy: by,
       });
       process.stdout.write(
-        `rule ${rule.id}: ${rule.service} / ${rule.logger} → ${rule.level}${rule.expiresAt ? ` until ${rule.expiresAt}` : ' (no expiry)'}\n`,
+        `rule ${rule.id}: ${rule.service} / ${rule.logger} → ${rule.level}${rule.onError ? ', held and sent only when a request fails' : ''}${rule.expiresAt ? ` until ${rule.expiresAt}` : ' (no expiry)'}\n`,
       );
       return 0;
     }
@@ -309,7 +314,7 @@ export const level: Command = {
       if (rules.length === 0) lines.push('  (none)');
       for (const r of rules) {
         lines.push(
-          `  ${r.id}  ${r.service} / ${r.logger} → ${r.level}${r.expiresAt ? `  until ${r.expiresAt}` : ''}  (set by ${r.setBy} at ${r.setAt})`,
+          `  ${r.id}  ${r.service} / ${r.logger} → ${r.level}${r.onError ? ' ON ERROR (held until a request fails)' : ''}${r.expiresAt ? `  until ${r.expiresAt}` : ''}  (set by ${r.setBy} at ${r.setAt})`,
         );
       }
       lines.push('processes:');
@@ -324,7 +329,7 @@ export const level: Command = {
         lines.push(`  ${i.service} ${i.instance}`);
         for (const [name, l] of Object.entries(i.loggers)) {
           lines.push(
-            `    ${name.padEnd(24)} ${l.level.padEnd(6)} configured ${l.configured ?? '-'}${l.rule ? `  by rule ${l.rule}` : ''}`,
+            `    ${name.padEnd(24)} ${l.level.padEnd(6)} configured ${l.configured ?? '-'}${l.rule ? `  by rule ${l.rule}` : ''}${l.onError ? '  held until an error' : ''}`,
           );
         }
       }

@@ -28,6 +28,8 @@ export interface ApiLevelRule {
   expiresAt?: string;
   setBy: string;
   setAt: string;
+  /** Fingers-crossed: DEBUG/TRACE held per trace in each process, sent only if the trace fails there. */
+  onError?: boolean;
 }
 
 /** A process subscribed to level rules, with each logger's configured and effective level. */
@@ -36,7 +38,7 @@ export interface ApiLevelInstance {
   instance: string;
   /** False: the process sends records but does not follow level rules (it could not subscribe). */
   connected: boolean;
-  loggers: Record<string, { level: string; configured?: string; rule?: string }>;
+  loggers: Record<string, { level: string; configured?: string; rule?: string; onError?: boolean }>;
   /** For processes that are not connected: when they last sent records. */
   lastSeenAt?: string;
 }

@@ -10,7 +10,7 @@ const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 export function LevelsPage(): ReactNode {
   const [data, setData] = useState<{ rules: Rule[]; instances: Instance[] }>({ rules: [], instances: [] });
   const [error, setError] = useState<string | undefined>();
-  const [form, setForm] = useState({ service: '', logger: '', level: 'debug', for: '15m' });
+  const [form, setForm] = useState({ service: '', logger: '', level: 'debug', for: '15m', onError: false });
   const load = useCallback(
     () =>
       getJson<{ rules: Rule[]; instances: Instance[] }>('/api/levels').then(setData, (e: Error) =>
@@ -45,6 +45,7 @@ export function LevelsPage(): ReactNode {
             logger: form.logger || '*',
             level: form.level,
             ...(form.for ? { for: form.for } : {}),
+            ...(form.onError ? { onError: true } : {}),
             setBy: 'web UI',
           });
         }}
@@ -77,6 +78,15 @@ export function LevelsPage(): ReactNode {
             </option>
           ))}
         </select>
+        <label title="generate DEBUG but keep it in each process; send it only for the traces that fail">
+          <input
+            type="checkbox"
+            aria-label="only when the request fails"
+            checked={form.onError}
+            onChange={(e) => setForm({ ...form, onError: e.target.checked })}
+          />{' '}
+          only when the request fails
+        </label>
         <button type="submit" className="primary">
           Set level
         </button>
@@ -103,7 +113,7 @@ export function LevelsPage(): ReactNode {
             <tr key={r.id}>
               <td>{r.service}</td>
               <td>{r.logger}</td>
-              <td>{r.level}</td>
+              <td>{r.onError ? `${r.level}, sent on error` : r.level}</td>
               <td>{r.expiresAt ?? '—'}</td>
               <td>{r.setBy}</td>
               <td>
@@ -128,7 +138,9 @@ export function LevelsPage(): ReactNode {
               {Object.entries(i.loggers).map(([name, l]) => (
                 <tr key={name}>
                   <td>{name}</td>
-                  <td className={l.rule ? 'overridden' : ''}>{l.level}</td>
+                  <td className={l.rule ? 'overridden' : ''}>
+                    {l.onError ? `${l.level}, held until an error` : l.level}
+                  </td>
                   <td className="muted">configured {l.configured ?? '—'}</td>
                   <td className="muted">{l.rule ? `rule ${l.rule}` : ''}</td>
                 </tr>

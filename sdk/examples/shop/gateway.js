@@ -14,6 +14,7 @@ const server = http.createServer(
     const traceId = trace.getActiveSpan().spanContext().traceId;
     const item = new URL(req.url, 'http://x').searchParams.get('item') ?? 'book';
     logger.info({ item }, 'checkout requested');
+    logger.debug({ item, headers: req.headers }, 'routing checkout to orders');
     if (process.env.STOCK_PORT) {
       // The Python service (SHOP_PYTHON=1): one trace across Node and Python.
       const stock = await (
@@ -29,7 +30,8 @@ const server = http.createServer(
       });
       return response.json();
     });
-    if (order.error) logger.warn({ orderId: order.orderId, reason: order.error }, 'checkout refused');
+    // A failed downstream call logged as an error: it also sends what an onError rule held.
+    if (order.error) logger.error({ orderId: order.orderId, reason: order.error }, 'checkout refused');
     else logger.info({ orderId: order.orderId }, 'checkout done');
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ traceId, ...order }));

@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import createDebug from 'debug';
 import { captureDebug } from '../debug';
-import { init, getDistlog } from '../init';
-import { LevelRegistry, setLevelRegistry } from '../levels';
+import { getDistlog } from '../init';
+import { initLocal } from '../testing/local';
 
 const CALLS = Number(process.env.BENCH_DEBUG_CALLS ?? 2_000_000);
 const ROUNDS = 5;
@@ -24,12 +24,7 @@ type Case = keyof typeof CASES;
 /** One case, in this process: three namespaces as a library makes them, the third one called. */
 function runCase(which: Case): number {
   const capture = () => {
-    init({ levelControl: false, exitHooks: false, crashes: false, endpoint: 'http://127.0.0.1:9' });
-    const registry = new LevelRegistry(
-      String(getDistlog()!.resource.attributes['service.name']),
-      () => undefined,
-    );
-    setLevelRegistry(registry);
+    const registry = initLocal('bench');
     captureDebug();
     registry.setRules([
       {

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { serializerBench } from './serialize';
 import { debugBench } from './debug';
+import { holdBench } from './hold';
 import {
   OtlpGrpcReceiver,
   OtlpHttpReceiver,
@@ -64,8 +65,11 @@ interface Result {
 
 async function main(): Promise<void> {
   serializerBench();
-  if (process.env.BENCH_ONLY !== 'pino') debugBench();
-  if (process.env.BENCH_ONLY === 'debug') return;
+  if (process.env.BENCH_ONLY !== 'pino') {
+    debugBench();
+    holdBench();
+  }
+  if (process.env.BENCH_ONLY === 'levels') return;
   const received = new Map<string, number>();
   const counter: Consumer = {
     async consume(rows: LogRow[]) {

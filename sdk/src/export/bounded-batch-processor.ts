@@ -1,4 +1,5 @@
 import { diag } from '@opentelemetry/api';
+import { holding, release, RELEASING_SEVERITY } from '../levels/hold';
 import { ExportResultCode } from '@opentelemetry/core';
 import { INSTRUMENTATION_PINO_SCOPE, distlogPinoActive } from '../internal/pino-integration';
 import type {
@@ -87,6 +88,9 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
   /** Takes a finished record directly (the SDK's fast path, which skips the OTel Logger). */
   enqueue(record: ReadableLogRecord): void {
     if (this.closed) return;
+    // An ERROR/FATAL record sends what its trace holds first (levels/hold.ts).
+    if (record.severityNumber! >= RELEASING_SEVERITY && holding() && record.spanContext)
+      release(record.spanContext.traceId);
     const capacity = this.maxQueueSize;
     if (this.size === capacity) {
       this.head = (this.head + 1) % capacity;

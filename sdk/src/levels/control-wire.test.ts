@@ -19,7 +19,7 @@ describe('control-wire (distlog.v1.LevelControl messages)', () => {
     });
     const report = type('LevelReport').decode(
       encodeLevelReport('orders', 'i-1', {
-        db: { level: 'debug', configured: 'info', rule: 'r1' },
+        db: { level: 'debug', configured: 'info', rule: 'r1', onError: true },
         app: { level: 'info', configured: 'info' },
       }),
     );
@@ -27,7 +27,7 @@ describe('control-wire (distlog.v1.LevelControl messages)', () => {
       service: 'orders',
       instance: 'i-1',
       loggers: [
-        { name: 'db', level: 'debug', configured: 'info', rule: 'r1' },
+        { name: 'db', level: 'debug', configured: 'info', rule: 'r1', onError: true },
         { name: 'app', level: 'info', configured: 'info' },
       ],
     });
@@ -46,6 +46,7 @@ describe('control-wire (distlog.v1.LevelControl messages)', () => {
             expiresAtUnixNano: String(BigInt(expires) * 1_000_000n),
             setBy: 'alice',
             setAtUnixNano: String(BigInt(expires - 60_000) * 1_000_000n),
+            onError: true,
           },
           { id: 'r2', service: '*', logger: '*', level: 'warn', setBy: 'bob' },
         ],
@@ -60,6 +61,7 @@ describe('control-wire (distlog.v1.LevelControl messages)', () => {
         expiresAt: '2026-12-02T10:00:00.000Z',
         setBy: 'alice',
         setAt: '2026-12-02T09:59:00.000Z',
+        onError: true,
       },
       { id: 'r2', service: '*', logger: '*', level: 'warn', setBy: 'bob', setAt: '' },
     ]);

@@ -27,7 +27,10 @@ export function encodeSubscribeRequest(service: string, instance: string, logger
   return Buffer.concat([field(1, service), field(2, instance), ...loggers.map((l) => field(3, l))]);
 }
 
-export type EffectiveLevels = Record<string, { level: string; configured: string; rule?: string }>;
+export type EffectiveLevels = Record<
+  string,
+  { level: string; configured: string; rule?: string; onError?: boolean }
+>;
 
 /** LevelReport { service = 1; instance = 2; repeated LoggerLevel loggers = 3 { name, level, configured, rule } }. */
 export function encodeLevelReport(service: string, instance: string, loggers: EffectiveLevels): Buffer {
@@ -42,6 +45,7 @@ export function encodeLevelReport(service: string, instance: string, loggers: Ef
           field(2, l.level),
           field(3, l.configured),
           ...(l.rule ? [field(4, l.rule)] : []),
+          ...(l.onError ? [Buffer.from([(5 << 3) | 0, 1])] : []),
         ]),
       ),
     ),
@@ -110,6 +114,8 @@ function decodeRule(buf: Buffer): LevelRule {
       else if (number === 3) rule.logger = text;
       else if (number === 4) rule.level = text;
       else rule.setBy = text;
+    } else if (wire === 0 && number === 8) {
+      if (r.varint() !== 0) rule.onError = true;
     } else if (wire === 1 && (number === 5 || number === 7)) {
       const at = iso(r.fixed64());
       if (number === 5 && at) rule.expiresAt = at;

@@ -1,6 +1,10 @@
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { effectiveRule, LevelRule } from './rules';
-import { setConsoleMinimumSeverity } from '../console';
+import { setConsoleMinimumSeverity, setConsoleHeld } from '../console';
+import { holdPinoMethods } from './hold';
+
+/** A logger that holds its DEBUG/TRACE records itself (debug namespaces) says so with this. */
+export const SET_HELD = Symbol.for('distlog.setHeld');
 
 interface PinoLike {
   level: string;
@@ -11,6 +15,8 @@ interface Tracked {
   name: string;
   /** The level the code gave it: what it returns to when no rule applies. */
   configured: string;
+  /** An `onError` rule applies: its DEBUG/TRACE records are held until the trace fails (hold.ts). */
+  held: boolean;
 }
 
 export interface LevelChangeNotice {
@@ -47,9 +53,10 @@ export class LevelRegistry {
   ) {}
 
   register(logger: PinoLike, name: string): void {
-    this.tracked.push({ ref: new WeakRef(logger), name, configured: logger.level });
     const rule = effectiveRule(this.rules, this.service, name);
-    if (rule && logger.level !== rule.level) logger.level = rule.level;
+    const held = rule?.onError === true;
+    this.tracked.push({ ref: new WeakRef(logger), name, configured: logger.level, held });
+    if (rule && (logger.level !== rule.level || held)) setLevel(logger, rule.level, held);
     this.onLoggersChanged();
   }
 
@@ -59,14 +66,15 @@ export class LevelRegistry {
   }
 
   /** Like Spring Boot's loggers endpoint: per logger name, the configured and effective level. */
-  effectiveLevels(): Record<string, { level: string; configured: string; rule?: string }> {
-    const out: Record<string, { level: string; configured: string; rule?: string }> = {};
+  effectiveLevels(): Record<string, { level: string; configured: string; rule?: string; onError?: boolean }> {
+    const out: Record<string, { level: string; configured: string; rule?: string; onError?: boolean }> = {};
     for (const t of this.live()) {
       const rule = effectiveRule(this.rules, this.service, t.name);
       out[t.name] = {
         level: t.ref.deref()!.level,
         configured: t.configured,
         ...(rule ? { rule: rule.id } : {}),
+        ...(rule?.onError ? { onError: true } : {}),
       };
     }
     const consoleRule = effectiveRule(this.rules, this.service, 'console');
@@ -74,6 +82,7 @@ export class LevelRegistry {
       level: this.consoleLevel,
       configured: 'trace',
       ...(consoleRule ? { rule: consoleRule.id } : {}),
+      ...(consoleRule?.onError ? { onError: true } : {}),
     };
     return out;
   }
@@ -90,14 +99,17 @@ export class LevelRegistry {
       const logger = t.ref.deref()!;
       const rule = effectiveRule(this.rules, this.service, t.name);
       const level = rule ? rule.level : t.configured;
-      if (logger.level !== level) {
-        changes.push({ logger: t.name, from: logger.level, to: level });
-        logger.level = level;
+      const held = rule?.onError === true;
+      if (logger.level !== level || held !== t.held) {
+        changes.push({ logger: t.name, from: describe(logger.level, t.held), to: describe(level, held) });
+        t.held = held;
+        setLevel(logger, level, held);
         deciding ??= rule;
       }
     }
     const consoleRule = effectiveRule(this.rules, this.service, 'console');
     const consoleLevel = consoleRule ? consoleRule.level : 'trace';
+    setConsoleHeld(consoleRule?.onError === true);
     if (consoleLevel !== this.consoleLevel) {
       changes.push({ logger: 'console', from: this.consoleLevel, to: consoleLevel });
       this.consoleLevel = consoleLevel;
@@ -120,4 +132,14 @@ export class LevelRegistry {
     this.expiryTimer = setTimeout(() => this.apply(), Math.max(0, next - Date.now()) + 5);
     this.expiryTimer.unref();
   }
+}
+
+const describe = (level: string, held: boolean) => (held ? `${level} (held until an error)` : level);
+
+/** Sets a logger's level (pino puts its own level methods back) and, for an onError rule, holds its DEBUG/TRACE. */
+function setLevel(logger: PinoLike, level: string, held: boolean): void {
+  const holder = (logger as { [SET_HELD]?: (held: boolean) => void })[SET_HELD];
+  logger.level = level;
+  if (typeof holder === 'function') holder.call(logger, held);
+  else if (held) holdPinoMethods(logger as unknown as Record<string | symbol, unknown>);
 }

@@ -12,6 +12,8 @@ export interface LevelRule {
   expiresAt?: string;
   setBy: string;
   setAt: string;
+  /** Fingers-crossed: DEBUG/TRACE is generated but held per trace, sent only if the trace fails (hold.ts). */
+  onError?: boolean;
 }
 
 /** `*` matches any run of characters; `db.*` also matches `db` itself (a logger and its descendants). */

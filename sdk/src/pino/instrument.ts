@@ -7,6 +7,7 @@ import {
   usesDistlogTransport,
 } from '../internal/pino-integration';
 import { trackLogger } from '../levels';
+import { activeTraceId, holding, release, RELEASING_PINO_LEVEL } from '../levels/hold';
 import { COALESCED, coalesceWrites, CoalescableStream } from './coalesce';
 import { childNaming, LoggerNaming, loggerName } from './logger-name';
 import { appendTraceContext, installTraceEnd } from './trace-context';
@@ -164,9 +165,16 @@ function hookSharedPrototype(pino: PinoFactory, firstWrite: boolean): void {
 
   const write = symbol('pino.write');
   const originalWrite = write && (shared[write] as (this: PinoLogger, ...args: unknown[]) => unknown);
-  if (firstWrite && write && typeof originalWrite === 'function')
+  // Every line passes here (pino's write(obj, msg, level number)): with firstWrite the first
+  // line of a logger made before init() adopts it; and an ERROR/FATAL line sends what its
+  // trace holds (levels/hold.ts) before itself — one comparison while nothing is held.
+  if (write && typeof originalWrite === 'function')
     shared[write] = function distlogWrite(this: PinoLogger, ...args: unknown[]) {
-      if (!naming.has(this)) adoptExisting(this);
+      if (firstWrite && !naming.has(this)) adoptExisting(this);
+      if (holding() && (args[2] as number) >= RELEASING_PINO_LEVEL) {
+        const traceId = activeTraceId();
+        if (traceId) release(traceId);
+      }
       return originalWrite.apply(this, args);
     };
 }
