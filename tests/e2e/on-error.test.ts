@@ -91,4 +91,11 @@ it('an onError rule stores DEBUG only for the request that fails, from every ser
     shop.kill('SIGTERM');
     await new Promise((r) => shop.once('exit', r));
   }
+  // Processes that followed the rules and then stopped (their last records flushed on the
+  // way out) are gone from the list — not "not connected".
+  await new Promise((r) => setTimeout(r, 1000));
+  const after = (await (await fetch(`http://127.0.0.1:${started.collector.httpPort}/v1/levels`)).json()) as {
+    instances: Array<{ service: string; connected: boolean }>;
+  };
+  expect(after.instances.filter((i) => ['gateway', 'orders', 'payments'].includes(i.service))).toEqual([]);
 });

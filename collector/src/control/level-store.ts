@@ -4,6 +4,8 @@ import path from 'node:path';
 import { LevelRule, NewLevelRule, rulesForService, validateRule } from './level-rules';
 import { log } from '../helpers/log';
 
+/** How long after its subscription ended a process's records still count as its last flush. */
+const ENDED_GRACE_MS = 10_000;
 /** A process that subscribed to level rules, with the effective level of each of its loggers. */
 export interface LevelInstance {
   service: string;
@@ -34,6 +36,8 @@ export class LevelStore {
   private rules: LevelRule[] = [];
   private readonly subscribers = new Set<Subscriber>();
   private readonly instances = new Map<string, LevelInstance>();
+  /** When each process's subscription ended (see endedWith). */
+  private readonly ended = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private writing = Promise.resolve();
 
@@ -62,7 +66,7 @@ export class LevelStore {
   ): LevelInstance[] {
     const connected = [...this.instances.values()];
     const unconnected = senders
-      .filter((s) => !this.instances.has(`${s.service}\u0000${s.instance}`))
+      .filter((s) => !this.instances.has(`${s.service}\u0000${s.instance}`) && !this.endedWith(s))
       .map((s) => ({
         service: s.service,
         instance: s.instance,
@@ -104,6 +108,16 @@ export class LevelStore {
     return removed;
   }
 
+  /**
+   * A process whose subscription ended (it stopped, as the shop example's services do) is
+   * not "not connected": the records it sent up to a little after — its last flush on the
+   * way out — belong to its subscribed life. Records sent later again would list it.
+   */
+  private endedWith(sender: { service: string; instance: string; lastSeenAt: number }): boolean {
+    const endedAt = this.ended.get(`${sender.service}\u0000${sender.instance}`);
+    return endedAt !== undefined && sender.lastSeenAt <= endedAt + ENDED_GRACE_MS;
+  }
+
   /** Registers a process; `push` receives the rules for its service now and on every change. */
   subscribe(
     service: string,
@@ -125,6 +139,9 @@ export class LevelStore {
     return () => {
       this.subscribers.delete(subscriber);
       this.instances.delete(key);
+      this.ended.delete(key);
+      this.ended.set(key, Date.now());
+      if (this.ended.size > 10_000) this.ended.delete(this.ended.keys().next().value!);
     };
   }
 

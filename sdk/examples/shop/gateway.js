@@ -14,7 +14,7 @@ const server = http.createServer(
     const traceId = trace.getActiveSpan().spanContext().traceId;
     const item = new URL(req.url, 'http://x').searchParams.get('item') ?? 'book';
     logger.info({ item }, 'checkout requested');
-    logger.debug({ item, headers: req.headers }, 'routing checkout to orders');
+    logger.debug({ item, userAgent: req.headers['user-agent'] }, 'routing checkout to orders');
     if (process.env.STOCK_PORT) {
       // The Python service (SHOP_PYTHON=1): one trace across Node and Python.
       const stock = await (
