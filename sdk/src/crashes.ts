@@ -25,6 +25,30 @@ import { scopeAttributes } from './scope';
  * - `process.emitWarning` warnings (deprecations included) become WARN records (event name
  *   distlog.process.warning; warning.name, warning.code). Node prints them as before.
  */
+/**
+ * Records still queued when the process exits (`process.exit()` ends it without a
+ * `beforeExit`, so nothing asynchronous can flush them — an app's uncaughtException
+ * handler that exits, a CLI that exits when done) are sent synchronously from the `exit`
+ * event, the same way as a crash record. Nothing is spawned when the queue is empty.
+ */
+export function deliverAtExit(options: {
+  processor: BoundedBatchProcessor;
+  protocol: OtlpProtocol;
+  endpoint: string | undefined;
+  timeoutMs: number;
+}): () => void {
+  const onExit = () => {
+    try {
+      const queued = options.processor.takeQueued();
+      if (queued.length > 0) sendNow(queued, options);
+    } catch {
+      // Never let the SDK change how the process ends.
+    }
+  };
+  process.on('exit', onExit);
+  return () => process.off('exit', onExit);
+}
+
 export interface CrashCapture {
   release(): void;
 }

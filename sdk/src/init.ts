@@ -28,7 +28,7 @@ import type { LevelChangeNotice } from './levels/registry';
 import { createExporter } from './export/exporters';
 import { BoundedBatchProcessor, ProcessorStats } from './export/bounded-batch-processor';
 import { ensureTracing } from './tracing';
-import { captureCrashes } from './crashes';
+import { captureCrashes, deliverAtExit } from './crashes';
 import { setDistlogLoggerProvider } from './internal/logger-provider';
 import { settledWithin } from './internal/deadline';
 import { closePinoTransports, hookPino } from './pino/instrument';
@@ -114,6 +114,7 @@ export function init(options: DistlogOptions = {}): Distlog {
         });
 
   let shuttingDown: Promise<void> | undefined;
+  let stopExitDelivery: (() => void) | undefined;
   const instance: Distlog = {
     loggerProvider,
     resource,
@@ -124,6 +125,7 @@ export function init(options: DistlogOptions = {}): Distlog {
       setLevelRegistry(undefined),
       loggerProvider.shutdown()).then(
         () => {
+          stopExitDelivery?.();
           if (current === instance) current = undefined;
         },
         (err) => diag.error('distlog: shutdown failed', err),
@@ -134,7 +136,16 @@ export function init(options: DistlogOptions = {}): Distlog {
     processor,
   };
   current = instance;
-  if (options.exitHooks !== false) installExitHooks(instance);
+  if (options.exitHooks !== false) {
+    installExitHooks(instance);
+    if (isMainThread)
+      stopExitDelivery = deliverAtExit({
+        processor,
+        protocol,
+        endpoint: options.endpoint,
+        timeoutMs: EXIT_FLUSH_TIMEOUT_MS,
+      });
+  }
   return instance;
 
   function startLevelControl(control: ControlEndpoint): LevelSubscriber {

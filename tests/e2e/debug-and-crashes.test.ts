@@ -129,7 +129,7 @@ const server = http.createServer(scopedHandler(app)).listen(0, '127.0.0.1', () =
 });
 
 describe('crashes and warnings as records', () => {
-  function crashApp(kind: 'cjs' | 'esm', what: 'throw' | 'reject'): string {
+  function crashApp(kind: 'cjs' | 'esm', what: 'throw' | 'reject' | 'handled'): string {
     const file = path.join(FIXTURES, `crash-${what}.${kind === 'cjs' ? 'cjs' : 'mjs'}`);
     const load =
       kind === 'cjs'
@@ -139,13 +139,14 @@ describe('crashes and warnings as records', () => {
       file,
       `${load}
 if (process.env.WITH_DISTLOG === '1') init();
+${what === 'handled' ? "process.on('uncaughtException', (err) => { process.stderr.write('handled: ' + err.message + '\\n'); process.exit(3); });" : ''}
 const run = process.env.WITH_DISTLOG === '1' ? (fn) => scope('job', { job: 'nightly' }, fn) : (fn) => fn();
 run(() => {
   const span = trace.getActiveSpan();
   process.stdout.write(JSON.stringify({ traceId: span ? span.spanContext().traceId : '' }) + '\\n');
   process.emitWarning('careful ' + process.env.FIXTURE_TAG, { code: 'DL001' });
   setTimeout(() => {
-    ${what === 'throw' ? "throw new TypeError('boom ' + process.env.FIXTURE_TAG);" : "Promise.reject(new RangeError('nope ' + process.env.FIXTURE_TAG));"}
+    ${what === 'reject' ? "Promise.reject(new RangeError('nope ' + process.env.FIXTURE_TAG));" : "throw new TypeError('boom ' + process.env.FIXTURE_TAG);"}
   }, 10);
 });
 `,
@@ -166,6 +167,8 @@ run(() => {
     ['esm', 'throw'],
     ['cjs', 'reject'],
     ['esm', 'reject'],
+    // The app's own handler runs and decides (here: exit 3); the record still gets out.
+    ['cjs', 'handled'],
   ] as const)(
     '%s, %s: one record with the trace context, stored; exit code and output unchanged',
     async (kind, what) => {
@@ -197,14 +200,14 @@ run(() => {
         'warning.code': 'DL001',
         job: 'nightly',
       });
-      const type = what === 'throw' ? 'TypeError' : 'RangeError';
+      const type = what === 'reject' ? 'RangeError' : 'TypeError';
       expect(crash).toMatchObject({
-        SeverityText: what === 'throw' ? 'FATAL' : 'ERROR',
-        Body: `${type}: ${what === 'throw' ? 'boom' : 'nope'} ${tag}`,
+        SeverityText: what === 'reject' ? 'ERROR' : 'FATAL',
+        Body: `${type}: ${what === 'reject' ? 'nope' : 'boom'} ${tag}`,
         TraceId: traceId,
       });
       expect(crash).toMatchObject({
-        EventName: `distlog.process.${what === 'throw' ? 'uncaught_exception' : 'unhandled_rejection'}`,
+        EventName: `distlog.process.${what === 'reject' ? 'unhandled_rejection' : 'uncaught_exception'}`,
         'exception.type': type,
         'exception.stacktrace': expect.stringContaining(`${type}: `),
         job: 'nightly',
