@@ -1,5 +1,10 @@
 import { format } from 'node:util';
 import createDebug from 'debug';
+// Older copies, as express 4 and its middleware bring them (2.6.9), and 3.x.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const debug2 = require('debug2') as typeof createDebug;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const debug3 = require('debug3') as typeof createDebug;
 import { trace, context } from '@opentelemetry/api';
 import { captureDebug, releaseDebug } from './debug';
 import { getDistlog, shutdown } from './init';
@@ -25,9 +30,13 @@ function taken(): Array<[string, string]> {
 }
 
 const early = createDebug('lib:early'); // made before the capture, as libraries do at require time
+const early2 = debug2('old2:early');
+const early3 = debug3('old3:early');
 
 beforeAll(() => {
   createDebug.log = (...args: unknown[]) => printed.push(format(...args));
+  debug2.log = createDebug.log;
+  debug3.log = createDebug.log;
   createDebug.enable('lib:local');
   registry = initLocal();
   captureDebug();
@@ -89,5 +98,25 @@ describe('captureDebug', () => {
     expect(record.spanContext).toMatchObject({ traceId: ids.traceId, spanId: ids.spanId });
     expect(record.attributes).toMatchObject({ job: 'nightly' });
     expect(record.severityText).toBe('DEBUG');
+  });
+
+  it('follows rules in debug 2.x (instances made after the capture) and 3.x (all)', () => {
+    const later2 = debug2('old2:later');
+    const later3 = debug3('old3:later');
+    registry.setRules([rule('old*', 'debug')]);
+    early2('e2');
+    later2('l2 %d', 2);
+    early3('e3');
+    later3('l3');
+    expect(taken()).toEqual([
+      ['old2:later', 'l2 2'],
+      ['old3:early', 'e3'],
+      ['old3:later', 'l3'],
+    ]);
+    expect(printed).toEqual([]);
+    registry.setRules([]);
+    later2('quiet');
+    later3('quiet');
+    expect(taken()).toEqual([]);
   });
 });

@@ -28,7 +28,9 @@ import { getDistlog, init } from './init';
  * when the DEBUG variable enables it and `silent` otherwise; a rule at `debug` or `trace`
  * turns it on, any other level off, and when the rule goes the DEBUG setting applies
  * again. Only namespaces that DEBUG enables are also written to stderr, as before.
- * debug 4.x (every current release) is supported; an older copy found is said once on stderr.
+ * debug 4.x (every current release) fully; 2.x/3.x (express 4 and its middleware use
+ * 2.6.9) for the instances made after the capture (3.x: all, it lists them) — a 2.x copy
+ * loaded before the capture is said once on stderr.
  */
 
 /** The shape of what `require('debug')` returns (debug 4.x: src/common.js `createDebug`). */
@@ -91,7 +93,7 @@ export function captureDebug(): void {
   if (capturing) return;
   capturing = true;
   if (!getDistlog()) init();
-  for (const cached of Object.values(require.cache)) if (cached) patchExports(cached.exports);
+  for (const cached of Object.values(require.cache)) if (cached) patchExports(cached.exports, true);
   const moduleInternals = Module as unknown as { _load: NonNullable<typeof originalLoad> };
   originalLoad = moduleInternals._load;
   const load = originalLoad;
@@ -124,20 +126,10 @@ function looksLikeDebug(value: unknown): value is CreateDebug {
   );
 }
 
-function patchExports(exports: unknown): void {
+function patchExports(exports: unknown, loadedBefore = false): void {
   if (!looksLikeDebug(exports) || exports[PATCHED]) return;
   const createDebug = exports;
   createDebug[PATCHED] = true;
-  if (typeof createDebug.coerce !== 'function' || !('namespaces' in createDebug)) {
-    // debug 2.x/3.x: `enabled` is fixed when an instance is made; rules cannot reach it.
-    if (!oldCopySaid) {
-      oldCopySaid = true;
-      process.stderr.write(
-        'distlog: an old copy of the debug package (before 4.0) is loaded; its namespaces follow only the DEBUG variable and are not recorded\n',
-      );
-    }
-    return;
-  }
   const { enabled, formatArgs, log, init: initInstance } = createDebug;
   const local = new Map<string, boolean>();
   const locallyEnabled = (name: string) => {
@@ -145,21 +137,12 @@ function patchExports(exports: unknown): void {
     if (on === undefined) local.set(name, (on = enabled.call(createDebug, name)));
     return on;
   };
-  createDebug.enabled = function (name: string): boolean {
-    if (!capturing) return enabled.call(this, name);
-    return namespace(name, locallyEnabled(name)).on;
-  };
   createDebug.enable = new Proxy(createDebug.enable, {
     apply(target, self, args) {
       local.clear(); // DEBUG changed in code: the local setting is read again
       return Reflect.apply(target, self, args);
     },
   });
-  if (initInstance)
-    createDebug.init = function (instance: DebugInstance): void {
-      initInstance.call(this, instance);
-      if (capturing) namespace(instance.namespace, locallyEnabled(instance.namespace));
-    };
   createDebug.formatArgs = function (this: DebugInstance, args: unknown[]): void {
     if (!capturing) return formatArgs.call(this, args);
     record(this.namespace, args);
@@ -170,8 +153,57 @@ function patchExports(exports: unknown): void {
     // Written to stderr only where DEBUG asked for it; a rule alone only records.
     if (!capturing || locallyEnabled(this.namespace)) log.apply(this, args);
   };
-  patched.push(createDebug);
-  invalidate(createDebug);
+  if (isCurrent(createDebug)) {
+    // debug 4.x: instances ask createDebug.enabled() whenever `namespaces` changed.
+    createDebug.enabled = function (name: string): boolean {
+      if (!capturing) return enabled.call(this, name);
+      return namespace(name, locallyEnabled(name)).on;
+    };
+    if (initInstance)
+      createDebug.init = function (instance: DebugInstance): void {
+        initInstance.call(this, instance);
+        if (capturing) namespace(instance.namespace, locallyEnabled(instance.namespace));
+      };
+    patched.push(createDebug);
+    invalidate(createDebug);
+    return;
+  }
+  // debug 2.x/3.x: `enabled` is a plain property set when an instance is made (and, in 3.x,
+  // by enable() on every instance in `instances`). Each instance made from now on — and each
+  // one 3.x lists — gets an accessor instead: DEBUG's value, or the rule's while capturing.
+  const follow = (instance: DebugInstance & { enabled?: boolean }) => {
+    let localOn = instance.enabled === true;
+    const ns = namespace(instance.namespace, localOn);
+    Object.defineProperty(instance, 'enabled', {
+      configurable: true,
+      enumerable: true,
+      get: () => (capturing ? ns.on : localOn),
+      set: (value: boolean) => {
+        localOn = value;
+      },
+    });
+  };
+  createDebug.init = function (instance: DebugInstance): void {
+    initInstance?.call(this, instance);
+    follow(instance);
+  };
+  const listed = (createDebug as { instances?: unknown }).instances;
+  if (Array.isArray(listed)) for (const instance of listed) follow(instance as DebugInstance);
+  else if (loadedBefore && !oldCopySaid) {
+    oldCopySaid = true;
+    process.stderr.write(
+      'distlog: a debug 2.x copy was loaded before captureDebug(): namespaces it made already follow only DEBUG; start with -r @distlog/sdk/register and DISTLOG_CAPTURE_DEBUG=1 to capture them all\n',
+    );
+  }
+}
+
+/** debug 4.x defines `enabled` as an accessor that reads createDebug.enabled() when settings change. */
+function isCurrent(createDebug: CreateDebug): boolean {
+  if (typeof createDebug.coerce !== 'function' || !('namespaces' in createDebug)) return false;
+  const probe = createDebug('distlog:probe') as { destroy?: () => void };
+  const current = typeof Object.getOwnPropertyDescriptor(probe, 'enabled')?.get === 'function';
+  probe.destroy?.();
+  return current;
 }
 
 function namespace(name: string, locallyOn: boolean): Namespace {

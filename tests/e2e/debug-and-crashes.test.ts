@@ -32,27 +32,55 @@ async function rows(where: string) {
 }
 
 describe('debug output as records, switched by level rules', () => {
-  const apps = {
-    cjs: `const express = require('express');
-const http = require('node:http');
-const { scopedHandler, getDistlog } = require('@distlog/sdk');
-const { trace } = require('@opentelemetry/api');`,
-    esm: `import express from 'express';
+  // express 5 logs routing through the `router` package's namespaces (debug 4.x); express 4
+  // through `express:router*` with its own debug 2.6.9.
+  const cases = [
+    {
+      name: 'express 5, CommonJS',
+      esm: false,
+      module: 'express',
+      pattern: 'router*',
+      router: 'router',
+      route: 'router:route',
+    },
+    {
+      name: 'express 5, ES module',
+      esm: true,
+      module: 'express',
+      pattern: 'router*',
+      router: 'router',
+      route: 'router:route',
+    },
+    {
+      name: 'express 4 (debug 2.6.9), CommonJS',
+      esm: false,
+      module: 'express4',
+      pattern: 'express:*',
+      router: 'express:router',
+      route: 'express:router:route',
+    },
+  ];
+  const load = (c: (typeof cases)[number]) =>
+    c.esm
+      ? `import express from '${c.module}';
 import http from 'node:http';
 import { scopedHandler, getDistlog } from '@distlog/sdk';
-import { trace } from '@opentelemetry/api';`,
-  };
+import { trace } from '@opentelemetry/api';`
+      : `const express = require('${c.module}');
+const http = require('node:http');
+const { scopedHandler, getDistlog } = require('@distlog/sdk');
+const { trace } = require('@opentelemetry/api');`;
   let app: ChildProcess | undefined;
   afterEach(() => app?.kill());
 
-  it.each(['cjs', 'esm'] as const)(
-    'a %s express app: router output is recorded only while a rule enables it, with trace context',
-    async (kind) => {
-      const service = `debug-${kind}-${randomUUID().slice(0, 8)}`;
-      const file = path.join(FIXTURES, `debug-express.${kind === 'cjs' ? 'cjs' : 'mjs'}`);
+  it.each(cases)(
+    '$name: router output is recorded only while a rule enables it, with trace context',
+    async (c) => {
+      const service = `debug-${c.module}-${c.esm ? 'esm' : 'cjs'}-${randomUUID().slice(0, 8)}`;
+      const file = path.join(FIXTURES, `debug-${c.module}.${c.esm ? 'mjs' : 'cjs'}`);
       writeFileSync(
         file,
-        `${apps[kind]}
+        `${load(c)}
 const app = express();
 app.get('/levels', (req, res) => res.json(getDistlog().levels()));
 app.get('/hit/:n', (req, res) => res.json({ traceId: trace.getActiveSpan().spanContext().traceId }));
@@ -61,7 +89,7 @@ const server = http.createServer(scopedHandler(app)).listen(0, '127.0.0.1', () =
 );
 `,
       );
-      app = spawn(process.execPath, [kind === 'cjs' ? '-r' : '--import', '@distlog/sdk/register', file], {
+      app = spawn(process.execPath, [c.esm ? '--import' : '-r', '@distlog/sdk/register', file], {
         env: { ...process.env, ...endpointEnv(service), DISTLOG_CAPTURE_DEBUG: '1', DEBUG: '' },
         stdio: ['ignore', 'pipe', 'pipe'],
         cwd: FIXTURES,
@@ -83,11 +111,11 @@ const server = http.createServer(scopedHandler(app)).listen(0, '127.0.0.1', () =
         >;
 
       const before = await hit('before');
-      await setLevelRule(started.collector, { service, logger: 'router*', level: 'debug', for: '4s' });
-      await eventually(async () => ((await levels()).router?.level === 'debug' ? true : undefined));
+      await setLevelRule(started.collector, { service, logger: c.pattern, level: 'debug', for: '4s' });
+      await eventually(async () => ((await levels())[c.router]?.level === 'debug' ? true : undefined));
       const during = await hit('during');
       // The namespaces the process created are listed, with their DEBUG setting as configured.
-      expect((await levels())['router:route']).toMatchObject({ level: 'debug', configured: 'silent' });
+      expect((await levels())[c.route]).toMatchObject({ level: 'debug', configured: 'silent' });
       // …and `distlog level list` (the collector's GET /v1/levels) shows them for this process.
       const listed = await eventually(async () => {
         const json = (await (
@@ -96,21 +124,24 @@ const server = http.createServer(scopedHandler(app)).listen(0, '127.0.0.1', () =
           instances: Array<{ service: string; loggers: Record<string, { level: string }> }>;
         };
         const mine = json.instances.find((i) => i.service === service);
-        return mine?.loggers['router:route'] ? mine.loggers : undefined;
+        return mine?.loggers[c.route] ? mine.loggers : undefined;
       });
-      expect(listed!['router:route']).toMatchObject({ level: 'debug' });
-      await eventually(async () => ((await levels()).router?.level === 'silent' ? true : undefined), 10_000);
+      expect(listed![c.route]).toMatchObject({ level: 'debug' });
+      await eventually(
+        async () => ((await levels())[c.router]?.level === 'silent' ? true : undefined),
+        10_000,
+      );
       const after = await hit('after');
 
       const recorded = await eventually(async () => {
         const found = await rows(
-          `ServiceName = '${service}' AND ScopeName = 'router' AND Body LIKE 'dispatching GET /hit/%'`,
+          `ServiceName = '${service}' AND ScopeName = '${c.router}' AND Body LIKE 'dispatching GET /hit/%'`,
         );
         return found.length > 0 ? found : undefined;
       });
       // Give anything sent late the same chance, then look at what was stored for each request.
       await new Promise((r) => setTimeout(r, 1500));
-      const all = await rows(`ServiceName = '${service}' AND ScopeName LIKE 'router%'`);
+      const all = await rows(`ServiceName = '${service}' AND ScopeName LIKE '${c.router}%'`);
       expect(recorded![0]).toMatchObject({
         SeverityText: 'DEBUG',
         TraceId: during,
