@@ -30,7 +30,9 @@ const CALLS = Number(process.env.BENCH_CALLS ?? 200_000);
 
 interface Workload {
   name: string;
-  mode: 'burst' | 'turns';
+  mode: 'burst' | 'turns' | 'steady';
+  /** Calls in the measured run (default CALLS). */
+  calls?: number;
   text: string;
   env: Record<string, string>;
 }
@@ -45,6 +47,13 @@ const WORKLOADS: Workload[] = [
     env: {},
   },
   {
+    name: 'steady 50k/s',
+    mode: 'steady',
+    calls: 500_000,
+    text: 'at a steady 50 000 lines/s for 10 s, in requests of 10 lines (default settings); goal: 100 % delivered',
+    env: { BENCH_RATE: '50000' },
+  },
+  {
     name: 'turns, no drops',
     mode: 'turns',
     text: 'as in turns, with an export queue that holds them all (OTEL_BLRP_MAX_QUEUE_SIZE=262144)',
@@ -52,6 +61,11 @@ const WORKLOADS: Workload[] = [
   },
 ];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+// BENCH_WORKLOADS / BENCH_VARIANTS (comma-separated names) run a part; pino-file and
+// pino-opentelemetry-transport always run, as the baselines the ratios need.
+const only = (list: string | undefined) => (list ? new Set(list.split(',').map((x) => x.trim())) : undefined);
+const onlyWorkloads = only(process.env.BENCH_WORKLOADS);
+const onlyVariants = only(process.env.BENCH_VARIANTS);
 const PROTOCOL = process.env.BENCH_PROTOCOL ?? 'http/protobuf';
 
 interface Result {
@@ -86,10 +100,13 @@ async function main(): Promise<void> {
   const results = new Map<string, Result[]>();
   const key = (workload: Workload, variant: string) => `${workload.name} ${variant}`;
   for (let round = 0; round < ROUNDS; round++) {
-    for (const workload of WORKLOADS) {
-      for (const variant of VARIANTS) {
+    for (const workload of WORKLOADS.filter((w) => !onlyWorkloads || onlyWorkloads.has(w.name))) {
+      for (const variant of VARIANTS.filter(
+        (v) =>
+          !onlyVariants || onlyVariants.has(v) || v === 'pino-file' || v === 'pino-opentelemetry-transport',
+      )) {
         // Every exporter speaks the same protocol (BENCH_PROTOCOL, default http/protobuf).
-        const result = await runVariant(variant, workload.mode, {
+        const result = await runVariant(variant, workload.mode, workload.calls ?? CALLS, {
           OTEL_SERVICE_NAME: key(workload, variant),
           OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${PROTOCOL === 'grpc' ? grpcPort : httpPort}`,
           OTEL_EXPORTER_OTLP_PROTOCOL: PROTOCOL,
@@ -105,12 +122,17 @@ async function main(): Promise<void> {
   await http.stop();
 
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const sent = (CALLS + Math.min(20_000, CALLS)) * ROUNDS;
-  for (const workload of WORKLOADS) {
+  for (const workload of WORKLOADS.filter((w) => !onlyWorkloads || onlyWorkloads.has(w.name))) {
+    const calls = workload.calls ?? CALLS;
+    const warmUp = Math.min(
+      workload.mode === 'steady' ? Number(workload.env.BENCH_RATE) / 10 : 20_000,
+      calls,
+    );
+    const sent = (calls + warmUp) * ROUNDS;
     const nsOf = (variant: string) => median(results.get(key(workload, variant))!.map((r) => r.nsPerCall));
     const base = nsOf('pino-file');
     const competitor = nsOf('pino-opentelemetry-transport');
-    const rows = VARIANTS.map((variant) => {
+    const rows = VARIANTS.filter((v) => results.has(key(workload, v))).map((variant) => {
       const rs = results.get(key(workload, variant))!;
       const ns = nsOf(variant);
       const delivered = received.get(key(workload, variant)) ?? 0;
@@ -122,10 +144,13 @@ async function main(): Promise<void> {
         'process CPU ns/call': median(rs.map((r) => r.mainThreadCpuNsPerCall)).toFixed(0),
         'peak RSS MB': Math.max(...rs.map((r) => r.peakRssMb)).toFixed(0),
         'drain ms': median(rs.map((r) => r.drainMs)).toFixed(0),
-        delivered: variant === 'pino-file' ? '(file)' : `${((delivered / sent) * 100).toFixed(1)}%`,
+        delivered: variant === 'pino-file' ? '(file)' : `${((delivered / sent) * 100).toFixed(2)}%`,
+        'dropped (SDK count)': rs.every((r) => r.dropped === null)
+          ? '-'
+          : String(rs.reduce((n, r) => n + (r.dropped ?? 0), 0)),
       };
     });
-    console.log(`\n${workload.name}: ${CALLS} pino.info() calls ${workload.text}`);
+    console.log(`\n${workload.name}: ${calls} pino.info() calls ${workload.text}`);
     console.table(rows);
   }
   console.log(
@@ -137,11 +162,16 @@ async function main(): Promise<void> {
   );
 }
 
-function runVariant(variant: string, mode: string, env: Record<string, string>): Promise<Result> {
+function runVariant(
+  variant: string,
+  mode: string,
+  calls: number,
+  env: Record<string, string>,
+): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [path.join(__dirname, 'variant.js'), variant, String(CALLS), mode],
+      [path.join(__dirname, 'variant.js'), variant, String(calls), mode],
       {
         env: { ...process.env, ...env },
         stdio: ['ignore', 'pipe', 'inherit'],

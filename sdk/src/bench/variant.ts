@@ -65,7 +65,9 @@ function makeLogger(): Logger {
  * span and event-loop turn, as a server logs — the time includes what the stream does
  * between turns (pino's flushes, thread-stream's hand-over to the worker).
  */
-const mode = process.argv[4] === 'turns' ? 'turns' : 'burst';
+const mode = (['turns', 'steady'] as const).find((m) => m === process.argv[4]) ?? 'burst';
+/** steady: BENCH_RATE lines a second (default 50 000), paced by the clock, in requests of LINES_PER_TURN. */
+const RATE = Number(process.env.BENCH_RATE ?? 50_000);
 const LINES_PER_TURN = 10;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -79,12 +81,26 @@ async function main(): Promise<void> {
     });
   const run = async (n: number) => {
     if (mode === 'burst') return request(n);
+    if (mode === 'steady') {
+      const started = performance.now();
+      for (let done = 0; done < n;) {
+        const due = Math.min(n, Math.floor(((performance.now() - started) * RATE) / 1000));
+        while (done < due) {
+          const lines = Math.min(LINES_PER_TURN, due - done);
+          request(lines);
+          done += lines;
+        }
+        // A server between requests: the thread sleeps (a spinning loop would bill its CPU to logging).
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      return;
+    }
     for (let done = 0; done < n; done += LINES_PER_TURN) {
       request(Math.min(LINES_PER_TURN, n - done));
       await nextTurn();
     }
   };
-  await run(Math.min(20_000, calls));
+  await run(Math.min(mode === 'steady' ? RATE / 10 : 20_000, calls));
   await new Promise((r) => setTimeout(r, 1500));
   const startCpu = process.cpuUsage();
   const start = process.hrtime.bigint();
