@@ -173,7 +173,16 @@ function runVariant(
       process.execPath,
       [path.join(__dirname, 'variant.js'), variant, String(calls), mode],
       {
-        env: { ...process.env, ...env },
+        // Each variant its own process and identity: the level benches ran init() here, which
+        // leaves DISTLOG_SERVICE_NAME/_INSTANCE_ID in the environment for pino's worker.
+        // The bench's receivers offer no level control: DISTLOG_LEVELS=off keeps stderr quiet.
+        env: {
+          ...Object.fromEntries(
+            Object.entries(process.env).filter(([k]) => !k.startsWith('DISTLOG_SERVICE_')),
+          ),
+          DISTLOG_LEVELS: 'off',
+          ...env,
+        },
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );
