@@ -176,6 +176,18 @@ describe('web UI', () => {
     await page.screenshot({ path: path.join(SHOTS, 'levels.png') });
     await rules.locator('tr', { hasText: 'payments' }).getByRole('button', { name: 'Clear' }).click();
     await page.waitForFunction(() => !document.querySelector('[data-testid=level-rules] tbody tr'));
+    // DEBUG kept until a request fails: the checkbox makes an onError rule, shown as such.
+    await page.getByLabel('level service').fill('orders');
+    await page.getByLabel('level logger').fill('*');
+    await page.getByLabel('level', { exact: true }).selectOption('debug');
+    await page.getByLabel('only when the request fails').check();
+    await page.getByRole('button', { name: 'Set level' }).click();
+    await rules.locator('tr', { hasText: 'orders' }).waitFor();
+    await expect(rules.locator('tr', { hasText: 'orders' }).textContent()).resolves.toMatch(
+      /orders\*debug, sent on error.*web UI/,
+    );
+    await rules.locator('tr', { hasText: 'orders' }).getByRole('button', { name: 'Clear' }).click();
+    await page.waitForFunction(() => !document.querySelector('[data-testid=level-rules] tbody tr'));
   });
 
   it('keeps the results table virtualised with 100 000 rows', async () => {
