@@ -202,7 +202,8 @@ function isCurrent(createDebug: CreateDebug): boolean {
   if (typeof createDebug.coerce !== 'function' || !('namespaces' in createDebug)) return false;
   const probe = createDebug('distlog:probe') as { destroy?: () => void };
   const current = typeof Object.getOwnPropertyDescriptor(probe, 'enabled')?.get === 'function';
-  probe.destroy?.();
+  // 3.x lists its instances: take the probe out. (4.x's destroy() only prints a deprecation.)
+  if (!current) probe.destroy?.();
   return current;
 }
 
