@@ -111,7 +111,7 @@ const server = http.createServer(scopedHandler(app)).listen(0, '127.0.0.1', () =
         >;
 
       const before = await hit('before');
-      await setLevelRule(started.collector, { service, logger: c.pattern, level: 'debug', for: '4s' });
+      await setLevelRule(started.collector, { service, logger: c.pattern, level: 'debug', for: '6s' });
       await eventually(async () => ((await levels())[c.router]?.level === 'debug' ? true : undefined));
       const during = await hit('during');
       // The namespaces the process created are listed, with their DEBUG setting as configured.
@@ -129,7 +129,7 @@ const server = http.createServer(scopedHandler(app)).listen(0, '127.0.0.1', () =
       expect(listed![c.route]).toMatchObject({ level: 'debug' });
       await eventually(
         async () => ((await levels())[c.router]?.level === 'silent' ? true : undefined),
-        10_000,
+        15_000,
       );
       const after = await hit('after');
 
