@@ -11,8 +11,10 @@ uses the OpenTelemetry API's current span when that package is installed.
 
 import atexit
 import logging
+import os
 import threading
 
+from . import _crash
 from ._config import Config
 from ._export import Exporter
 from ._handler import DistlogHandler, severity_number
@@ -45,16 +47,19 @@ _state = None
 
 
 class _State:
-    def __init__(self, config, exporter, handler, control):
+    def __init__(self, config, exporter, handler, control, undo_crashes):
         self.config = config
         self.exporter = exporter
         self.handler = handler
         self.control = control
+        self.undo_crashes = undo_crashes
 
 
-def init(service_name=None, endpoint=None, level_control=None, level=logging.NOTSET):
+def init(service_name=None, endpoint=None, level_control=None, level=logging.NOTSET, crashes=None):
     """Installs the handler on the root logger (once): every library's records are sent.
-    Returns the handler. Calling it again returns the same one."""
+    Returns the handler. Calling it again returns the same one. `crashes` (default on;
+    DISTLOG_CAPTURE_CRASHES=0 turns it off): uncaught exceptions, thread exceptions and
+    warnings as records too (see _crash)."""
     global _state
     with _lock:
         if _state is not None:
@@ -71,7 +76,10 @@ def init(service_name=None, endpoint=None, level_control=None, level=logging.NOT
         control = None
         if (config.level_control if level_control is None else level_control):
             control = LevelControl(config)
-        _state = _State(config, exporter, handler, control)
+        if crashes is None:
+            crashes = os.environ.get("DISTLOG_CAPTURE_CRASHES", "1") != "0"
+        undo_crashes = _crash.install(handler) if crashes else None
+        _state = _State(config, exporter, handler, control, undo_crashes)
         atexit.register(shutdown)
         return handler
 
@@ -103,5 +111,7 @@ def shutdown(timeout=5.0):
         return
     if state.control:
         state.control.stop()
+    if state.undo_crashes:
+        state.undo_crashes()
     logging.getLogger().removeHandler(state.handler)
     state.exporter.shutdown(timeout)

@@ -104,6 +104,9 @@ class _ScopeRun:
         }
         log = logging.getLogger(SCOPE_LOGGER)
         if exc_type:
+            from ._crash import remember_scope  # (a cycle at import time otherwise)
+
+            remember_scope(exc, self.scope)
             extra.update(
                 {
                     "exception.type": exc_type.__name__,

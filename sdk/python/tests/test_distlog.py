@@ -279,3 +279,73 @@ import os; os._exit(0)
     lines = [l for l in stderr.splitlines() if l.startswith("distlog: level control")]
     assert len(lines) == 1, stderr
     assert lines[0].startswith("distlog: level control cannot subscribe at http://127.0.0.1:9 (")
+
+
+def test_crashes_thread_exceptions_and_warnings_are_records_and_the_process_ends_as_it_would(collector):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import PACKAGE, unique as _unique
+
+    service = _unique("py-crash")
+    tag = _unique("tag")
+    app = r"""
+import contextlib, json, os, sys, threading, warnings, distlog
+if os.environ.get("WITH_DISTLOG") == "1":
+    distlog.init()
+warnings.warn("careful " + os.environ["TAG"])
+def work():
+    raise RuntimeError("thread " + os.environ["TAG"])
+t = threading.Thread(target=work, name="worker-1")
+t.start()
+t.join()
+class NoScope:
+    trace_id = span_id = ""
+# (a scope without Distlog would print its ERROR end record through logging's last resort)
+with (distlog.scope("nightly job", job="nightly") if os.environ.get("WITH_DISTLOG") == "1" else contextlib.nullcontext(NoScope())) as s:
+    print(json.dumps({"trace": s.trace_id, "span": s.span_id}))
+    sys.stdout.flush()
+    raise ValueError("boom " + os.environ["TAG"])
+"""
+
+    def run(with_distlog):
+        env = dict(os.environ)
+        env.update(
+            {
+                "PYTHONPATH": PACKAGE,
+                "OTEL_SERVICE_NAME": service,
+                "OTEL_EXPORTER_OTLP_ENDPOINT": collector,
+                "TAG": tag,
+                "WITH_DISTLOG": "1" if with_distlog else "0",
+                "DISTLOG_LEVELS": "off",
+            }
+        )
+        return subprocess.run([sys.executable, "-c", app], env=env, capture_output=True, text=True, timeout=60)
+
+    without, with_ = run(False), run(True)
+    # Python prints and exits as it would: the same exit code and the same output.
+    assert (with_.returncode, with_.stderr) == (without.returncode, without.stderr)
+    assert without.returncode == 1
+    ids = json.loads(with_.stdout.splitlines()[0])
+    found = eventually(lambda: (lambda r: r if len(r) >= 3 else None)(rows(service, "ScopeName = 'distlog.process'")))
+    assert found, rows(service)
+    by_event = {r["EventName"]: r for r in found}
+    warning = by_event["distlog.process.warning"]
+    assert (warning["SeverityText"], warning["Body"]) == ("WARNING", "UserWarning: careful " + tag)
+    thread = by_event["distlog.process.thread_exception"]
+    assert (thread["SeverityText"], thread["Body"], attrs(thread)["thread.name"]) == (
+        "ERROR",
+        "RuntimeError: thread " + tag,
+        "worker-1",
+    )
+    crash = by_event["distlog.process.uncaught_exception"]
+    assert (crash["SeverityText"], crash["Body"], crash["TraceId"], crash["SpanId"]) == (
+        "CRITICAL",
+        "ValueError: boom " + tag,
+        ids["trace"],
+        ids["span"],
+    )
+    assert attrs(crash)["exception.type"] == "ValueError"
+    assert attrs(crash)["job"] == "nightly"
+    assert "ValueError: boom" in attrs(crash)["exception.stacktrace"]
