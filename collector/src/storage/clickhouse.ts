@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { ServerFeatures, featuresForVersion } from './server-features';
-import { identifier } from './sql';
+import { identifier, SqlValues } from './sql';
 
 export interface ClickHouseOptions {
   /** HTTP interface, e.g. http://127.0.0.1:8123. */
@@ -158,9 +158,24 @@ export class ClickHouse {
       );
   }
 
-  async query<T>(sql: string, settings: Record<string, string | number> = {}): Promise<T[]> {
-    const rs = await this.client.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: settings });
+  /** `params`: the values of `{name:Type}` placeholders (SqlValues), on servers that have them. */
+  async query<T>(
+    sql: string,
+    settings: Record<string, string | number> = {},
+    params?: Record<string, string>,
+  ): Promise<T[]> {
+    const rs = await this.client.query({
+      query: sql,
+      format: 'JSONEachRow',
+      clickhouse_settings: settings,
+      ...(params && Object.keys(params).length > 0 ? { query_params: params } : {}),
+    });
     return (await rs.json()) as T[];
+  }
+
+  /** The string values of one query (see SqlValues): parameters where the server has them. */
+  values(): SqlValues {
+    return new SqlValues(this.features.queryParameters);
   }
 
   async command(sql: string): Promise<void> {

@@ -1,7 +1,9 @@
 /**
- * The one place where values and names become SQL text. ClickHouse 18.16 has no
- * query parameters, so values are escaped as ClickHouse string literals and names
- * are checked against a strict identifier pattern (never escaped-and-hoped).
+ * The one place where values and names become SQL text. Names are checked against a
+ * strict identifier pattern (never escaped-and-hoped). Values: on servers with query
+ * parameters (19.11+: every current release, the embedded store) as `{pN:String}`
+ * placeholders sent beside the SQL (SqlValues); on 18.16, which has none, as escaped
+ * ClickHouse string literals.
  */
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -35,4 +37,28 @@ export function stringLiteral(value: string): string {
 export function intLiteral(value: number | bigint): string {
   if (typeof value === 'number' && !Number.isInteger(value)) throw new Error(`not an integer: ${value}`);
   return String(value);
+}
+
+/**
+ * The string values of one query. `str()` gives the SQL for a value: a `{pN:String}`
+ * placeholder (kept in `params`, sent as the query's parameters) when the server has
+ * query parameters, else an escaped literal. One per query.
+ */
+export class SqlValues {
+  readonly params: Record<string, string> = {};
+  private next = 0;
+
+  constructor(private readonly useParameters: boolean) {}
+
+  str(value: string): string {
+    if (!this.useParameters) return stringLiteral(value);
+    const name = `p${this.next++}`;
+    this.params[name] = value;
+    return `{${name}:String}`;
+  }
+
+  /** `a, b, c` for an IN list. */
+  list(values: readonly string[]): string {
+    return values.map((value) => this.str(value)).join(', ');
+  }
 }

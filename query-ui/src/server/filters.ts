@@ -1,9 +1,10 @@
-import { SEVERITY_TEXT_BY_NUMBER, stringLiteral, intLiteral } from '@distlog/collector';
+import { SEVERITY_TEXT_BY_NUMBER, SqlValues, intLiteral } from '@distlog/collector';
 
 /**
  * Search filters, parsed once from a request, then turned into SQL only here: every
- * value goes through the collector's one escaping module (stringLiteral / intLiteral),
- * since ClickHouse 18.16 has no query parameters.
+ * string value goes through the collector's one SQL module (SqlValues: a `{pN:String}`
+ * query parameter where the server has them, an escaped literal on 18.16), every number
+ * through intLiteral.
  */
 export interface SearchFilter {
   fromMs: number;
@@ -107,44 +108,43 @@ export function parseFilter(q: Query, now = Date.now()): SearchFilter {
  * The conditions on the message body, for a PREWHERE: ClickHouse then reads the other
  * columns only for rows whose body matched (measured 2x faster on text searches).
  */
-export function bodyClause(f: SearchFilter): string | undefined {
+export function bodyClause(f: SearchFilter, v: SqlValues): string | undefined {
   const parts: string[] = [];
-  if (f.text) parts.push(`positionCaseInsensitive(Body, ${stringLiteral(f.text)}) > 0`);
-  if (f.regex) parts.push(`match(Body, ${stringLiteral(f.regex)})`);
+  if (f.text) parts.push(`positionCaseInsensitive(Body, ${v.str(f.text)}) > 0`);
+  if (f.regex) parts.push(`match(Body, ${v.str(f.regex)})`);
   return parts.length ? parts.join(' AND ') : undefined;
 }
 
 /** The WHERE clause (without the keyword) for a filter over all_logs; `withoutBody` leaves the body conditions to a PREWHERE. */
-export function whereClause(f: SearchFilter, withoutBody = false): string {
+export function whereClause(f: SearchFilter, v: SqlValues, withoutBody = false): string {
   const secs = (ms: number) => intLiteral(Math.floor(ms / 1000));
   const nanos = (ms: number) => intLiteral(BigInt(Math.floor(ms)) * 1_000_000n);
   const parts = [
     `Timestamp >= toDateTime(${secs(f.fromMs)}) AND Timestamp <= toDateTime(${secs(f.toMs)})`,
     `TimeUnixNano >= ${nanos(f.fromMs)} AND TimeUnixNano <= ${nanos(f.toMs + 999)}`,
   ];
-  if (f.services.length) parts.push(`ServiceName IN (${f.services.map(stringLiteral).join(', ')})`);
+  if (f.services.length) parts.push(`ServiceName IN (${v.list(f.services)})`);
   if (f.minSeverity > 0) parts.push(`SeverityNumber >= ${intLiteral(f.minSeverity)}`);
-  if (f.scopes.length) parts.push(`ScopeName IN (${f.scopes.map(stringLiteral).join(', ')})`);
+  if (f.scopes.length) parts.push(`ScopeName IN (${v.list(f.scopes)})`);
   if (!withoutBody) {
-    const body = bodyClause(f);
+    const body = bodyClause(f, v);
     if (body) parts.push(body);
   }
-  for (const [k, v] of f.attributes) {
-    parts.push(
-      `LogAttributes.value[indexOf(LogAttributes.key, ${stringLiteral(k)})] = ${stringLiteral(v)} AND has(LogAttributes.key, ${stringLiteral(k)})`,
-    );
+  for (const [key, value] of f.attributes) {
+    const k = v.str(key);
+    parts.push(`LogAttributes.value[indexOf(LogAttributes.key, ${k})] = ${v.str(value)} AND has(LogAttributes.key, ${k})`);
   }
-  for (const k of f.hasAttributes) parts.push(`has(LogAttributes.key, ${stringLiteral(k)})`);
-  if (f.traceId) parts.push(`TraceId = ${stringLiteral(f.traceId)}`);
-  if (f.spanId) parts.push(`SpanId = ${stringLiteral(f.spanId)}`);
-  if (f.tiers.length) parts.push(`_table IN (${f.tiers.map(stringLiteral).join(', ')})`);
-  const tenants = tenantClause(f.tenants);
+  for (const key of f.hasAttributes) parts.push(`has(LogAttributes.key, ${v.str(key)})`);
+  if (f.traceId) parts.push(`TraceId = ${v.str(f.traceId)}`);
+  if (f.spanId) parts.push(`SpanId = ${v.str(f.spanId)}`);
+  if (f.tiers.length) parts.push(`_table IN (${v.list(f.tiers)})`);
+  const tenants = tenantClause(f.tenants, v);
   if (tenants) parts.push(tenants);
   return parts.join(' AND ');
 }
 
 /** The condition that limits reads to `tenants` ('' when unlimited). */
-export function tenantClause(tenants: readonly string[] | undefined): string {
+export function tenantClause(tenants: readonly string[] | undefined, v: SqlValues): string {
   if (!tenants) return '';
-  return `ResourceAttributes.value[indexOf(ResourceAttributes.key, 'distlog.tenant')] IN (${tenants.map(stringLiteral).join(', ')})`;
+  return `ResourceAttributes.value[indexOf(ResourceAttributes.key, 'distlog.tenant')] IN (${v.list(tenants)})`;
 }

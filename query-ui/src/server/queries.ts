@@ -1,4 +1,4 @@
-import { ClickHouse, SEVERITY_TEXT_BY_NUMBER, stringLiteral, intLiteral } from '@distlog/collector';
+import { ClickHouse, SEVERITY_TEXT_BY_NUMBER, intLiteral } from '@distlog/collector';
 import { SearchFilter, bodyClause, tenantClause, whereClause } from './filters';
 import { ApiRecord, RECORD_COLUMNS, RecordRow, parseRecordId, toApiRecord } from './records';
 import { buildScopeTree, ScopeTree, TraceRecord } from '../trace/scope-tree';
@@ -62,8 +62,9 @@ export class Queries {
     let first = true;
     while (rows.length <= limit && windowEnd >= f.fromMs) {
       const windowStart = Math.max(f.fromMs, windowEnd - windowMs + 1);
-      const body = bodyClause(f);
-      let where = whereClause({ ...f, fromMs: windowStart, toMs: windowEnd }, true);
+      const v = this.ch.values();
+      const body = bodyClause(f, v);
+      let where = whereClause({ ...f, fromMs: windowStart, toMs: windowEnd }, v, true);
       if (cursorNanos !== undefined) where += ` AND TimeUnixNano <= ${intLiteral(BigInt(cursorNanos))}`;
       const want = limit + 1 - rows.length;
       rows.push(
@@ -71,6 +72,8 @@ export class Queries {
           `SELECT ${RECORD_COLUMNS} FROM ${this.table} ${body ? `PREWHERE ${body}` : ''} WHERE ${where}
            ORDER BY Timestamp DESC, TimeUnixNano DESC, sipHash64(ServiceName, SpanId, ScopeName, Body) DESC
            LIMIT ${intLiteral(first ? skip : 0)}, ${intLiteral(want)}`,
+          {},
+          v.params,
         )),
       );
       first = false;
@@ -106,25 +109,30 @@ export class Queries {
       f.attributes.length === 0 &&
       f.hasAttributes.length === 0;
     let rows: Array<{ t: string; s: number; n: string }>;
+    const v = this.ch.values();
     if (rollup) {
       bucketSec = Math.ceil(bucketSec / 60) * 60;
       const where = [
         `Minute >= toStartOfMinute(toDateTime(${intLiteral(Math.floor(f.fromMs / 1000))}))`,
         `Minute <= toDateTime(${intLiteral(Math.floor(f.toMs / 1000))})`,
       ];
-      if (f.services.length) where.push(`ServiceName IN (${f.services.map(stringLiteral).join(', ')})`);
-      if (f.scopes.length) where.push(`ScopeName IN (${f.scopes.map(stringLiteral).join(', ')})`);
+      if (f.services.length) where.push(`ServiceName IN (${v.list(f.services)})`);
+      if (f.scopes.length) where.push(`ScopeName IN (${v.list(f.scopes)})`);
       if (f.minSeverity > 0) where.push(`SeverityNumber >= ${intLiteral(f.minSeverity)}`);
-      if (f.tiers.length) where.push(`Tier IN (${f.tiers.map(stringLiteral).join(', ')})`);
+      if (f.tiers.length) where.push(`Tier IN (${v.list(f.tiers)})`);
       rows = await this.ch.query(
         `SELECT intDiv(toUInt32(Minute), ${intLiteral(bucketSec)}) * ${intLiteral(bucketSec)} AS t, SeverityNumber AS s, sum(Records) AS n
          FROM ${this.ch.database}.volume_by_minute WHERE ${where.join(' AND ')} GROUP BY t, s ORDER BY t`,
+        {},
+        v.params,
       );
     } else {
       rows = await this.ch.query(
         `SELECT intDiv(toUInt32(Timestamp), ${intLiteral(bucketSec)}) * ${intLiteral(bucketSec)} AS t,
                 SeverityNumber AS s, count() AS n
-         FROM ${this.table} WHERE ${whereClause(f)} GROUP BY t, s ORDER BY t`,
+         FROM ${this.table} WHERE ${whereClause(f, v)} GROUP BY t, s ORDER BY t`,
+        {},
+        v.params,
       );
     }
     // Grouping on the number, not the text, is cheaper; the severity's name is the OTel one.
@@ -142,20 +150,16 @@ export class Queries {
   async facets(
     f: SearchFilter,
   ): Promise<{ services: string[]; scopes: string[]; attributeKeys: string[]; tiers: string[] }> {
-    const where = whereClause(f);
+    const v = this.ch.values();
+    const where = whereClause(f, v);
+    const query = (sql: string) => this.ch.query<{ v: string }>(sql, {}, v.params);
     const [services, scopes, keys, tiers] = await Promise.all([
-      this.ch.query<{ v: string }>(
-        `SELECT DISTINCT ServiceName AS v FROM ${this.table} WHERE ${where} ORDER BY v LIMIT 1000`,
-      ),
-      this.ch.query<{ v: string }>(
-        `SELECT DISTINCT ScopeName AS v FROM ${this.table} WHERE ${where} ORDER BY v LIMIT 1000`,
-      ),
-      this.ch.query<{ v: string }>(
+      query(`SELECT DISTINCT ServiceName AS v FROM ${this.table} WHERE ${where} ORDER BY v LIMIT 1000`),
+      query(`SELECT DISTINCT ScopeName AS v FROM ${this.table} WHERE ${where} ORDER BY v LIMIT 1000`),
+      query(
         `SELECT DISTINCT arrayJoin(LogAttributes.key) AS v FROM ${this.table} WHERE ${where} ORDER BY v LIMIT 1000`,
       ),
-      this.ch.query<{ v: string }>(
-        `SELECT DISTINCT _table AS v FROM ${this.table} WHERE ${where} ORDER BY v`,
-      ),
+      query(`SELECT DISTINCT _table AS v FROM ${this.table} WHERE ${where} ORDER BY v`),
     ]);
     const values = (rows: Array<{ v: string }>) => rows.map((r) => r.v);
     return {
@@ -168,19 +172,24 @@ export class Queries {
 
   /** Every record of one trace, across services and tiers, with the scope tree. */
   async trace(traceId: string, tenants?: readonly string[]): Promise<TraceResult> {
-    const id = stringLiteral(traceId);
+    const v = this.ch.values();
+    const id = v.str(traceId);
     // trace_index narrows the read to the partitions of the trace's time range.
     const [range] = await this.ch.query<{ a: string; b: string; n: string }>(
       `SELECT toUnixTimestamp(min(MinTimestamp)) AS a, toUnixTimestamp(max(MaxTimestamp)) AS b, count() AS n
        FROM ${this.ch.database}.trace_index WHERE TraceId = ${id}`,
+      {},
+      v.params,
     );
     const bounded = Number(range?.n ?? 0) > 0;
     const where =
       (bounded
         ? `Timestamp >= toDateTime(${intLiteral(Number(range.a))}) AND Timestamp <= toDateTime(${intLiteral(Number(range.b))}) AND TraceId = ${id}`
-        : `TraceId = ${id}`) + (tenants ? ` AND ${tenantClause(tenants)}` : '');
+        : `TraceId = ${id}`) + (tenants ? ` AND ${tenantClause(tenants, v)}` : '');
     const rows = await this.ch.query<RecordRow>(
       `SELECT ${RECORD_COLUMNS} FROM ${this.table} WHERE ${where} ORDER BY TimeUnixNano LIMIT 100000`,
+      {},
+      v.params,
     );
     const records = rows.map(toApiRecord);
     const tree = buildScopeTree(records.map(toTraceRecord));
@@ -204,12 +213,13 @@ export class Queries {
     if (!at) throw new Error('record id: not an id returned by this API');
     const nanos = BigInt(at.timeUnixNano);
     const sec = nanos / 1_000_000_000n;
+    const v = this.ch.values();
     const same =
-      `ServiceName = ${stringLiteral(at.service)}` +
+      `ServiceName = ${v.str(at.service)}` +
       (at.instance
-        ? ` AND ResourceAttributes.value[indexOf(ResourceAttributes.key, 'service.instance.id')] = ${stringLiteral(at.instance)}`
+        ? ` AND ResourceAttributes.value[indexOf(ResourceAttributes.key, 'service.instance.id')] = ${v.str(at.instance)}`
         : '') +
-      (tenants ? ` AND ${tenantClause(tenants)}` : '');
+      (tenants ? ` AND ${tenantClause(tenants, v)}` : '');
     const window = 3600n;
     const [older, newer] = await Promise.all([
       this.ch.query<RecordRow>(
@@ -217,12 +227,16 @@ export class Queries {
          WHERE ${same} AND Timestamp >= toDateTime(${intLiteral(sec - window)}) AND Timestamp <= toDateTime(${intLiteral(sec)})
            AND TimeUnixNano < ${intLiteral(nanos)}
          ORDER BY TimeUnixNano DESC LIMIT ${intLiteral(before)}`,
+        {},
+        v.params,
       ),
       this.ch.query<RecordRow>(
         `SELECT ${RECORD_COLUMNS} FROM ${this.table}
          WHERE ${same} AND Timestamp >= toDateTime(${intLiteral(sec)}) AND Timestamp <= toDateTime(${intLiteral(sec + window)})
            AND TimeUnixNano >= ${intLiteral(nanos)}
          ORDER BY TimeUnixNano ASC LIMIT ${intLiteral(after + 1)}`,
+        {},
+        v.params,
       ),
     ]);
     const newerRecords = newer.map(toApiRecord);
@@ -234,10 +248,13 @@ export class Queries {
   /** Records newer than `afterNanos` matching the filter, oldest first (live tail). */
   async since(f: SearchFilter, afterNanos: bigint, limit: number): Promise<ApiRecord[]> {
     const sec = afterNanos / 1_000_000_000n;
+    const v = this.ch.values();
     const rows = await this.ch.query<RecordRow>(
       `SELECT ${RECORD_COLUMNS} FROM ${this.table}
-       WHERE ${whereClause(f)} AND Timestamp >= toDateTime(${intLiteral(sec)}) AND TimeUnixNano > ${intLiteral(afterNanos)}
+       WHERE ${whereClause(f, v)} AND Timestamp >= toDateTime(${intLiteral(sec)}) AND TimeUnixNano > ${intLiteral(afterNanos)}
        ORDER BY TimeUnixNano ASC LIMIT ${intLiteral(limit)}`,
+      {},
+      v.params,
     );
     return rows.map(toApiRecord);
   }

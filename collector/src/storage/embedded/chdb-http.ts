@@ -88,7 +88,9 @@ export class ChdbHttpServer {
     const params: Record<string, string> = {};
     const settings: Record<string, string> = {};
     for (const [key, value] of url.searchParams) {
-      if (key.startsWith('param_')) params[key.slice(6)] = value;
+      // The HTTP interface takes parameter values in the escaped (TabSeparated) form — what
+      // clients send (\\, \', \t, \n …); chDB binds values as they are.
+      if (key.startsWith('param_')) params[key.slice(6)] = unescapeTabSeparated(value);
       else if (QUERY_SETTINGS.has(key)) settings[key] = value;
     }
     const format = url.searchParams.get('default_format') ?? 'TabSeparated';
@@ -194,4 +196,34 @@ async function readBody(req: http.IncomingMessage): Promise<Buffer> {
   const body = Buffer.concat(chunks);
   const encoding = String(req.headers['content-encoding'] ?? '').toLowerCase();
   return encoding === 'gzip' ? zlib.gunzipSync(body) : body;
+}
+
+const ESCAPES: Record<string, string> = {
+  b: '\b',
+  f: '\f',
+  r: '\r',
+  n: '\n',
+  t: '\t',
+  '0': '\0',
+  a: '\x07',
+  v: '\v',
+};
+
+/** A value in ClickHouse's escaped text form (TabSeparated) → the value itself. */
+export function unescapeTabSeparated(text: string): string {
+  if (!text.includes('\\')) return text;
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c !== '\\' || i === text.length - 1) {
+      out += c;
+      continue;
+    }
+    const next = text[++i];
+    if (next === 'x' && /^[0-9a-fA-F]{2}$/.test(text.slice(i + 1, i + 3))) {
+      out += String.fromCharCode(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else out += ESCAPES[next] ?? next;
+  }
+  return out;
 }
