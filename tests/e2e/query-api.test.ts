@@ -6,6 +6,7 @@ import { buildApp } from '@distlog/query-ui';
 import { CollectorProcess, DISTLOG_BIN, collectorWithDatabase } from '../support/collector-process';
 import { runShop } from '../support/shop';
 import { otlpJson, postJson } from '../support/otlp-json';
+import { listenQueryApi } from '../support/query-api';
 
 let ch: ClickHouse;
 let collector: CollectorProcess;
@@ -34,11 +35,7 @@ beforeAll(async () => {
     );
     return Number(r.n) >= 5 * 6;
   }, 20_000);
-  // Real sockets: fastify's inject() loads ESM-only packages that jest cannot load on Node 20.
-  app = await buildApp({ ch, sqlMaxSeconds: 1 });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  ({ app, base } = await listenQueryApi(ch, { sqlMaxSeconds: 1 }));
 }, 60_000);
 
 afterAll(async () => {

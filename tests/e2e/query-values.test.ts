@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { FastifyInstance } from 'fastify';
 import fc from 'fast-check';
 import { ClickHouse, dropTestDatabase, eventually } from '@distlog/collector';
-import { buildApp } from '@distlog/query-ui';
 import { CollectorProcess, collectorWithDatabase } from '../support/collector-process';
 import { otlpJson, postJson } from '../support/otlp-json';
+import { listenQueryApi } from '../support/query-api';
 
 /**
  * Every string a user types reaches SQL through one module (SqlValues): as `{pN:String}`
@@ -21,10 +21,7 @@ let base: string;
 
 beforeAll(async () => {
   ({ ch, collector } = await collectorWithDatabase('e2e_query_values'));
-  app = await buildApp({ ch });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  ({ app, base } = await listenQueryApi(ch));
 }, 60_000);
 
 afterAll(async () => {

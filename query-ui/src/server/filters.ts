@@ -132,7 +132,9 @@ export function whereClause(f: SearchFilter, v: SqlValues, withoutBody = false):
   }
   for (const [key, value] of f.attributes) {
     const k = v.str(key);
-    parts.push(`LogAttributes.value[indexOf(LogAttributes.key, ${k})] = ${v.str(value)} AND has(LogAttributes.key, ${k})`);
+    parts.push(
+      `LogAttributes.value[indexOf(LogAttributes.key, ${k})] = ${v.str(value)} AND has(LogAttributes.key, ${k})`,
+    );
   }
   for (const key of f.hasAttributes) parts.push(`has(LogAttributes.key, ${v.str(key)})`);
   if (f.traceId) parts.push(`TraceId = ${v.str(f.traceId)}`);
