@@ -1,12 +1,13 @@
 -- scope: tier
 -- distributed: {{table}}
--- One table per retention tier. Works on ClickHouse 18.16 and later: no DateTime64
--- or Map (timestamps are DateTime seconds plus exact UInt64 nanoseconds, attributes
--- are Nested key/value arrays); TTL only where the server has it ({{ttl}}).
+-- One table per retention tier. Works on ClickHouse 18.16 and later: no Map
+-- (attributes are Nested key/value arrays); the exact time is TimeUnixNano, and
+-- Timestamp is DateTime64(9) where the server has it, else DateTime seconds
+-- ({{time_type}}, chosen in schema.ts); TTL only where the server has it ({{ttl}}).
 -- Partitions are days, so retention can always be enforced by dropping partitions.
 CREATE TABLE IF NOT EXISTS {{table}}{{on_cluster}}
 (
-    Timestamp DateTime,
+    Timestamp {{time_type}},
     TimeUnixNano UInt64,
     ObservedTimeUnixNano UInt64,
     SeverityNumber UInt8,

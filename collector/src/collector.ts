@@ -1,5 +1,5 @@
 import { ClickHouse } from './storage/clickhouse';
-import { applySchema } from './storage/schema';
+import { applySchema, timeColumnTypes } from './storage/schema';
 import { enforceRetention } from './storage/retention';
 import { CollectorConfig, DEFAULT_CONFIG_FILE, loadConfigFile } from './config/collector-config';
 import { BatchOptions, StorageState, TableWriter } from './sinks/clickhouse/table-writer';
@@ -95,13 +95,21 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   metrics.gauge('distlog_spool_bytes', 'Bytes waiting in the on-disk spool.', () => spool?.bytes ?? 0);
   metrics.gauge('distlog_spool_batches', 'Batches waiting in the on-disk spool.', () => spool?.count ?? 0);
 
+  // How each tier table stores `Timestamp` (DateTime64(9) on current servers): rows are encoded for it.
+  let timeTypes = await timeColumnTypes(
+    ch,
+    config.tiers.map((t) => t.table),
+  );
   const buildRoutes = (cfg: CollectorConfig, previous?: Routes): Routes => {
     const writers = new Map<string, TableWriter>();
     for (const tier of cfg.tiers) {
       const old = previous?.writers.get(tier.name);
+      const timeNanos = timeTypes.get(tier.table) === 'DateTime64(9)';
       writers.set(
         tier.name,
-        old && old.table === tier.table ? old : new TableWriter(ch, tier.table, cfg.batch, state),
+        old && old.table === tier.table && old.timeNanos === timeNanos
+          ? old
+          : new TableWriter(ch, tier.table, cfg.batch, state, timeNanos),
       );
     }
     const forwards = new Map<string, ForwardSink>();
@@ -226,6 +234,10 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     async reload(next: CollectorConfig) {
       const merged = effectiveConfig({ ...options, config: next });
       if (migrate) await applySchema(ch, merged.tiers);
+      timeTypes = await timeColumnTypes(
+        ch,
+        merged.tiers.map((t) => t.table),
+      );
       const previous = pipeline.current;
       pipeline.replaceRoutes(buildRoutes(merged, previous));
       // Writers and sinks that are no longer used finish what they hold.

@@ -5,7 +5,8 @@ import { stringLiteral } from './sql';
 /**
  * Retention by dropping whole day partitions — works on every ClickHouse version,
  * TTL or not. A partition is dropped once all of its day is older than the tier's
- * retention. trace_index and volume_by_minute keep as long as the longest tier.
+ * retention. trace_index and volume_by_minute keep as long as the longest tier, a
+ * tier's word index (`<table>_tokens`) as long as the tier.
  * In cluster mode the partitions of every shard's `_local` table are listed through
  * `cluster()` and dropped `ON CLUSTER`.
  */
@@ -20,7 +21,11 @@ export async function enforceRetention(
   now = new Date(),
 ): Promise<DroppedPartition[]> {
   const dropped: DroppedPartition[] = [];
-  const targets = tiers.map((t) => ({ table: t.table, days: t.retentionDays }));
+  // A tier's word index (servers without skip indexes, migration 0007) goes with its records.
+  const targets = tiers.flatMap((t) => [
+    { table: t.table, days: t.retentionDays },
+    { table: `${t.table}_tokens`, days: t.retentionDays },
+  ]);
   const longest = Math.max(...tiers.map((t) => t.retentionDays));
   targets.push({ table: 'trace_index', days: longest }, { table: 'volume_by_minute', days: longest });
   for (const { table, days } of targets) {

@@ -1,7 +1,8 @@
 import { ClickHouse } from './clickhouse';
-import { applySchema, loadMigrations } from './schema';
-import { createTestDatabase, dropTestDatabase } from './testing';
+import { applySchema, loadMigrations, timeColumnTypes } from './schema';
+import { createTestDatabase, dropTestDatabase, testClickHouseUrl } from './testing';
 import { TierConfig } from '../config/tiers';
+import { stringLiteral } from './sql';
 
 /** Migrations on a real server: applied once, nothing the second time, a new tier joins all_logs. */
 let ch: ClickHouse;
@@ -29,7 +30,12 @@ describe('schema migrations', () => {
       ['0003_trace_index_view', 'tier', undefined],
       ['0004_volume_by_minute', 'database', '{{db}}.volume_by_minute'],
       ['0005_volume_by_minute_view', 'tier', undefined],
+      ['0006_body_index', 'tier', undefined],
+      ['0007_body_tokens', 'tier', '{{table_name}}_tokens'],
     ]);
+    // The body's n-gram index where the server has skip indexes, the word index table where not.
+    expect(migrations.find((m) => m.id === '0006_body_index')).toMatchObject({ requires: 'skipIndexes' });
+    expect(migrations.find((m) => m.id === '0007_body_tokens')).toMatchObject({ unless: 'skipIndexes' });
   });
 
   it('does nothing the second time, not even recreating all_logs', async () => {
@@ -50,7 +56,15 @@ describe('schema migrations', () => {
       '0001_tier_table:audit_logs',
       '0003_trace_index_view:audit_logs',
       '0005_volume_by_minute_view:audit_logs',
+      ch.features.skipIndexes ? '0006_body_index:audit_logs' : '0007_body_tokens:audit_logs',
     ]);
+    // The new tier's Timestamp has the type of the existing one, so all_logs reads one shape.
+    expect(await timeColumnTypes(ch, ['logs', 'audit_logs'])).toEqual(
+      new Map([
+        ['logs', ch.features.dateTime64 ? 'DateTime64(9)' : 'DateTime'],
+        ['audit_logs', ch.features.dateTime64 ? 'DateTime64(9)' : 'DateTime'],
+      ]),
+    );
     expect(await allLogsEngine()).toContain('^(logs|audit_logs)$');
     await ch.command(
       `INSERT INTO ${ch.database}.audit_logs (Timestamp, ServiceName, Body, TraceId) VALUES (now(), 'svc', 'audited', 'abc')`,
@@ -63,5 +77,88 @@ describe('schema migrations', () => {
       `SELECT Tier FROM ${ch.database}.trace_index WHERE TraceId = 'abc'`,
     );
     expect(index.Tier).toBe('audit');
+  });
+});
+
+describe('what the server has', () => {
+  it('stores Timestamp as DateTime64(9) where the server has it, DateTime seconds on 18.16', async () => {
+    const [col] = await ch.query<{ type: string }>(
+      `SELECT type FROM system.columns WHERE database = '${ch.database}' AND table = 'logs' AND name = 'Timestamp'`,
+    );
+    expect(col.type).toBe(ch.features.dateTime64 ? 'DateTime64(9)' : 'DateTime');
+  });
+
+  it('a database made on DateTime keeps it for new tiers (one shape for all_logs)', async () => {
+    const old = await ClickHouse.connect({ url: testClickHouseUrl(), database: `${ch.database}_old` });
+    try {
+      await old.command(`CREATE DATABASE ${old.database}`);
+      // The tier table as this project made it before DateTime64 (and as 18.16 has it).
+      const tierTable = loadMigrations().find((m) => m.id === '0001_tier_table')!.sql;
+      await old.command(
+        tierTable
+          .replace(/^--.*$/gm, '')
+          .replace('{{table}}', `${old.database}.logs`)
+          .replace('{{time_type}}', 'DateTime')
+          .replace('{{engine(MergeTree)}}', 'MergeTree()')
+          .replace(/\{\{\w+\}\}/g, ''),
+      );
+      await applySchema(old, TWO);
+      expect(await timeColumnTypes(old, ['logs', 'audit_logs'])).toEqual(
+        new Map([
+          ['logs', 'DateTime'],
+          ['audit_logs', 'DateTime'],
+        ]),
+      );
+    } finally {
+      await dropTestDatabase(old);
+    }
+  });
+
+  it('a text search reads only the granules that may hold the term where the server has skip indexes', async () => {
+    await ch.command(
+      `INSERT INTO ${ch.database}.logs (Timestamp, TimeUnixNano, ServiceName, Body)
+       SELECT toDateTime(toUInt32(now()) - 3600 + intDiv(number, 1000)), 0,
+              'granules', if(number = 123457, 'payment REJECTED by 50%_rule', concat('handled order ', toString(number)))
+       FROM system.numbers LIMIT 200000`,
+    );
+    const v = ch.values();
+    const condition = v.containsText('Body', 'rejected BY 50%_RULE');
+    const from = `FROM ${ch.database}.logs PREWHERE ${condition} WHERE ServiceName = 'granules'`;
+    const found = await ch.query<{ Body: string }>(`SELECT Body ${from}`, {}, v.params);
+    expect(found).toEqual([{ Body: 'payment REJECTED by 50%_rule' }]);
+    if (!ch.features.skipIndexes) {
+      expect(condition).toMatch(/^positionCaseInsensitive\(Body, /);
+      return;
+    }
+    const plan = (
+      await ch.query<{ explain: string }>(`EXPLAIN indexes = 1 SELECT Body ${from}`, {}, v.params)
+    ).map((r) => r.explain);
+    const skip = plan.findIndex((line) => line.includes('Name: body_ngrams'));
+    expect(skip).toBeGreaterThan(0);
+    const granules = /Granules: (\d+)\/(\d+)/.exec(plan.slice(skip).join('\n'));
+    expect(granules).not.toBeNull();
+    const [read, total] = [Number(granules![1]), Number(granules![2])];
+    expect({ read, total: total > 10 }).toEqual({ read: 1, total: true });
+  });
+
+  it('LIKE wildcards and backslashes in the text are matched literally', async () => {
+    const bodies = ['50% off', '50X off', 'a_b', 'aXb', 'back\\slash', 'backslash'];
+    await ch.command(
+      `INSERT INTO ${ch.database}.logs (Timestamp, TimeUnixNano, ServiceName, Body) VALUES ` +
+        bodies.map((b) => `(now(), 0, 'literal', ${stringLiteral(b)})`).join(', '),
+    );
+    const search = async (text: string) => {
+      const v = ch.values();
+      const rows = await ch.query<{ Body: string }>(
+        `SELECT Body FROM ${ch.database}.logs WHERE ServiceName = 'literal' AND ${v.containsText('Body', text)} ORDER BY Body`,
+        {},
+        v.params,
+      );
+      return rows.map((r) => r.Body);
+    };
+    expect(await search('50% OFF')).toEqual(['50% off']);
+    expect(await search('A_B')).toEqual(['a_b']);
+    expect(await search('K\\S')).toEqual(['back\\slash']);
+    expect(await search('%')).toEqual(['50% off']);
   });
 });

@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { TierConfig, validateTiers } from '../config/tiers';
 import { ClickHouse } from './clickhouse';
+import { FEATURES, ServerFeatures } from './server-features';
 import { stringLiteral } from './sql';
 
 /**
@@ -23,6 +24,13 @@ export interface Migration {
   id: string;
   scope: 'tier' | 'database';
   sql: string;
+  /**
+   * `-- requires: <feature>`: applied only on servers that have the feature (see
+   * ServerFeatures); elsewhere it is not recorded, so it runs once the server is upgraded.
+   */
+  requires?: keyof Omit<ServerFeatures, 'version'>;
+  /** `-- unless: <feature>`: applied only on servers that lack the feature (what stands in for it). */
+  unless?: keyof Omit<ServerFeatures, 'version'>;
   /** The table (template) that gets a Distributed table over its shards in cluster mode. */
   distributed?: string;
 }
@@ -40,7 +48,22 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
       const sql = readFileSync(path.join(dir, file), 'utf8');
       const scope = /^--\s*scope:\s*tier\s*$/m.test(sql) ? 'tier' : 'database';
       const distributed = /^--\s*distributed:\s*(\S+)\s*$/m.exec(sql)?.[1];
-      return { id: file.replace(/\.sql$/, ''), scope, sql, ...(distributed ? { distributed } : {}) };
+      const feature = (header: string) => {
+        const name = new RegExp(`^--\\s*${header}:\\s*(\\w+)\\s*$`, 'm').exec(sql)?.[1];
+        if (name !== undefined && !FEATURES.includes(name as never))
+          throw new Error(`migration ${file}: unknown feature ${name} (known: ${FEATURES.join(', ')})`);
+        return name as Migration['requires'];
+      };
+      const requires = feature('requires');
+      const unless = feature('unless');
+      return {
+        id: file.replace(/\.sql$/, ''),
+        scope,
+        sql,
+        ...(distributed ? { distributed } : {}),
+        ...(requires ? { requires } : {}),
+        ...(unless ? { unless } : {}),
+      };
     });
 }
 
@@ -62,12 +85,15 @@ export async function applySchema(ch: ClickHouse, tiers: readonly TierConfig[]):
     ),
   );
   const applied: AppliedStep[] = [];
+  const timeType = await chooseTimeType(ch, tiers);
   for (const migration of loadMigrations()) {
+    if (migration.requires && !ch.features[migration.requires]) continue;
+    if (migration.unless && ch.features[migration.unless]) continue;
     const targets = migration.scope === 'tier' ? tiers : [undefined];
     for (const tier of targets) {
       const target = (tier ? tier.table : ch.database) + (ch.cluster ? ` on cluster ${ch.cluster}` : '');
       if (done.has(`${migration.id}\u0000${target}`)) continue;
-      for (const statement of splitStatements(render(migration.sql, ch, tier)))
+      for (const statement of splitStatements(render(migration.sql, ch, tier, 'storage', timeType)))
         await ch.command(withEngine(statement, ch));
       if (ch.cluster && migration.distributed) {
         const table = render(migration.distributed, ch, tier, 'public');
@@ -89,6 +115,38 @@ export async function applySchema(ch: ClickHouse, tiers: readonly TierConfig[]):
   return applied;
 }
 
+/** The type of the tier tables' `Timestamp` column. */
+export type TimeType = 'DateTime' | 'DateTime64(9)';
+
+/**
+ * `Timestamp` of new tier tables: `DateTime64(9)` on servers that have it (the sort key
+ * and partitions then hold the record's exact time), `DateTime` seconds on 18.16. A
+ * database whose tier tables already exist keeps their type for new tiers, so that
+ * `all_logs` reads tables of one shape.
+ */
+async function chooseTimeType(ch: ClickHouse, tiers: readonly TierConfig[]): Promise<TimeType> {
+  const existing = await timeColumnTypes(
+    ch,
+    tiers.map((t) => t.table),
+  );
+  const first = existing.values().next();
+  if (!first.done) return first.value;
+  return ch.features.dateTime64 ? 'DateTime64(9)' : 'DateTime';
+}
+
+/** The `Timestamp` type of each of `tables` that exists (the writer encodes rows for it). */
+export async function timeColumnTypes(
+  ch: ClickHouse,
+  tables: readonly string[],
+): Promise<Map<string, TimeType>> {
+  if (tables.length === 0) return new Map();
+  const rows = await ch.query<{ table: string; type: string }>(
+    `SELECT table, type FROM system.columns WHERE database = ${stringLiteral(ch.database)} ` +
+      `AND name = 'Timestamp' AND table IN (${tables.map(stringLiteral).join(', ')})`,
+  );
+  return new Map(rows.map((r) => [r.table, r.type.startsWith('DateTime64') ? 'DateTime64(9)' : 'DateTime']));
+}
+
 /** The view in the layout of the OpenTelemetry Collector's ClickHouse exporter (see below). */
 export const OTEL_LOGS_VIEW = 'otel_logs';
 
@@ -108,7 +166,7 @@ async function createOtelLogsView(ch: ClickHouse): Promise<void> {
   await ch.command(
     `CREATE VIEW IF NOT EXISTS ${ch.database}.${OTEL_LOGS_VIEW}${ch.onCluster} AS SELECT
        fromUnixTimestamp64Nano(toInt64(src.TimeUnixNano), 'UTC') AS Timestamp,
-       src.Timestamp AS TimestampTime,
+       toDateTime(src.Timestamp) AS TimestampTime,
        src.TraceId AS TraceId, src.SpanId AS SpanId, src.TraceFlags AS TraceFlags,
        src.SeverityText AS SeverityText, src.SeverityNumber AS SeverityNumber,
        src.ServiceName AS ServiceName, src.Body AS Body, src.ResourceSchemaUrl AS ResourceSchemaUrl,
@@ -166,6 +224,7 @@ function render(
   ch: ClickHouse,
   tier: TierConfig | undefined,
   names: 'storage' | 'public' = 'storage',
+  timeType: TimeType = 'DateTime',
 ): string {
   const local = ch.cluster && names === 'storage' ? '_local' : '';
   return sql
@@ -173,6 +232,8 @@ function render(
     .replace(/\{\{local\}\}/g, local)
     .replace(/\{\{on_cluster\}\}/g, ch.onCluster)
     .replace(/\{\{table\}\}/g, tier ? `${ch.database}.${tier.table}${local}` : '')
+    .replace(/\{\{table_name\}\}/g, tier ? `${ch.database}.${tier.table}` : '')
+    .replace(/\{\{time_type\}\}/g, timeType)
     .replace(/\{\{tier\}\}/g, tier ? stringLiteral(tier.name) : "''")
     .replace(
       /\{\{ttl\}\}/g,

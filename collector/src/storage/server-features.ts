@@ -17,6 +17,9 @@ export interface ServerFeatures {
   dateTime64: boolean;
 }
 
+/** The switchable features' names (migrations name them in `-- requires:`). */
+export const FEATURES = ['ttl', 'skipIndexes', 'queryParameters', 'mapType', 'dateTime64'] as const;
+
 export function featuresForVersion(version: string): ServerFeatures {
   const [major = 0, minor = 0] = version.split('.').map((p) => Number.parseInt(p, 10) || 0);
   const atLeast = (m: number, n: number) => major > m || (major === m && minor >= n);

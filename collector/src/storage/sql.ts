@@ -40,6 +40,19 @@ export function intLiteral(value: number | bigint): string {
 }
 
 /**
+ * `column` (the tiers' `Timestamp`) within the whole seconds `fromSec`…`toSec`, both
+ * included, whatever its precision: DateTime seconds (18.16) or DateTime64(9), where a
+ * record at `toSec` + 0.5 s is after `toDateTime(toSec)` — hence `< toSec + 1`.
+ */
+export function secondsRange(column: string, fromSec: number | bigint, toSec: number | bigint): string {
+  const col = identifier(column, 'column name');
+  const lower = `${col} >= toDateTime(${intLiteral(fromSec)})`;
+  // DateTime ends at 2^32 - 1: no upper bound is needed there (and toDateTime(2^32) wraps).
+  if (BigInt(toSec) >= 0xffffffffn) return lower;
+  return `${lower} AND ${col} < toDateTime(${intLiteral(BigInt(toSec) + 1n)})`;
+}
+
+/**
  * The string values of one query. `str()` gives the SQL for a value: a `{pN:String}`
  * placeholder (kept in `params`, sent as the query's parameters) when the server has
  * query parameters, else an escaped literal. One per query.
@@ -48,7 +61,27 @@ export class SqlValues {
   readonly params: Record<string, string> = {};
   private next = 0;
 
-  constructor(private readonly useParameters: boolean) {}
+  /**
+   * @param useParameters the server has `{name:Type}` query parameters
+   * @param likeForText text conditions as `lower(col) LIKE '%…%'`, the form the body's
+   *   n-gram index (migration 0006, servers with skip indexes) is used for
+   */
+  constructor(
+    private readonly useParameters: boolean,
+    private readonly likeForText = false,
+  ) {}
+
+  /**
+   * `column` contains `text`, ignoring ASCII case (as positionCaseInsensitive does). Where
+   * the server has skip indexes, as `lower(column) LIKE` with LIKE's `%`, `_` and `\`
+   * escaped, which ClickHouse checks against an n-gram index over `lower(column)`.
+   */
+  containsText(column: string, text: string): string {
+    const col = identifier(column, 'column name');
+    if (!this.likeForText) return `positionCaseInsensitive(${col}, ${this.str(text)}) > 0`;
+    const lowered = text.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
+    return `lower(${col}) LIKE ${this.str('%' + lowered.replace(/[\\%_]/g, '\\$&') + '%')}`;
+  }
 
   str(value: string): string {
     if (!this.useParameters) return stringLiteral(value);

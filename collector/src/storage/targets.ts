@@ -18,7 +18,9 @@ export async function forEachClickHouseTarget(
   for (const target of (env.BENCH_TARGETS ?? 'server,embedded').split(',').map((t) => t.trim())) {
     if (target !== 'server' && target !== 'embedded')
       throw new Error(`BENCH_TARGETS: ${JSON.stringify(target)} is not server or embedded`);
-    const tmp = mkdtempSync(path.join(os.tmpdir(), 'distlog-bench-target-'));
+    // BENCH_DATA_DIR keeps each target's data between runs (e.g. 100 M generated rows).
+    const kept = env.BENCH_DATA_DIR ? path.resolve(env.BENCH_DATA_DIR, target) : undefined;
+    const tmp = kept ?? mkdtempSync(path.join(os.tmpdir(), 'distlog-bench-target-'));
     const local =
       target === 'embedded'
         ? await LocalChdb.start({ dir: path.join(tmp, 'store') })
@@ -27,7 +29,7 @@ export async function forEachClickHouseTarget(
       await fn(local.url, local instanceof LocalChdb ? `embedded store ${local.version}` : 'server');
     } finally {
       await local.stop();
-      rmSync(tmp, { recursive: true, force: true });
+      if (!kept) rmSync(tmp, { recursive: true, force: true });
     }
   }
 }

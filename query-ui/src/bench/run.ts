@@ -1,7 +1,12 @@
 // `npm run bench -w @distlog/query-ui`: with BENCH_ROWS (default 10 000 000) generated
 // records in ClickHouse (spread over 24 h, 20 services, traces of 10 records), the time
-// to the first page of a search by service + severity + time range, by text, and of a
-// trace lookup — through the real HTTP API, medians of BENCH_RUNS (default 9) runs.
+// to the first page of a search by service + severity + time range, by text (a term in
+// every record, one in 1 of 7 919, one in about 10 records of the whole set), of a
+// histogram and of a trace lookup — through the real HTTP API, medians of BENCH_RUNS
+// (default 9) runs, on both ClickHouse lines (BENCH_TARGETS). Goals: issue 16's for
+// 100 M rows (BENCH_ROWS=100000000), tighter ones below that.
+// BENCH_DATA_DIR=<dir> keeps the generated rows there for the next run (loading 100 M
+// rows takes minutes); the queries then end at the newest generated record.
 import {
   ClickHouse,
   forEachClickHouseTarget,
@@ -13,21 +18,21 @@ import { buildApp } from '../server/app';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
+const KEEP = Boolean(process.env.BENCH_DATA_DIR);
+/** In about 10 records of the whole set, whatever its size: found only by reading everything, or by an index. */
+const RARE = 'deadlock-7x9q';
+const BIG = ROWS >= 100_000_000;
 
 /** Both ClickHouse lines in one run (see forEachClickHouseTarget: BENCH_TARGETS, CLICKHOUSE_URL). */
 async function main(): Promise<void> {
   await forEachClickHouseTarget(benchTarget);
 }
 
-async function benchTarget(url: string, label: string): Promise<void> {
-  const database = `distlog_query_bench_${Date.now()}`;
-  const ch = await ClickHouse.connect({ url, database, requestTimeoutMs: 600_000 });
-  try {
-    await applySchema(ch, loadConfigFile(DEFAULT_CONFIG_FILE).tiers);
-    const now = Math.floor(Date.now() / 1000);
-    const started = performance.now();
-    // Generated inside ClickHouse: 24 h of records, newest at `now`; the trace_index view fills as for real inserts.
-    await ch.command(`
+/** 24 h of records ending at `now`, generated inside ClickHouse; the materialized views fill as for real inserts. */
+async function generate(ch: ClickHouse, database: string, now: number): Promise<number> {
+  const started = performance.now();
+  await ch.command(`TRUNCATE TABLE IF EXISTS ${database}.logs`);
+  await ch.command(`
       INSERT INTO ${database}.logs
       SELECT
         toDateTime(${now} - intDiv(number * 86400, ${ROWS})) AS Timestamp,
@@ -39,7 +44,9 @@ async function benchTarget(url: string, label: string): Promise<void> {
         ['http', 'db', 'cache', 'queue'][number % 4 + 1] AS ScopeName,
         '1.0.0' AS ScopeVersion,
         '' AS EventName,
-        concat('request handled: GET /orders/', toString(number % 100000), ' -> ', toString(200 + number % 5), ' for user-', toString(number % 7919)) AS Body,
+        concat('request handled: GET /orders/', toString(number % 100000), ' -> ', toString(200 + number % 5),
+               ' for user-', toString(number % 7919),
+               if(number % ${Math.max(1, Math.floor(ROWS / 10))} = 4242, ' ${RARE}', '')) AS Body,
         lower(hex(MD5(toString(intDiv(number, 10))))) AS TraceId,
         substring(lower(hex(MD5(toString(number)))), 1, 16) AS SpanId,
         toUInt8(1) AS TraceFlags,
@@ -52,7 +59,21 @@ async function benchTarget(url: string, label: string): Promise<void> {
         ['GET', '/orders/:id', toString(200 + number % 5), concat('user-', toString(number % 7919)), toString(number % 97)] AS \`LogAttributes.value\`,
         toUInt32(0) AS DroppedAttributesCount
       FROM system.numbers LIMIT ${ROWS}`);
-    const loadSeconds = (performance.now() - started) / 1000;
+  return (performance.now() - started) / 1000;
+}
+
+async function benchTarget(url: string, label: string): Promise<void> {
+  const database = KEEP ? `distlog_query_bench_${ROWS}` : `distlog_query_bench_${Date.now()}`;
+  const ch = await ClickHouse.connect({ url, database, requestTimeoutMs: 3_600_000 });
+  try {
+    await applySchema(ch, loadConfigFile(DEFAULT_CONFIG_FILE).tiers);
+    const [have] = await ch.query<{ n: string; newest: string }>(
+      `SELECT count() AS n, toUInt32(max(Timestamp)) AS newest FROM ${database}.logs`,
+    );
+    let now = Math.floor(Date.now() / 1000);
+    let load = 'kept from an earlier run';
+    if (Number(have.n) === ROWS) now = Number(have.newest);
+    else load = `generated in ${(await generate(ch, database, now)).toFixed(1)} s`;
 
     const app = await buildApp({ ch });
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -61,25 +82,27 @@ async function benchTarget(url: string, label: string): Promise<void> {
     const [{ traceId }] = await ch.query<{ traceId: string }>(
       `SELECT lower(hex(MD5(toString(intDiv(${Math.floor(ROWS / 3)}, 10))))) AS traceId`,
     );
+    const to = `&to=${now * 1000 + 999}`;
+    const text = (term: string, since: string) =>
+      `/api/search?text=${encodeURIComponent(term)}&since=${since}&limit=100${to}`;
+    // [name, route, goal ms]; with 100 M rows the goals of issue 16, else tighter ones.
     const cases: Array<[string, string, number]> = [
       [
         'search: service + minSeverity=WARN + last 1 h, first page',
-        '/api/search?service=service-7&minSeverity=WARN&since=1h&limit=100',
-        300,
-      ],
-      ['search: service, last 24 h, first page', '/api/search?service=service-3&since=24h&limit=100', 300],
-      [
-        'search: text in message, last 1 h, first page',
-        `/api/search?text=${encodeURIComponent('GET /orders/4242 ')}&since=1h&limit=100`,
-        300,
+        `/api/search?service=service-7&minSeverity=WARN&since=1h&limit=100${to}`,
+        BIG ? 50 : 300,
       ],
       [
-        'search: text in message, last 24 h, first page',
-        `/api/search?text=${encodeURIComponent('for user-4242')}&since=24h&limit=100`,
-        300,
+        'search: service, last 24 h, first page',
+        `/api/search?service=service-3&since=24h&limit=100${to}`,
+        BIG ? 50 : 300,
       ],
-      ['histogram: all services, last 24 h', '/api/histogram?since=24h&buckets=60', 300],
-      ['trace lookup (10 records)', `/api/trace/${traceId}`, 100],
+      ['search: text in message, last 1 h, first page', text('GET /orders/4242 ', '1h'), BIG ? 1000 : 300],
+      ['search: common text (every record), last 24 h', text('request HANDLED', '24h'), BIG ? 1000 : 300],
+      ['search: text in 1 of 7 919, last 24 h', text('for user-4242', '24h'), BIG ? 1000 : 300],
+      [`search: rare text (~10 records), last 24 h`, text(RARE, '24h'), 1000],
+      ['histogram: all services, last 24 h', `/api/histogram?since=24h&buckets=60${to}`, BIG ? 100 : 300],
+      ['trace lookup (10 records)', `/api/trace/${traceId}`, BIG ? 50 : 100],
     ];
     const rows: Array<Record<string, string>> = [];
     for (const [name, route, goal] of cases) {
@@ -101,16 +124,16 @@ async function benchTarget(url: string, label: string): Promise<void> {
         'min ms': times[0].toFixed(1),
         'max ms': times[times.length - 1].toFixed(1),
         results: String(count),
-        goal: `< ${goal} ms`,
-        met: median < goal ? 'yes' : 'NO',
+        goal: `≤ ${goal} ms`,
+        met: median <= goal ? 'yes' : 'NO',
       });
     }
     console.log(
-      `\n${ROWS} records over 24 h (generated in ${loadSeconds.toFixed(1)} s), ClickHouse ${ch.features.version} (${label}), ${RUNS} runs each\n`,
+      `\n${ROWS} records over 24 h (${load}), ClickHouse ${ch.features.version} (${label}), ${RUNS} runs each\n`,
     );
     console.table(rows);
     await app.close();
-    await ch.command(`DROP DATABASE ${database}`);
+    if (!KEEP) await ch.command(`DROP DATABASE ${database}`);
   } finally {
     await ch.close();
   }

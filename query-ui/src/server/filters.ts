@@ -1,4 +1,4 @@
-import { SEVERITY_TEXT_BY_NUMBER, SqlValues, intLiteral } from '@distlog/collector';
+import { SEVERITY_TEXT_BY_NUMBER, SqlValues, intLiteral, secondsRange } from '@distlog/collector';
 
 /**
  * Search filters, parsed once from a request, then turned into SQL only here: every
@@ -110,17 +110,16 @@ export function parseFilter(q: Query, now = Date.now()): SearchFilter {
  */
 export function bodyClause(f: SearchFilter, v: SqlValues): string | undefined {
   const parts: string[] = [];
-  if (f.text) parts.push(`positionCaseInsensitive(Body, ${v.str(f.text)}) > 0`);
+  if (f.text) parts.push(v.containsText('Body', f.text));
   if (f.regex) parts.push(`match(Body, ${v.str(f.regex)})`);
   return parts.length ? parts.join(' AND ') : undefined;
 }
 
 /** The WHERE clause (without the keyword) for a filter over all_logs; `withoutBody` leaves the body conditions to a PREWHERE. */
 export function whereClause(f: SearchFilter, v: SqlValues, withoutBody = false): string {
-  const secs = (ms: number) => intLiteral(Math.floor(ms / 1000));
   const nanos = (ms: number) => intLiteral(BigInt(Math.floor(ms)) * 1_000_000n);
   const parts = [
-    `Timestamp >= toDateTime(${secs(f.fromMs)}) AND Timestamp <= toDateTime(${secs(f.toMs)})`,
+    secondsRange('Timestamp', Math.floor(f.fromMs / 1000), Math.floor(f.toMs / 1000)),
     `TimeUnixNano >= ${nanos(f.fromMs)} AND TimeUnixNano <= ${nanos(f.toMs + 999)}`,
   ];
   if (f.services.length) parts.push(`ServiceName IN (${v.list(f.services)})`);

@@ -1,5 +1,6 @@
-import { ClickHouse, SEVERITY_TEXT_BY_NUMBER, intLiteral } from '@distlog/collector';
+import { ClickHouse, SEVERITY_TEXT_BY_NUMBER, intLiteral, secondsRange } from '@distlog/collector';
 import { SearchFilter, bodyClause, tenantClause, whereClause } from './filters';
+import { BUCKET_SECONDS, TextBuckets } from './text-buckets';
 import { ApiRecord, RECORD_COLUMNS, RecordRow, parseRecordId, toApiRecord } from './records';
 import { buildScopeTree, ScopeTree, TraceRecord } from '../trace/scope-tree';
 
@@ -29,7 +30,11 @@ export interface TraceResult {
 }
 
 export class Queries {
-  constructor(private readonly ch: ClickHouse) {}
+  private readonly buckets: TextBuckets;
+
+  constructor(private readonly ch: ClickHouse) {
+    this.buckets = new TextBuckets(ch);
+  }
 
   private get table(): string {
     return `${this.ch.database}.all_logs`;
@@ -54,17 +59,24 @@ export class Queries {
     }
     // Newest first, one time window at a time (1 h, 1 h, 2 h, 4 h, …): the first page of a
     // long range usually comes from its newest hours, and servers without read-in-order
-    // optimisation (18.16) would otherwise scan the whole range for every page.
+    // optimisation (18.16) would otherwise scan the whole range for every page. A text
+    // search that the newest hour did not satisfy reads, on servers without skip indexes,
+    // only the ten-minute buckets whose words can hold the text (text-buckets.ts).
     const rows: RecordRow[] = [];
-    let windowEnd = toMs;
-    let windowMs = 3_600_000;
-    let windows = 0;
     let first = true;
-    while (rows.length <= limit && windowEnd >= f.fromMs) {
-      const windowStart = Math.max(f.fromMs, windowEnd - windowMs + 1);
+    const fetchWindow = async (ranges: Array<[number, number]>): Promise<void> => {
       const v = this.ch.values();
       const body = bodyClause(f, v);
-      let where = whereClause({ ...f, fromMs: windowStart, toMs: windowEnd }, v, true);
+      let where = whereClause({ ...f, fromMs: ranges[ranges.length - 1][0], toMs: ranges[0][1] }, v, true);
+      if (ranges.length > 1)
+        where += ` AND (${ranges
+          .map(
+            ([a, b]) =>
+              // Timestamp (in the sort key) lets the server skip the granules between the ranges.
+              `(${secondsRange('Timestamp', Math.floor(a / 1000), Math.floor(b / 1000))}` +
+              ` AND TimeUnixNano >= ${intLiteral(msToNanos(a))} AND TimeUnixNano <= ${intLiteral(msToNanos(b + 1) - 1n)})`,
+          )
+          .join(' OR ')})`;
       if (cursorNanos !== undefined) where += ` AND TimeUnixNano <= ${intLiteral(BigInt(cursorNanos))}`;
       const want = limit + 1 - rows.length;
       rows.push(
@@ -77,8 +89,27 @@ export class Queries {
         )),
       );
       first = false;
+    };
+    let windowEnd = toMs;
+    let windowMs = 3_600_000;
+    let windows = 0;
+    while (rows.length <= limit && windowEnd >= f.fromMs) {
+      const windowStart = Math.max(f.fromMs, windowEnd - windowMs + 1);
+      await fetchWindow([[windowStart, windowEnd]]);
       windowEnd = windowStart - 1;
       if (++windows >= 2) windowMs *= 2;
+      if (windows === 1 && f.text && rows.length <= limit && windowEnd >= f.fromMs && this.buckets.applies) {
+        const buckets = await this.buckets.candidates(f.text, f.fromMs, windowEnd);
+        if (!buckets) continue;
+        // Bucket by bucket, newest first, a growing number of them per query.
+        const spans = buckets.map((b): [number, number] => [
+          Math.max(f.fromMs, b * 1000),
+          Math.min(windowEnd, (b + BUCKET_SECONDS) * 1000 - 1),
+        ]);
+        for (let i = 0, n = 6; i < spans.length && rows.length <= limit; i += n, n *= 2)
+          await fetchWindow(spans.slice(i, i + n));
+        break;
+      }
     }
     const page = rows.slice(0, limit).map(toApiRecord);
     if (rows.length <= limit) return { records: page };
@@ -184,7 +215,7 @@ export class Queries {
     const bounded = Number(range?.n ?? 0) > 0;
     const where =
       (bounded
-        ? `Timestamp >= toDateTime(${intLiteral(Number(range.a))}) AND Timestamp <= toDateTime(${intLiteral(Number(range.b))}) AND TraceId = ${id}`
+        ? `${secondsRange('Timestamp', Number(range.a), Number(range.b))} AND TraceId = ${id}`
         : `TraceId = ${id}`) + (tenants ? ` AND ${tenantClause(tenants, v)}` : '');
     const rows = await this.ch.query<RecordRow>(
       `SELECT ${RECORD_COLUMNS} FROM ${this.table} WHERE ${where} ORDER BY TimeUnixNano LIMIT 100000`,
@@ -224,7 +255,7 @@ export class Queries {
     const [older, newer] = await Promise.all([
       this.ch.query<RecordRow>(
         `SELECT ${RECORD_COLUMNS} FROM ${this.table}
-         WHERE ${same} AND Timestamp >= toDateTime(${intLiteral(sec - window)}) AND Timestamp <= toDateTime(${intLiteral(sec)})
+         WHERE ${same} AND ${secondsRange('Timestamp', sec - window, sec)}
            AND TimeUnixNano < ${intLiteral(nanos)}
          ORDER BY TimeUnixNano DESC LIMIT ${intLiteral(before)}`,
         {},
@@ -232,7 +263,7 @@ export class Queries {
       ),
       this.ch.query<RecordRow>(
         `SELECT ${RECORD_COLUMNS} FROM ${this.table}
-         WHERE ${same} AND Timestamp >= toDateTime(${intLiteral(sec)}) AND Timestamp <= toDateTime(${intLiteral(sec + window)})
+         WHERE ${same} AND ${secondsRange('Timestamp', sec, sec + window)}
            AND TimeUnixNano >= ${intLiteral(nanos)}
          ORDER BY TimeUnixNano ASC LIMIT ${intLiteral(after + 1)}`,
         {},
@@ -290,4 +321,8 @@ export function toTraceRecord(r: ApiRecord): TraceRecord {
 
 function severityName(n: number): string {
   return n === 0 ? 'UNSPECIFIED' : (SEVERITY_TEXT_BY_NUMBER[n] ?? String(n));
+}
+
+function msToNanos(ms: number): bigint {
+  return BigInt(Math.floor(ms)) * 1_000_000n;
 }

@@ -33,15 +33,31 @@ export const LOG_COLUMNS = [
 
 const NANOS_PER_SECOND = 1_000_000_000n;
 const MAX_DATETIME = 0xffffffff;
+/**
+ * DateTime64(9) reaches 2262, but times are clamped to DateTime's range on both lines: the
+ * rollups and the trace index keep DateTime, and ClickHouse wraps a later DateTime64 around
+ * when it converts it (2262 becomes 1990), which would hide the record from trace lookups.
+ */
+const MAX_DATETIME64_NANOS = BigInt(MAX_DATETIME) * NANOS_PER_SECOND + (NANOS_PER_SECOND - 1n);
 
 export class RowBinaryWriter extends ByteWriter {
+  /** @param timeNanos the table's `Timestamp` is DateTime64(9) (else DateTime seconds; see storage/schema.ts). */
+  constructor(private readonly timeNanos = false) {
+    super();
+  }
+
   writeRows(rows: readonly LogRow[]): void {
     for (const row of rows) this.writeRow(row);
   }
 
   writeRow(row: LogRow): void {
-    const seconds = row.timeUnixNano / NANOS_PER_SECOND;
-    this.uint32LE(seconds > MAX_DATETIME ? MAX_DATETIME : Number(seconds));
+    if (this.timeNanos) {
+      const nanos = row.timeUnixNano;
+      this.uint64LE(nanos > MAX_DATETIME64_NANOS ? MAX_DATETIME64_NANOS : nanos);
+    } else {
+      const seconds = row.timeUnixNano / NANOS_PER_SECOND;
+      this.uint32LE(seconds > MAX_DATETIME ? MAX_DATETIME : Number(seconds));
+    }
     this.uint64LE(row.timeUnixNano);
     this.uint64LE(row.observedTimeUnixNano);
     this.uint8(row.severityNumber);

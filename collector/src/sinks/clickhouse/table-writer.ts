@@ -51,6 +51,8 @@ export class TableWriter {
     readonly table: string,
     private readonly options: BatchOptions,
     private readonly state: StorageState,
+    /** The table's `Timestamp` is DateTime64(9) (storage/schema.ts timeColumnTypes). */
+    readonly timeNanos = false,
   ) {}
 
   write(rows: readonly LogRow[]): Promise<void> {
@@ -58,7 +60,7 @@ export class TableWriter {
     if (this.queue.length >= this.options.maxQueuedBatches) {
       return Promise.reject(new UnavailableError(`inserts into ${this.table} are behind; retry later`));
     }
-    const batch = (this.current ??= { writer: new RowBinaryWriter(), rows: 0, waiters: [] });
+    const batch = (this.current ??= { writer: new RowBinaryWriter(this.timeNanos), rows: 0, waiters: [] });
     batch.writer.writeRows(rows);
     batch.rows += rows.length;
     const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
