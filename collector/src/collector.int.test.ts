@@ -138,6 +138,30 @@ describe('collector receivers into ClickHouse', () => {
     ]);
   });
 
+  it('on servers with Map and DateTime64, answers the shape of the search ClickStack/HyperDX sends to otel_logs', async () => {
+    if (!(ch.features.mapType && ch.features.dateTime64)) return; // no otel_logs on 18.16 (previous test)
+    // HyperDX's search: the time range on TimestampTime from milliseconds, its own sort
+    // expression, LIMIT with casts (the shape of the query in its public issue tracker).
+    const rows = await ch.query<Record<string, unknown>>(
+      `SELECT Timestamp, ServiceName, SeverityText, Body, LogAttributes['user.id'] AS user
+       FROM ${ch.database}.otel_logs
+       WHERE (TimestampTime >= fromUnixTimestamp64Milli(_CAST(1699999999000, 'Int64')))
+         AND (TimestampTime <= fromUnixTimestamp64Milli(_CAST(1700000001000, 'Int64')))
+         AND (Body ILIKE '%proto-BODY%') AND (ResourceAttributes['service.name'] = 'svc-http')
+       ORDER BY (toStartOfFiveMinutes(Timestamp), Timestamp, TimestampTime) DESC
+       LIMIT _CAST(0, 'Int32'), _CAST(200, 'Int32')`,
+    );
+    expect(rows).toEqual([
+      {
+        Timestamp: '2023-11-14 22:13:20.123456789',
+        ServiceName: 'svc-http',
+        SeverityText: 'WARN',
+        Body: 'http-proto-body',
+        user: '42',
+      },
+    ]);
+  });
+
   it('stores OTLP/HTTP JSON, and gzip-compressed bodies of both kinds', async () => {
     const json = JSON.stringify({
       resourceLogs: [
