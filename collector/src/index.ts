@@ -16,7 +16,7 @@ export type { LocalChdbOptions } from './storage/embedded/local-chdb';
 export { applySchema, loadMigrations } from './storage/schema';
 export { featuresForVersion } from './storage/server-features';
 export type { ServerFeatures } from './storage/server-features';
-export { identifier, qualified, stringLiteral, intLiteral, SqlValues, secondsRange } from './storage/sql';
+export { identifier, qualified, stringLiteral, intLiteral, SqlValues } from './storage/sql';
 export { DEFAULT_TIERS } from './config/tiers';
 export type { TierConfig } from './config/tiers';
 export { decodeLogsRequestProtobuf } from './receivers/otlp/decode-protobuf';

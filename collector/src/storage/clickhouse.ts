@@ -175,7 +175,7 @@ export class ClickHouse {
 
   /** The string values of one query (see SqlValues): parameters where the server has them. */
   values(): SqlValues {
-    return new SqlValues(this.features.queryParameters, this.features.skipIndexes);
+    return new SqlValues(this.features.queryParameters, this.features.skipIndexes, this.features.dateTime64);
   }
 
   async command(sql: string): Promise<void> {

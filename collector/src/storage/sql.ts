@@ -40,19 +40,6 @@ export function intLiteral(value: number | bigint): string {
 }
 
 /**
- * `column` (the tiers' `Timestamp`) within the whole seconds `fromSec`…`toSec`, both
- * included, whatever its precision: DateTime seconds (18.16) or DateTime64(9), where a
- * record at `toSec` + 0.5 s is after `toDateTime(toSec)` — hence `< toSec + 1`.
- */
-export function secondsRange(column: string, fromSec: number | bigint, toSec: number | bigint): string {
-  const col = identifier(column, 'column name');
-  const lower = `${col} >= toDateTime(${intLiteral(fromSec)})`;
-  // DateTime ends at 2^32 - 1: no upper bound is needed there (and toDateTime(2^32) wraps).
-  if (BigInt(toSec) >= 0xffffffffn) return lower;
-  return `${lower} AND ${col} < toDateTime(${intLiteral(BigInt(toSec) + 1n)})`;
-}
-
-/**
  * The string values of one query. `str()` gives the SQL for a value: a `{pN:String}`
  * placeholder (kept in `params`, sent as the query's parameters) when the server has
  * query parameters, else an escaped literal. One per query.
@@ -69,7 +56,22 @@ export class SqlValues {
   constructor(
     private readonly useParameters: boolean,
     private readonly likeForText = false,
+    private readonly dateTime64 = false,
   ) {}
+
+  /**
+   * `column` (the tiers' `Timestamp`) within the whole seconds `fromSec`…`toSec`, both
+   * included, whatever its precision. Where the server has DateTime64 the column is
+   * compared as `toDateTime(column)`: chDB 26.7 compared a DateTime64(9) column with a
+   * DateTime constant wrongly, and not always the same way (records of the last second
+   * missing from trace lookups); the conversion is monotonic, so the sort key still narrows
+   * the read. 18.16 (DateTime only) compares the column itself.
+   */
+  secondsRange(column: string, fromSec: number | bigint, toSec: number | bigint): string {
+    const col = identifier(column, 'column name');
+    const c = this.dateTime64 ? `toDateTime(${col})` : col;
+    return `${c} >= toDateTime(${intLiteral(fromSec)}) AND ${c} <= toDateTime(${intLiteral(toSec)})`;
+  }
 
   /**
    * `column` contains `text`, ignoring ASCII case (as positionCaseInsensitive does). Where

@@ -1,4 +1,4 @@
-import { SEVERITY_TEXT_BY_NUMBER, SqlValues, intLiteral, secondsRange } from '@distlog/collector';
+import { SEVERITY_TEXT_BY_NUMBER, SqlValues, intLiteral } from '@distlog/collector';
 
 /**
  * Search filters, parsed once from a request, then turned into SQL only here: every
@@ -119,7 +119,7 @@ export function bodyClause(f: SearchFilter, v: SqlValues): string | undefined {
 export function whereClause(f: SearchFilter, v: SqlValues, withoutBody = false): string {
   const nanos = (ms: number) => intLiteral(BigInt(Math.floor(ms)) * 1_000_000n);
   const parts = [
-    secondsRange('Timestamp', Math.floor(f.fromMs / 1000), Math.floor(f.toMs / 1000)),
+    v.secondsRange('Timestamp', Math.floor(f.fromMs / 1000), Math.floor(f.toMs / 1000)),
     `TimeUnixNano >= ${nanos(f.fromMs)} AND TimeUnixNano <= ${nanos(f.toMs + 999)}`,
   ];
   if (f.services.length) parts.push(`ServiceName IN (${v.list(f.services)})`);

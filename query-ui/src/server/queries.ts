@@ -1,4 +1,4 @@
-import { ClickHouse, SEVERITY_TEXT_BY_NUMBER, intLiteral, secondsRange } from '@distlog/collector';
+import { ClickHouse, SEVERITY_TEXT_BY_NUMBER, intLiteral } from '@distlog/collector';
 import { SearchFilter, bodyClause, tenantClause, whereClause } from './filters';
 import { BUCKET_SECONDS, TextBuckets } from './text-buckets';
 import { ApiRecord, RECORD_COLUMNS, RecordRow, parseRecordId, toApiRecord } from './records';
@@ -73,7 +73,7 @@ export class Queries {
           .map(
             ([a, b]) =>
               // Timestamp (in the sort key) lets the server skip the granules between the ranges.
-              `(${secondsRange('Timestamp', Math.floor(a / 1000), Math.floor(b / 1000))}` +
+              `(${v.secondsRange('Timestamp', Math.floor(a / 1000), Math.floor(b / 1000))}` +
               ` AND TimeUnixNano >= ${intLiteral(msToNanos(a))} AND TimeUnixNano <= ${intLiteral(msToNanos(b + 1) - 1n)})`,
           )
           .join(' OR ')})`;
@@ -215,7 +215,7 @@ export class Queries {
     const bounded = Number(range?.n ?? 0) > 0;
     const where =
       (bounded
-        ? `${secondsRange('Timestamp', Number(range.a), Number(range.b))} AND TraceId = ${id}`
+        ? `${v.secondsRange('Timestamp', Number(range.a), Number(range.b))} AND TraceId = ${id}`
         : `TraceId = ${id}`) + (tenants ? ` AND ${tenantClause(tenants, v)}` : '');
     const rows = await this.ch.query<RecordRow>(
       `SELECT ${RECORD_COLUMNS} FROM ${this.table} WHERE ${where} ORDER BY TimeUnixNano LIMIT 100000`,
@@ -255,7 +255,7 @@ export class Queries {
     const [older, newer] = await Promise.all([
       this.ch.query<RecordRow>(
         `SELECT ${RECORD_COLUMNS} FROM ${this.table}
-         WHERE ${same} AND ${secondsRange('Timestamp', sec - window, sec)}
+         WHERE ${same} AND ${v.secondsRange('Timestamp', sec - window, sec)}
            AND TimeUnixNano < ${intLiteral(nanos)}
          ORDER BY TimeUnixNano DESC LIMIT ${intLiteral(before)}`,
         {},
@@ -263,7 +263,7 @@ export class Queries {
       ),
       this.ch.query<RecordRow>(
         `SELECT ${RECORD_COLUMNS} FROM ${this.table}
-         WHERE ${same} AND ${secondsRange('Timestamp', sec, sec + window)}
+         WHERE ${same} AND ${v.secondsRange('Timestamp', sec, sec + window)}
            AND TimeUnixNano >= ${intLiteral(nanos)}
          ORDER BY TimeUnixNano ASC LIMIT ${intLiteral(after + 1)}`,
         {},
