@@ -68,10 +68,8 @@ export function hold(traceId: string | undefined, send: () => void): void {
 
 /** The trace failed: send what it holds, in order. */
 export function release(traceId: string): void {
-  const held = traces.get(traceId);
+  const held = take(traceId);
   if (!held) return;
-  traces.delete(traceId);
-  total -= held.length;
   counts.released += held.length;
   for (const send of held) {
     try {
@@ -84,11 +82,17 @@ export function release(traceId: string): void {
 
 /** The trace ended well: what it holds is dropped. */
 export function discard(traceId: string): void {
+  const held = take(traceId);
+  if (held) counts.discarded += held.length;
+}
+
+/** What `traceId` holds, no longer held. */
+function take(traceId: string): Array<() => void> | undefined {
   const held = traces.get(traceId);
-  if (!held) return;
+  if (!held) return undefined;
   traces.delete(traceId);
   total -= held.length;
-  counts.discarded += held.length;
+  return held;
 }
 
 export function holdStats(): { holding: number; traces: number } & typeof counts {
