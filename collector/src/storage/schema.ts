@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { TierConfig, validateTiers } from '../config/tiers';
 import { ClickHouse } from './clickhouse';
-import { FEATURES, ServerFeatures } from './server-features';
+import { FEATURES, Feature } from './server-features';
 import { stringLiteral } from './sql';
 
 /**
@@ -28,9 +28,9 @@ export interface Migration {
    * `-- requires: <feature>`: applied only on servers that have the feature (see
    * ServerFeatures); elsewhere it is not recorded, so it runs once the server is upgraded.
    */
-  requires?: keyof Omit<ServerFeatures, 'version'>;
+  requires?: Feature;
   /** `-- unless: <feature>`: applied only on servers that lack the feature (what stands in for it). */
-  unless?: keyof Omit<ServerFeatures, 'version'>;
+  unless?: Feature;
   /** The table (template) that gets a Distributed table over its shards in cluster mode. */
   distributed?: string;
 }
@@ -50,9 +50,9 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
       const distributed = /^--\s*distributed:\s*(\S+)\s*$/m.exec(sql)?.[1];
       const feature = (header: string) => {
         const name = new RegExp(`^--\\s*${header}:\\s*(\\w+)\\s*$`, 'm').exec(sql)?.[1];
-        if (name !== undefined && !FEATURES.includes(name as never))
+        if (name !== undefined && !FEATURES.includes(name as Feature))
           throw new Error(`migration ${file}: unknown feature ${name} (known: ${FEATURES.join(', ')})`);
-        return name as Migration['requires'];
+        return name as Feature | undefined;
       };
       const requires = feature('requires');
       const unless = feature('unless');

@@ -17,8 +17,16 @@ export interface ServerFeatures {
   dateTime64: boolean;
 }
 
-/** The switchable features' names (migrations name them in `-- requires:`). */
-export const FEATURES = ['ttl', 'skipIndexes', 'queryParameters', 'mapType', 'dateTime64'] as const;
+/** A switchable feature's name (migrations name them in `-- requires:` / `-- unless:`). */
+export type Feature = keyof Omit<ServerFeatures, 'version'>;
+
+export const FEATURES: readonly Feature[] = [
+  'ttl',
+  'skipIndexes',
+  'queryParameters',
+  'mapType',
+  'dateTime64',
+];
 
 export function featuresForVersion(version: string): ServerFeatures {
   const [major = 0, minor = 0] = version.split('.').map((p) => Number.parseInt(p, 10) || 0);
