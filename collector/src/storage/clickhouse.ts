@@ -178,8 +178,8 @@ export class ClickHouse {
     return new SqlValues(this.features.queryParameters, this.features.skipIndexes, this.features.dateTime64);
   }
 
-  async command(sql: string): Promise<void> {
-    await this.client.command({ query: sql });
+  async command(sql: string, settings: Record<string, string | number> = {}): Promise<void> {
+    await this.client.command({ query: sql, clickhouse_settings: settings });
   }
 
   /** Inserts pre-encoded RowBinary bytes (see sinks/clickhouse/row-binary.ts). */

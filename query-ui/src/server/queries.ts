@@ -57,8 +57,9 @@ export class Queries {
       skip = Number(m[2]);
       toMs = Math.min(toMs, Number(BigInt(cursorNanos) / 1_000_000n) + 1);
     }
-    // Newest first, one time window at a time (1 h, 1 h, 2 h, 4 h, …): the first page of a
-    // long range usually comes from its newest hours, and servers without read-in-order
+    // Newest first, one time window at a time (5 min, 5 min, 10 min, 20 min, …): the first
+    // page of a long range usually comes from its newest minutes (at 100 M records a day, a
+    // first window of an hour read 4 M rows: 0.7 s for a text search on 18.16), and servers without read-in-order
     // optimisation (18.16) would otherwise scan the whole range for every page. A text
     // search that the newest hour did not satisfy reads, on servers without skip indexes,
     // only the ten-minute buckets whose words can hold the text (text-buckets.ts).
@@ -91,7 +92,7 @@ export class Queries {
       first = false;
     };
     let windowEnd = toMs;
-    let windowMs = 3_600_000;
+    let windowMs = 300_000;
     let windows = 0;
     while (rows.length <= limit && windowEnd >= f.fromMs) {
       const windowStart = Math.max(f.fromMs, windowEnd - windowMs + 1);
@@ -100,13 +101,15 @@ export class Queries {
       if (++windows >= 2) windowMs *= 2;
       if (windows === 1 && f.text && rows.length <= limit && windowEnd >= f.fromMs && this.buckets.applies) {
         const buckets = await this.buckets.candidates(f.text, f.fromMs, windowEnd);
-        if (!buckets) continue;
-        // Bucket by bucket, newest first, a growing number of them per query.
+        // Words found in most buckets (a common text): the windows serve it better.
+        const inRange = (windowEnd - f.fromMs) / 1000 / BUCKET_SECONDS + 1;
+        if (!buckets || buckets.length > inRange / 2) continue;
+        // Bucket by bucket, newest first, a growing number of them per query (1, 2, 4, …).
         const spans = buckets.map((b): [number, number] => [
           Math.max(f.fromMs, b * 1000),
           Math.min(windowEnd, (b + BUCKET_SECONDS) * 1000 - 1),
         ]);
-        for (let i = 0, n = 6; i < spans.length && rows.length <= limit; i += n, n *= 2)
+        for (let i = 0, n = 1; i < spans.length && rows.length <= limit; i += n, n *= 2)
           await fetchWindow(spans.slice(i, i + n));
         break;
       }
@@ -214,11 +217,12 @@ export class Queries {
     );
     const bounded = Number(range?.n ?? 0) > 0;
     const where =
-      (bounded
-        ? `${v.secondsRange('Timestamp', Number(range.a), Number(range.b))} AND TraceId = ${id}`
-        : `TraceId = ${id}`) + (tenants ? ` AND ${tenantClause(tenants, v)}` : '');
+      (bounded ? v.secondsRange('Timestamp', Number(range.a), Number(range.b)) : '1') +
+      (tenants ? ` AND ${tenantClause(tenants, v)}` : '');
+    // The trace id in a PREWHERE: the other columns are read only for its rows (at 100 M
+    // records, 22 ms instead of 240 ms on 18.16, which otherwise reads every column of the range).
     const rows = await this.ch.query<RecordRow>(
-      `SELECT ${RECORD_COLUMNS} FROM ${this.table} WHERE ${where} ORDER BY TimeUnixNano LIMIT 100000`,
+      `SELECT ${RECORD_COLUMNS} FROM ${this.table} PREWHERE TraceId = ${id} WHERE ${where} ORDER BY TimeUnixNano LIMIT 100000`,
       {},
       v.params,
     );

@@ -81,7 +81,11 @@ export class TextBuckets {
     const tables = await this.tokenTables();
     if (runs.length === 0 || tables.length === 0) return undefined;
     const v = this.ch.values();
-    const conditions = runs.map((r) => condition(r, v));
+    // Words equal to or starting with a run are found by the table's sort key; ends-with and
+    // contains read every word of the range (0.3 s for 15 M words on 18.16). Fewer runs still
+    // give a superset, so those are looked up only when nothing else is there.
+    const keyed = runs.filter((r) => r.match === 'equals' || r.match === 'startsWith');
+    const conditions = (keyed.length > 0 ? keyed : runs).map((r) => condition(r, v));
     const from = Math.floor(fromMs / 1000 / BUCKET_SECONDS) * BUCKET_SECONDS;
     const pattern = `^(${tables.join('|')})$`;
     const rows = await this.ch.query<{ b: string }>(
