@@ -351,6 +351,72 @@ describe('collector receivers into ClickHouse', () => {
   });
 });
 
+describe('a request sent again is stored once (exactly once, request ids)', () => {
+  const grpcExport = async (port: number, bytes: Buffer) => {
+    const Client = grpc.makeGenericClientConstructor(logsServiceDefinition(), 'LogsService');
+    const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    try {
+      return await new Promise<Buffer>((resolve, reject) =>
+        (
+          client as unknown as { Export: (b: Buffer, cb: (e: Error | null, r: Buffer) => void) => void }
+        ).Export(bytes, (err, res) => (err ? reject(err) : resolve(res))),
+      );
+    } finally {
+      client.close();
+    }
+  };
+
+  it('whichever collector and transport the retry reaches', async () => {
+    // A second collector on the same database stands for another host behind the load balancer
+    // (or this one restarted): it learns what was stored from ClickHouse, not from memory.
+    const other = await startCollector({
+      clickhouse: { url: testClickHouseUrl(), database: ch.database },
+      grpc: { port: 0 },
+      http: { port: 0 },
+      batch: { maxDelayMs: 20 },
+      applySchema: false,
+      spoolDir: false,
+    });
+    try {
+      const bytes = encodeLogsRequest(exportRequest('svc-once', 'sent-again'));
+      const headers = { 'Content-Type': 'application/x-protobuf' };
+      expect((await post('/v1/logs', bytes, headers)).status).toBe(200);
+      // The same bytes again: over HTTP to this collector, over HTTP and gRPC to the other.
+      expect((await post('/v1/logs', bytes, headers)).status).toBe(200);
+      const again = await fetch(`http://127.0.0.1:${other.httpPort}/v1/logs`, {
+        method: 'POST',
+        body: bytes,
+        headers,
+      });
+      expect(again.status).toBe(200);
+      expect(decodeLogsResponse(await grpcExport(other.grpcPort, bytes))).toEqual({});
+      expect(await rowsWithBody('sent-again')).toHaveLength(1);
+      const metrics = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(await metrics(collector.httpPort)).toMatch(
+        /distlog_requests_already_stored_total\{table="logs"\} 1\b/,
+      );
+      expect(await metrics(other.httpPort)).toMatch(
+        /distlog_requests_already_stored_total\{table="logs"\} 2\b/,
+      );
+      // A different request (one byte of difference) is stored, of course.
+      expect(
+        (await post('/v1/logs', encodeLogsRequest(exportRequest('svc-once', 'sent-agaim')), headers)).status,
+      ).toBe(200);
+      expect(await rowsWithBody('sent-agaim')).toHaveLength(1);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('records without any time are dated on arrival: the same request twice is two sets of records', async () => {
+    const undated = encodeLogsRequest(exportRequest('svc-once', 'undated-twice', { time_unix_nano: '0' }));
+    const headers = { 'Content-Type': 'application/x-protobuf' };
+    expect((await post('/v1/logs', undated, headers)).status).toBe(200);
+    expect((await post('/v1/logs', undated, headers)).status).toBe(200);
+    expect(await rowsWithBody('undated-twice')).toHaveLength(2);
+  });
+});
+
 describe('start-up errors', () => {
   it('names the ClickHouse URL in one line when it is unreachable', async () => {
     await expect(

@@ -124,7 +124,9 @@ const server = http.createServer(scopedHandler(app)).listen(0, '127.0.0.1', () =
           instances: Array<{ service: string; loggers: Record<string, { level: string }> }>;
         };
         const mine = json.instances.find((i) => i.service === service);
-        return mine?.loggers[c.route] ? mine.loggers : undefined;
+        // The process reports its levels debounced; until the report made for the rule arrives,
+        // the listing may still show the start-up report (silent). Wait for it, not for presence.
+        return mine?.loggers[c.route]?.level === 'debug' ? mine.loggers : undefined;
       });
       expect(listed![c.route]).toMatchObject({ level: 'debug' });
       await eventually(

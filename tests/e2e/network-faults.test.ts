@@ -140,6 +140,8 @@ describe('a slow, then partitioned network between the collector and ClickHouse'
 
     expect(counts).toBeDefined();
     expect(Number(counts!.distinct)).toBe(acked.size);
+    // Exactly once: an insert whose answer the proxy cut is checked for, not sent again (BatchId).
+    expect(Number(counts!.total)).toBe(Number(counts!.distinct));
     expect(proxy.faults).toBeGreaterThan(0);
     expect(refused).toBeGreaterThan(0);
     expect(metrics).toMatch(/distlog_batches_spooled_total\{table="logs"\} [1-9]/);

@@ -18,6 +18,9 @@ import { Checker, Json } from '../config/validate';
  *     users:                      # query API, web UI, SQL console, level changes
  *       - { name: alice, tokenFile: /run/secrets/alice, role: admin }
  *       - { name: support, tokenEnv: DISTLOG_TOKEN_SUPPORT, role: reader, tenants: [shop] }
+ *     sessionKeys:                # signs the web UI's session cookies (query server)
+ *       - { name: current, keyEnv: DISTLOG_SESSION_KEY }
+ *       - { name: previous, keyFile: /run/secrets/old-session-key }   # still accepted
  *
  * With no ingest keys, sending is open; with no users, reading is open (a local
  * `distlog up` on loopback); the processes say so when they start.
@@ -43,6 +46,13 @@ export interface UserConfig {
 export interface AuthConfig {
   ingestKeys: IngestKeyConfig[];
   users: UserConfig[];
+  /**
+   * Keys of the query servers' session cookies: the first signs, every one is accepted,
+   * so a key is rotated by putting a new one first. Without any, the key is derived from
+   * the users' tokens (query-ui server/sessions.ts): every query server with the same
+   * configuration accepts the others' sessions.
+   */
+  sessionKeys?: string[];
 }
 
 export const NO_AUTH: AuthConfig = { ingestKeys: [], users: [] };
@@ -72,7 +82,7 @@ export interface TlsConfig {
 
 export function parseAuth(c: Checker, raw: Json, env: NodeJS.ProcessEnv): AuthConfig {
   if (raw === undefined) return NO_AUTH;
-  const top = c.object('auth', raw, ['ingestKeys', 'users']);
+  const top = c.object('auth', raw, ['ingestKeys', 'users', 'sessionKeys']);
   if (!top) return NO_AUTH;
   const secrets = new Map<string, string>();
   const names = new Set<string>();
@@ -115,7 +125,12 @@ export function parseAuth(c: Checker, raw: Json, env: NodeJS.ProcessEnv): AuthCo
     const tenants = nonEmptyNames(c, `${at}.tenants`, got.e.tenants, 'tenant names');
     users.push({ name: got.name, secret: got.secret, role, ...(tenants ? { tenants } : {}) });
   });
-  return { ingestKeys, users };
+  const sessionKeys: string[] = [];
+  c.list('auth.sessionKeys', top.sessionKeys).forEach((value, i) => {
+    const got = entry(`auth.sessionKeys[${i}]`, value, 'key', []);
+    if (got) sessionKeys.push(got.secret);
+  });
+  return { ingestKeys, users, ...(sessionKeys.length > 0 ? { sessionKeys } : {}) };
 }
 
 function nonEmptyNames(c: Checker, at: string, value: Json, what: string): string[] | undefined {

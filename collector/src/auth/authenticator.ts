@@ -39,10 +39,25 @@ export const TENANT_ATTRIBUTE = 'distlog.tenant';
 export class Authenticator {
   private readonly keys = new Map<string, IngestIdentity>();
   private readonly users = new Map<string, UserIdentity>();
+  private readonly tokens = new Map<string, string>();
+  /** auth.sessionKeys, newest first (see AuthConfig). */
+  readonly sessionKeys: readonly string[];
 
   constructor(config: AuthConfig) {
     for (const k of config.ingestKeys) this.keys.set(digest(k.secret), ingestIdentity(k));
-    for (const u of config.users) this.users.set(digest(u.secret), userIdentity(u));
+    for (const u of config.users) {
+      this.users.set(digest(u.secret), userIdentity(u));
+      this.tokens.set(u.name, u.secret);
+    }
+    this.sessionKeys = config.sessionKeys ?? [];
+  }
+
+  /**
+   * The configured users' names and tokens (the query server signs sessions with keys
+   * made from them, and passes a session's token on to the collector).
+   */
+  userTokens(): ReadonlyMap<string, string> {
+    return this.tokens;
   }
 
   /** Senders must present an ingest key. */

@@ -28,7 +28,7 @@ export class SenderTracker implements Consumer {
     private readonly forgetAfterMs = 15 * 60_000,
   ) {}
 
-  consume(rows: LogRow[]): Promise<PartialSuccess | undefined> {
+  consume(rows: LogRow[], requestId?: bigint): Promise<PartialSuccess | undefined> {
     let last: LogRow['resource'] | undefined;
     const now = Date.now();
     for (const row of rows) {
@@ -37,7 +37,7 @@ export class SenderTracker implements Consumer {
       const at = last.attributes.keys.indexOf(INSTANCE_KEY);
       if (at >= 0) this.saw(last.serviceName, last.attributes.values[at], now);
     }
-    return this.next.consume(rows);
+    return this.next.consume(rows, requestId);
   }
 
   list(now = Date.now()): Sender[] {

@@ -1,10 +1,12 @@
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import { UnavailableError } from '../receivers/otlp/errors';
+import type { BatchInfo } from '../sinks/clickhouse/batch-id';
 
 /**
  * The on-disk spool: batches that were acknowledged to clients but could not be
- * inserted yet. One file per batch, `<sequence>.<table>.rowbinary`, written to a
+ * inserted yet. One file per batch, `<sequence>.<table>.<batch id>-<rows>-<min s>-<max s>.rowbinary`
+ * (the batch's id and time range: replay first checks whether it is stored), written to a
  * temporary name, fsync'd and renamed before the batch counts as spooled — so after
  * a crash every acknowledged batch is either in ClickHouse or here, whole. Replayed
  * oldest first.
@@ -14,9 +16,11 @@ export interface SpoolEntry {
   table: string;
   file: string;
   bytes: number;
+  /** Absent for files spooled before batches had ids (replayed without a check, without BatchId). */
+  batch?: BatchInfo;
 }
 
-const ENTRY = /^(\d{12})\.([A-Za-z_][A-Za-z0-9_]*)\.rowbinary$/;
+const ENTRY = /^(\d{12})\.([A-Za-z_][A-Za-z0-9_]*)(?:\.([0-9a-f]{16})-(\d+)-(\d+)-(\d+))?\.rowbinary$/;
 
 export class SpoolFullError extends UnavailableError {
   constructor(maxBytes: number) {
@@ -50,7 +54,15 @@ export class Spool {
       if (!m) continue;
       const file = path.join(this.dir, name);
       const { size } = await fs.stat(file);
-      this.entries.push({ seq: Number(m[1]), table: m[2], file, bytes: size });
+      const batch = m[3]
+        ? {
+            id: BigInt(`0x${m[3]}`),
+            rows: Number(m[4]),
+            minSeconds: Number(m[5]),
+            maxSeconds: Number(m[6]),
+          }
+        : undefined;
+      this.entries.push({ seq: Number(m[1]), table: m[2], file, bytes: size, ...(batch ? { batch } : {}) });
       this.size += size;
     }
     this.entries.sort((a, b) => a.seq - b.seq);
@@ -74,13 +86,14 @@ export class Spool {
   }
 
   /** Writes a batch durably; throws SpoolFullError (retryable) when it does not fit. */
-  async append(table: string, data: Buffer): Promise<void> {
+  async append(table: string, data: Buffer, batch: BatchInfo): Promise<void> {
     if (this.size + data.length > this.maxBytes) {
       this.full = true;
       throw new SpoolFullError(this.maxBytes);
     }
     const seq = this.nextSeq++;
-    const name = `${String(seq).padStart(12, '0')}.${table}.rowbinary`;
+    const meta = `${batch.id.toString(16).padStart(16, '0')}-${batch.rows}-${batch.minSeconds}-${batch.maxSeconds}`;
+    const name = `${String(seq).padStart(12, '0')}.${table}.${meta}.rowbinary`;
     const file = path.join(this.dir, name);
     const tmp = file + '.tmp';
     this.size += data.length;
@@ -99,7 +112,7 @@ export class Spool {
       await fs.rm(tmp, { force: true });
       throw new UnavailableError(`could not write the spool in ${this.dir}: ${(err as Error).message}`);
     }
-    this.entries.push({ seq, table, file, bytes: data.length });
+    this.entries.push({ seq, table, file, bytes: data.length, batch });
   }
 
   read(entry: SpoolEntry): Promise<Buffer> {

@@ -11,7 +11,8 @@ import { CollectorMetrics } from '../telemetry/metrics';
  * by rule, and rejects when records could not be stored and the client should retry.
  */
 export interface Consumer {
-  consume(rows: LogRow[]): Promise<PartialSuccess | undefined>;
+  /** @param requestId the request's id (receivers/otlp/request-id.ts): stored once however often sent. */
+  consume(rows: LogRow[], requestId?: bigint): Promise<PartialSuccess | undefined>;
 }
 
 /** The parts a routing decision needs; swapped as a whole on reload. */
@@ -38,7 +39,7 @@ export class RoutingPipeline implements Consumer {
     return this.routes;
   }
 
-  async consume(rows: LogRow[]): Promise<PartialSuccess | undefined> {
+  async consume(rows: LogRow[], requestId = 0n): Promise<PartialSuccess | undefined> {
     const { router, writers, forwards } = this.routes;
     const toTier = new Map<string, LogRow[]>();
     const toDestination = new Map<string, LogRow[]>();
@@ -63,7 +64,7 @@ export class RoutingPipeline implements Consumer {
     for (const [rule, n] of ruleCounts) this.metrics.routed.inc({ rule }, n);
     if (dropped > 0) this.metrics.dropped.inc({ reason: 'rule' }, dropped);
     for (const [destination, list] of toDestination) forwards.get(destination)?.enqueue(list);
-    await Promise.all([...toTier].map(([tier, list]) => writers.get(tier)!.write(list)));
+    await Promise.all([...toTier].map(([tier, list]) => writers.get(tier)!.write(list, requestId)));
     this.metrics.accepted.inc({}, rows.length - rejected);
     if (rejected === 0) return undefined;
     this.metrics.refused.inc({ reason: 'rule' }, rejected);

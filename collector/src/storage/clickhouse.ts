@@ -183,11 +183,18 @@ export class ClickHouse {
   }
 
   /** Inserts pre-encoded RowBinary bytes (see sinks/clickhouse/row-binary.ts). */
-  async insertRowBinary(table: string, columns: readonly string[], bytes: Buffer): Promise<void> {
+  async insertRowBinary(
+    table: string,
+    columns: readonly string[],
+    bytes: Buffer,
+    /** Names the insert in system.processes (batch-id.ts waits for an uncertain one to end). */
+    queryId?: string,
+  ): Promise<void> {
     const columnList = columns.map((c) => '`' + c + '`').join(', ');
     const result = await this.client.exec({
       query: `INSERT INTO ${this.database}.${identifier(table, 'table name')} (${columnList}) FORMAT RowBinary`,
       values: Readable.from([bytes], { objectMode: false }),
+      ...(queryId ? { query_id: queryId } : {}),
       // Through a Distributed table, answer only once every shard has its rows.
       ...(this.cluster ? { clickhouse_settings: { insert_distributed_sync: 1 } } : {}),
     });

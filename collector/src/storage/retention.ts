@@ -27,7 +27,14 @@ export async function enforceRetention(
     { table: `${t.table}_tokens`, days: t.retentionDays },
   ]);
   const longest = Math.max(...tiers.map((t) => t.retentionDays));
-  targets.push({ table: 'trace_index', days: longest }, { table: 'volume_by_minute', days: longest });
+  targets.push(
+    { table: 'trace_index', days: longest },
+    { table: 'volume_by_minute', days: longest },
+    // Read only for requests stored in the last minutes (request-ids.ts): a day is plenty.
+    { table: 'request_ids', days: 1 },
+    // A logout is kept until the session would have expired anyway (12 h).
+    { table: 'revoked_sessions', days: 1 },
+  );
   for (const { table, days } of targets) {
     const cutoff = new Date(now.getTime() - days * 86_400_000).toISOString().slice(0, 10);
     const stored = ch.storageTable(table);

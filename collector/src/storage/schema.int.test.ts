@@ -32,7 +32,12 @@ describe('schema migrations', () => {
       ['0005_volume_by_minute_view', 'tier', undefined],
       ['0006_body_index', 'tier', undefined],
       ['0007_body_tokens', 'tier', '{{table_name}}_tokens'],
+      ['0008_batch_ids', 'tier', undefined],
+      ['0009_request_ids', 'database', '{{db}}.request_ids'],
+      ['0010_request_ids_view', 'tier', undefined],
+      ['0011_revoked_sessions', 'database', '{{db}}.revoked_sessions'],
     ]);
+    expect(migrations.find((m) => m.id === '0008_batch_ids')).toMatchObject({ redistributed: '{{table}}' });
     // The body's n-gram index where the server has skip indexes, the word index table where not.
     expect(migrations.find((m) => m.id === '0006_body_index')).toMatchObject({ requires: 'skipIndexes' });
     expect(migrations.find((m) => m.id === '0007_body_tokens')).toMatchObject({ unless: 'skipIndexes' });
@@ -57,6 +62,17 @@ describe('schema migrations', () => {
       '0003_trace_index_view:audit_logs',
       '0005_volume_by_minute_view:audit_logs',
       ch.features.skipIndexes ? '0006_body_index:audit_logs' : '0007_body_tokens:audit_logs',
+      '0008_batch_ids:audit_logs',
+      '0010_request_ids_view:audit_logs',
+    ]);
+    // Every tier carries the insert batch's id (exactly-once inserts, sinks/clickhouse/batch-id.ts).
+    const ids = await ch.query<{ name: string; type: string }>(
+      `SELECT name, type FROM system.columns WHERE database = '${ch.database}' AND table = 'audit_logs' ` +
+        `AND name IN ('BatchId', 'RequestId') ORDER BY name`,
+    );
+    expect(ids).toEqual([
+      { name: 'BatchId', type: 'UInt64' },
+      { name: 'RequestId', type: 'UInt64' },
     ]);
     // The new tier's Timestamp has the type of the existing one, so all_logs reads one shape.
     expect(await timeColumnTypes(ch, ['logs', 'audit_logs'])).toEqual(

@@ -33,6 +33,11 @@ export interface Migration {
   unless?: Feature;
   /** The table (template) that gets a Distributed table over its shards in cluster mode. */
   distributed?: string;
+  /**
+   * `-- redistributed: <name>`: the migration changes the columns of a table that has a
+   * Distributed table over it; in cluster mode that one is dropped and made again.
+   */
+  redistributed?: string;
 }
 
 export interface AppliedStep {
@@ -48,6 +53,7 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
       const sql = readFileSync(path.join(dir, file), 'utf8');
       const scope = /^--\s*scope:\s*tier\s*$/m.test(sql) ? 'tier' : 'database';
       const distributed = /^--\s*distributed:\s*(\S+)\s*$/m.exec(sql)?.[1];
+      const redistributed = /^--\s*redistributed:\s*(\S+)\s*$/m.exec(sql)?.[1];
       const feature = (header: string) => {
         const name = new RegExp(`^--\\s*${header}:\\s*(\\w+)\\s*$`, 'm').exec(sql)?.[1];
         if (name !== undefined && !FEATURES.includes(name as Feature))
@@ -61,6 +67,7 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
         scope,
         sql,
         ...(distributed ? { distributed } : {}),
+        ...(redistributed ? { redistributed } : {}),
         ...(requires ? { requires } : {}),
         ...(unless ? { unless } : {}),
       };
@@ -94,14 +101,13 @@ export async function applySchema(ch: ClickHouse, tiers: readonly TierConfig[]):
       const target = (tier ? tier.table : ch.database) + (ch.cluster ? ` on cluster ${ch.cluster}` : '');
       if (done.has(`${migration.id}\u0000${target}`)) continue;
       for (const statement of splitStatements(render(migration.sql, ch, tier, 'storage', timeType)))
-        await ch.command(withEngine(statement, ch));
-      if (ch.cluster && migration.distributed) {
-        const table = render(migration.distributed, ch, tier, 'public');
-        const local = `${table}_local`;
-        await ch.command(
-          `CREATE TABLE IF NOT EXISTS ${table}${ch.onCluster} AS ${local} ` +
-            `ENGINE = Distributed(${ch.cluster}, ${ch.database}, ${local.slice(ch.database.length + 1)}, rand())`,
-        );
+        await runStatement(ch, withEngine(statement, ch));
+      if (ch.cluster && migration.distributed)
+        await createDistributed(ch, render(migration.distributed, ch, tier, 'public'));
+      if (ch.cluster && migration.redistributed) {
+        const table = render(migration.redistributed, ch, tier, 'public');
+        await ch.command(`DROP TABLE IF EXISTS ${table}${ch.onCluster}`);
+        await createDistributed(ch, table);
       }
       await ch.command(
         `INSERT INTO ${ch.database}.${LEDGER} (id, target, applied_at) VALUES ` +
@@ -113,6 +119,15 @@ export async function applySchema(ch: ClickHouse, tiers: readonly TierConfig[]):
   await createAllTiersTable(ch, tiers);
   if (ch.features.mapType && ch.features.dateTime64) await createOtelLogsView(ch);
   return applied;
+}
+
+/** The Distributed table `table` over the shards' `<table>_local`, on every server of the cluster. */
+async function createDistributed(ch: ClickHouse, table: string): Promise<void> {
+  const local = `${table}_local`;
+  await ch.command(
+    `CREATE TABLE IF NOT EXISTS ${table}${ch.onCluster} AS ${local} ` +
+      `ENGINE = Distributed(${ch.cluster}, ${ch.database}, ${local.slice(ch.database.length + 1)}, rand())`,
+  );
 }
 
 /** The type of the tier tables' `Timestamp` column. */
@@ -235,6 +250,7 @@ function render(
     .replace(/\{\{table_name\}\}/g, tier ? `${ch.database}.${tier.table}` : '')
     .replace(/\{\{time_type\}\}/g, timeType)
     .replace(/\{\{tier\}\}/g, tier ? stringLiteral(tier.name) : "''")
+    .replace(/\{\{tier_table\}\}/g, tier ? stringLiteral(tier.table) : "''")
     .replace(
       /\{\{ttl\}\}/g,
       // By day, as the partition drops are (a day goes once all of it is past retention);
@@ -260,6 +276,22 @@ export function withEngine(statement: string, ch: Pick<ClickHouse, 'replicated'>
       return `Replicated${name}(${[zkPath, "'{replica}'", ...(args ? [args] : [])].join(', ')})`;
     },
   );
+}
+
+/**
+ * Runs one migration statement. `ADD COLUMN` of a column that is already there counts as
+ * done: 18.16 has no `ADD COLUMN IF NOT EXISTS`, and a migration interrupted after its
+ * ALTER (before the ledger row) must be able to run again.
+ */
+async function runStatement(ch: ClickHouse, statement: string): Promise<void> {
+  try {
+    await ch.command(statement);
+  } catch (err) {
+    const addsColumn = /^\s*ALTER\s+TABLE\b[\s\S]*\bADD\s+COLUMN\b/i.test(statement);
+    // Code 44 (ILLEGAL_COLUMN) "…already exists" on 18.16; DUPLICATE_COLUMN (15) on current servers.
+    if (addsColumn && /already exists|DUPLICATE_COLUMN/i.test((err as Error).message)) return;
+    throw err;
+  }
 }
 
 function splitStatements(sql: string): string[] {

@@ -114,6 +114,14 @@ export class CollectorMetrics {
     'distlog_batches_replayed_total',
     'Spooled batches inserted into ClickHouse.',
   );
+  readonly duplicatesAvoided = new Counter(
+    'distlog_batches_already_stored_total',
+    'Batches whose insert outcome was unknown and that were found stored: not inserted again.',
+  );
+  readonly requestsAlreadyStored = new Counter(
+    'distlog_requests_already_stored_total',
+    'Requests sent again by their client (after a collector died) and left out because they were stored.',
+  );
   readonly insertLatency = new Histogram(
     'distlog_insert_duration_seconds',
     'ClickHouse insert latency.',
@@ -141,6 +149,8 @@ export class CollectorMetrics {
       this.forwarded,
       this.spooled,
       this.replayed,
+      this.duplicatesAvoided,
+      this.requestsAlreadyStored,
       this.insertLatency,
       this.batchRows,
       ...this.gauges,

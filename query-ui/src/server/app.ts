@@ -6,6 +6,7 @@ import path from 'node:path';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Authenticator, ClickHouse, TlsConfig } from '@distlog/collector';
 import { OPEN_AUTH, registerAuth } from './auth';
+import { Sessions } from './sessions';
 import { FailureThrottle, ThrottleOptions } from '@distlog/collector';
 import { FilterError, SearchFilter, parseFilter } from './filters';
 import { Queries } from './queries';
@@ -74,11 +75,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.trustProxy?.length ? { trustProxy: options.trustProxy } : {}),
   });
   const queries = new Queries(options.ch);
+  const auth = options.auth ?? OPEN_AUTH;
   registerAuth(
     app as unknown as FastifyInstance,
-    options.auth ?? OPEN_AUTH,
+    auth,
     options.tls !== undefined,
     new FailureThrottle(options.throttle),
+    new Sessions(auth, options.ch),
   );
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {

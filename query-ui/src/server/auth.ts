@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   AuthError,
@@ -9,16 +8,17 @@ import {
   UserIdentity,
   throttledMessage,
 } from '@distlog/collector';
+import { SESSION_MS, Sessions } from './sessions';
 
 /**
  * Who may use the query API and web UI (`auth.users` of the configuration). A request
  * carries `Authorization: Bearer <token>` (the CLI, scripts, Grafana links) or the
  * session cookie that `POST /api/login` sets for the browser (HttpOnly, SameSite=Strict,
- * so other sites can neither read nor send it). Readers search; the SQL console and
- * level changes need an admin. Without users configured everything is open.
+ * so other sites can neither read nor send it; signed, so any query server accepts it:
+ * ./sessions.ts). Readers search; the SQL console and level changes need an admin.
+ * Without users configured everything is open.
  */
 export const SESSION_COOKIE = 'distlog_session';
-const SESSION_MS = 12 * 3600_000;
 const OPEN_PATHS = new Set(['/api/login', '/api/logout', '/api/health']);
 
 export interface Caller {
@@ -33,18 +33,16 @@ declare module 'fastify' {
   }
 }
 
-interface Session extends Caller {
-  expires: number;
-}
-
 export function registerAuth(
   app: FastifyInstance,
   auth: Authenticator,
   secureCookie: boolean,
   throttle = new FailureThrottle(),
+  sessions = new Sessions(auth, undefined),
 ): void {
-  const sessions = new Map<string, Session>();
   const open = !auth.usersRequired;
+  sessions.start();
+  app.addHook('onClose', async () => sessions.stop());
 
   /** An address with too many wrong tokens gets 429 until its window is over (FailureThrottle, in the collector package). */
   const throttled = (req: FastifyRequest, reply: FastifyReply): boolean => {
@@ -104,18 +102,14 @@ export function registerAuth(
         await new Promise((r) => setTimeout(r, 500));
         return reply.code(401).send({ error: 'the token is not valid' });
       }
-      const now = Date.now();
-      for (const [id, s] of sessions) if (s.expires < now) sessions.delete(id);
-      const id = randomBytes(32).toString('base64url');
-      sessions.set(id, { user, token, expires: now + SESSION_MS });
-      reply.header('Set-Cookie', cookie(id, SESSION_MS / 1000, secureCookie));
+      reply.header('Set-Cookie', cookie(sessions.issue(user.name, token), SESSION_MS / 1000, secureCookie));
       return { name: user.name, role: user.role, authRequired: !open };
     },
   );
 
   app.post('/api/logout', async (req, reply) => {
-    const id = readCookie(req, SESSION_COOKIE);
-    if (id) sessions.delete(id);
+    const value = readCookie(req, SESSION_COOKIE);
+    if (value) await sessions.revoke(value);
     reply.header('Set-Cookie', cookie('', 0, secureCookie));
     return { ok: true };
   });
@@ -135,12 +129,7 @@ function neededRole(method: string, path: string): Role {
   return 'reader';
 }
 
-function identify(
-  req: FastifyRequest,
-  auth: Authenticator,
-  sessions: Map<string, Session>,
-  needed: Role,
-): Caller {
+function identify(req: FastifyRequest, auth: Authenticator, sessions: Sessions, needed: Role): Caller {
   if (!auth.usersRequired) return { user: auth.user(undefined) };
   const header = req.headers.authorization;
   if (header) {
@@ -148,12 +137,9 @@ function identify(
     if (!m) throw new AuthError(401, 'the Authorization header must be "Bearer <token>"');
     return { user: auth.user(m[1], needed), token: m[1] };
   }
-  const id = readCookie(req, SESSION_COOKIE);
-  const session = id ? sessions.get(id) : undefined;
-  if (!session || session.expires < Date.now()) {
-    if (id) sessions.delete(id);
-    throw new AuthError(401, 'log in: this Distlog requires a user token');
-  }
+  const value = readCookie(req, SESSION_COOKIE);
+  const session = value ? sessions.verify(value) : undefined;
+  if (!session) throw new AuthError(401, 'log in: this Distlog requires a user token');
   // Checked again, so a token removed from the configuration ends its sessions at reload.
   return { user: auth.user(session.token, needed), token: session.token };
 }

@@ -13,6 +13,7 @@ import { encodeExportResponseProtobuf } from './responses';
 import { AuthError, Authenticator, authorizeRows } from '../../auth/authenticator';
 import { FailureThrottle, throttledMessage } from '../../auth/throttle';
 import { TlsConfig } from '../../auth/auth-config';
+import { requestIdOf } from './request-id';
 
 export const PROTO_DIR = path.resolve(__dirname, '../../../proto');
 
@@ -127,6 +128,7 @@ export class OtlpGrpcReceiver {
     address: string,
   ): Promise<void> {
     let decoded: DecodedRequest;
+    let requestId: bigint;
     const { throttle } = this.options;
     const wait = throttle && this.options.auth?.().ingestRequired ? throttle.retryAfterSeconds(address) : 0;
     if (wait > 0) {
@@ -143,11 +145,10 @@ export class OtlpGrpcReceiver {
         if (err instanceof AuthError && err.status === 401 && authorization) throttle?.fail(address);
         throw err;
       }
-      decoded = decodeLogsRequestProtobuf(request, {
-        ...this.options.limits,
-        receivedAtUnixNano: nowUnixNano(),
-      });
+      const receivedAtUnixNano = nowUnixNano();
+      decoded = decodeLogsRequestProtobuf(request, { ...this.options.limits, receivedAtUnixNano });
       if (sender) authorizeRows(sender, decoded.rows);
+      requestId = requestIdOf(request, decoded.rows, receivedAtUnixNano);
     } catch (err) {
       if (err instanceof AuthError) {
         this.metrics?.refused.inc({
@@ -170,7 +171,7 @@ export class OtlpGrpcReceiver {
     if (decoded.rejected > 0)
       this.metrics?.refused.inc({ transport: 'grpc', reason: 'invalid_record' }, decoded.rejected);
     try {
-      const partial = await this.consumer.consume(decoded.rows);
+      const partial = await this.consumer.consume(decoded.rows, requestId);
       callback(null, encodeExportResponseProtobuf(mergePartial(decoded, partial)));
     } catch (err) {
       if (err instanceof UnavailableError) {

@@ -26,6 +26,7 @@ import {
 import { AuthError, Authenticator, IngestIdentity, authorizeRows } from '../../auth/authenticator';
 import { FailureThrottle, throttledMessage } from '../../auth/throttle';
 import { TlsConfig } from '../../auth/auth-config';
+import { requestIdOf } from './request-id';
 
 export interface HttpReceiverOptions {
   host: string;
@@ -238,6 +239,7 @@ export class OtlpHttpReceiver {
     sender: IngestIdentity | undefined,
   ): Promise<void> {
     let decoded: DecodedRequest;
+    let requestId: bigint;
     try {
       const raw = gzipped ? await gunzipLimited(body, this.options.limits.maxDecompressedBytes) : body;
       const limits = { ...this.options.limits, receivedAtUnixNano: nowUnixNano() };
@@ -246,6 +248,7 @@ export class OtlpHttpReceiver {
           ? decodeLogsRequestProtobuf(raw, limits)
           : decodeLogsRequestJson(raw.toString('utf8'), limits);
       if (sender) authorizeRows(sender, decoded.rows);
+      requestId = requestIdOf(raw, decoded.rows, limits.receivedAtUnixNano);
       this.metrics?.received.inc({ transport: 'http' }, decoded.rows.length + decoded.rejected);
       if (decoded.rejected > 0)
         this.metrics?.refused.inc({ transport: 'http', reason: 'invalid_record' }, decoded.rejected);
@@ -260,7 +263,7 @@ export class OtlpHttpReceiver {
       return this.error(res, encoding, 500, GRPC_INTERNAL, 'internal error while decoding the request');
     }
     try {
-      const partial = mergePartial(decoded, await this.consumer.consume(decoded.rows));
+      const partial = mergePartial(decoded, await this.consumer.consume(decoded.rows, requestId));
       res.statusCode = 200;
       if (encoding === 'protobuf') {
         res.setHeader('Content-Type', 'application/x-protobuf');

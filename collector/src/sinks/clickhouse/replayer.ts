@@ -2,13 +2,19 @@ import { ClickHouse } from '../../storage/clickhouse';
 import { Spool } from '../../helpers/spool';
 import { CollectorMetrics } from '../../telemetry/metrics';
 import { log } from '../../helpers/log';
-import { LOG_COLUMNS } from './row-binary';
+import { LOG_COLUMNS_WITHOUT_BATCH_ID } from './row-binary';
+import { insertOnce } from './batch-id';
 
 /**
  * Replays the spool into ClickHouse, oldest batch first, one at a time; backs off
  * (up to 5 s) while ClickHouse still refuses. A replayed batch is removed from disk
- * only after its insert succeeded (at-least-once).
+ * only after its insert succeeded, and is inserted only if it is not stored already
+ * (its last attempt before spooling, or a replay before a crash, may have stored it):
+ * exactly once, see batch-id.ts.
  */
+/** The replayer backs off by itself; each drain tries a batch once. */
+const ONE_ATTEMPT = { attempts: 1, initialDelayMs: 0, maxDelayMs: 0 };
+
 export class SpoolReplayer {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -44,12 +50,16 @@ export class SpoolReplayer {
     while (entry && !this.stopped) {
       try {
         const bytes = await this.spool.read(entry);
-        await this.ch.insertRowBinary(entry.table, LOG_COLUMNS, bytes);
+        const outcome = entry.batch
+          ? await insertOnce(this.ch, entry.table, bytes, entry.batch, ONE_ATTEMPT, true)
+          : (await this.ch.insertRowBinary(entry.table, LOG_COLUMNS_WITHOUT_BATCH_ID, bytes), 'inserted');
         await this.spool.remove(entry);
-        this.metrics.replayed.inc({ table: entry.table });
+        if (outcome === 'already-stored') this.metrics.duplicatesAvoided.inc({ table: entry.table });
+        else this.metrics.replayed.inc({ table: entry.table });
         this.delayMs = 200;
         log('info', 'replayed a spooled batch', {
           table: entry.table,
+          outcome,
           bytes: entry.bytes,
           left: this.spool.count,
         });

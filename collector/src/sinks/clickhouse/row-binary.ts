@@ -29,7 +29,12 @@ export const LOG_COLUMNS = [
   'LogAttributes.key',
   'LogAttributes.value',
   'DroppedAttributesCount',
+  'BatchId',
+  'RequestId',
 ] as const;
+
+/** The columns of spool files written before batches carried ids (replayed as they are). */
+export const LOG_COLUMNS_WITHOUT_BATCH_ID = LOG_COLUMNS.filter((c) => c !== 'BatchId' && c !== 'RequestId');
 
 const NANOS_PER_SECOND = 1_000_000_000n;
 const MAX_DATETIME = 0xffffffff;
@@ -41,22 +46,38 @@ const MAX_DATETIME = 0xffffffff;
 const MAX_DATETIME64_NANOS = BigInt(MAX_DATETIME) * NANOS_PER_SECOND + (NANOS_PER_SECOND - 1n);
 
 export class RowBinaryWriter extends ByteWriter {
-  /** @param timeNanos the table's `Timestamp` is DateTime64(9) (else DateTime seconds; see storage/schema.ts). */
-  constructor(private readonly timeNanos = false) {
+  /** Rows written, and the range of their `Timestamp` in seconds (what a stored-check reads). */
+  rows = 0;
+  minSeconds = Infinity;
+  maxSeconds = -Infinity;
+
+  /**
+   * @param timeNanos the table's `Timestamp` is DateTime64(9) (else DateTime seconds; see storage/schema.ts).
+   * @param batchId written with every row (`BatchId`): what tells whether a batch is stored (batch-id.ts).
+   */
+  constructor(
+    private readonly timeNanos = false,
+    readonly batchId = 0n,
+  ) {
     super();
   }
 
-  writeRows(rows: readonly LogRow[]): void {
-    for (const row of rows) this.writeRow(row);
+  /** @param requestId the OTLP request the rows came in (receivers/otlp/request-id.ts), 0 if none. */
+  writeRows(rows: readonly LogRow[], requestId = 0n): void {
+    for (const row of rows) this.writeRow(row, requestId);
   }
 
-  writeRow(row: LogRow): void {
+  writeRow(row: LogRow, requestId = 0n): void {
+    const wholeSeconds = row.timeUnixNano / NANOS_PER_SECOND;
+    const seconds = wholeSeconds > MAX_DATETIME ? MAX_DATETIME : Number(wholeSeconds);
+    if (seconds < this.minSeconds) this.minSeconds = seconds;
+    if (seconds > this.maxSeconds) this.maxSeconds = seconds;
+    this.rows++;
     if (this.timeNanos) {
       const nanos = row.timeUnixNano;
       this.uint64LE(nanos > MAX_DATETIME64_NANOS ? MAX_DATETIME64_NANOS : nanos);
     } else {
-      const seconds = row.timeUnixNano / NANOS_PER_SECOND;
-      this.uint32LE(seconds > MAX_DATETIME ? MAX_DATETIME : Number(seconds));
+      this.uint32LE(seconds);
     }
     this.uint64LE(row.timeUnixNano);
     this.uint64LE(row.observedTimeUnixNano);
@@ -75,6 +96,8 @@ export class RowBinaryWriter extends ByteWriter {
     this.attributes(row.scope.attributes);
     this.attributes(row.attributes);
     this.uint32LE(row.droppedAttributesCount);
+    this.uint64LE(this.batchId);
+    this.uint64LE(requestId);
   }
 
   private attributes(attrs: Attributes): void {

@@ -1,11 +1,13 @@
 import { LogRow } from '../../model/log-row';
 import { ClickHouse } from '../../storage/clickhouse';
-import { RetryOptions, withRetry } from '../../helpers/retry';
+import { RetryOptions } from '../../helpers/retry';
 import { Spool } from '../../helpers/spool';
 import { UnavailableError } from '../../receivers/otlp/errors';
 import { CollectorMetrics } from '../../telemetry/metrics';
 import { log } from '../../helpers/log';
-import { LOG_COLUMNS, RowBinaryWriter } from './row-binary';
+import { RowBinaryWriter } from './row-binary';
+import { BatchInfo, insertOnce, newBatchId } from './batch-id';
+import { DEFAULT_REQUEST_WINDOW_SECONDS, storedRequestIds } from './request-ids';
 
 export interface BatchOptions {
   /** A batch is inserted once it holds this many rows… */
@@ -26,9 +28,17 @@ export interface StorageState {
   metrics: CollectorMetrics;
 }
 
+/** The rows one write() added: one request's rows for this table. */
+interface Segment {
+  requestId: bigint;
+  start: number;
+  end: number;
+  rows: number;
+}
+
 interface Batch {
   writer: RowBinaryWriter;
-  rows: number;
+  segments: Segment[];
   waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
 }
 
@@ -45,6 +55,8 @@ export class TableWriter {
   private readonly queue: Batch[] = [];
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
+  /** Requests in unsealed or in-flight batches: a retry of one waits for it instead of adding rows. */
+  private readonly pending = new Map<bigint, Promise<void>>();
 
   constructor(
     private readonly ch: ClickHouse,
@@ -53,18 +65,33 @@ export class TableWriter {
     private readonly state: StorageState,
     /** The table's `Timestamp` is DateTime64(9) (storage/schema.ts timeColumnTypes). */
     readonly timeNanos = false,
+    /** How far back a request counts as stored (request-ids.ts); 0 turns the check off. */
+    private readonly requestWindowSeconds = DEFAULT_REQUEST_WINDOW_SECONDS,
   ) {}
 
-  write(rows: readonly LogRow[]): Promise<void> {
+  /** @param requestId the request the rows came in (0: none); one already pending is not added again. */
+  write(rows: readonly LogRow[], requestId = 0n): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
+    const inFlight = requestId === 0n ? undefined : this.pending.get(requestId);
+    if (inFlight) return inFlight;
     if (this.queue.length >= this.options.maxQueuedBatches) {
       return Promise.reject(new UnavailableError(`inserts into ${this.table} are behind; retry later`));
     }
-    const batch = (this.current ??= { writer: new RowBinaryWriter(this.timeNanos), rows: 0, waiters: [] });
-    batch.writer.writeRows(rows);
-    batch.rows += rows.length;
+    const batch = (this.current ??= {
+      writer: new RowBinaryWriter(this.timeNanos, newBatchId()),
+      segments: [],
+      waiters: [],
+    });
+    const start = batch.writer.length;
+    batch.writer.writeRows(rows, requestId);
+    batch.segments.push({ requestId, start, end: batch.writer.length, rows: rows.length });
     const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
-    if (batch.rows >= this.options.maxRows) this.seal();
+    if (requestId !== 0n) {
+      this.pending.set(requestId, done);
+      const forget = () => this.pending.delete(requestId);
+      done.then(forget, forget);
+    }
+    if (batch.writer.rows >= this.options.maxRows) this.seal();
     else this.timer ??= setTimeout(() => this.seal(), this.options.maxDelayMs);
     return done;
   }
@@ -102,26 +129,32 @@ export class TableWriter {
   }
 
   private async store(batch: Batch): Promise<void> {
-    const bytes = batch.writer.bytes();
     const { spool, metrics } = this.state;
+    const { bytes, info } = await this.withoutStoredRequests(batch);
+    const rows = info.rows;
     try {
+      if (rows === 0) {
+        for (const w of batch.waiters) w.resolve();
+        return;
+      }
       if (spool && !spool.isEmpty()) {
-        await this.toSpool(spool, bytes);
+        await this.toSpool(spool, bytes, info);
       } else {
         try {
           const started = performance.now();
-          await withRetry(() => this.ch.insertRowBinary(this.table, LOG_COLUMNS, bytes), this.options.retry);
+          const outcome = await insertOnce(this.ch, this.table, bytes, info, this.options.retry);
+          if (outcome === 'already-stored') metrics.duplicatesAvoided.inc({ table: this.table });
           metrics.insertLatency.observe((performance.now() - started) / 1000);
-          metrics.batchRows.observe(batch.rows);
-          metrics.stored.inc({ table: this.table }, batch.rows);
+          metrics.batchRows.observe(rows);
+          metrics.stored.inc({ table: this.table }, rows);
         } catch (err) {
           if (!spool) throw err;
           log('warn', 'insert failed; spooling the batch', {
             table: this.table,
-            rows: batch.rows,
+            rows,
             error: String(err),
           });
-          await this.toSpool(spool, bytes);
+          await this.toSpool(spool, bytes, info);
         }
       }
       for (const w of batch.waiters) w.resolve();
@@ -129,15 +162,54 @@ export class TableWriter {
       const failure =
         err instanceof UnavailableError
           ? err
-          : new UnavailableError(`storing ${batch.rows} records in ${this.table} failed: ${String(err)}`);
-      log('error', 'batch not stored', { table: this.table, rows: batch.rows, error: failure.message });
+          : new UnavailableError(`storing ${rows} records in ${this.table} failed: ${String(err)}`);
+      log('error', 'batch not stored', { table: this.table, rows, error: failure.message });
       for (const w of batch.waiters) w.reject(failure);
     }
   }
 
-  private async toSpool(spool: Spool, bytes: Buffer): Promise<void> {
-    // The writer's buffer is reused by nobody after sealing, but copy: the spool keeps nothing in memory.
-    await spool.append(this.table, bytes);
+  /**
+   * The batch without the requests this table stored already (request-ids.ts). When
+   * ClickHouse cannot answer, the batch goes on whole: its insert will fail the same way
+   * and take the usual path (retries, the spool).
+   */
+  private async withoutStoredRequests(batch: Batch): Promise<{ bytes: Buffer; info: BatchInfo }> {
+    const bytes = batch.writer.bytes();
+    const info = batchInfo(batch.writer);
+    const ids = batch.segments.filter((s) => s.requestId !== 0n).map((s) => s.requestId);
+    if (ids.length === 0 || this.requestWindowSeconds <= 0) return { bytes, info };
+    let stored: Set<bigint>;
+    try {
+      stored = await storedRequestIds(this.ch, this.table, ids, this.requestWindowSeconds);
+    } catch {
+      return { bytes, info };
+    }
+    if (stored.size === 0) return { bytes, info };
+    const kept = batch.segments.filter((s) => !stored.has(s.requestId));
+    const left = batch.segments.length - kept.length;
+    this.state.metrics.requestsAlreadyStored.inc({ table: this.table }, left);
+    log('info', 'requests sent again are stored already; leaving them out', {
+      table: this.table,
+      requests: left,
+      rows: info.rows - kept.reduce((n, s) => n + s.rows, 0),
+    });
+    return {
+      bytes: Buffer.concat(kept.map((s) => bytes.subarray(s.start, s.end))),
+      info: { ...info, rows: kept.reduce((n, s) => n + s.rows, 0) },
+    };
+  }
+
+  private async toSpool(spool: Spool, bytes: Buffer, info: BatchInfo): Promise<void> {
+    await spool.append(this.table, bytes, info);
     this.state.metrics.spooled.inc({ table: this.table });
   }
+}
+
+function batchInfo(writer: RowBinaryWriter): BatchInfo {
+  return {
+    id: writer.batchId,
+    rows: writer.rows,
+    minSeconds: writer.minSeconds,
+    maxSeconds: writer.maxSeconds,
+  };
 }

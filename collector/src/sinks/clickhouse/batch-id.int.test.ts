@@ -1,0 +1,165 @@
+import http from 'node:http';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ClickHouse } from '../../storage/clickhouse';
+import { createTestDatabase, dropTestDatabase, eventually, testClickHouseUrl } from '../../storage/testing';
+import { makeRow } from '../../model/log-row';
+import { Spool } from '../../helpers/spool';
+import { CollectorMetrics } from '../../telemetry/metrics';
+import { timeColumnTypes } from '../../storage/schema';
+import { TableWriter } from './table-writer';
+import { SpoolReplayer } from './replayer';
+import { RowBinaryWriter, LOG_COLUMNS, LOG_COLUMNS_WITHOUT_BATCH_ID } from './row-binary';
+import { newBatchId } from './batch-id';
+
+// Exactly-once inserts against the real server: an insert that reached ClickHouse but
+// whose answer was cut is not stored twice, nor is a spooled batch that is stored already.
+// The "network" is a real HTTP proxy in front of ClickHouse that cuts chosen answers.
+
+let ch: ClickHouse;
+let direct: ClickHouse;
+let proxy: http.Server;
+/** Answers to INSERTs the proxy cuts (the insert itself goes through and completes). */
+let cutInsertAnswers = 0;
+/** INSERTs the proxy swallows before they reach ClickHouse (the connection is reset). */
+let dropInserts = 0;
+let timeNanos = false;
+const now = BigInt(Date.now()) * 1_000_000n;
+
+beforeAll(async () => {
+  direct = await createTestDatabase('exactly_once');
+  const target = new URL(testClickHouseUrl());
+  proxy = http.createServer((req, res) => {
+    const isInsert = /INSERT/.test(decodeURIComponent(req.url ?? ''));
+    if (isInsert && dropInserts > 0) {
+      dropInserts--;
+      req.socket.destroy();
+      return;
+    }
+    const upstream = http.request(
+      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+      (answer) => {
+        const body: Buffer[] = [];
+        answer.on('data', (c: Buffer) => body.push(c));
+        answer.on('end', () => {
+          if (isInsert && cutInsertAnswers > 0) {
+            cutInsertAnswers--;
+            req.socket.destroy(); // the insert is done; its answer never arrives
+            return;
+          }
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          res.end(Buffer.concat(body));
+        });
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const port = (proxy.address() as { port: number }).port;
+  ch = await ClickHouse.connect({ url: `http://127.0.0.1:${port}`, database: direct.database });
+  timeNanos = (await timeColumnTypes(direct, ['logs'])).get('logs') === 'DateTime64(9)';
+});
+
+afterAll(async () => {
+  await ch?.close();
+  await new Promise((r) => proxy?.close(r));
+  if (direct) await dropTestDatabase(direct);
+});
+
+const rowsOf = (body: string, n: number) =>
+  Array.from({ length: n }, (_, i) =>
+    makeRow({ service: 'once', body: `${body} ${i}`, timeUnixNano: now + BigInt(i) }),
+  );
+
+async function stored(body: string): Promise<{ rows: number; distinct: number }> {
+  const [r] = await direct.query<{ rows: string; distinct: string }>(
+    `SELECT count() AS rows, uniqExact(Body) AS distinct FROM ${direct.database}.logs ` +
+      `WHERE ServiceName = 'once' AND startsWith(Body, '${body} ')`,
+  );
+  return { rows: Number(r.rows), distinct: Number(r.distinct) };
+}
+
+const retry = { attempts: 4, initialDelayMs: 50, maxDelayMs: 200 };
+
+/** A writer through the proxy, without a spool: retries only. */
+function newWriter(): { metrics: CollectorMetrics; writer: TableWriter } {
+  const metrics = new CollectorMetrics();
+  const batch = { maxRows: 1000, maxDelayMs: 20, maxConcurrentInserts: 1, maxQueuedBatches: 4, retry };
+  return { metrics, writer: new TableWriter(ch, 'logs', batch, { spool: undefined, metrics }, timeNanos) };
+}
+
+describe('exactly-once inserts (BatchId)', () => {
+  it('an insert whose answer was cut is found stored and not inserted again', async () => {
+    const { metrics, writer } = newWriter();
+    cutInsertAnswers = 1;
+    await writer.write(rowsOf('cut', 300));
+    expect(cutInsertAnswers).toBe(0); // the proxy did cut the first answer
+    expect(await stored('cut')).toEqual({ rows: 300, distinct: 300 });
+    expect(metrics.duplicatesAvoided.get({ table: 'logs' })).toBe(1);
+    // Every row carries the batch's one id.
+    const [ids] = await direct.query<{ ids: string; zero: string }>(
+      `SELECT uniqExact(BatchId) AS ids, countIf(BatchId = 0) AS zero FROM ${direct.database}.logs ` +
+        `WHERE ServiceName = 'once' AND startsWith(Body, 'cut ')`,
+    );
+    expect(ids).toEqual({ ids: '1', zero: '0' });
+  });
+
+  it('an insert that never reached ClickHouse is inserted on the next attempt', async () => {
+    const { metrics, writer } = newWriter();
+    dropInserts = 1;
+    await writer.write(rowsOf('dropped', 50));
+    expect(dropInserts).toBe(0); // the proxy did swallow the first attempt
+    expect(await stored('dropped')).toEqual({ rows: 50, distinct: 50 });
+    expect(metrics.duplicatesAvoided.get({ table: 'logs' })).toBe(0);
+  });
+
+  it('spool replay skips a batch that is stored already and inserts one that is not', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'distlog-spool-once-'));
+    const spool = new Spool(dir, 64 * 1024 * 1024);
+    await spool.open();
+    const storedBatch = new RowBinaryWriter(timeNanos, newBatchId());
+    storedBatch.writeRows(rowsOf('spooled-stored', 40));
+    const info = (w: RowBinaryWriter) => ({
+      id: w.batchId,
+      rows: w.rows,
+      minSeconds: w.minSeconds,
+      maxSeconds: w.maxSeconds,
+    });
+    // Its last attempt before spooling reached ClickHouse (the answer was lost).
+    await direct.insertRowBinary('logs', LOG_COLUMNS, storedBatch.bytes());
+    await spool.append('logs', storedBatch.bytes(), info(storedBatch));
+    const freshBatch = new RowBinaryWriter(timeNanos, newBatchId());
+    freshBatch.writeRows(rowsOf('spooled-fresh', 60));
+    await spool.append('logs', freshBatch.bytes(), info(freshBatch));
+    // A file spooled by a collector from before batch ids: no id in its name, no BatchId column.
+    // (each row encoded alone, its trailing 8-byte BatchId and RequestId cut off)
+    const legacyBytes = Buffer.concat(
+      rowsOf('spooled-legacy', 10).map((row) => {
+        const one = new RowBinaryWriter(timeNanos);
+        one.writeRow(row);
+        return Buffer.from(one.bytes().subarray(0, one.length - 16));
+      }),
+    );
+    writeFileSync(path.join(dir, '000000000999.logs.rowbinary'), legacyBytes);
+    const reopened = new Spool(dir, 64 * 1024 * 1024);
+    await reopened.open();
+    expect(reopened.count).toBe(3);
+    expect(LOG_COLUMNS_WITHOUT_BATCH_ID).not.toContain('BatchId');
+
+    const metrics = new CollectorMetrics();
+    const replayer = new SpoolReplayer(ch, reopened, metrics);
+    replayer.start();
+    try {
+      expect(await eventually(async () => reopened.isEmpty(), 20_000)).toBe(true);
+    } finally {
+      await replayer.stop();
+    }
+    expect(await stored('spooled-stored')).toEqual({ rows: 40, distinct: 40 });
+    expect(await stored('spooled-fresh')).toEqual({ rows: 60, distinct: 60 });
+    expect(await stored('spooled-legacy')).toEqual({ rows: 10, distinct: 10 });
+    expect(metrics.duplicatesAvoided.get({ table: 'logs' })).toBe(1);
+    expect(metrics.replayed.get({ table: 'logs' })).toBe(2);
+  });
+});
