@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ClickHouse } from './storage/clickhouse';
 import { applySchema, timeColumnTypes } from './storage/schema';
 import { enforceRetention } from './storage/retention';
@@ -13,7 +14,7 @@ import { ReceiverLimits } from './receivers/otlp/limits';
 import { Spool } from './helpers/spool';
 import { CollectorMetrics } from './telemetry/metrics';
 import { log } from './helpers/log';
-import { LevelStore } from './control/level-store';
+import { LevelChange, LevelStore } from './control/level-store';
 import { SenderTracker } from './control/senders';
 import { levelRoutes } from './control/level-http';
 import { levelControlHandlers, levelControlService } from './control/level-grpc';
@@ -128,11 +129,18 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   );
 
   // Run-time level rules; every change is itself a log record (the audit trail).
-  const levels = new LevelStore(config.levels.file, (change) => {
-    pipeline
-      .consume([levelChangeRecord(change)])
-      .catch((err) => log('warn', 'level audit record not stored', { error: String(err) }));
-    log('info', `level rule ${change.kind}`, { rule: change.rule });
+  const levels = await LevelStore.open({
+    ch,
+    legacyFile: config.levels.file,
+    onChange: (change) => {
+      // An expiry may be seen by several collectors at once: its record has one id
+      // everywhere, so it is stored once (request ids) even if two record it.
+      const requestId = change.kind === 'expired' ? auditRequestId(change) : undefined;
+      pipeline
+        .consume([levelChangeRecord(change)], requestId)
+        .catch((err) => log('warn', 'level audit record not stored', { error: String(err) }));
+      log('info', `level rule ${change.kind}`, { rule: change.rule });
+    },
   });
 
   const limits = config.receivers.limits;
@@ -261,7 +269,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       (stopping ??= (async () => {
         ready = false;
         clearInterval(retentionTimer);
-        levels.close();
+        await levels.close();
         await retentionRun;
         await Promise.all([grpcReceiver.stop(), httpReceiver.stop()]);
         await pipeline.flush();
@@ -278,4 +286,11 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+function auditRequestId(change: LevelChange): bigint {
+  return createHash('sha1')
+    .update(`distlog.level.${change.kind}\u0000${change.rule.id}`)
+    .digest()
+    .readBigUInt64LE(0);
 }

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { LevelStore } from './level-store';
+import { LevelStore, LevelStoreUnavailableError } from './level-store';
 import type { Sender } from './senders';
 import { LevelRuleError, NewLevelRule } from './level-rules';
 import { AuthError, Authenticator, authorizeService } from '../auth/authenticator';
@@ -32,6 +32,10 @@ export function levelRoutes(
         if (err.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="distlog"');
         return send(res, err.status, { error: err.message });
       }
+      if (err instanceof LevelStoreUnavailableError) {
+        res.setHeader('Retry-After', '5');
+        return send(res, 503, { error: err.message });
+      }
       send(res, 500, { error: String(err) });
     });
     return true;
@@ -49,7 +53,7 @@ async function handle(
   const authorization = req.headers.authorization;
   if (url.pathname === '/v1/levels' && req.method === 'GET') {
     auth.userFromHeader(authorization);
-    return send(res, 200, { rules: store.list(), instances: store.listInstances(senders()) });
+    return send(res, 200, { rules: store.list(), instances: await store.listInstances(senders()) });
   }
   if (url.pathname === '/v1/levels' && req.method === 'POST') {
     const user = auth.userFromHeader(authorization, 'admin');

@@ -34,6 +34,8 @@ export async function enforceRetention(
     { table: 'request_ids', days: 1 },
     // A logout is kept until the session would have expired anyway (12 h).
     { table: 'revoked_sessions', days: 1 },
+    // Heartbeats of the processes that follow level rules: only the last 30 s are read.
+    { table: 'level_processes', days: 1 },
   );
   for (const { table, days } of targets) {
     const cutoff = new Date(now.getTime() - days * 86_400_000).toISOString().slice(0, 10);

@@ -36,6 +36,8 @@ describe('schema migrations', () => {
       ['0009_request_ids', 'database', '{{db}}.request_ids'],
       ['0010_request_ids_view', 'tier', undefined],
       ['0011_revoked_sessions', 'database', '{{db}}.revoked_sessions'],
+      ['0012_level_rule_changes', 'database', '{{db}}.level_rule_changes'],
+      ['0013_level_processes', 'database', '{{db}}.level_processes'],
     ]);
     expect(migrations.find((m) => m.id === '0008_batch_ids')).toMatchObject({ redistributed: '{{table}}' });
     // The body's n-gram index where the server has skip indexes, the word index table where not.

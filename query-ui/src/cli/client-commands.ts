@@ -326,7 +326,7 @@ export const level: Command = {
           );
           continue;
         }
-        lines.push(`  ${i.service} ${i.instance}`);
+        lines.push(`  ${i.service} ${i.instance}${i.collector ? `  via ${i.collector}` : ''}`);
         for (const [name, l] of Object.entries(i.loggers)) {
           lines.push(
             `    ${name.padEnd(24)} ${l.level.padEnd(6)} configured ${l.configured ?? '-'}${l.rule ? `  by rule ${l.rule}` : ''}${l.onError ? '  held until an error' : ''}`,

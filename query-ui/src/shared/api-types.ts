@@ -41,4 +41,6 @@ export interface ApiLevelInstance {
   loggers: Record<string, { level: string; configured?: string; rule?: string; onError?: boolean }>;
   /** For processes that are not connected: when they last sent records. */
   lastSeenAt?: string;
+  /** The collector the process is subscribed through (several collectors share the rules). */
+  collector?: string;
 }
