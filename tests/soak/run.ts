@@ -2,7 +2,8 @@
 // OTLP/HTTP batches for SOAK_SECONDS (default 600) while ClickHouse is stopped and started
 // and the collector is restarted (SIGTERM and SIGKILL, in turns). At the end it prints the
 // records sent, acknowledged, stored, duplicated and lost, the collector's peak memory, and
-// the store's memory and disk over the run. SOAK_STORE=server (default: a private
+// the store's memory and disk over the run; it exits non-zero if a record was lost or stored
+// twice, or the collector's memory grew. SOAK_STORE=server (default: a private
 // clickhouse-server) or embedded (the embedded store, chDB).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -209,7 +210,8 @@ async function main(): Promise<void> {
   await collector.stop();
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
-  process.exit(totals.acked - stored > 0 || !flat ? 1 : 0);
+  // Lost, duplicated or growing: the soak fails.
+  process.exit(totals.acked - stored > 0 || Number(counts.rows) !== stored || !flat ? 1 : 0);
 }
 
 void (process.env.SOAK_ROLE === 'client' ? client() : main());

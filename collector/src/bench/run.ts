@@ -4,160 +4,27 @@
 // same run. Prints records/s, the ratio to the ceiling, the collector's CPU per record
 // and its peak memory. BENCH_RECORDS (default 400 000), BENCH_CONCURRENCY (64: many clients, as a fleet of services),
 // BENCH_SOAK_SECONDS (0; e.g. 300 adds a steady run that samples the collector's memory).
-import { spawn, ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { Readable } from 'node:stream';
-import * as grpc from '@grpc/grpc-js';
 import { createClient } from '@clickhouse/client';
 import { forEachClickHouseTarget } from '../storage/targets';
-import { logsServiceDefinition } from '../receivers/otlp/grpc-receiver';
-import { encodeLogsRequest } from '../sinks/otlp/encode-request';
-import { LogRow, ResourceInfo, ScopeInfo } from '../model/log-row';
 import { LOG_COLUMNS, RowBinaryWriter } from '../sinks/clickhouse/row-binary';
+import {
+  PER_REQUEST,
+  drive,
+  grpcSender,
+  httpSender,
+  makeRows,
+  procStats,
+  requests,
+  startCollector,
+} from './load';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 400_000);
-const PER_REQUEST = 512;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
-// The command as `npx distlog` runs it (the link npm makes in the root's node_modules/.bin).
-const DISTLOG_BIN = path.resolve(__dirname, '../../../node_modules/.bin/distlog');
-
-/** ~330-byte rows with 5 attributes, as in the project's storage measurements. */
-function makeRows(count: number): LogRow[] {
-  const services = ['gateway', 'orders', 'payments', 'stock'];
-  const resources: ResourceInfo[] = services.map((s) => ({
-    serviceName: s,
-    attributes: {
-      keys: ['service.name', 'host.name', 'service.instance.id'],
-      values: [s, 'bench-host', `${s}-1`],
-    },
-    schemaUrl: '',
-    droppedAttributesCount: 0,
-  }));
-  const scope: ScopeInfo = {
-    name: 'http',
-    version: '1.0.0',
-    attributes: { keys: [], values: [] },
-    schemaUrl: '',
-  };
-  const start = BigInt(Date.now()) * 1_000_000n;
-  return Array.from({ length: count }, (_, i) => ({
-    timeUnixNano: start + BigInt(i) * 1000n,
-    observedTimeUnixNano: start + BigInt(i) * 1000n,
-    severityNumber: 9,
-    severityText: 'INFO',
-    body: `request handled: GET /orders/${i % 10_000} -> 200 in ${i % 97} ms`,
-    attributes: {
-      keys: ['http.method', 'http.route', 'http.status_code', 'user.id', 'duration_ms'],
-      values: ['GET', '/orders/:id', '200', `user-${i % 5000}`, String(i % 97)],
-    },
-    droppedAttributesCount: 0,
-    traceFlags: 1,
-    traceId: (i % 2 ** 31).toString(16).padStart(32, 'a'),
-    spanId: (i % 2 ** 31).toString(16).padStart(16, 'b'),
-    eventName: '',
-    resource: resources[i % resources.length],
-    scope,
-  }));
-}
-
-function requests(rows: LogRow[]): Buffer[] {
-  const out: Buffer[] = [];
-  for (let i = 0; i < rows.length; i += PER_REQUEST)
-    out.push(encodeLogsRequest(rows.slice(i, i + PER_REQUEST)));
-  return out;
-}
-
-interface ProcStats {
-  cpuMs: number;
-  rssMb: number;
-  peakRssMb: number;
-}
-
-function procStats(pid: number): ProcStats {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const ticks = Number(stat[11]) + Number(stat[12]);
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
-  return { cpuMs: (ticks * 1000) / 100, rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };
-}
-
-async function startCollector(
-  url: string,
-  database: string,
-  home: string,
-): Promise<{ child: ChildProcess; grpcPort: number; httpPort: number }> {
-  const child = spawn(
-    process.execPath,
-    [
-      DISTLOG_BIN,
-      'collector',
-      '--clickhouse-url',
-      url,
-      '--database',
-      database,
-      '--home',
-      home,
-      '--grpc-port',
-      '0',
-      '--http-port',
-      '0',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, DISTLOG_LOG_LEVEL: 'warn' } },
-  );
-  const ports = await new Promise<{ grpcPort: number; httpPort: number }>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`collector exited with ${code}`)));
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.includes('"listening"')) resolve(JSON.parse(line));
-    });
-  });
-  return { child, ...ports };
-}
-
-/** Sends every request with `concurrency` in flight; resolves when all are acknowledged. */
-async function drive(
-  bodies: Buffer[],
-  send: (body: Buffer) => Promise<void>,
-  concurrency: number,
-): Promise<number> {
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < bodies.length) await send(bodies[next++]);
-    }),
-  );
-  return performance.now() - started;
-}
-
-function grpcSender(port: number): { send: (b: Buffer) => Promise<void>; close: () => void } {
-  const Client = grpc.makeGenericClientConstructor(logsServiceDefinition(), 'LogsService');
-  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
-    'grpc.max_send_message_length': 64 << 20,
-  });
-  const exportRaw = (
-    client as unknown as { Export: (b: Buffer, cb: (e: Error | null) => void) => void }
-  ).Export.bind(client);
-  return {
-    send: (b) => new Promise((res, rej) => exportRaw(b, (e) => (e ? rej(e) : res()))),
-    close: () => client.close(),
-  };
-}
-
-function httpSender(port: number): (b: Buffer) => Promise<void> {
-  return async (body) => {
-    const res = await fetch(`http://127.0.0.1:${port}/v1/logs`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-protobuf' },
-      body,
-    });
-    await res.arrayBuffer();
-    if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-  };
-}
 
 /** Both ClickHouse lines side by side in one run (see forEachClickHouseTarget: BENCH_TARGETS, CLICKHOUSE_URL). */
 async function main(): Promise<void> {
@@ -181,7 +48,6 @@ async function benchTarget(url: string, tmp: string): Promise<Array<Record<strin
   const client = createClient({ url, request_timeout: 120_000 });
   try {
     const rows = makeRows(RECORDS);
-    const bodies = requests(rows);
     const collector = await startCollector(url, database, path.join(tmp, 'home'));
     const results: Array<Record<string, string>> = [];
     const count = async () =>
@@ -262,10 +128,13 @@ async function benchTarget(url: string, tmp: string): Promise<Array<Record<strin
         () => ({ send: httpSender(collector.httpPort), close: () => undefined }),
       ],
     ] as const) {
+      // Records of their own per pass: a request sent again is stored once (request ids), so
+      // sending the first pass's bytes again would store nothing.
+      const passBodies = requests(makeRows(RECORDS, BigInt(Date.now()) * 1_000_000n));
       const before = await count();
       const cpuBefore = procStats(collector.child.pid!).cpuMs;
       const sender = make();
-      const ms = await drive(bodies, sender.send, CONCURRENCY);
+      const ms = await drive(passBodies, sender.send, CONCURRENCY);
       sender.close();
       const stored = (await count()) - before;
       const stats = procStats(collector.child.pid!);
@@ -289,7 +158,8 @@ async function benchTarget(url: string, tmp: string): Promise<Array<Record<strin
       await Promise.all(
         Array.from({ length: CONCURRENCY }, async (_, k) => {
           for (let i = k; Date.now() < end; i += CONCURRENCY) {
-            await sender.send(bodies[i % bodies.length]);
+            // Fresh records for every request: the same bytes again would be stored once.
+            await sender.send(requests(makeRows(PER_REQUEST))[0]);
             sent += PER_REQUEST;
           }
         }),

@@ -77,6 +77,7 @@ describe('collector configuration', () => {
         'batch.maxDelay',
         'batch.maxConcurrentInserts',
         'batch.maxQueuedBatches',
+        'batch.resendWindow',
         'spool.maxBytes',
         'retention.interval',
       ].sort(),
@@ -169,6 +170,29 @@ describe('auth and tls configuration', () => {
       { name: 'u', secret: 'another-long-enough-token-42', role: 'reader' },
     ]);
     expect(parseConfig('{}', 'x.yaml', env).auth).toEqual({ ingestKeys: [], users: [] });
+  });
+
+  it('reads the session keys (newest first) for signing web UI sessions', () => {
+    const config = parseConfig(
+      `auth:
+  users: [{ name: u, tokenEnv: KEY_A, role: admin }]
+  sessionKeys:
+    - { name: current, keyEnv: SESSION_NEW }
+    - { name: previous, keyEnv: SESSION_OLD }`,
+      'x.yaml',
+      { ...authEnv, SESSION_NEW: 'new-session-key-0123456789', SESSION_OLD: 'old-session-key-0123456789' },
+    );
+    expect(config.auth.sessionKeys).toEqual(['new-session-key-0123456789', 'old-session-key-0123456789']);
+    let problems: string[] = [];
+    try {
+      parseConfig(`auth: { sessionKeys: [{ name: k, keyEnv: KEY_SHORT }, { name: j }] }`, 'x.yaml', authEnv);
+    } catch (err) {
+      problems = (err as ConfigErrors).problems;
+    }
+    expect(problems).toEqual([
+      'auth.sessionKeys[0]: the key is shorter than 16 characters',
+      "auth.sessionKeys[1]: give exactly one of keyEnv (an environment variable's name) or keyFile",
+    ]);
   });
 
   it('names every mistake without ever quoting a secret', () => {

@@ -305,8 +305,13 @@ function validate(
       : parseAction(c, 'default', routing.default ?? { store: tierNames[0] }, names, true);
 
   const batchRaw =
-    c.object('batch', top.batch ?? {}, ['maxRows', 'maxDelay', 'maxConcurrentInserts', 'maxQueuedBatches']) ??
-    {};
+    c.object('batch', top.batch ?? {}, [
+      'maxRows',
+      'maxDelay',
+      'maxConcurrentInserts',
+      'maxQueuedBatches',
+      'resendWindow',
+    ]) ?? {};
   const batch: BatchOptions = {
     retry: { ...DEFAULTS.batch.retry },
     maxRows: c.number('batch.maxRows', batchRaw.maxRows, { min: 1, integer: true }, DEFAULTS.batch.maxRows)!,
@@ -323,6 +328,12 @@ function validate(
       { min: 1, integer: true },
       DEFAULTS.batch.maxQueuedBatches,
     )!,
+    resendWindowMs: parseDuration(
+      c,
+      'batch.resendWindow',
+      batchRaw.resendWindow,
+      DEFAULTS.batch.resendWindowMs,
+    ),
   };
 
   const spoolRaw = c.object('spool', top.spool ?? {}, ['dir', 'maxBytes']) ?? {};

@@ -28,6 +28,7 @@ export const DEFAULTS = {
     maxDelayMs: 200,
     maxConcurrentInserts: 2,
     maxQueuedBatches: 16,
+    resendWindowMs: 15 * 60_000,
     retry: { attempts: 2, initialDelayMs: 100, maxDelayMs: 500 },
   },
   spool: { maxBytes: 1024 ** 3 },

@@ -14,13 +14,13 @@ import { intLiteral, stringLiteral } from '../../storage/sql';
  * another collector (both see nothing stored yet); within one collector the writer
  * joins the retry to the copy in flight (TableWriter.write).
  */
-export const DEFAULT_REQUEST_WINDOW_SECONDS = 15 * 60;
+export const DEFAULT_RESEND_WINDOW_MS = 15 * 60_000;
 
 export async function storedRequestIds(
   ch: ClickHouse,
   table: string,
   ids: readonly bigint[],
-  windowSeconds = DEFAULT_REQUEST_WINDOW_SECONDS,
+  windowSeconds: number,
 ): Promise<Set<bigint>> {
   if (ids.length === 0) return new Set();
   const rows = await ch.query<{ id: string }>(

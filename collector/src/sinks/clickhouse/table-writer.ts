@@ -7,7 +7,7 @@ import { CollectorMetrics } from '../../telemetry/metrics';
 import { log } from '../../helpers/log';
 import { RowBinaryWriter } from './row-binary';
 import { BatchInfo, insertOnce, newBatchId } from './batch-id';
-import { DEFAULT_REQUEST_WINDOW_SECONDS, storedRequestIds } from './request-ids';
+import { DEFAULT_RESEND_WINDOW_MS, storedRequestIds } from './request-ids';
 
 export interface BatchOptions {
   /** A batch is inserted once it holds this many rows… */
@@ -20,6 +20,11 @@ export interface BatchOptions {
   maxQueuedBatches: number;
   /** Insert attempts before a batch goes to the spool. */
   retry: RetryOptions;
+  /**
+   * How long a request stays recognised as stored when a client sends it again (ms;
+   * request-ids.ts). 0 turns the check off. Default 15 minutes.
+   */
+  resendWindowMs?: number;
 }
 
 /** Shared by the writers and the replayer: whether new batches should go to the spool first. */
@@ -65,8 +70,6 @@ export class TableWriter {
     private readonly state: StorageState,
     /** The table's `Timestamp` is DateTime64(9) (storage/schema.ts timeColumnTypes). */
     readonly timeNanos = false,
-    /** How far back a request counts as stored (request-ids.ts); 0 turns the check off. */
-    private readonly requestWindowSeconds = DEFAULT_REQUEST_WINDOW_SECONDS,
   ) {}
 
   /** @param requestId the request the rows came in (0: none); one already pending is not added again. */
@@ -177,10 +180,11 @@ export class TableWriter {
     const bytes = batch.writer.bytes();
     const info = batchInfo(batch.writer);
     const ids = batch.segments.filter((s) => s.requestId !== 0n).map((s) => s.requestId);
-    if (ids.length === 0 || this.requestWindowSeconds <= 0) return { bytes, info };
+    const windowSeconds = Math.ceil((this.options.resendWindowMs ?? DEFAULT_RESEND_WINDOW_MS) / 1000);
+    if (ids.length === 0 || windowSeconds <= 0) return { bytes, info };
     let stored: Set<bigint>;
     try {
-      stored = await storedRequestIds(this.ch, this.table, ids, this.requestWindowSeconds);
+      stored = await storedRequestIds(this.ch, this.table, ids, windowSeconds);
     } catch {
       return { bytes, info };
     }
