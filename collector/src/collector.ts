@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { ClickHouse } from './storage/clickhouse';
 import { applySchema, timeColumnTypes } from './storage/schema';
 import { enforceRetention } from './storage/retention';
@@ -15,12 +16,14 @@ import { Spool } from './helpers/spool';
 import { CollectorMetrics } from './telemetry/metrics';
 import { log } from './helpers/log';
 import { LevelChange, LevelStore } from './control/level-store';
+import { CollectorRegistry } from './control/collector-registry';
+import { TailHub } from './tail/tail-hub';
 import { SenderTracker } from './control/senders';
 import { levelRoutes } from './control/level-http';
 import { levelControlHandlers, levelControlService } from './control/level-grpc';
 import { levelChangeRecord } from './control/level-audit';
 import { FailureThrottle } from './auth/throttle';
-import { Authenticator } from './auth/authenticator';
+import { AuthError, Authenticator } from './auth/authenticator';
 
 /**
  * Options for startCollector: a validated configuration (default: the shipped
@@ -123,7 +126,8 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     }
     return { router: new Router(cfg.rules, cfg.defaultAction), writers, forwards };
   };
-  const pipeline = new RoutingPipeline(buildRoutes(config), metrics);
+  const tail = new TailHub();
+  const pipeline = new RoutingPipeline(buildRoutes(config), metrics, tail);
   metrics.gauge('distlog_forward_queue_records', 'Records waiting to be forwarded (all destinations).', () =>
     [...pipeline.current.forwards.values()].reduce((n, f) => n + f.queued, 0),
   );
@@ -164,6 +168,22 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     metrics,
   );
   httpReceiver.addRoute(levelRoutes(levels, auth, () => senders.list()));
+  httpReceiver.addRoute((req, res) => {
+    if ((req.url ?? '').split('?', 1)[0] !== '/v1/tail' || req.method !== 'GET') return false;
+    // What readers may see: a user token where users are configured (the query servers use one).
+    try {
+      authenticator.userFromHeader(req.headers.authorization);
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err;
+      res.statusCode = err.status;
+      if (err.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="distlog"');
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ error: err.message }));
+      return true;
+    }
+    tail.serve(req, res);
+    return true;
+  });
   let ready = true;
   httpReceiver.addRoute((req, res) => {
     const path = (req.url ?? '').split('?', 1)[0];
@@ -194,6 +214,15 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     await ch.close();
     throw err;
   }
+
+  // Where query servers find this collector's live tail (DISTLOG_ADVERTISE_URL behind NAT or in containers).
+  const registry = new CollectorRegistry(
+    ch,
+    levels.collectorId,
+    process.env.DISTLOG_ADVERTISE_URL ??
+      advertisedUrl(config.receivers.http.host, httpPort, tls !== undefined),
+  );
+  registry.start();
 
   const runRetention = async () => {
     try {
@@ -270,6 +299,8 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
         ready = false;
         clearInterval(retentionTimer);
         await levels.close();
+        tail.close();
+        await registry.stop();
         await retentionRun;
         await Promise.all([grpcReceiver.stop(), httpReceiver.stop()]);
         await pipeline.flush();
@@ -293,4 +324,11 @@ function auditRequestId(change: LevelChange): bigint {
     .update(`distlog.level.${change.kind}\u0000${change.rule.id}`)
     .digest()
     .readBigUInt64LE(0);
+}
+
+/** The collector's HTTP base URL as other hosts reach it: its host name when it listens on every interface. */
+function advertisedUrl(host: string, port: number, https: boolean): string {
+  const reachable = host === '0.0.0.0' || host === '::' || host === '' ? hostname() : host;
+  const name = reachable.includes(':') ? `[${reachable}]` : reachable;
+  return `${https ? 'https' : 'http'}://${name}:${port}`;
 }

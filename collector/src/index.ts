@@ -45,6 +45,7 @@ export { Spool } from './helpers/spool';
 export { CollectorMetrics } from './telemetry/metrics';
 export { encodeLogsRequest } from './sinks/otlp/encode-request';
 export { LevelStore } from './control/level-store';
+export type { TailRecord } from './tail/tail-hub';
 export type { LevelInstance, LevelChange } from './control/level-store';
 export { LEVELS, LevelRuleError, validateRule } from './control/level-rules';
 export type { Level, LevelRule, NewLevelRule } from './control/level-rules';

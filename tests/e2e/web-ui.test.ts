@@ -29,7 +29,7 @@ jest.setTimeout(120_000);
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   ({ ch, collector, traces } = await collectorWithShopData('e2e_web'));
-  app = await buildApp({ ch, tailIntervalMs: 300, collectorUrl: `http://127.0.0.1:${collector.httpPort}` });
+  app = await buildApp({ ch, collectorUrl: `http://127.0.0.1:${collector.httpPort}` });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

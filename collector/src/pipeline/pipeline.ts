@@ -4,6 +4,7 @@ import { ForwardSink } from '../sinks/otlp/forward-sink';
 import { PartialSuccess } from '../receivers/otlp/responses';
 import { Router } from '../router/router';
 import { CollectorMetrics } from '../telemetry/metrics';
+import type { TailHub } from '../tail/tail-hub';
 
 /**
  * What every receiver hands its decoded records to. consume() resolves once every
@@ -28,6 +29,8 @@ export class RoutingPipeline implements Consumer {
   constructor(
     private routes: Routes,
     private readonly metrics: CollectorMetrics,
+    /** Live tail: what was stored, as it is acknowledged. */
+    private readonly tail?: TailHub,
   ) {}
 
   /** Takes new rules/tiers/destinations; requests already routed finish with the old ones. */
@@ -64,7 +67,12 @@ export class RoutingPipeline implements Consumer {
     for (const [rule, n] of ruleCounts) this.metrics.routed.inc({ rule }, n);
     if (dropped > 0) this.metrics.dropped.inc({ reason: 'rule' }, dropped);
     for (const [destination, list] of toDestination) forwards.get(destination)?.enqueue(list);
-    await Promise.all([...toTier].map(([tier, list]) => writers.get(tier)!.write(list, requestId)));
+    await Promise.all(
+      [...toTier].map(async ([tier, list]) => {
+        const writer = writers.get(tier)!;
+        if (await writer.write(list, requestId)) this.tail?.publish(writer.table, list);
+      }),
+    );
     this.metrics.accepted.inc({}, rows.length - rejected);
     if (rejected === 0) return undefined;
     this.metrics.refused.inc({ reason: 'rule' }, rejected);

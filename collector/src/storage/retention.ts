@@ -36,6 +36,7 @@ export async function enforceRetention(
     { table: 'revoked_sessions', days: 1 },
     // Heartbeats of the processes that follow level rules: only the last 30 s are read.
     { table: 'level_processes', days: 1 },
+    { table: 'collectors', days: 1 },
   );
   for (const { table, days } of targets) {
     const cutoff = new Date(now.getTime() - days * 86_400_000).toISOString().slice(0, 10);

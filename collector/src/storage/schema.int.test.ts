@@ -38,6 +38,7 @@ describe('schema migrations', () => {
       ['0011_revoked_sessions', 'database', '{{db}}.revoked_sessions'],
       ['0012_level_rule_changes', 'database', '{{db}}.level_rule_changes'],
       ['0013_level_processes', 'database', '{{db}}.level_processes'],
+      ['0014_collectors', 'database', '{{db}}.collectors'],
     ]);
     expect(migrations.find((m) => m.id === '0008_batch_ids')).toMatchObject({ redistributed: '{{table}}' });
     // The body's n-gram index where the server has skip indexes, the word index table where not.

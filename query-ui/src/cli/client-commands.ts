@@ -147,7 +147,13 @@ export const tail: Command = {
           const event = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
           const data = event.split('\n').find((l) => l.startsWith('data: '));
-          if (!data || event.startsWith('event: error')) continue;
+          if (!data) continue;
+          if (event.startsWith('event: problem')) {
+            // Why nothing can arrive (no collector reachable): said, not silently waited on.
+            process.stderr.write(`distlog tail: ${(JSON.parse(data.slice(6)) as { error: string }).error}\n`);
+            continue;
+          }
+          if (event.startsWith('event: ')) continue; // status
           const r = JSON.parse(data.slice(6)) as ApiRecord;
           process.stdout.write((flags.json ? jsonRecord(r) : prettyRecord(r)) + '\n');
         }

@@ -10,7 +10,8 @@ import { Sessions } from './sessions';
 import { FailureThrottle, ThrottleOptions } from '@distlog/collector';
 import { FilterError, SearchFilter, parseFilter } from './filters';
 import { Queries } from './queries';
-import { ApiRecord } from './records';
+import { recordFilter } from './record-filter';
+import { TailFeed } from './tail-feed';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -28,8 +29,6 @@ export interface AppOptions {
   /** SQL console limits. Defaults 10 s and 10 000 rows. */
   sqlMaxSeconds?: number;
   sqlMaxRows?: number;
-  /** Live tail poll interval (ms). Default 1000. */
-  tailIntervalMs?: number;
   /** The collector's HTTP endpoint, for level control (/api/levels). Default DISTLOG_COLLECTOR_URL or http://127.0.0.1:4318. */
   collectorUrl?: string;
   /** Users and roles (see ./auth.ts); default open. */
@@ -75,6 +74,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.trustProxy?.length ? { trustProxy: options.trustProxy } : {}),
   });
   const queries = new Queries(options.ch);
+  const tailFeed = new TailFeed(options.ch, options.auth ?? OPEN_AUTH, options.tls);
+  app.addHook('onClose', async () => tailFeed.stop());
   const auth = options.auth ?? OPEN_AUTH;
   registerAuth(
     app as unknown as FastifyInstance,
@@ -207,7 +208,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     {
       schema: { querystring: { type: 'object', additionalProperties: false, properties: FILTER_PROPERTIES } },
     },
-    (req, reply) => tail(req, reply, queries, options.tailIntervalMs ?? 1000),
+    (req, reply) => tail(req, reply, tailFeed),
   );
 
   // Level control lives in the collector; the API passes requests on (body and status as they are).
@@ -322,12 +323,14 @@ function tlsRootCertificates(): readonly string[] {
 }
 
 /**
- * Live tail over server-sent events: each poll reads records newer than the newest
- * sent, with a 2-second overlap for records that arrive late (duplicates are
- * skipped by id), and sends them oldest first.
+ * Live tail over server-sent events: records pushed from the collectors (TailFeed) that
+ * match the viewer's filter, as they are acknowledged — nothing is read from ClickHouse.
+ * `event: status` says which collectors are connected (and which cannot be reached) when
+ * the stream opens and whenever that changes; `event: problem` says why nothing can arrive.
  */
-function tail(req: FastifyRequest, reply: FastifyReply, queries: Queries, intervalMs: number): void {
+function tail(req: FastifyRequest, reply: FastifyReply, feed: TailFeed): void {
   const filter = readable(req, parseFilter({ ...(req.query as Query), since: '1m' }));
+  const matches = recordFilter(filter);
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {
@@ -336,36 +339,33 @@ function tail(req: FastifyRequest, reply: FastifyReply, queries: Queries, interv
     Connection: 'keep-alive',
   });
   res.write(': distlog live tail\n\n');
-  let watermark = BigInt(Date.now() - 2000) * 1_000_000n;
-  let recent = new Set<string>();
   let closed = false;
-  let timer: NodeJS.Timeout | undefined;
-  const poll = async () => {
-    if (closed) return;
-    try {
-      const overlap = 2_000_000_000n;
-      const records: ApiRecord[] = await queries.since(
-        { ...filter, fromMs: 0, toMs: Date.now() + 60_000 },
-        watermark - overlap,
-        1000,
-      );
-      const fresh = records.filter((r) => !recent.has(r.id));
-      for (const r of fresh) res.write(`data: ${JSON.stringify(r)}\n\n`);
-      if (records.length > 0) {
-        const newest = BigInt(records[records.length - 1].timeUnixNano);
-        if (newest > watermark) watermark = newest;
-      }
-      recent = new Set(records.map((r) => r.id));
-    } catch (err) {
-      res.write(`event: error\ndata: ${JSON.stringify({ error: (err as Error).message })}\n\n`);
-    }
-    if (!closed) timer = setTimeout(poll, intervalMs);
+  let unsubscribe: (() => void) | undefined;
+  let lastStatus = '';
+  const status = () => {
+    const problem = feed.problem();
+    const notice = JSON.stringify(problem ? { error: problem } : feed.notice());
+    if (notice === lastStatus) return;
+    lastStatus = notice;
+    res.write(`event: ${problem ? 'problem' : 'status'}\ndata: ${notice}\n\n`);
   };
+  const statusTimer = setInterval(status, 2000);
+  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
   req.raw.on('close', () => {
     closed = true;
-    if (timer) clearTimeout(timer);
+    clearInterval(statusTimer);
+    clearInterval(keepAlive);
+    unsubscribe?.();
   });
-  void poll();
+  void feed
+    .subscribe((records) => {
+      for (const r of records) if (matches(r)) res.write(`data: ${JSON.stringify(r)}\n\n`);
+    })
+    .then((stop) => {
+      if (closed) return stop();
+      unsubscribe = stop;
+      status();
+    });
 }
 
 export interface QueryServer {

@@ -1,3 +1,4 @@
+import type { TailRecord } from '@distlog/collector';
 import type { ApiRecord } from '../shared/api-types';
 
 /** The record shape of the API and of `distlog search --json`. */
@@ -7,22 +8,8 @@ export const RECORD_COLUMNS = `Timestamp, TimeUnixNano, SeverityNumber, Severity
   TraceId, SpanId, LogAttributes.key AS ak, LogAttributes.value AS av,
   ResourceAttributes.key AS rk, ResourceAttributes.value AS rv, _table AS tier`;
 
-export interface RecordRow {
-  TimeUnixNano: string;
-  SeverityNumber: number;
-  SeverityText: string;
-  ServiceName: string;
-  ScopeName: string;
-  EventName: string;
-  Body: string;
-  TraceId: string;
-  SpanId: string;
-  ak: string[];
-  av: string[];
-  rk: string[];
-  rv: string[];
-  tier: string;
-}
+/** A record as the query API reads it (RECORD_COLUMNS), and as the collectors push it for live tail. */
+export type RecordRow = TailRecord;
 
 export function toApiRecord(r: RecordRow): ApiRecord {
   const nanos = BigInt(r.TimeUnixNano);
@@ -67,7 +54,7 @@ export function parseRecordId(
   return undefined;
 }
 
-function zip(keys: string[], values: string[]): Record<string, string> {
+function zip(keys: readonly string[], values: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i < keys.length; i++) out[keys[i]] = values[i];
   return out;

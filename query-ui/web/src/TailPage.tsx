@@ -12,8 +12,12 @@ export function TailPage(props: { params: URLSearchParams }): ReactNode {
   const query = filterParams(props.params).toString();
   useEffect(() => {
     const source = new EventSource(`/api/tail?${query}`);
-    source.onopen = () => setState('live');
+    // Live once the server says it receives from the collectors (event: status).
+    source.onopen = () => setState('connecting');
     source.onerror = () => setState('reconnecting');
+    // Why nothing can arrive (no collector reachable), until the server says it is live again.
+    source.addEventListener('problem', (e) => setState(`no records can arrive: ${JSON.parse(e.data).error}`));
+    source.addEventListener('status', () => setState('live'));
     source.onmessage = (e) => {
       if (pausedRef.current) return;
       const r = JSON.parse(e.data) as ApiRecord;

@@ -44,7 +44,8 @@ interface Segment {
 interface Batch {
   writer: RowBinaryWriter;
   segments: Segment[];
-  waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
+  /** One per write() (and per segment, in the same order): resolved with whether its rows were stored here. */
+  waiters: Array<{ resolve: (stored: boolean) => void; reject: (err: unknown) => void }>;
 }
 
 /**
@@ -61,7 +62,7 @@ export class TableWriter {
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
   /** Requests in unsealed or in-flight batches: a retry of one waits for it instead of adding rows. */
-  private readonly pending = new Map<bigint, Promise<void>>();
+  private readonly pending = new Map<bigint, Promise<boolean>>();
 
   constructor(
     private readonly ch: ClickHouse,
@@ -72,11 +73,15 @@ export class TableWriter {
     readonly timeNanos = false,
   ) {}
 
-  /** @param requestId the request the rows came in (0: none); one already pending is not added again. */
-  write(rows: readonly LogRow[], requestId = 0n): Promise<void> {
-    if (rows.length === 0) return Promise.resolve();
+  /**
+   * @param requestId the request the rows came in (0: none); one already pending is not added again.
+   * Resolves true once the rows are stored (ClickHouse or spool), false when they were not
+   * added because the same request is stored already or pending (stored once, by the first).
+   */
+  write(rows: readonly LogRow[], requestId = 0n): Promise<boolean> {
+    if (rows.length === 0) return Promise.resolve(false);
     const inFlight = requestId === 0n ? undefined : this.pending.get(requestId);
-    if (inFlight) return inFlight;
+    if (inFlight) return inFlight.then(() => false);
     if (this.queue.length >= this.options.maxQueuedBatches) {
       return Promise.reject(new UnavailableError(`inserts into ${this.table} are behind; retry later`));
     }
@@ -88,7 +93,7 @@ export class TableWriter {
     const start = batch.writer.length;
     batch.writer.writeRows(rows, requestId);
     batch.segments.push({ requestId, start, end: batch.writer.length, rows: rows.length });
-    const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    const done = new Promise<boolean>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     if (requestId !== 0n) {
       this.pending.set(requestId, done);
       const forget = () => this.pending.delete(requestId);
@@ -133,11 +138,12 @@ export class TableWriter {
 
   private async store(batch: Batch): Promise<void> {
     const { spool, metrics } = this.state;
-    const { bytes, info } = await this.withoutStoredRequests(batch);
+    const { bytes, info, left } = await this.withoutStoredRequests(batch);
     const rows = info.rows;
+    const resolveAll = () => batch.waiters.forEach((w, i) => w.resolve(!left.has(i)));
     try {
       if (rows === 0) {
-        for (const w of batch.waiters) w.resolve();
+        resolveAll();
         return;
       }
       if (spool && !spool.isEmpty()) {
@@ -160,7 +166,7 @@ export class TableWriter {
           await this.toSpool(spool, bytes, info);
         }
       }
-      for (const w of batch.waiters) w.resolve();
+      resolveAll();
     } catch (err) {
       const failure =
         err instanceof UnavailableError
@@ -176,30 +182,34 @@ export class TableWriter {
    * ClickHouse cannot answer, the batch goes on whole: its insert will fail the same way
    * and take the usual path (retries, the spool).
    */
-  private async withoutStoredRequests(batch: Batch): Promise<{ bytes: Buffer; info: BatchInfo }> {
+  private async withoutStoredRequests(
+    batch: Batch,
+  ): Promise<{ bytes: Buffer; info: BatchInfo; left: Set<number> }> {
     const bytes = batch.writer.bytes();
     const info = batchInfo(batch.writer);
+    const none = new Set<number>();
     const ids = batch.segments.filter((s) => s.requestId !== 0n).map((s) => s.requestId);
     const windowSeconds = Math.ceil((this.options.resendWindowMs ?? DEFAULT_RESEND_WINDOW_MS) / 1000);
-    if (ids.length === 0 || windowSeconds <= 0) return { bytes, info };
+    if (ids.length === 0 || windowSeconds <= 0) return { bytes, info, left: none };
     let stored: Set<bigint>;
     try {
       stored = await storedRequestIds(this.ch, this.table, ids, windowSeconds);
     } catch {
-      return { bytes, info };
+      return { bytes, info, left: none };
     }
-    if (stored.size === 0) return { bytes, info };
-    const kept = batch.segments.filter((s) => !stored.has(s.requestId));
-    const left = batch.segments.length - kept.length;
-    this.state.metrics.requestsAlreadyStored.inc({ table: this.table }, left);
+    if (stored.size === 0) return { bytes, info, left: none };
+    const left = new Set(batch.segments.flatMap((s, i) => (stored.has(s.requestId) ? [i] : [])));
+    const kept = batch.segments.filter((_s, i) => !left.has(i));
+    this.state.metrics.requestsAlreadyStored.inc({ table: this.table }, left.size);
     log('info', 'requests sent again are stored already; leaving them out', {
       table: this.table,
-      requests: left,
+      requests: left.size,
       rows: info.rows - kept.reduce((n, s) => n + s.rows, 0),
     });
     return {
       bytes: Buffer.concat(kept.map((s) => bytes.subarray(s.start, s.end))),
       info: { ...info, rows: kept.reduce((n, s) => n + s.rows, 0) },
+      left,
     };
   }
 

@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import { FastifyInstance } from 'fastify';
+import { ClickHouse, eventually, testClickHouseUrl } from '@distlog/collector';
+import { buildApp } from '@distlog/query-ui';
+import {
+  CollectorProcess,
+  collectorWithDatabase,
+  startCollectorProcess,
+  stopCollectorAndDatabase,
+} from '../support/collector-process';
+import { CountingProxy } from '../support/counting-proxy';
+import { otlpJson, postJson } from '../support/otlp-json';
+
+/**
+ * Live tail pushed from the collectors: two collectors, one query server whose every
+ * ClickHouse request is counted. Records sent to either collector reach the viewers as
+ * they are acknowledged — one dated an hour ago too — and twenty viewers cost ClickHouse
+ * no more queries than one.
+ */
+jest.setTimeout(60_000);
+const tag = randomBytes(4).toString('hex');
+let ch: ClickHouse;
+let a: CollectorProcess;
+let b: CollectorProcess;
+let proxy: CountingProxy;
+let app: FastifyInstance;
+let base: string;
+
+beforeAll(async () => {
+  ({ ch, collector: a } = await collectorWithDatabase('e2e_tail'));
+  b = await startCollectorProcess(testClickHouseUrl(), ch.database);
+  proxy = new CountingProxy(testClickHouseUrl());
+  const viaProxy = await ClickHouse.connect({ url: await proxy.start(), database: ch.database });
+  app = await buildApp({ ch: viaProxy });
+  base = await app.listen({ host: '127.0.0.1', port: 0 });
+});
+
+afterAll(async () => {
+  await app?.close();
+  await proxy?.stop();
+  await b?.stop();
+  await stopCollectorAndDatabase(a, ch);
+});
+
+/** A viewer of /api/tail: the records and the named events it received. */
+function viewer(query: string) {
+  const records: Array<{ body: string; service: string }> = [];
+  const events: Array<{ name: string; data: unknown }> = [];
+  const controller = new AbortController();
+  void (async () => {
+    const res = await fetch(`${base}/api/tail?${query}`, { signal: controller.signal });
+    let text = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      text += Buffer.from(chunk).toString('utf8');
+      let end: number;
+      while ((end = text.indexOf('\n\n')) >= 0) {
+        const block = text.slice(0, end);
+        text = text.slice(end + 2);
+        const data = block
+          .split('\n')
+          .find((l) => l.startsWith('data: '))
+          ?.slice(6);
+        if (!data) continue;
+        const name = /^event: (\w+)/m.exec(block)?.[1];
+        if (name) events.push({ name, data: JSON.parse(data) });
+        else records.push(JSON.parse(data));
+      }
+    }
+  })().catch(() => undefined);
+  return { records, events, close: () => controller.abort() };
+}
+
+describe('live tail, pushed from the collectors', () => {
+  it('shows what either collector stores, filtered, late timestamps too', async () => {
+    const view = viewer(`service=tail-${tag}&minSeverity=WARN`);
+    try {
+      // The server says when it receives from both collectors.
+      const status = await eventually(async () => {
+        const s = view.events.find((e) => e.name === 'status')?.data as { connected: string[] } | undefined;
+        return s && s.connected.length === 2 ? s : undefined;
+      });
+      expect(status?.connected).toHaveLength(2);
+      const hourAgo = String((BigInt(Date.now()) - 3_600_000n) * 1_000_000n);
+      await postJson(a.httpPort, otlpJson(`tail-${tag}`, [{ body: 'via a', severityNumber: 13 }]));
+      await postJson(b.httpPort, otlpJson(`tail-${tag}`, [{ body: 'via b', severityNumber: 17 }]));
+      await postJson(
+        a.httpPort,
+        otlpJson(`tail-${tag}`, [{ body: 'dated an hour ago', severityNumber: 13, timeUnixNano: hourAgo }]),
+      );
+      await postJson(a.httpPort, otlpJson(`tail-${tag}`, [{ body: 'too quiet', severityNumber: 9 }]));
+      await postJson(a.httpPort, otlpJson(`other-${tag}`, [{ body: 'other service', severityNumber: 17 }]));
+      const seen = await eventually(async () => (view.records.length >= 3 ? view.records : undefined));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(view.records.map((r) => r.body).sort()).toEqual(['dated an hour ago', 'via a', 'via b']);
+      expect(seen).toBeDefined();
+    } finally {
+      view.close();
+    }
+  });
+
+  it('twenty viewers add no queries to ClickHouse', async () => {
+    const views = Array.from({ length: 20 }, () => viewer(`service=many-${tag}`));
+    try {
+      await eventually(async () => views.every((v) => v.events.some((e) => e.name === 'status')));
+      const before = proxy.requests;
+      const started = Date.now();
+      for (let i = 0; i < 10; i++) {
+        await postJson((i % 2 ? a : b).httpPort, otlpJson(`many-${tag}`, [{ body: `record ${i}` }]));
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(await eventually(async () => views.every((v) => v.records.length === 10))).toBe(true);
+      const seconds = (Date.now() - started) / 1000;
+      const queries = proxy.requests - before;
+      console.log(
+        `20 viewers for ${seconds.toFixed(1)} s: ${queries} requests from the query server to ClickHouse`,
+      );
+      // Only the list of collectors, every 5 s, whatever the number of viewers (polling: 20 a second).
+      expect(queries).toBeLessThanOrEqual(Math.ceil(seconds / 5) + 1);
+    } finally {
+      for (const v of views) v.close();
+    }
+  });
+});
