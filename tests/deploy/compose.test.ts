@@ -171,6 +171,8 @@ describe('deploy/docker-compose.scale.yml', () => {
       expect(services[c].environment).toMatchObject({
         CLICKHOUSE_CLUSTER: 'distlog',
         CLICKHOUSE_REPLICATED: 'true',
+        // Query servers reach each collector's live tail by this address.
+        DISTLOG_ADVERTISE_URL: `http://${c}:4318`,
       });
   });
 
