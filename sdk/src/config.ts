@@ -21,7 +21,7 @@ export interface DistlogOptions {
   protocol?: OtlpProtocol;
   /** Extra resource attributes; they win over OTEL_RESOURCE_ATTRIBUTES. */
   resourceAttributes?: Record<string, string | number | boolean>;
-  /** Batching and the memory bound (defaults: OTEL_BLRP_* variables, then 16 384 / 512 / 1000 ms / 30 s; 2 exports in flight). */
+  /** Batching and the memory bound (defaults: OTEL_BLRP_* variables, then 16 384 / 1024 / 1000 ms / 30 s; 2 exports in flight). */
   batch?: BoundedBatchOptions;
   /**
    * Register the async context manager and the W3C propagators when the app has none, and

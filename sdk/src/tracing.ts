@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import {
   context,
   propagation,
@@ -52,12 +52,30 @@ export function scopeTracer(name: string): Tracer {
   return appHasTracerProvider() ? trace.getTracer(name) : idTracer;
 }
 
+/**
+ * Random ids from a pool: one randomFillSync for many ids. A randomBytes() call per id
+ * cost more than the rest of a span (2 calls a span, ~2.5 µs each in the SDK bench).
+ */
+const POOL = Buffer.allocUnsafe(4096);
+let poolAt = POOL.length;
+
+function randomHex(bytes: number): string {
+  if (poolAt + bytes > POOL.length) {
+    randomFillSync(POOL);
+    poolAt = 0;
+  }
+  const hex = POOL.toString('hex', poolAt, poolAt + bytes);
+  poolAt += bytes;
+  // All zeros is not a valid id (W3C trace context); 2^-64 at worst, but never hand one out.
+  return /^0+$/.test(hex) ? randomHex(bytes) : hex;
+}
+
 function startSpan(_name: string, options: SpanOptions = {}, ctx: Context = context.active()): Span {
   const parent = options.root ? undefined : trace.getSpanContext(ctx);
-  const traceId = parent && isSpanContextValid(parent) ? parent.traceId : randomBytes(16).toString('hex');
+  const traceId = parent && isSpanContextValid(parent) ? parent.traceId : randomHex(16);
   return trace.wrapSpanContext({
     traceId,
-    spanId: randomBytes(8).toString('hex'),
+    spanId: randomHex(8),
     traceFlags: TraceFlags.SAMPLED,
   });
 }

@@ -122,6 +122,7 @@ async function main(): Promise<void> {
   await http.stop();
 
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const goals: string[] = [];
   for (const workload of WORKLOADS.filter((w) => !onlyWorkloads || onlyWorkloads.has(w.name))) {
     const calls = workload.calls ?? CALLS;
     const warmUp = Math.min(
@@ -152,7 +153,20 @@ async function main(): Promise<void> {
     });
     console.log(`\n${workload.name}: ${calls} pino.info() calls ${workload.text}`);
     console.table(rows);
+    // The goals of issue 16, beside what was measured.
+    const destination = rows.find((r) => r.variant === 'distlog-destination');
+    if (destination)
+      goals.push(
+        `${workload.name}: in-process destination ${destination['x plain pino']}× plain pino (goal ≤ 1.30×) — ` +
+          (Number(destination['x plain pino']) <= 1.3 ? 'met' : 'NOT met'),
+      );
+    if (workload.mode === 'steady')
+      for (const r of rows.filter((r) => r.variant.startsWith('distlog-')))
+        goals.push(
+          `${workload.name}: ${r.variant} delivered ${r.delivered} (goal 100 %) — ${r.delivered === '100.00%' ? 'met' : 'NOT met'}`,
+        );
   }
+  if (goals.length > 0) console.log(`\ngoals:\n  ${goals.join('\n  ')}`);
   console.log(
     `${ROUNDS} rounds, medians; OTLP ${PROTOCOL}, Node ${process.version}.\n` +
       'delivered: records that reached the OTLP endpoint; the rest were dropped by a full export queue\n' +
@@ -171,7 +185,14 @@ function runVariant(
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [path.join(__dirname, 'variant.js'), variant, String(calls), mode],
+      // BENCH_NODE_ARGS: Node options for the variants, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+      [
+        ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+        path.join(__dirname, 'variant.js'),
+        variant,
+        String(calls),
+        mode,
+      ],
       {
         // Each variant its own process and identity: the level benches ran init() here, which
         // leaves DISTLOG_SERVICE_NAME/_INSTANCE_ID in the environment for pino's worker.

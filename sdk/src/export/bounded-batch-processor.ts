@@ -16,7 +16,7 @@ export interface BoundedBatchOptions {
    * lines/s — a GC pause or a slow round trip dropped records; measured in the SDK bench).
    */
   maxQueueSize?: number;
-  /** Records per export. Default 512 (OTEL_BLRP_MAX_EXPORT_BATCH_SIZE). */
+  /** Records per export. Default 1024 (OTEL_BLRP_MAX_EXPORT_BATCH_SIZE). */
   maxExportBatchSize?: number;
   /** Export at least this often (ms). Default 1000 (OTEL_BLRP_SCHEDULE_DELAY). */
   scheduledDelayMillis?: number;
@@ -71,7 +71,9 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
   ) {
     this.maxQueueSize = positive(options.maxQueueSize ?? env.OTEL_BLRP_MAX_QUEUE_SIZE, 16_384);
     this.maxExportBatchSize = Math.min(
-      positive(options.maxExportBatchSize ?? env.OTEL_BLRP_MAX_EXPORT_BATCH_SIZE, 512),
+      // 1024, not the OTel 512: half the requests, and each costs the app's thread (in-process
+      // destination) ~0.4 ms of HTTP work; still ~1 MB for records of 1 KB, far below 4 MiB gRPC limits.
+      positive(options.maxExportBatchSize ?? env.OTEL_BLRP_MAX_EXPORT_BATCH_SIZE, 1024),
       this.maxQueueSize,
     );
     this.scheduledDelayMillis = positive(options.scheduledDelayMillis ?? env.OTEL_BLRP_SCHEDULE_DELAY, 1000);

@@ -30,6 +30,11 @@ function hexDigit(c: number): number {
   return c <= 57 ? c - 48 : (c | 32) - 87;
 }
 
+let lastTimeSeconds = -1;
+let lastTimeNanos = -1;
+let lastTimeLo = 0;
+let lastTimeHi = 0;
+
 class Writer {
   buf: Buffer;
   pos = 0;
@@ -86,6 +91,13 @@ class Writer {
 
   /** HrTime [seconds, nanoseconds] as fixed64 nanoseconds, exact (no product above 2^53). */
   time(t: HrTime): void {
+    // Records of one millisecond share their times: the last one's encoding is reused.
+    if (t[0] === lastTimeSeconds && t[1] === lastTimeNanos) {
+      this.reserve(8);
+      this.le32(lastTimeLo);
+      this.le32(lastTimeHi);
+      return;
+    }
     const seconds = t[0];
     const lowSeconds = seconds % 65536;
     const highNanos = ((seconds - lowSeconds) / 65536) * 1e9; // × 2^16 still to apply
@@ -95,6 +107,10 @@ class Writer {
     const carry = Math.floor(lo / TWO_32);
     lo -= carry * TWO_32;
     const hi = (highNanos - highMod) / 65536 + Math.floor(lowNanos / TWO_32) + carry;
+    lastTimeSeconds = seconds;
+    lastTimeNanos = t[1];
+    lastTimeLo = lo;
+    lastTimeHi = hi;
     this.reserve(8);
     this.le32(lo);
     this.le32(hi);
@@ -280,24 +296,36 @@ function logRecord(w: Writer, r: ReadableLogRecord): void {
   w.byte(tag(7, VARINT));
   w.uint32(r.droppedAttributesCount || 0);
   const sc = r.spanContext;
-  if (sc) {
-    if (sc.traceFlags) {
-      w.byte(tag(8, FIXED32));
-      w.fixed32(sc.traceFlags);
-    }
-    if (sc.traceId) {
-      w.byte(tag(9, LEN));
-      w.hexBytes(sc.traceId);
-    }
-    if (sc.spanId) {
-      w.byte(tag(10, LEN));
-      w.hexBytes(sc.spanId);
-    }
-  }
+  if (sc) w.raw(spanContextBytes(sc));
   w.byte(tag(11, FIXED64));
   w.time(r.hrTimeObserved);
   w.stringField(12, r.eventName);
   w.end(start);
+}
+
+// Consecutive records mostly share one span: its three fields are encoded once.
+let lastSpanContext: ReadableLogRecord['spanContext'];
+let lastSpanContextBytes = new Uint8Array(0);
+
+/** Fields 8–10 (flags, trace id, span id) of a record in `sc`'s span. */
+function spanContextBytes(sc: NonNullable<ReadableLogRecord['spanContext']>): Uint8Array {
+  if (sc === lastSpanContext) return lastSpanContextBytes;
+  const w = new Writer(48);
+  if (sc.traceFlags) {
+    w.byte(tag(8, FIXED32));
+    w.fixed32(sc.traceFlags);
+  }
+  if (sc.traceId) {
+    w.byte(tag(9, LEN));
+    w.hexBytes(sc.traceId);
+  }
+  if (sc.spanId) {
+    w.byte(tag(10, LEN));
+    w.hexBytes(sc.spanId);
+  }
+  lastSpanContext = sc;
+  lastSpanContextBytes = Uint8Array.from(w.bytes());
+  return lastSpanContextBytes;
 }
 
 type Scope = ReadableLogRecord['instrumentationScope'] & {

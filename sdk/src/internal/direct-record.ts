@@ -37,9 +37,16 @@ export function directRecord(
   };
 }
 
+// Records of one millisecond share one HrTime (never changed once made: the encoder only reads it).
+let lastMs = NaN;
+let lastHrTime: HrTime = [0, 0];
+
 function msToHrTime(ms: number): HrTime {
+  if (ms === lastMs) return lastHrTime;
   const seconds = Math.floor(ms / 1000);
-  return [seconds, Math.round((ms - seconds * 1000) * 1e6)];
+  lastMs = ms;
+  lastHrTime = [seconds, Math.round((ms - seconds * 1000) * 1e6)];
+  return lastHrTime;
 }
 
 function toHrTime(time: LogRecord['timestamp'], nowMs: number): HrTime {

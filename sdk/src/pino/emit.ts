@@ -26,6 +26,8 @@ export function createPinoEmitter(options: EmitterOptions = {}): (line: Record<s
   const loggers = new Map<string, Logger>();
   const scopes = new Map<string, ScopeRef>();
   let lastSpan: SpanContext | undefined;
+  /** The last valid span context taken from the caller's active context. */
+  let lastActive: SpanContext | undefined;
   // Sticky trace context (transport streams only): what the last marked line set.
   let sticky: PinoMapping['traceContext'];
 
@@ -62,7 +64,8 @@ export function createPinoEmitter(options: EmitterOptions = {}): (line: Record<s
       else {
         const active = otelContext.active();
         const sc = trace.getSpanContext(active);
-        if (sc && isSpanContextValid(sc)) spanContext = sc;
+        // Consecutive lines mostly come from one span: its validity is checked once.
+        if (sc && (sc === lastActive || isSpanContextValid(sc))) spanContext = lastActive = sc;
         const inherited = scopeAttributes(active);
         if (inherited) record.attributes = { ...inherited, ...record.attributes };
       }
