@@ -89,8 +89,12 @@ export async function startCollector(
   const child = spawn(
     process.execPath,
     [
+      // BENCH_NODE_ARGS: Node options for the collector, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+      ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
       DISTLOG_BIN,
       'collector',
+      // BENCH_COLLECTOR_CONFIG: a configuration file for the collector (e.g. to try batch settings).
+      ...(process.env.BENCH_COLLECTOR_CONFIG ? ['--config', process.env.BENCH_COLLECTOR_CONFIG] : []),
       '--clickhouse-url',
       url,
       '--database',
