@@ -1,7 +1,8 @@
 import zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
-import { startCollector, RunningCollector } from './collector';
-import { ClickHouse } from './storage/clickhouse';
+import type { RunningCollector } from './collector';
+import { startCollector } from './collector';
+import type { ClickHouse } from './storage/clickhouse';
 import { createTestDatabase, dropTestDatabase, holdExpiredRows, testClickHouseUrl } from './storage/testing';
 import { logsServiceDefinition } from './receivers/otlp/grpc-receiver';
 import { decodeLogsResponse, encodeLogsRequest, kv } from './testing/otlp-protobufjs';

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { context, trace, isSpanContextValid } from '@opentelemetry/api';
-import { SeverityNumber, LogAttributes } from '@opentelemetry/api-logs';
+import type { LogAttributes } from '@opentelemetry/api-logs';
+import { SeverityNumber } from '@opentelemetry/api-logs';
 import type { Resource } from '@opentelemetry/resources';
 import type { OtlpProtocol } from './config';
 import type { BoundedBatchProcessor } from './export/bounded-batch-processor';

@@ -9,8 +9,8 @@ import { trace, context } from '@opentelemetry/api';
 import { captureDebug, releaseDebug } from './debug';
 import { getDistlog, shutdown } from './init';
 import { initLocal } from './testing/local';
-import { LevelRegistry, setLevelRegistry } from './levels';
-import type { LevelRule } from './levels';
+import { setLevelRegistry } from './levels';
+import type { LevelRule, LevelRegistry } from './levels';
 import { scope } from './scope';
 
 // A real copy of `debug` (4.x, the root's): captured in place, switched by level rules.

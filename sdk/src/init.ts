@@ -6,31 +6,28 @@ import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { logs, SeverityNumber } from '@opentelemetry/api-logs';
 import { directRecord } from './internal/direct-record';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
+import type { Resource } from '@opentelemetry/resources';
 import {
   defaultResource,
   detectResources,
   envDetector,
   resourceFromAttributes,
-  Resource,
 } from '@opentelemetry/resources';
-import {
-  ControlEndpoint,
-  DistlogOptions,
-  controlTransport,
-  resolveControlEndpoint,
-  resolveProtocol,
-} from './config';
+import type { ControlEndpoint, DistlogOptions } from './config';
+import { controlTransport, resolveControlEndpoint, resolveProtocol } from './config';
 import { LevelRegistry, LevelSubscriber, setLevelRegistry } from './levels';
 import type { LevelControlStatus } from './levels/subscriber';
 import { GrpcControlChannel } from './levels/grpc-channel';
 import { HttpControlChannel } from './levels/http-channel';
 import type { LevelChangeNotice } from './levels/registry';
 import { createExporter } from './export/exporters';
-import { BoundedBatchProcessor, ProcessorStats } from './export/bounded-batch-processor';
+import type { ProcessorStats } from './export/bounded-batch-processor';
+import { BoundedBatchProcessor } from './export/bounded-batch-processor';
 import { ensureTracing } from './tracing';
 import { captureCrashes, deliverAtExit } from './crashes';
 import { setDistlogLoggerProvider } from './internal/logger-provider';
 import { settledWithin } from './internal/deadline';
+import { currentDistlog, setCurrentDistlog, setDefaultInitializer } from './internal/instance';
 import { closePinoTransports, hookPino } from './pino/instrument';
 
 /** What init() set up; `shutdown()` flushes and is safe to call twice. */
@@ -52,14 +49,13 @@ export interface Distlog {
   readonly processor: BoundedBatchProcessor;
 }
 
-let current: Distlog | undefined;
-
 /**
  * Sets up an OpenTelemetry LoggerProvider that exports to a Distlog collector (or
  * any OTLP endpoint). Calling it again returns the existing instance.
  */
 export function init(options: DistlogOptions = {}): Distlog {
-  if (current) return current;
+  const existing = currentDistlog();
+  if (existing) return existing;
   configureDiagnostics();
   // OTEL_SDK_DISABLED=true: nothing is sent and pino is left alone. Scopes keep their
   // spans, so a request's trace context still passes through this service to the next.
@@ -126,7 +122,7 @@ export function init(options: DistlogOptions = {}): Distlog {
       loggerProvider.shutdown()).then(
         () => {
           stopExitDelivery?.();
-          if (current === instance) current = undefined;
+          if (currentDistlog() === instance) setCurrentDistlog(undefined);
         },
         (err) => diag.error('distlog: shutdown failed', err),
       )),
@@ -135,7 +131,7 @@ export function init(options: DistlogOptions = {}): Distlog {
     levelControl: () => subscriber?.status(),
     processor,
   };
-  current = instance;
+  setCurrentDistlog(instance);
   if (options.exitHooks !== false) {
     installExitHooks(instance);
     if (isMainThread)
@@ -236,12 +232,12 @@ function configureDiagnostics(env = process.env): void {
 
 /** The instance init() created, if any. */
 export function getDistlog(): Distlog | undefined {
-  return current;
+  return currentDistlog();
 }
 
 /** Flushes and stops the instance init() created; a no-op when there is none. */
 export async function shutdown(): Promise<void> {
-  await current?.shutdown();
+  await currentDistlog()?.shutdown();
 }
 
 /**
@@ -259,7 +255,7 @@ export const EXIT_FLUSH_TIMEOUT_MS = 3000;
 function installExitHooks(instance: Distlog): void {
   let flushedAtExit = false;
   process.on('beforeExit', () => {
-    if (flushedAtExit || current !== instance) return;
+    if (flushedAtExit || currentDistlog() !== instance) return;
     flushedAtExit = true;
     void instance.shutdown();
   });
@@ -297,3 +293,6 @@ function buildResource(options: DistlogOptions): Resource {
     .merge(detectResources({ detectors: [envDetector] }))
     .merge(resourceFromAttributes(explicit));
 }
+
+// scope() and other parts start Distlog with the defaults when the app did not call init().
+setDefaultInitializer(() => init());

@@ -1,6 +1,8 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { context, propagation, Context, ROOT_CONTEXT } from '@opentelemetry/api';
-import { runScope, ScopeAttributes } from './scope';
+import type { Context } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
+import type { ScopeAttributes } from './scope';
+import { runScope } from './scope';
 
 /**
  * Carrying a scope to the next process as W3C `traceparent` (+ `tracestate`,

@@ -1,10 +1,12 @@
-import { context, createContextKey, trace, Context, Span, SpanStatusCode } from '@opentelemetry/api';
-import { SeverityNumber, LogAttributes } from '@opentelemetry/api-logs';
+import type { Context, Span } from '@opentelemetry/api';
+import { context, createContextKey, trace, SpanStatusCode } from '@opentelemetry/api';
+import type { LogAttributes } from '@opentelemetry/api-logs';
+import { SeverityNumber } from '@opentelemetry/api-logs';
 import { distlogLoggerProvider } from './internal/logger-provider';
 import { scopeTracer } from './tracing';
 import { discard, holding } from './levels/hold';
 import { exceptionAttributes } from './mapper';
-import { getDistlog, init } from './init';
+import { ensureDistlog } from './internal/instance';
 
 /**
  * Scopes (in the spirit of Eliot's actions) on OpenTelemetry spans. A scope is a
@@ -41,7 +43,7 @@ export function scope<T>(name: string, attributesOrFn: ScopeAttributes | (() => 
 
 /** Runs `fn` in a new scope whose parent is `parent` (e.g. a context extracted from request headers). */
 export function runScope<T>(name: string, attributes: ScopeAttributes, parent: Context, fn: () => T): T {
-  if (!getDistlog()) init();
+  ensureDistlog();
   const parentSpan = trace.getSpan(parent);
   const parentSpanId = parentSpan?.spanContext().spanId;
   const span = scopeTracer(TRACER_NAME).startSpan(name, { attributes }, parent);

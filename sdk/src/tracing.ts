@@ -1,15 +1,11 @@
 import { randomFillSync } from 'node:crypto';
+import type { Context, Span, SpanOptions, Tracer, TracerProvider } from '@opentelemetry/api';
 import {
   context,
   propagation,
   trace,
-  Context,
   ProxyTracerProvider,
-  Span,
-  SpanOptions,
   TraceFlags,
-  Tracer,
-  TracerProvider,
   isSpanContextValid,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';

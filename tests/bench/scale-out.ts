@@ -11,8 +11,10 @@ import { promisify } from 'node:util';
 import { execFile } from 'node:child_process';
 import { ClickHouse, LocalClickHouse, freePort } from '@distlog/collector';
 import { drive, grpcSender, makeRows, procStats, requests } from '@distlog/collector/dist/bench/load';
-import { CollectorProcess, DISTLOG_BIN, startCollectorProcess } from '../support/collector-process';
-import { LocalCluster, startLocalCluster } from '../support/cluster';
+import type { CollectorProcess } from '../support/collector-process';
+import { DISTLOG_BIN, startCollectorProcess } from '../support/collector-process';
+import type { LocalCluster } from '../support/cluster';
+import { startLocalCluster } from '../support/cluster';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 400_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { ClickHouse, LocalClickHouse, createTestDatabase, freePort } from '@distlog/collector';
 import { buildApp } from '@distlog/query-ui';
 import { startCollectorProcess } from '../support/collector-process';

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import {
   ClickHouse,
   DEFAULT_CONFIG_FILE,
@@ -10,8 +10,10 @@ import {
   tierStatus,
 } from '@distlog/collector';
 import { buildApp } from '@distlog/query-ui';
-import { CollectorProcess, DISTLOG_BIN, startCollectorProcess } from '../support/collector-process';
-import { LocalCluster, startLocalCluster } from '../support/cluster';
+import type { CollectorProcess } from '../support/collector-process';
+import { DISTLOG_BIN, startCollectorProcess } from '../support/collector-process';
+import type { LocalCluster } from '../support/cluster';
+import { startLocalCluster } from '../support/cluster';
 import { expandPanelSql, loadDashboards } from '../support/grafana';
 import { otlpJson, postJson } from '../support/otlp-json';
 

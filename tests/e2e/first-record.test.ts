@@ -1,12 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { SeverityNumber } from '@opentelemetry/api-logs';
-import { ClickHouse } from '@distlog/collector';
-import {
-  CollectorProcess,
-  runFixture,
-  collectorWithDatabase,
-  stopCollectorAndDatabase,
-} from '../support/collector-process';
+import type { ClickHouse } from '@distlog/collector';
+import type { CollectorProcess } from '../support/collector-process';
+import { runFixture, collectorWithDatabase, stopCollectorAndDatabase } from '../support/collector-process';
 
 let ch: ClickHouse;
 let collector: CollectorProcess;

@@ -2,15 +2,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import type { ClickHouse } from '@distlog/collector';
 import {
-  ClickHouse,
   DEFAULT_CONFIG_FILE,
   createTestDatabase,
   dropTestDatabase,
   eventually,
   testClickHouseUrl,
 } from '@distlog/collector';
-import { CollectorProcess, startCollectorProcess } from '../support/collector-process';
+import type { CollectorProcess } from '../support/collector-process';
+import { startCollectorProcess } from '../support/collector-process';
 import { otlpJson, postJson } from '../support/otlp-json';
 
 let front: ClickHouse;

@@ -1,5 +1,6 @@
-import { ClickHouse, dropTestDatabase } from '@distlog/collector';
-import { CollectorProcess } from '../support/collector-process';
+import type { ClickHouse } from '@distlog/collector';
+import { dropTestDatabase } from '@distlog/collector';
+import type { CollectorProcess } from '../support/collector-process';
 import { collectorWithShopData } from '../support/shop';
 import { otlpJson, postJson } from '../support/otlp-json';
 import { expandPanelSql, loadDashboards } from '../support/grafana';

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { ClickHouse, eventually, testClickHouseUrl } from '@distlog/collector';
 import { buildApp } from '@distlog/query-ui';
+import type { CollectorProcess } from '../support/collector-process';
 import {
-  CollectorProcess,
   collectorWithDatabase,
   startCollectorProcess,
   stopCollectorAndDatabase,

@@ -3,17 +3,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import {
-  ClickHouse,
-  encodeLogsRequest,
-  eventually,
-  logsServiceDefinition,
-  makeRow,
-} from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector';
+import { encodeLogsRequest, eventually, logsServiceDefinition, makeRow } from '@distlog/collector';
 import type { QueryServer } from '@distlog/query-ui';
-import { CollectorProcess, runFixture } from '../support/collector-process';
+import type { CollectorProcess } from '../support/collector-process';
+import { runFixture } from '../support/collector-process';
 import { startSecureStack, stopSecureStack } from '../support/secure-stack';
-import { TestCertificates, issueClientCertificate, makeCertificates } from '../support/certs';
+import type { TestCertificates } from '../support/certs';
+import { issueClientCertificate, makeCertificates } from '../support/certs';
 import { otlpJson } from '../support/otlp-json';
 
 /**

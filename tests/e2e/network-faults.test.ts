@@ -2,14 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  ClickHouse,
-  createTestDatabase,
-  dropTestDatabase,
-  eventually,
-  testClickHouseUrl,
-} from '@distlog/collector';
-import { CollectorProcess, startCollectorProcess } from '../support/collector-process';
+import type { ClickHouse } from '@distlog/collector';
+import { createTestDatabase, dropTestDatabase, eventually, testClickHouseUrl } from '@distlog/collector';
+import type { CollectorProcess } from '../support/collector-process';
+import { startCollectorProcess } from '../support/collector-process';
 import { FaultProxy } from '../support/fault-proxy';
 import { otlpJson } from '../support/otlp-json';
 import { rssMb } from '../support/process-memory';

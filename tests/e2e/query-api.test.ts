@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { FastifyInstance } from 'fastify';
-import { ClickHouse, dropTestDatabase, eventually } from '@distlog/collector';
+import type { FastifyInstance } from 'fastify';
+import type { ClickHouse } from '@distlog/collector';
+import { dropTestDatabase, eventually } from '@distlog/collector';
 import { buildApp } from '@distlog/query-ui';
-import { CollectorProcess, DISTLOG_BIN, collectorWithDatabase } from '../support/collector-process';
+import type { CollectorProcess } from '../support/collector-process';
+import { DISTLOG_BIN, collectorWithDatabase } from '../support/collector-process';
 import { runShop } from '../support/shop';
 import { otlpJson, postJson } from '../support/otlp-json';
 import { listenQueryApi } from '../support/query-api';

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import fc from 'fast-check';
-import { ClickHouse, dropTestDatabase, eventually } from '@distlog/collector';
-import { CollectorProcess, collectorWithDatabase } from '../support/collector-process';
+import type { ClickHouse } from '@distlog/collector';
+import { dropTestDatabase, eventually } from '@distlog/collector';
+import type { CollectorProcess } from '../support/collector-process';
+import { collectorWithDatabase } from '../support/collector-process';
 import { otlpJson, postJson } from '../support/otlp-json';
 import { listenQueryApi } from '../support/query-api';
 

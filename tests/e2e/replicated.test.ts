@@ -8,8 +8,10 @@ import {
   eventually,
   loadConfigFile,
 } from '@distlog/collector';
-import { CollectorProcess, DISTLOG_BIN, startCollectorProcess } from '../support/collector-process';
-import { LocalCluster, startLocalCluster } from '../support/cluster';
+import type { CollectorProcess } from '../support/collector-process';
+import { DISTLOG_BIN, startCollectorProcess } from '../support/collector-process';
+import type { LocalCluster } from '../support/cluster';
+import { startLocalCluster } from '../support/cluster';
 import { otlpJson, postJson } from '../support/otlp-json';
 
 /**

@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import type { ClickHouse } from '@distlog/collector';
 import {
-  ClickHouse,
   DEFAULT_CONFIG_FILE,
   createTestDatabase,
   dropTestDatabase,
@@ -13,8 +13,8 @@ import {
   loadConfigFile,
   testClickHouseUrl,
 } from '@distlog/collector';
+import type { CollectorProcess } from '../support/collector-process';
 import {
-  CollectorProcess,
   DISTLOG_BIN,
   startCollectorProcess,
   collectorWithDatabase,

@@ -1,4 +1,5 @@
-import { spawn, ChildProcess, execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawn, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -12,8 +13,10 @@ import {
   eventually,
   testClickHouseUrl,
 } from '@distlog/collector';
-import { CollectorProcess, DISTLOG_BIN, startCollectorProcess } from '../support/collector-process';
-import { LocalCluster, startLocalCluster } from '../support/cluster';
+import type { CollectorProcess } from '../support/collector-process';
+import { DISTLOG_BIN, startCollectorProcess } from '../support/collector-process';
+import type { LocalCluster } from '../support/cluster';
+import { startLocalCluster } from '../support/cluster';
 import { otlpJson } from '../support/otlp-json';
 
 /**

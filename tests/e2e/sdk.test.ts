@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SeverityNumber } from '@opentelemetry/api-logs';
-import { ClickHouse, eventually } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector';
+import { eventually } from '@distlog/collector';
+import type { CollectorProcess } from '../support/collector-process';
 import {
-  CollectorProcess,
   runFixture,
   runFixtureOutput,
   collectorWithDatabase,

@@ -3,8 +3,8 @@ import { writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import type { ClickHouse } from '@distlog/collector';
 import {
-  ClickHouse,
   encodeLogsRequest,
   eventually,
   logsServiceDefinition,
@@ -12,9 +12,11 @@ import {
   makeRow,
 } from '@distlog/collector';
 import type { QueryServer } from '@distlog/query-ui';
-import { CollectorProcess, runFixture } from '../support/collector-process';
+import type { CollectorProcess } from '../support/collector-process';
+import { runFixture } from '../support/collector-process';
 import { startSecureStack, stopSecureStack } from '../support/secure-stack';
-import { TestCertificates, makeCertificates } from '../support/certs';
+import type { TestCertificates } from '../support/certs';
+import { makeCertificates } from '../support/certs';
 import { otlpJson } from '../support/otlp-json';
 import { launchChromium } from '../support/browser';
 

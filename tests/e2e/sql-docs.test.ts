@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ClickHouse, dropTestDatabase } from '@distlog/collector';
-import { CollectorProcess } from '../support/collector-process';
+import type { ClickHouse } from '@distlog/collector';
+import { dropTestDatabase } from '@distlog/collector';
+import type { CollectorProcess } from '../support/collector-process';
 import { collectorWithShopData } from '../support/shop';
 
 /** Every query of docs/sql.md, run against records the collector wrote from the three-service example. */

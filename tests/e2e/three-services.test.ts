@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { ClickHouse, eventually, freePort } from '@distlog/collector';
-import { buildScopeTree, renderScopeTree, TraceRecord } from '@distlog/query-ui';
-import {
-  CollectorProcess,
-  collectorWithDatabase,
-  stopCollectorAndDatabase,
-} from '../support/collector-process';
+import type { ClickHouse } from '@distlog/collector';
+import { eventually, freePort } from '@distlog/collector';
+import type { TraceRecord } from '@distlog/query-ui';
+import { buildScopeTree, renderScopeTree } from '@distlog/query-ui';
+import type { CollectorProcess } from '../support/collector-process';
+import { collectorWithDatabase, stopCollectorAndDatabase } from '../support/collector-process';
 
 const START = path.resolve(__dirname, '../../sdk/examples/shop/start.js');
 

@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Browser, Page } from 'playwright-core';
-import { FastifyInstance } from 'fastify';
-import { ClickHouse, dropTestDatabase } from '@distlog/collector';
+import type { Browser, Page } from 'playwright-core';
+import type { FastifyInstance } from 'fastify';
+import type { ClickHouse } from '@distlog/collector';
+import { dropTestDatabase } from '@distlog/collector';
 import { buildApp } from '@distlog/query-ui';
-import { CollectorProcess } from '../support/collector-process';
+import type { CollectorProcess } from '../support/collector-process';
 import { collectorWithShopData } from '../support/shop';
 import { otlpJson, postJson } from '../support/otlp-json';
 import { launchChromium } from '../support/browser';

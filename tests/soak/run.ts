@@ -8,9 +8,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync, ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { ClickHouse, LocalChdb, LocalClickHouse, freePort } from '@distlog/collector';
-import { CollectorProcess, startCollectorProcess } from '../support/collector-process';
+import type { CollectorProcess } from '../support/collector-process';
+import { startCollectorProcess } from '../support/collector-process';
 import { otlpJson } from '../support/otlp-json';
 import { rssMb } from '../support/process-memory';
 

@@ -1,4 +1,5 @@
-import { chromium, Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { chromium } from 'playwright-core';
 
 /**
  * Debian's Chromium, headless, driven by playwright-core (never a downloaded browser).

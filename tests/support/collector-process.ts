@@ -1,9 +1,11 @@
-import { spawn, ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { ClickHouse, createTestDatabase, dropTestDatabase, testClickHouseUrl } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector';
+import { createTestDatabase, dropTestDatabase, testClickHouseUrl } from '@distlog/collector';
 
 /**
  * The repository's root (the workspace that `npm run setup` installs): the nearest folder

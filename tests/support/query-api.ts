@@ -1,6 +1,7 @@
-import { FastifyInstance } from 'fastify';
-import { ClickHouse } from '@distlog/collector';
-import { AppOptions, buildApp } from '@distlog/query-ui';
+import type { FastifyInstance } from 'fastify';
+import type { ClickHouse } from '@distlog/collector';
+import type { AppOptions } from '@distlog/query-ui';
+import { buildApp } from '@distlog/query-ui';
 
 /**
  * The query API on a real socket (fastify's inject() loads ESM-only packages that jest

@@ -1,13 +1,15 @@
+import type { ClickHouse } from '@distlog/collector';
 import {
   Authenticator,
-  ClickHouse,
   createTestDatabase,
   dropTestDatabase,
   loadConfigFile,
   testClickHouseUrl,
 } from '@distlog/collector';
-import { QueryServer, startQueryServer } from '@distlog/query-ui';
-import { CollectorProcess, startCollectorProcess } from './collector-process';
+import type { QueryServer } from '@distlog/query-ui';
+import { startQueryServer } from '@distlog/query-ui';
+import type { CollectorProcess } from './collector-process';
+import { startCollectorProcess } from './collector-process';
 
 export interface SecureStack {
   ch: ClickHouse;

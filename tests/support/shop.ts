@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { ClickHouse, eventually, freePort } from '@distlog/collector';
-import { CollectorProcess, collectorWithDatabase } from './collector-process';
+import type { ClickHouse } from '@distlog/collector';
+import { eventually, freePort } from '@distlog/collector';
+import type { CollectorProcess } from './collector-process';
+import { collectorWithDatabase } from './collector-process';
 
 const START = path.resolve(__dirname, '../../sdk/examples/shop/start.js');
 

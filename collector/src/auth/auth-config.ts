@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Checker, Json } from '../config/validate';
+import type { Checker, Json } from '../config/validate';
 
 /**
  * Who may send and who may read (`auth:` in the collector configuration, read by the

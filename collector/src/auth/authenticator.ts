@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { LogRow } from '../model/log-row';
-import { AuthConfig, IngestKeyConfig, Role, UserConfig } from './auth-config';
+import type { LogRow } from '../model/log-row';
+import type { AuthConfig, IngestKeyConfig, Role, UserConfig } from './auth-config';
 
 /** A refusal: 401 (no or unknown credentials) or 403 (known, but not allowed to do this). */
 export class AuthError extends Error {

@@ -1,14 +1,15 @@
 // The load the benches send: rows like a fleet of services logs, encoded as OTLP
 // requests, and the clients that send them (gRPC and HTTP/protobuf) with many in flight.
 // Used by the collector bench (./run.ts) and by the scale-out bench (tests/bench).
-import { spawn, ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import { logsServiceDefinition } from '../receivers/otlp/grpc-receiver';
 import { encodeLogsRequest } from '../sinks/otlp/encode-request';
-import { LogRow, ResourceInfo, ScopeInfo } from '../model/log-row';
+import type { LogRow, ResourceInfo, ScopeInfo } from '../model/log-row';
 
 export const PER_REQUEST = 512;
 // The command as `npx distlog` runs it (the link npm makes in the root's node_modules/.bin).

@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { Checker, ConfigErrors, Json, join, parseDuration, parseSize } from './validate';
-import { TierConfig } from './tiers';
-import { RuleConfig, parseRules, parseAction, ActionConfig } from './rules-config';
-import { ReceiverLimits } from '../receivers/otlp/limits';
-import { AuthConfig, TlsConfig, parseAuth, parseTls } from '../auth/auth-config';
-import { BatchOptions } from '../sinks/clickhouse/table-writer';
+import type { Json } from './validate';
+import { Checker, ConfigErrors, join, parseDuration, parseSize } from './validate';
+import type { TierConfig } from './tiers';
+import type { RuleConfig, ActionConfig } from './rules-config';
+import { parseRules, parseAction } from './rules-config';
+import type { ReceiverLimits } from '../receivers/otlp/limits';
+import type { AuthConfig, TlsConfig } from '../auth/auth-config';
+import { parseAuth, parseTls } from '../auth/auth-config';
+import type { BatchOptions } from '../sinks/clickhouse/table-writer';
 import { DEFAULTS, DEFAULT_ROUTING } from './defaults';
 import { identifier } from '../storage/sql';
 

@@ -1,5 +1,6 @@
 import { SEVERITY_TEXT_BY_NUMBER } from '../model/log-row';
-import { Checker, Json, join } from './validate';
+import type { Checker, Json } from './validate';
+import { join } from './validate';
 
 /**
  * Routing rules as data. A rule matches when every condition it names holds, and then

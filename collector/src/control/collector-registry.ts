@@ -1,4 +1,4 @@
-import { ClickHouse } from '../storage/clickhouse';
+import type { ClickHouse } from '../storage/clickhouse';
 import { intLiteral, stringLiteral } from '../storage/sql';
 import { log } from '../helpers/log';
 

@@ -1,5 +1,6 @@
-import { LogRow, emptyAttributes } from '../model/log-row';
-import { LevelChange } from './level-store';
+import type { LogRow } from '../model/log-row';
+import { emptyAttributes } from '../model/log-row';
+import type { LevelChange } from './level-store';
 import { nowUnixNano } from '../receivers/otlp/decode-common';
 
 const RESOURCE = {

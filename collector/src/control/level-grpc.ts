@@ -1,10 +1,11 @@
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { LevelStore } from './level-store';
-import { LevelRule } from './level-rules';
+import type { LevelStore } from './level-store';
+import type { LevelRule } from './level-rules';
 import { PROTO_DIR, metadataString } from '../receivers/otlp/grpc-receiver';
-import { AuthError, Authenticator, authorizeService } from '../auth/authenticator';
+import type { Authenticator } from '../auth/authenticator';
+import { AuthError, authorizeService } from '../auth/authenticator';
 
 /** distlog.v1.LevelControl (proto/distlog/v1/control.proto) on the collector's gRPC port. */
 export function levelControlService(): grpc.ServiceDefinition {

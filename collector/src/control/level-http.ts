@@ -1,7 +1,9 @@
-import http from 'node:http';
-import { LevelStore, LevelStoreUnavailableError } from './level-store';
+import type http from 'node:http';
+import type { LevelStore } from './level-store';
+import { LevelStoreUnavailableError } from './level-store';
 import type { Sender } from './senders';
-import { LevelRuleError, NewLevelRule } from './level-rules';
+import type { NewLevelRule } from './level-rules';
+import { LevelRuleError } from './level-rules';
 import { AuthError, Authenticator, authorizeService } from '../auth/authenticator';
 
 const OPEN = new Authenticator({ ingestKeys: [], users: [] });

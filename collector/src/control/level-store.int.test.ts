@@ -1,8 +1,9 @@
 import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startCollector, RunningCollector } from '../collector';
-import { ClickHouse } from '../storage/clickhouse';
+import type { RunningCollector } from '../collector';
+import { startCollector } from '../collector';
+import type { ClickHouse } from '../storage/clickhouse';
 import { createTestDatabase, dropTestDatabase, eventually, testClickHouseUrl } from '../storage/testing';
 
 // Two collectors on one ClickHouse, as behind a load balancer: the level rules and the

@@ -1,8 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
-import { LevelRule, NewLevelRule, rulesForService, validateRule } from './level-rules';
-import { ClickHouse } from '../storage/clickhouse';
+import type { LevelRule, NewLevelRule } from './level-rules';
+import { rulesForService, validateRule } from './level-rules';
+import type { ClickHouse } from '../storage/clickhouse';
 import { intLiteral, stringLiteral } from '../storage/sql';
 import { log } from '../helpers/log';
 

@@ -1,4 +1,4 @@
-import { LogRow } from '../model/log-row';
+import type { LogRow } from '../model/log-row';
 import type { Consumer } from '../pipeline/pipeline';
 import type { PartialSuccess } from '../receivers/otlp/responses';
 

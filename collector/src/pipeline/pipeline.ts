@@ -1,9 +1,9 @@
-import { LogRow } from '../model/log-row';
-import { TableWriter } from '../sinks/clickhouse/table-writer';
-import { ForwardSink } from '../sinks/otlp/forward-sink';
-import { PartialSuccess } from '../receivers/otlp/responses';
-import { Router } from '../router/router';
-import { CollectorMetrics } from '../telemetry/metrics';
+import type { LogRow } from '../model/log-row';
+import type { TableWriter } from '../sinks/clickhouse/table-writer';
+import type { ForwardSink } from '../sinks/otlp/forward-sink';
+import type { PartialSuccess } from '../receivers/otlp/responses';
+import type { Router } from '../router/router';
+import type { CollectorMetrics } from '../telemetry/metrics';
 import type { TailHub } from '../tail/tail-hub';
 
 /**

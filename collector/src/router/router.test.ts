@@ -1,6 +1,7 @@
 import { Router } from './router';
 import { parseConfig } from '../config/collector-config';
-import { LogRow, makeRow } from '../model/log-row';
+import type { LogRow } from '../model/log-row';
+import { makeRow } from '../model/log-row';
 
 const row = makeRow;
 

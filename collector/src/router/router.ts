@@ -1,5 +1,5 @@
-import { LogRow } from '../model/log-row';
-import { ActionConfig, MatchConfig, RuleConfig } from '../config/rules-config';
+import type { LogRow } from '../model/log-row';
+import type { ActionConfig, MatchConfig, RuleConfig } from '../config/rules-config';
 
 /**
  * The compiled rules: conditions become one closure per rule at start (and at reload);

@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
-import { ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
-import { ServerFeatures, featuresForVersion } from './server-features';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import type { ServerFeatures } from './server-features';
+import { featuresForVersion } from './server-features';
 import { identifier, SqlValues } from './sql';
 
 export interface ClickHouseOptions {

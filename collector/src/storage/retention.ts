@@ -1,5 +1,5 @@
-import { TierConfig } from '../config/tiers';
-import { ClickHouse } from './clickhouse';
+import type { TierConfig } from '../config/tiers';
+import type { ClickHouse } from './clickhouse';
 import { stringLiteral } from './sql';
 
 /**

@@ -1,7 +1,7 @@
 import { ClickHouse } from './clickhouse';
 import { applySchema, loadMigrations, timeColumnTypes } from './schema';
 import { createTestDatabase, dropTestDatabase, testClickHouseUrl } from './testing';
-import { TierConfig } from '../config/tiers';
+import type { TierConfig } from '../config/tiers';
 import { stringLiteral } from './sql';
 
 /** Migrations on a real server: applied once, nothing the second time, a new tier joins all_logs. */

@@ -1,8 +1,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { TierConfig, validateTiers } from '../config/tiers';
-import { ClickHouse } from './clickhouse';
-import { FEATURES, Feature } from './server-features';
+import type { TierConfig } from '../config/tiers';
+import { validateTiers } from '../config/tiers';
+import type { ClickHouse } from './clickhouse';
+import type { Feature } from './server-features';
+import { FEATURES } from './server-features';
 import { stringLiteral } from './sql';
 
 /**

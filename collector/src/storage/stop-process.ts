@@ -1,4 +1,4 @@
-import { ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 
 /** Stops a server's process: SIGTERM, then SIGKILL after `graceMs`. Safe to call twice. */
 export async function stopProcess(child: ChildProcess, graceMs = 20_000): Promise<void> {

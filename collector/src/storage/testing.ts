@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { ClickHouse } from './clickhouse';
 import { applySchema } from './schema';
-import { DEFAULT_TIERS, TierConfig } from '../config/tiers';
+import type { TierConfig } from '../config/tiers';
+import { DEFAULT_TIERS } from '../config/tiers';
 
 /**
  * For tests: the URL of the ClickHouse server started by the jest global setup (or

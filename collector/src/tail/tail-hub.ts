@@ -1,5 +1,5 @@
-import http from 'node:http';
-import { LogRow } from '../model/log-row';
+import type http from 'node:http';
+import type { LogRow } from '../model/log-row';
 
 /**
  * Live tail, pushed: the records this collector stored (in ClickHouse or its spool),

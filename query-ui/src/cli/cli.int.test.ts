@@ -2,13 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  ClickHouse,
-  createTestDatabase,
-  dropTestDatabase,
-  testClickHouseUrl,
-  freePort,
-} from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector';
+import { createTestDatabase, dropTestDatabase, testClickHouseUrl, freePort } from '@distlog/collector';
 
 // The commands exactly as the README prints them: `npx distlog <verb>`, run from the
 // checkout's root, where `npm run setup` installed everything.

@@ -1,6 +1,7 @@
 import path from 'node:path';
-import { LocalChdb, LocalClickHouse, ensureClickHouseInstalled, CollectorConfig } from '@distlog/collector';
-import { CommonSettings } from './settings';
+import type { CollectorConfig } from '@distlog/collector';
+import { LocalChdb, LocalClickHouse, ensureClickHouseInstalled } from '@distlog/collector';
+import type { CommonSettings } from './settings';
 
 /**
  * The ClickHouse a verb works with: the one CLICKHOUSE_URL (or --clickhouse-url) names,

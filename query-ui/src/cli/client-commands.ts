@@ -3,7 +3,8 @@ import type { Command } from './commands';
 import { UsageError } from './settings';
 import type { ApiRecord, ApiLevelInstance, ApiLevelRule } from '../shared/api-types';
 import type { TraceResult } from '../server/queries';
-import { renderScopeTree, ScopeNode } from '../trace/scope-tree';
+import type { ScopeNode } from '../trace/scope-tree';
+import { renderScopeTree } from '../trace/scope-tree';
 
 /** The console verbs read through the query API (DISTLOG_API, default http://127.0.0.1:4320). */
 const FILTER_OPTIONS = {

@@ -1,16 +1,16 @@
 import { parseArgs } from 'node:util';
+import type { CollectorConfig, RunningCollector } from '@distlog/collector';
 import {
   Authenticator,
   ClickHouse,
-  CollectorConfig,
   ConfigErrors,
-  RunningCollector,
   applySchema,
   loadConfigFile,
   startCollector,
   tierStatus,
 } from '@distlog/collector';
-import { COMMON_OPTIONS, CommonSettings, commonSettings, loadSettingsConfig, UsageError } from './settings';
+import type { CommonSettings } from './settings';
+import { COMMON_OPTIONS, commonSettings, loadSettingsConfig, UsageError } from './settings';
 import { openClickHouseTarget } from './clickhouse-target';
 import { startQueryServer } from '../server/app';
 import { search, tail, tree, context, level } from './client-commands';

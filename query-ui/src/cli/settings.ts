@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { CollectorConfig, DEFAULT_CONFIG_FILE, loadConfigFile } from '@distlog/collector';
+import type { CollectorConfig } from '@distlog/collector';
+import { DEFAULT_CONFIG_FILE, loadConfigFile } from '@distlog/collector';
 
 /**
  * Settings shared by the `distlog` verbs. Precedence: flags, then environment

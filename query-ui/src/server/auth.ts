@@ -1,13 +1,6 @@
-import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  AuthError,
-  Authenticator,
-  FailureThrottle,
-  NO_AUTH,
-  Role,
-  UserIdentity,
-  throttledMessage,
-} from '@distlog/collector';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Role, UserIdentity } from '@distlog/collector';
+import { AuthError, Authenticator, FailureThrottle, NO_AUTH, throttledMessage } from '@distlog/collector';
 import { SESSION_MS, Sessions } from './sessions';
 
 /**

@@ -1,4 +1,5 @@
-import { SEVERITY_TEXT_BY_NUMBER, SqlValues, intLiteral } from '@distlog/collector';
+import type { SqlValues } from '@distlog/collector';
+import { SEVERITY_TEXT_BY_NUMBER, intLiteral } from '@distlog/collector';
 
 /**
  * Search filters, parsed once from a request, then turned into SQL only here: every

@@ -1,8 +1,12 @@
-import { ClickHouse, SEVERITY_TEXT_BY_NUMBER, intLiteral } from '@distlog/collector';
-import { SearchFilter, bodyClause, tenantClause, whereClause } from './filters';
+import type { ClickHouse } from '@distlog/collector';
+import { SEVERITY_TEXT_BY_NUMBER, intLiteral } from '@distlog/collector';
+import type { SearchFilter } from './filters';
+import { bodyClause, tenantClause, whereClause } from './filters';
 import { BUCKET_SECONDS, TextBuckets } from './text-buckets';
-import { ApiRecord, RECORD_COLUMNS, RecordRow, parseRecordId, toApiRecord } from './records';
-import { buildScopeTree, ScopeTree, TraceRecord } from '../trace/scope-tree';
+import type { ApiRecord, RecordRow } from './records';
+import { RECORD_COLUMNS, parseRecordId, toApiRecord } from './records';
+import type { ScopeTree, TraceRecord } from '../trace/scope-tree';
+import { buildScopeTree } from '../trace/scope-tree';
 
 /**
  * Every read the API does, as SQL over `all_logs` (the Merge table over all tiers).

@@ -1,5 +1,6 @@
-import { ApiRecord } from './records';
-import { FilterError, SearchFilter } from './filters';
+import type { ApiRecord } from './records';
+import type { SearchFilter } from './filters';
+import { FilterError } from './filters';
 
 /**
  * A search filter as a test of one record, for records that never pass through a query

@@ -1,12 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import {
-  Authenticator,
-  AuthConfig,
-  ClickHouse,
-  createTestDatabase,
-  dropTestDatabase,
-  eventually,
-} from '@distlog/collector';
+import type { AuthConfig, ClickHouse } from '@distlog/collector';
+import { Authenticator, createTestDatabase, dropTestDatabase, eventually } from '@distlog/collector';
 import { buildApp } from './app';
 
 // Two query servers on one ClickHouse, as behind a load balancer: a session made on one

@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Authenticator, ClickHouse, stringLiteral } from '@distlog/collector';
+import type { Authenticator, ClickHouse } from '@distlog/collector';
+import { stringLiteral } from '@distlog/collector';
 
 /**
  * Web UI sessions that live in no process: a session is a signed cookie,

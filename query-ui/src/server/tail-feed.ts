@@ -1,8 +1,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
-import { Authenticator, ClickHouse, TailRecord, TlsConfig } from '@distlog/collector';
-import { ApiRecord, toApiRecord } from './records';
+import type { Authenticator, ClickHouse, TailRecord, TlsConfig } from '@distlog/collector';
+import type { ApiRecord } from './records';
+import { toApiRecord } from './records';
 
 /**
  * Live tail without polling: while anyone tails, this query server subscribes to every

@@ -1,4 +1,5 @@
-import { ClickHouse, createTestDatabase, dropTestDatabase } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector';
+import { createTestDatabase, dropTestDatabase } from '@distlog/collector';
 import { parseFilter } from './filters';
 import { Queries } from './queries';
 import { BUCKET_SECONDS, TextBuckets, runConditions } from './text-buckets';

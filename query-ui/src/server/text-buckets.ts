@@ -1,4 +1,5 @@
-import { ClickHouse, SqlValues, intLiteral } from '@distlog/collector';
+import type { ClickHouse, SqlValues } from '@distlog/collector';
+import { intLiteral } from '@distlog/collector';
 
 /**
  * Text search on servers without data-skipping indexes (18.16): each tier has a word

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { Authenticator, ClickHouse, createTestDatabase, dropTestDatabase } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector';
+import { Authenticator, createTestDatabase, dropTestDatabase } from '@distlog/collector';
 import { buildApp } from './app';
 import { FailureThrottle } from '@distlog/collector';
 

@@ -1,4 +1,5 @@
-import { buildScopeTree, renderScopeTree, TraceRecord } from './scope-tree';
+import type { TraceRecord } from './scope-tree';
+import { buildScopeTree, renderScopeTree } from './scope-tree';
 
 let t = 1_700_000_000_000_000_000n;
 function rec(

@@ -1,5 +1,7 @@
-import { ReactNode, useCallback, useEffect, useState } from 'react';
-import { ApiLevelInstance, ApiLevelRule, getJson } from './api';
+import type { ReactNode } from 'react';
+import { useCallback, useEffect, useState } from 'react';
+import type { ApiLevelInstance, ApiLevelRule } from './api';
+import { getJson } from './api';
 
 type Rule = ApiLevelRule;
 type Instance = ApiLevelInstance;

@@ -1,8 +1,11 @@
-import { ReactNode, useCallback, useEffect, useMemo, useState } from 'react';
-import { ApiRecord, getJson, SEVERITIES, severityClass } from './api';
+import type { ReactNode } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { ApiRecord } from './api';
+import { getJson, SEVERITIES, severityClass } from './api';
 import { filterParams, navigate } from './url';
 import { VirtualList } from './VirtualList';
-import { Histogram, Bucket } from './Histogram';
+import type { Bucket } from './Histogram';
+import { Histogram } from './Histogram';
 
 interface Facets {
   services: string[];

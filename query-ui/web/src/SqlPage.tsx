@@ -1,4 +1,5 @@
-import { ReactNode, useState } from 'react';
+import type { ReactNode } from 'react';
+import { useState } from 'react';
 import { postJson } from './api';
 
 /** The read-only SQL console (the server enforces readonly and a time limit). */

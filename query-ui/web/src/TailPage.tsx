@@ -1,5 +1,7 @@
-import { ReactNode, useEffect, useRef, useState } from 'react';
-import { ApiRecord, SEVERITIES, severityClass } from './api';
+import type { ReactNode } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import type { ApiRecord } from './api';
+import { SEVERITIES, severityClass } from './api';
 import { filterParams, navigate } from './url';
 
 /** Live tail: records pushed by the server (SSE) as they arrive, with pause and filters from the URL. */

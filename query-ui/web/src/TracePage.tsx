@@ -1,5 +1,7 @@
-import { ReactNode, useEffect, useState } from 'react';
-import { getJson, ScopeNode, severityClass, TraceResult } from './api';
+import type { ReactNode } from 'react';
+import { useEffect, useState } from 'react';
+import type { ScopeNode, TraceResult } from './api';
+import { getJson, severityClass } from './api';
 import { navigate } from './url';
 
 /**

@@ -1,5 +1,7 @@
-import { ReactNode, useCallback, useEffect, useState } from 'react';
-import { LOGIN_NEEDED, Me, getJson, postJson } from './api';
+import type { ReactNode } from 'react';
+import { useCallback, useEffect, useState } from 'react';
+import type { Me } from './api';
+import { LOGIN_NEEDED, getJson, postJson } from './api';
 import { createRoot } from 'react-dom/client';
 import { navigate, useLocation } from './url';
 import { SearchPage } from './SearchPage';

@@ -9,13 +9,8 @@ import path from 'node:path';
 import { serializerBench } from './serialize';
 import { debugBench } from './debug';
 import { holdBench } from './hold';
-import {
-  OtlpGrpcReceiver,
-  OtlpHttpReceiver,
-  DEFAULT_RECEIVER_LIMITS,
-  Consumer,
-  LogRow,
-} from '@distlog/collector';
+import type { Consumer, LogRow } from '@distlog/collector';
+import { OtlpGrpcReceiver, OtlpHttpReceiver, DEFAULT_RECEIVER_LIMITS } from '@distlog/collector';
 
 // distlog-transport-bare: the same worker with no SDK in the app's thread (no trace
 // context), to tell the worker's share from the app thread's.

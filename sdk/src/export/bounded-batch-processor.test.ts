@@ -1,5 +1,7 @@
-import { ExportResult, ExportResultCode } from '@opentelemetry/core';
-import { InMemoryLogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { ExportResult } from '@opentelemetry/core';
+import { ExportResultCode } from '@opentelemetry/core';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { InMemoryLogRecordExporter } from '@opentelemetry/sdk-logs';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BoundedBatchProcessor } from './bounded-batch-processor';
 

@@ -1,4 +1,5 @@
-import { logs, LoggerProvider } from '@opentelemetry/api-logs';
+import type { LoggerProvider } from '@opentelemetry/api-logs';
+import { logs } from '@opentelemetry/api-logs';
 
 /**
  * The LoggerProvider Distlog's own records go through (console capture, scope records,

@@ -1,7 +1,8 @@
 import http2 from 'node:http2';
 import type { ControlChannel, ControlEvents, CloseKind } from './subscriber';
 import type { ControlTransport } from './http-channel';
-import { decodeLevelRules, encodeLevelReport, encodeSubscribeRequest, EffectiveLevels } from './control-wire';
+import type { EffectiveLevels } from './control-wire';
+import { decodeLevelRules, encodeLevelReport, encodeSubscribeRequest } from './control-wire';
 
 const SERVICE = '/distlog.v1.LevelControl';
 

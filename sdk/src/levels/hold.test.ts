@@ -5,7 +5,8 @@ import { initLocal } from '../testing/local';
 import { withTraceContext } from '../pino/instrument';
 import { distlogDestination } from '../pino/destination';
 import { scope } from '../scope';
-import { LevelRegistry, setLevelRegistry } from './index';
+import type { LevelRegistry } from './index';
+import { setLevelRegistry } from './index';
 import { holdStats, HELD_ATTRIBUTE } from './hold';
 import type { LevelRule } from './rules';
 

@@ -1,4 +1,4 @@
-import { LevelRegistry } from './registry';
+import type { LevelRegistry } from './registry';
 
 /** The registry init() set up, for the pino instrumentation to register loggers with. */
 let current: LevelRegistry | undefined;

@@ -1,7 +1,7 @@
 import originalPino from 'pino';
 import { LevelRegistry } from './registry';
 import { setLevelRegistry } from '.';
-import { LevelRule } from './rules';
+import type { LevelRule } from './rules';
 import { withTraceContext } from '../pino/instrument';
 import { mapPinoLine } from '../mapper';
 import { DEFAULT_LOGGER_NAME } from '../pino/logger-name';

@@ -1,5 +1,6 @@
 import { SeverityNumber } from '@opentelemetry/api-logs';
-import { effectiveRule, LevelRule } from './rules';
+import type { LevelRule } from './rules';
+import { effectiveRule } from './rules';
 import { setConsoleMinimumSeverity, setConsoleHeld } from '../console';
 import { holdPinoMethods } from './hold';
 

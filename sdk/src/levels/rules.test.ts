@@ -1,4 +1,5 @@
-import { effectiveRule, patternToRegExp, LevelRule } from './rules';
+import type { LevelRule } from './rules';
+import { effectiveRule, patternToRegExp } from './rules';
 
 const rule = (
   id: string,

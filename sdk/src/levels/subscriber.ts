@@ -1,5 +1,5 @@
-import { LevelRegistry } from './registry';
-import { LevelRule } from './rules';
+import type { LevelRegistry } from './registry';
+import type { LevelRule } from './rules';
 import type { EffectiveLevels } from './control-wire';
 
 /** How a control stream ended: worth retrying soon, refused (credentials), or not offered at all. */

@@ -1,5 +1,6 @@
 import { diag } from '@opentelemetry/api';
-import { createPinoEmitter, EmitterOptions } from './emit';
+import type { EmitterOptions } from './emit';
+import { createPinoEmitter } from './emit';
 import { DISTLOG_DESTINATION, markDistlogPinoActive } from '../internal/pino-integration';
 
 export type DestinationOptions = EmitterOptions;

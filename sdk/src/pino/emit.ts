@@ -1,11 +1,15 @@
-import { context as otelContext, isSpanContextValid, trace, SpanContext } from '@opentelemetry/api';
+import type { SpanContext } from '@opentelemetry/api';
+import { context as otelContext, isSpanContextValid, trace } from '@opentelemetry/api';
 import type { Logger, LoggerProvider } from '@opentelemetry/api-logs';
 import { distlogLoggerProvider } from '../internal/logger-provider';
-import { mapPinoLine, MapperOptions, PinoMapping } from '../mapper';
+import type { MapperOptions, PinoMapping } from '../mapper';
+import { mapPinoLine } from '../mapper';
 import { DEFAULT_LOGGER_NAME } from './logger-name';
 import { scopeAttributes } from '../scope';
-import { getDistlog, Distlog } from '../init';
-import { directRecord, ScopeRef } from '../internal/direct-record';
+import type { Distlog } from '../init';
+import { getDistlog } from '../init';
+import type { ScopeRef } from '../internal/direct-record';
+import { directRecord } from '../internal/direct-record';
 
 export interface EmitterOptions extends MapperOptions {
   /** Where records go. Default: the instance init() created (fast path), else the global provider. */

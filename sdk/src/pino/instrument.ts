@@ -8,8 +8,10 @@ import {
 } from '../internal/pino-integration';
 import { trackLogger } from '../levels';
 import { activeTraceId, holding, release, RELEASING_PINO_LEVEL } from '../levels/hold';
-import { COALESCED, coalesceWrites, CoalescableStream } from './coalesce';
-import { childNaming, LoggerNaming, loggerName } from './logger-name';
+import type { CoalescableStream } from './coalesce';
+import { COALESCED, coalesceWrites } from './coalesce';
+import type { LoggerNaming } from './logger-name';
+import { childNaming, loggerName } from './logger-name';
 import { appendTraceContext, installTraceEnd } from './trace-context';
 
 /**

@@ -1,4 +1,5 @@
-import { trace, isSpanContextValid, Span, SpanContext } from '@opentelemetry/api';
+import type { Span, SpanContext } from '@opentelemetry/api';
+import { trace, isSpanContextValid } from '@opentelemetry/api';
 import { scopeAttributes } from '../scope';
 
 /**

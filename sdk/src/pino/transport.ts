@@ -3,7 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { diag } from '@opentelemetry/api';
 import { init, EXIT_FLUSH_TIMEOUT_MS } from '../init';
 import { settledWithin } from '../internal/deadline';
-import { DistlogOptions } from '../config';
+import type { DistlogOptions } from '../config';
 import { createPinoEmitter } from './emit';
 import { ONLY_TRANSPORT_EVENT } from '../internal/pino-integration';
 

@@ -1,4 +1,4 @@
-import { LogRow } from '../../model/log-row';
+import type { LogRow } from '../../model/log-row';
 import { DecodeError } from './wire-reader';
 import { DEFAULTS } from '../../config/defaults';
 

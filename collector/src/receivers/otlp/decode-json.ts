@@ -1,14 +1,8 @@
-import {
-  Attributes,
-  LogRow,
-  ResourceInfo,
-  ScopeInfo,
-  UNKNOWN_SERVICE,
-  emptyAttributes,
-  markIfTruncated,
-} from '../../model/log-row';
+import type { Attributes, LogRow, ResourceInfo, ScopeInfo } from '../../model/log-row';
+import { UNKNOWN_SERVICE, emptyAttributes, markIfTruncated } from '../../model/log-row';
 import { jsonArray, jsonDouble, jsonObject } from './any-value';
-import { DecodeLimits, DecodedRequest, finishRecordTimes, rejectRecord, validateId } from './decode-common';
+import type { DecodeLimits, DecodedRequest } from './decode-common';
+import { finishRecordTimes, rejectRecord, validateId } from './decode-common';
 import { DecodeError } from './wire-reader';
 import { SEVERITY_NUMBER_BY_NAME } from './severity-names';
 

@@ -1,12 +1,5 @@
-import {
-  Attributes,
-  LogRow,
-  ResourceInfo,
-  ScopeInfo,
-  UNKNOWN_SERVICE,
-  emptyAttributes,
-  markIfTruncated,
-} from '../../model/log-row';
+import type { Attributes, LogRow, ResourceInfo, ScopeInfo } from '../../model/log-row';
+import { UNKNOWN_SERVICE, emptyAttributes, markIfTruncated } from '../../model/log-row';
 import { jsonArray, jsonDouble, jsonObject } from './any-value';
 import {
   WIRE_FIXED32,
@@ -17,7 +10,8 @@ import {
   WireReader,
   expectWireType,
 } from './wire-reader';
-import { DecodeLimits, DecodedRequest, finishRecordTimes, rejectRecord, validateId } from './decode-common';
+import type { DecodeLimits, DecodedRequest } from './decode-common';
+import { finishRecordTimes, rejectRecord, validateId } from './decode-common';
 
 /**
  * Decodes an OTLP ExportLogsServiceRequest (protobuf) straight into LogRows.

@@ -1,18 +1,21 @@
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { Consumer } from '../../pipeline/pipeline';
+import type { Consumer } from '../../pipeline/pipeline';
 import { log } from '../../helpers/log';
-import { CollectorMetrics } from '../../telemetry/metrics';
+import type { CollectorMetrics } from '../../telemetry/metrics';
 import { decodeLogsRequestProtobuf } from './decode-protobuf';
-import { DecodedRequest, nowUnixNano } from './decode-common';
+import type { DecodedRequest } from './decode-common';
+import { nowUnixNano } from './decode-common';
 import { mergePartial } from './responses';
 import { InvalidRequestError, UnavailableError } from './errors';
-import { ReceiverLimits } from './limits';
+import type { ReceiverLimits } from './limits';
 import { encodeExportResponseProtobuf } from './responses';
-import { AuthError, Authenticator, authorizeRows } from '../../auth/authenticator';
-import { FailureThrottle, throttledMessage } from '../../auth/throttle';
-import { TlsConfig } from '../../auth/auth-config';
+import type { Authenticator } from '../../auth/authenticator';
+import { AuthError, authorizeRows } from '../../auth/authenticator';
+import type { FailureThrottle } from '../../auth/throttle';
+import { throttledMessage } from '../../auth/throttle';
+import type { TlsConfig } from '../../auth/auth-config';
 import { requestIdOf } from './request-id';
 
 export const PROTO_DIR = path.resolve(__dirname, '../../../proto');

@@ -1,8 +1,9 @@
 import zlib from 'node:zlib';
 import fc from 'fast-check';
 import * as grpc from '@grpc/grpc-js';
-import { startCollector, RunningCollector } from '../../collector';
-import { ClickHouse } from '../../storage/clickhouse';
+import type { RunningCollector } from '../../collector';
+import { startCollector } from '../../collector';
+import type { ClickHouse } from '../../storage/clickhouse';
 import {
   createTestDatabase,
   dropTestDatabase,

@@ -1,15 +1,16 @@
 import http from 'node:http';
 import https from 'node:https';
 import zlib from 'node:zlib';
-import { AddressInfo } from 'node:net';
-import { Consumer } from '../../pipeline/pipeline';
+import type { AddressInfo } from 'node:net';
+import type { Consumer } from '../../pipeline/pipeline';
 import { log } from '../../helpers/log';
-import { CollectorMetrics } from '../../telemetry/metrics';
+import type { CollectorMetrics } from '../../telemetry/metrics';
 import { decodeLogsRequestProtobuf } from './decode-protobuf';
 import { decodeLogsRequestJson } from './decode-json';
-import { DecodedRequest, nowUnixNano } from './decode-common';
+import type { DecodedRequest } from './decode-common';
+import { nowUnixNano } from './decode-common';
 import { InvalidRequestError, RequestTooLargeError, UnavailableError } from './errors';
-import { ReceiverLimits } from './limits';
+import type { ReceiverLimits } from './limits';
 import {
   GRPC_INTERNAL,
   GRPC_INVALID_ARGUMENT,
@@ -23,9 +24,11 @@ import {
   encodeStatusProtobuf,
   mergePartial,
 } from './responses';
-import { AuthError, Authenticator, IngestIdentity, authorizeRows } from '../../auth/authenticator';
-import { FailureThrottle, throttledMessage } from '../../auth/throttle';
-import { TlsConfig } from '../../auth/auth-config';
+import type { Authenticator, IngestIdentity } from '../../auth/authenticator';
+import { AuthError, authorizeRows } from '../../auth/authenticator';
+import type { FailureThrottle } from '../../auth/throttle';
+import { throttledMessage } from '../../auth/throttle';
+import type { TlsConfig } from '../../auth/auth-config';
 import { requestIdOf } from './request-id';
 
 export interface HttpReceiverOptions {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { LogRow } from '../../model/log-row';
+import type { LogRow } from '../../model/log-row';
 
 /**
  * The id of an OTLP request: the first 64 bits of the SHA-1 of its (decompressed) bytes.

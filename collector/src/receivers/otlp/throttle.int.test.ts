@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { Authenticator } from '../../auth/authenticator';
 import { FailureThrottle } from '../../auth/throttle';
-import { makeRow, LogRow } from '../../model/log-row';
+import type { LogRow } from '../../model/log-row';
+import { makeRow } from '../../model/log-row';
 import { encodeLogsRequest } from '../../sinks/otlp/encode-request';
 import { OtlpGrpcReceiver, logsServiceDefinition, peerAddress } from './grpc-receiver';
 import { OtlpHttpReceiver } from './http-receiver';

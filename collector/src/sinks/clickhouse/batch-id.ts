@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { ClickHouse } from '../../storage/clickhouse';
+import type { ClickHouse } from '../../storage/clickhouse';
 import { identifier, intLiteral, stringLiteral } from '../../storage/sql';
-import { RetryOptions, withRetry } from '../../helpers/retry';
+import type { RetryOptions } from '../../helpers/retry';
+import { withRetry } from '../../helpers/retry';
 import { log } from '../../helpers/log';
 import { LOG_COLUMNS } from './row-binary';
 

@@ -1,6 +1,6 @@
-import { ClickHouse } from '../../storage/clickhouse';
-import { Spool } from '../../helpers/spool';
-import { CollectorMetrics } from '../../telemetry/metrics';
+import type { ClickHouse } from '../../storage/clickhouse';
+import type { Spool } from '../../helpers/spool';
+import type { CollectorMetrics } from '../../telemetry/metrics';
 import { log } from '../../helpers/log';
 import { LOG_COLUMNS_WITHOUT_BATCH_ID } from './row-binary';
 import { insertOnce } from './batch-id';

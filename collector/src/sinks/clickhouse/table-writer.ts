@@ -1,12 +1,13 @@
-import { LogRow } from '../../model/log-row';
-import { ClickHouse } from '../../storage/clickhouse';
-import { RetryOptions } from '../../helpers/retry';
-import { Spool } from '../../helpers/spool';
+import type { LogRow } from '../../model/log-row';
+import type { ClickHouse } from '../../storage/clickhouse';
+import type { RetryOptions } from '../../helpers/retry';
+import type { Spool } from '../../helpers/spool';
 import { UnavailableError } from '../../receivers/otlp/errors';
-import { CollectorMetrics } from '../../telemetry/metrics';
+import type { CollectorMetrics } from '../../telemetry/metrics';
 import { log } from '../../helpers/log';
 import { RowBinaryWriter } from './row-binary';
-import { BatchInfo, insertOnce, newBatchId } from './batch-id';
+import type { BatchInfo } from './batch-id';
+import { insertOnce, newBatchId } from './batch-id';
 import { DEFAULT_RESEND_WINDOW_MS, storedRequestIds } from './request-ids';
 
 export interface BatchOptions {

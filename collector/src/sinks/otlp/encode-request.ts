@@ -1,4 +1,4 @@
-import { Attributes, LogRow, ResourceInfo, ScopeInfo } from '../../model/log-row';
+import type { Attributes, LogRow, ResourceInfo, ScopeInfo } from '../../model/log-row';
 import { ByteWriter } from '../../helpers/byte-writer';
 
 /**

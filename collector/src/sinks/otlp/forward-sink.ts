@@ -1,8 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
-import { LogRow } from '../../model/log-row';
-import { DestinationConfig } from '../../config/collector-config';
+import type { LogRow } from '../../model/log-row';
+import type { DestinationConfig } from '../../config/collector-config';
 import { logsServiceDefinition } from '../../receivers/otlp/grpc-receiver';
-import { CollectorMetrics } from '../../telemetry/metrics';
+import type { CollectorMetrics } from '../../telemetry/metrics';
 import { log } from '../../helpers/log';
 import { encodeLogsRequest } from './encode-request';
 

@@ -4,7 +4,8 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ChdbHttpServer, ChdbSession } from './chdb-http';
+import type { ChdbSession } from './chdb-http';
+import { ChdbHttpServer } from './chdb-http';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
