@@ -60,7 +60,9 @@ async function generate(ch: ClickHouse, database: string, now: number): Promise<
         emptyArrayString() AS \`ScopeAttributes.value\`,
         ['http.method', 'http.route', 'http.status_code', 'user.id', 'duration_ms'] AS \`LogAttributes.key\`,
         ['GET', '/orders/:id', toString(200 + number % 5), concat('user-', toString(number % 7919)), toString(number % 97)] AS \`LogAttributes.value\`,
-        toUInt32(0) AS DroppedAttributesCount
+        toUInt32(0) AS DroppedAttributesCount,
+        toUInt64(0) AS BatchId,
+        toUInt64(0) AS RequestId
       FROM system.numbers LIMIT ${ROWS}`,
     // Insert blocks of a collector's size, not ClickHouse's 1 M rows: the materialized views
     // (on 18.16 the word index's) aggregate each block in memory.
