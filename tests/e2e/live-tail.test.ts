@@ -13,9 +13,9 @@ import { otlpJson, postJson } from '../support/otlp-json';
 
 /**
  * Live tail pushed from the collectors: two collectors, one query server whose every
- * ClickHouse request is counted. Records sent to either collector reach the viewers as
- * they are acknowledged — one dated an hour ago too — and twenty viewers cost ClickHouse
- * no more queries than one.
+ * ClickHouse request is counted. A tail opens with the last seconds' records (one query);
+ * then records sent to either collector reach the viewers as they are acknowledged — one
+ * dated an hour ago too — and twenty viewers cost ClickHouse no more queries than one.
  */
 jest.setTimeout(60_000);
 const tag = randomBytes(4).toString('hex');
@@ -93,6 +93,20 @@ describe('live tail, pushed from the collectors', () => {
       await new Promise((r) => setTimeout(r, 300));
       expect(view.records.map((r) => r.body).sort()).toEqual(['dated an hour ago', 'via a', 'via b']);
       expect(seen).toBeDefined();
+    } finally {
+      view.close();
+    }
+  });
+
+  it("opens with the last seconds' records, read once, then what is pushed — each record once", async () => {
+    await postJson(a.httpPort, otlpJson(`backlog-${tag}`, [{ body: 'before the tail opened' }]));
+    const view = viewer(`service=backlog-${tag}`);
+    try {
+      await eventually(async () => view.events.some((e) => e.name === 'status'));
+      await postJson(b.httpPort, otlpJson(`backlog-${tag}`, [{ body: 'after it opened' }]));
+      await eventually(async () => view.records.length >= 2);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(view.records.map((r) => r.body)).toEqual(['before the tail opened', 'after it opened']);
     } finally {
       view.close();
     }
