@@ -7,18 +7,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { execFile } from 'node:child_process';
 import { ClickHouse, LocalClickHouse, freePort } from '@distlog/collector';
 import { drive, grpcSender, makeRows, procStats, requests } from '@distlog/collector/dist/bench/load';
 import type { CollectorProcess } from '../support/collector-process';
-import { DISTLOG_BIN, startCollectorProcess } from '../support/collector-process';
+import { distlogSchemaApply, startCollectorProcess } from '../support/collector-process';
 import type { LocalCluster } from '../support/cluster';
 import { startLocalCluster } from '../support/cluster';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 400_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
-const exec = promisify(execFile);
 
 interface Deployment {
   label: string;
@@ -105,15 +102,7 @@ async function main(): Promise<void> {
       pids: [server.pid!],
       env: {},
       prepare: async (database) => {
-        await exec(process.execPath, [
-          DISTLOG_BIN,
-          'schema',
-          'apply',
-          '--clickhouse-url',
-          server!.url,
-          '--database',
-          database,
-        ]);
+        await distlogSchemaApply(server!.url, database);
         return ClickHouse.connect({ url: server!.url, database });
       },
     };
@@ -125,8 +114,7 @@ async function main(): Promise<void> {
       pids: shards.map((s) => s.pid!),
       env: { CLICKHOUSE_CLUSTER: cluster.name },
       prepare: async (database) => {
-        const args = ['schema', 'apply', '--clickhouse-url', shards[0].url, '--database', database];
-        await exec(process.execPath, [DISTLOG_BIN, ...args, '--cluster', cluster!.name]);
+        await distlogSchemaApply(shards[0].url, database, '--cluster', cluster!.name);
         return ClickHouse.connect({ url: shards[0].url, database, cluster: cluster!.name });
       },
     };

@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import {
   ClickHouse,
@@ -11,7 +9,7 @@ import {
 } from '@distlog/collector';
 import { buildApp } from '@distlog/query-ui';
 import type { CollectorProcess } from '../support/collector-process';
-import { DISTLOG_BIN, startCollectorProcess } from '../support/collector-process';
+import { distlogSchemaApply, startCollectorProcess } from '../support/collector-process';
 import type { LocalCluster } from '../support/cluster';
 import { startLocalCluster } from '../support/cluster';
 import { expandPanelSql, loadDashboards } from '../support/grafana';
@@ -24,7 +22,6 @@ import { otlpJson, postJson } from '../support/otlp-json';
  * Distributed tables; search, trace lookup, histogram and a Grafana panel read
  * every shard; retention drops partitions on every shard.
  */
-const exec = promisify(execFile);
 const database = `distlog_cluster_${randomBytes(4).toString('hex')}`;
 const TRACES = 6;
 const PER_TRACE = 25;
@@ -52,17 +49,7 @@ afterAll(async () => {
 
 /** `distlog schema apply --cluster` through one of the shards, as a real process. */
 function applyOnCluster(shard: number) {
-  return exec(process.execPath, [
-    DISTLOG_BIN,
-    'schema',
-    'apply',
-    '--clickhouse-url',
-    cluster.shards[shard].url,
-    '--database',
-    database,
-    '--cluster',
-    cluster.name,
-  ]);
+  return distlogSchemaApply(cluster.shards[shard].url, database, '--cluster', cluster.name);
 }
 
 async function localRows(ch: ClickHouse, table: string): Promise<number> {

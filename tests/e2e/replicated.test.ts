@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
 import {
   ClickHouse,
   DEFAULT_CONFIG_FILE,
@@ -9,7 +7,7 @@ import {
   loadConfigFile,
 } from '@distlog/collector';
 import type { CollectorProcess } from '../support/collector-process';
-import { DISTLOG_BIN, startCollectorProcess } from '../support/collector-process';
+import { distlogSchemaApply, startCollectorProcess } from '../support/collector-process';
 import type { LocalCluster } from '../support/cluster';
 import { startLocalCluster } from '../support/cluster';
 import { otlpJson, postJson } from '../support/otlp-json';
@@ -21,7 +19,6 @@ import { otlpJson, postJson } from '../support/otlp-json';
  * macros, the collector writes through the Distributed tables to one replica, and
  * replication brings every record to the other.
  */
-const exec = promisify(execFile);
 const database = `distlog_replicated_${randomBytes(4).toString('hex')}`;
 const TIERS = loadConfigFile(DEFAULT_CONFIG_FILE).tiers;
 
@@ -40,16 +37,7 @@ afterAll(async () => {
 }, 60_000);
 
 function schemaApply(...extra: string[]) {
-  return exec(process.execPath, [
-    DISTLOG_BIN,
-    'schema',
-    'apply',
-    '--clickhouse-url',
-    cluster.shards[0].url,
-    '--database',
-    database,
-    ...extra,
-  ]);
+  return distlogSchemaApply(cluster.shards[0].url, database, ...extra);
 }
 
 // Clusters run on clickhouse-server processes this file starts (chDB is embedded and has

@@ -1,11 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawn, execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { promisify } from 'node:util';
 import {
   ClickHouse,
   createTestDatabase,
@@ -14,7 +13,7 @@ import {
   testClickHouseUrl,
 } from '@distlog/collector';
 import type { CollectorProcess } from '../support/collector-process';
-import { DISTLOG_BIN, startCollectorProcess } from '../support/collector-process';
+import { DISTLOG_BIN, distlogSchemaApply, startCollectorProcess } from '../support/collector-process';
 import type { LocalCluster } from '../support/cluster';
 import { startLocalCluster } from '../support/cluster';
 import { otlpJson } from '../support/otlp-json';
@@ -31,7 +30,6 @@ import { otlpJson } from '../support/otlp-json';
  * query server works on the other. Nothing of this depends on which process holds what.
  */
 jest.setTimeout(180_000);
-const exec = promisify(execFile);
 const ADMIN_TOKEN = 'scale-out-admin-token-0123456789';
 const SENDERS = 3;
 const BATCH = 50;
@@ -297,17 +295,7 @@ onServers('three collectors and two query servers on a two-shard cluster', () =>
   it('stores every record once through a kill, shares rules, processes and sessions', async () => {
     cluster = await startLocalCluster(2);
     const database = `distlog_scale_${randomBytes(4).toString('hex')}`;
-    await exec(process.execPath, [
-      DISTLOG_BIN,
-      'schema',
-      'apply',
-      '--clickhouse-url',
-      cluster.shards[0].url,
-      '--database',
-      database,
-      '--cluster',
-      cluster.name,
-    ]);
+    await distlogSchemaApply(cluster.shards[0].url, database, '--cluster', cluster.name);
     const ch = await ClickHouse.connect({ url: cluster.shards[0].url, database, cluster: cluster.name });
     const env = { SCALE_OUT_ADMIN_TOKEN: ADMIN_TOKEN, CLICKHOUSE_CLUSTER: cluster.name };
     // The collectors and query servers enter the cluster through either shard.

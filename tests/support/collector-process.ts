@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -206,4 +207,24 @@ export async function stopCollectorAndDatabase(
 ): Promise<void> {
   await collector?.stop();
   if (ch) await dropTestDatabase(ch);
+}
+
+const execFileAsync = promisify(execFile);
+
+/** `distlog schema apply --clickhouse-url URL --database NAME [extra…]` as a real process (stdout, stderr). */
+export function distlogSchemaApply(
+  url: string,
+  database: string,
+  ...extra: string[]
+): Promise<{ stdout: string; stderr: string }> {
+  return execFileAsync(process.execPath, [
+    DISTLOG_BIN,
+    'schema',
+    'apply',
+    '--clickhouse-url',
+    url,
+    '--database',
+    database,
+    ...extra,
+  ]);
 }
