@@ -5,12 +5,14 @@ import { applySchema, timeColumnTypes } from './storage/schema';
 import { enforceRetention } from './storage/retention';
 import type { CollectorConfig } from './config/collector-config';
 import { DEFAULT_CONFIG_FILE, loadConfigFile } from './config/collector-config';
+import { DEFAULTS } from './config/defaults';
 import type { BatchOptions, StorageState } from './sinks/clickhouse/table-writer';
 import { TableWriter } from './sinks/clickhouse/table-writer';
 import { SpoolReplayer } from './sinks/clickhouse/replayer';
 import { ForwardSink } from './sinks/otlp/forward-sink';
 import type { Routes } from './pipeline/pipeline';
 import { RoutingPipeline } from './pipeline/pipeline';
+import { MetricSink } from './metrics/metric-sink';
 import { Router } from './router/router';
 import { OtlpHttpReceiver } from './receivers/otlp/http-receiver';
 import { OtlpGrpcReceiver } from './receivers/otlp/grpc-receiver';
@@ -60,6 +62,8 @@ export interface RunningCollector {
   levels: LevelStore;
   /** Resolves when the retention pass in progress (one runs at start) is over. */
   retention(): Promise<void>;
+  /** Writes the declared metrics gathered so far (they are written every metricOptions.flushInterval). */
+  flushMetrics(): Promise<void>;
   /** Re-reads a configuration (rules, tiers, destinations, batching) without dropping records. */
   reload(config: CollectorConfig): Promise<void>;
   /** Stops receiving, stores what was accepted, closes ClickHouse. Safe to call twice. */
@@ -70,6 +74,8 @@ export function effectiveConfig(options: CollectorOptions): CollectorConfig {
   const base = options.config ?? loadConfigFile(DEFAULT_CONFIG_FILE);
   return {
     ...base,
+    metrics: base.metrics ?? [],
+    metricOptions: base.metricOptions ?? DEFAULTS.metricOptions,
     clickhouse: { ...base.clickhouse, ...definedOnly(options.clickhouse ?? {}) },
     receivers: {
       grpc: { ...base.receivers.grpc, ...definedOnly(options.grpc ?? {}) },
@@ -131,7 +137,11 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     return { router: new Router(cfg.rules, cfg.defaultAction), writers, forwards };
   };
   const tail = new TailHub();
-  const pipeline = new RoutingPipeline(buildRoutes(config), metrics, tail);
+  // Declared metrics (made once the collector has its id, below); records count before any drop.
+  let metricSink: MetricSink | undefined;
+  const pipeline = new RoutingPipeline(buildRoutes(config), metrics, tail, {
+    observe: (rows) => metricSink?.observe(rows),
+  });
   metrics.gauge('distlog_forward_queue_records', 'Records waiting to be forwarded (all destinations).', () =>
     [...pipeline.current.forwards.values()].reduce((n, f) => n + f.queued, 0),
   );
@@ -150,6 +160,10 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       log('info', `level rule ${change.kind}`, { rule: change.rule });
     },
   });
+
+  metricSink = new MetricSink(ch, config.metrics, config.metricOptions, metrics, levels.collectorId);
+  await metricSink.start();
+  metrics.extra = () => metricSink!.prometheus.render();
 
   const limits = config.receivers.limits;
   // Replaced on reload, so keys and tokens can be rotated without a restart.
@@ -269,6 +283,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     metrics,
     levels,
     retention: () => retentionRun,
+    flushMetrics: () => metricSink!.flush(),
     get config() {
       return config;
     },
@@ -290,6 +305,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
         retentionTimer = setInterval(() => (retentionRun = runRetention()), merged.retention.intervalMs);
         retentionTimer.unref();
       }
+      await metricSink!.replace(merged.metrics, merged.metricOptions);
       authenticator = new Authenticator(merged.auth);
       config = merged;
       log('info', 'configuration reloaded', {
@@ -308,6 +324,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
         await retentionRun;
         await Promise.all([grpcReceiver.stop(), httpReceiver.stop()]);
         await pipeline.flush();
+        await metricSink!.stop();
         await Promise.all([...pipeline.current.forwards.values()].map((f) => f.stop()));
         await replayer?.stop();
         await ch.close();

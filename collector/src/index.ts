@@ -56,3 +56,7 @@ export type { ThrottleOptions } from './auth/throttle';
 export { NO_AUTH, MIN_SECRET_LENGTH } from './auth/auth-config';
 export type { AuthConfig, Role, TlsConfig } from './auth/auth-config';
 export { levelControlService } from './control/level-grpc';
+export { METRIC_TABLES, METRIC_DEFINITIONS_TABLE } from './metrics/metric-sink';
+export { METRIC_KEEP_DAYS } from './storage/retention';
+export { bucketOf, bucketValue, quantileOf, quantileSql, RELATIVE_ACCURACY } from './metrics/sketch';
+export type { MetricConfig, MetricKind } from './config/metrics-config';

@@ -80,7 +80,67 @@ describe('collector configuration', () => {
         'batch.resendWindow',
         'spool.maxBytes',
         'retention.interval',
+        'metrics',
+        'metricOptions.flushInterval',
+        'metricOptions.maxSeries',
       ].sort(),
+    );
+  });
+
+  it('declares metrics as data: defaults when the file is silent, none with an empty list, each problem named', () => {
+    expect(parseConfig('', 'x.yaml', env).metrics.map((m) => m.name)).toEqual([
+      'records',
+      'scope_duration_ms',
+      'usage_events',
+    ]);
+    expect(parseConfig('metrics: []', 'x.yaml', env).metrics).toEqual([]);
+    const config = parseConfig(
+      `metrics:
+  - name: checkout_latency_ms
+    match: { service: orders, attributes: { scope.name: checkout } }
+    kind: distribution
+    value: scope.duration_ms
+    by: [service.name, http.route]
+    retention: 5y`,
+      'x.yaml',
+      env,
+    );
+    expect(config.metrics[0]).toMatchObject({
+      name: 'checkout_latency_ms',
+      kind: 'distribution',
+      value: 'scope.duration_ms',
+      by: ['service.name', 'http.route'],
+      retentionDays: 5 * 366,
+    });
+    const found = problems(`
+metrics:
+  - { name: a, kind: histogram, retention: 30 }
+  - { name: b, kind: sum, retention: 30 }
+  - { name: c, kind: count, value: x, retention: 30 }
+  - { name: d, by: [a, b, c, d, e, f], retention: 30 }
+  - { name: distlog_records, retention: 30 }
+  - { name: Bad-Name, retention: 30 }
+  - { name: e, retention: forever }
+  - { name: f }
+  - { name: g, by: [x, x], retention: 1y, match: { colour: red } }
+  - { name: g, retention: 1 }
+metricOptions: { flushInterval: 1h }
+`);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'metrics[0].kind: expected one of count, sum, distribution, got "histogram"',
+        'metrics[1].value: a sum needs the numeric attribute it reads (value: ATTRIBUTE)',
+        'metrics[2].value: a count reads no value (use kind: sum or distribution)',
+        'metrics[3].by: at most 5 grouping fields (got 6): each one multiplies the groups stored',
+        `metrics[4].name: "distlog_records": names starting with "distlog_" are the collector's own`,
+        'metrics[5].name: expected a name of lower-case letters, digits and _ (e.g. checkout_latency_ms), got "Bad-Name"',
+        'metrics[6].retention: expected a retention such as 30 (days), "90d", "12w" or "5y", at most 20 years, got "forever"',
+        'metrics[7].retention: required (how long to keep the metric, e.g. 400d or 5y)',
+        'metrics[8].by: "x" is listed twice',
+        'metrics[8].match.colour: unknown key (allowed: service, severity, scope, eventName, attributes, body)',
+        'metrics[9].name: metric "g" is defined twice',
+        'metricOptions.flushInterval: expected a duration from 100ms to 1m, e.g. "10s", got "1h"',
+      ]),
     );
   });
 
@@ -115,7 +175,7 @@ unknownTop: 1
 `);
     expect(found).toEqual(
       expect.arrayContaining([
-        'unknownTop: unknown key (allowed: receivers, clickhouse, tiers, destinations, rules, default, batch, spool, retention, levels, auth, tls)',
+        'unknownTop: unknown key (allowed: receivers, clickhouse, tiers, destinations, rules, default, batch, spool, retention, levels, auth, tls, metrics, metricOptions)',
         'receivers.grpc.port: expected a whole number ≥ 0 and ≤ 65535, got number 99999',
         'receivers.limits.maxRequestBytes: expected a size such as 1048576, "512KiB", "16MiB" or "1GiB", got "lots"',
         'tiers[0].retentionDays: expected a whole number ≥ 1, got number 0',

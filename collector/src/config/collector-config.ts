@@ -10,7 +10,9 @@ import type { ReceiverLimits } from '../receivers/otlp/limits';
 import type { AuthConfig, TlsConfig } from '../auth/auth-config';
 import { parseAuth, parseTls } from '../auth/auth-config';
 import type { BatchOptions } from '../sinks/clickhouse/table-writer';
-import { DEFAULTS, DEFAULT_ROUTING } from './defaults';
+import { DEFAULTS, DEFAULT_METRICS, DEFAULT_ROUTING } from './defaults';
+import type { MetricConfig, MetricOptions } from './metrics-config';
+import { parseMetricOptions, parseMetrics } from './metrics-config';
 import { identifier } from '../storage/sql';
 
 /**
@@ -61,6 +63,9 @@ export interface CollectorConfig {
   auth: AuthConfig;
   /** Certificate and key for the gRPC, HTTP and query-server ports; absent: plain text. */
   tls?: TlsConfig;
+  /** Metrics rolled up from the records as they arrive (see ./metrics-config.ts). */
+  metrics: MetricConfig[];
+  metricOptions: MetricOptions;
 }
 
 export const DEFAULT_CONFIG_FILE = path.resolve(__dirname, '../../config/default.yaml');
@@ -128,6 +133,8 @@ const TOP_KEYS = [
   'levels',
   'auth',
   'tls',
+  'metrics',
+  'metricOptions',
 ];
 
 function validate(
@@ -371,6 +378,8 @@ function validate(
     retention,
     levels,
     auth: parseAuth(c, top.auth, env),
+    metrics: parseMetrics(c, top.metrics === undefined ? DEFAULT_METRICS : top.metrics),
+    metricOptions: parseMetricOptions(c, top.metricOptions, DEFAULTS.metricOptions),
     ...(top.tls !== undefined ? { tls: parseTls(c, top.tls) } : {}),
   };
 }

@@ -33,7 +33,41 @@ export const DEFAULTS = {
   },
   spool: { maxBytes: 1024 ** 3 },
   retention: { intervalMs: 3_600_000 },
+  metricOptions: { flushIntervalMs: 10_000, maxSeries: 10_000 },
 } as const;
+
+/**
+ * The metrics a configuration gets when it says nothing about metrics (`metrics: []`
+ * declares none): records per service and severity, scope durations per service and
+ * scope name, and usage events per event name. Written as a file would write them.
+ */
+export const DEFAULT_METRICS = [
+  {
+    name: 'records',
+    description: 'Records per service and severity',
+    kind: 'count',
+    by: ['service.name', 'severity'],
+    retention: '400d',
+  },
+  {
+    name: 'scope_duration_ms',
+    description: 'Durations of Distlog scopes (scope.duration_ms) per service and scope name',
+    unit: 'ms',
+    match: { eventName: 'distlog.scope.end' },
+    kind: 'distribution',
+    value: 'scope.duration_ms',
+    by: ['service.name', 'scope.name'],
+    retention: '5y',
+  },
+  {
+    name: 'usage_events',
+    description: 'usage.* events per service and event name',
+    match: { eventName: 'usage.*' },
+    kind: 'count',
+    by: ['service.name', 'event.name'],
+    retention: '5y',
+  },
+];
 
 /**
  * The routing a configuration gets when it says nothing about tiers, rules and the

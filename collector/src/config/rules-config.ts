@@ -124,7 +124,7 @@ export function parseAction(
   return { store, forward, drop, reject, sample };
 }
 
-function parseMatch(c: Checker, at: string, raw: Json): MatchConfig {
+export function parseMatch(c: Checker, at: string, raw: Json): MatchConfig {
   const o = c.object(at, raw, ['service', 'severity', 'scope', 'eventName', 'attributes', 'body']);
   if (!o) return {};
   const match: MatchConfig = {};

@@ -6,6 +6,11 @@ import type { Router } from '../router/router';
 import type { CollectorMetrics } from '../telemetry/metrics';
 import type { TailHub } from '../tail/tail-hub';
 
+/** Sees every record a request stored or dropped by rule, once the request succeeded (declared metrics). */
+export interface RecordObserver {
+  observe(rows: readonly LogRow[]): void;
+}
+
 /**
  * What every receiver hands its decoded records to. consume() resolves once every
  * record is stored (in ClickHouse or the spool), queued for forwarding, or dropped
@@ -31,6 +36,8 @@ export class RoutingPipeline implements Consumer {
     private readonly metrics: CollectorMetrics,
     /** Live tail: what was stored, as it is acknowledged. */
     private readonly tail?: TailHub,
+    /** Metrics: every accepted record, dropped by rule or not, counted before the drop. */
+    private readonly observer?: RecordObserver,
   ) {}
 
   /** Takes new rules/tiers/destinations; requests already routed finish with the old ones. */
@@ -50,6 +57,7 @@ export class RoutingPipeline implements Consumer {
     let dropped = 0;
     let rejected = 0;
     let rejectionMessage = '';
+    const accepted: LogRow[] | undefined = this.observer ? [] : undefined;
     for (const row of rows) {
       const decision = router.route(row);
       for (const rule of decision.rules) ruleCounts.set(rule, (ruleCounts.get(rule) ?? 0) + 1);
@@ -57,6 +65,7 @@ export class RoutingPipeline implements Consumer {
         if (rejected++ === 0) rejectionMessage = decision.rejected;
         continue;
       }
+      accepted?.push(row);
       if (decision.dropped) {
         dropped++;
         continue;
@@ -67,12 +76,17 @@ export class RoutingPipeline implements Consumer {
     for (const [rule, n] of ruleCounts) this.metrics.routed.inc({ rule }, n);
     if (dropped > 0) this.metrics.dropped.inc({ reason: 'rule' }, dropped);
     for (const [destination, list] of toDestination) forwards.get(destination)?.enqueue(list);
-    await Promise.all(
+    const stored = await Promise.all(
       [...toTier].map(async ([tier, list]) => {
         const writer = writers.get(tier)!;
-        if (await writer.write(list, requestId)) this.tail?.publish(writer.table, list);
+        const added = await writer.write(list, requestId);
+        if (added) this.tail?.publish(writer.table, list);
+        return added;
       }),
     );
+    // A request its client sent again (stored already, or pending) is not counted again.
+    const resent = stored.length > 0 && stored.every((added) => !added);
+    if (accepted && accepted.length > 0 && !resent) this.observer!.observe(accepted);
     this.metrics.accepted.inc({}, rows.length - rejected);
     if (rejected === 0) return undefined;
     this.metrics.refused.inc({ reason: 'rule' }, rejected);

@@ -204,6 +204,17 @@ export class ClickHouse {
     for await (const _chunk of result.stream) void _chunk;
   }
 
+  /** Inserts rows as JSONEachRow (small, infrequent writes: metrics, definitions). */
+  async insertJson(table: string, rows: readonly Record<string, unknown>[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.client.insert({
+      table: `${this.database}.${identifier(table, 'table name')}`,
+      values: rows as Record<string, unknown>[],
+      format: 'JSONEachRow',
+      ...(this.cluster ? { clickhouse_settings: { insert_distributed_sync: 1 } } : {}),
+    });
+  }
+
   async close(): Promise<void> {
     await this.client.close();
   }

@@ -55,6 +55,43 @@ export async function enforceRetention(
       }
     }
   }
+  dropped.push(...(await enforceMetricRetention(ch, now)));
+  return dropped;
+}
+
+/** How long each rollup table keeps a metric, at most: its resolution's horizon, else the metric's own retention. */
+export const METRIC_KEEP_DAYS: Record<string, number> = {
+  metric_minutes: 15,
+  metric_hours: 400,
+  metric_days: Infinity,
+};
+
+/**
+ * The rollup tables are partitioned by (RetentionDays, day or month): a partition goes
+ * once all of it is older than min(the metric's retention, the table's horizon).
+ */
+async function enforceMetricRetention(ch: ClickHouse, now: Date): Promise<DroppedPartition[]> {
+  const dropped: DroppedPartition[] = [];
+  for (const [table, horizon] of Object.entries(METRIC_KEEP_DAYS)) {
+    const stored = ch.storageTable(table);
+    const partitions = await ch.query<{ id: string }>(
+      `SELECT DISTINCT partition_id AS id FROM ${ch.systemTable('parts')}
+       WHERE database = ${stringLiteral(ch.database)} AND table = ${stringLiteral(stored)} AND active`,
+    );
+    for (const { id } of partitions) {
+      const m = /^(\d+)-(\d{4})(\d{2})(\d{2})?$/.exec(id);
+      if (!m) continue;
+      const keep = Math.min(Number(m[1]), horizon);
+      // The partition's last day: the day itself, or the month's last day.
+      const last = m[4]
+        ? Date.UTC(Number(m[2]), Number(m[3]) - 1, Number(m[4]))
+        : Date.UTC(Number(m[2]), Number(m[3]), 0);
+      if (last + 86_400_000 <= now.getTime() - keep * 86_400_000) {
+        await ch.command(`ALTER TABLE ${ch.database}.${stored}${ch.onCluster} DROP PARTITION ID ${stringLiteral(id)}`);
+        dropped.push({ table, partition: id });
+      }
+    }
+  }
   return dropped;
 }
 

@@ -132,7 +132,25 @@ export class CollectorMetrics {
     'Rows per ClickHouse insert.',
     [10, 100, 1000, 5000, 10000, 20000, 50000, 100000],
   );
+  readonly metricPointsWritten = new Counter(
+    'distlog_metric_points_written_total',
+    'Rows of declared metrics (per metric, minute and group) written to metric_minutes.',
+  );
+  readonly metricPointsDropped = new Counter(
+    'distlog_metric_points_dropped_total',
+    'Rows of declared metrics dropped because ClickHouse stayed away too long.',
+  );
+  readonly metricValuesMissing = new Counter(
+    'distlog_metric_values_missing_total',
+    'Records that matched a sum or distribution metric but had no numeric value attribute, by metric.',
+  );
+  readonly metricSeriesOverflow = new Counter(
+    'distlog_metric_series_overflow_total',
+    'Records counted under "~other" because their metric had more groups than metricOptions.maxSeries, by metric.',
+  );
   private readonly gauges: Gauge[] = [];
+  /** More exposition text (the declared metrics' current values). */
+  extra: () => string = () => '';
 
   gauge(name: string, help: string, read: () => number): void {
     this.gauges.push(new Gauge(name, help, read));
@@ -153,8 +171,12 @@ export class CollectorMetrics {
       this.requestsAlreadyStored,
       this.insertLatency,
       this.batchRows,
+      this.metricPointsWritten,
+      this.metricPointsDropped,
+      this.metricValuesMissing,
+      this.metricSeriesOverflow,
       ...this.gauges,
     ];
-    return all.map((m) => m.render()).join('\n') + '\n';
+    return all.map((m) => m.render()).join('\n') + '\n' + this.extra();
   }
 }

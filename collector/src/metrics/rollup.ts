@@ -1,0 +1,164 @@
+import type { MetricConfig } from '../config/metrics-config';
+import type { LogRow } from '../model/log-row';
+import { compileMatch } from '../router/router';
+import { bucketOf } from './sketch';
+
+/**
+ * Rolls records up into the declared metrics as they arrive: per metric, minute and
+ * group, a count, a sum and (distributions) a bucket → count map. observe() is called
+ * once per stored request; drain() hands what accumulated to the writer. The per-record
+ * work is one match test per metric and, when it matches, one map lookup.
+ */
+export interface MetricPoint {
+  metric: string;
+  /** Start of the minute, seconds since the epoch. */
+  minute: number;
+  labelKeys: string[];
+  labelValues: string[];
+  retentionDays: number;
+  count: number;
+  sum: number;
+  /** Distributions only: bucket → records. */
+  buckets?: Map<number, number>;
+}
+
+/** The group value a metric with more groups than maxSeries files new groups under. */
+export const OVERFLOW_LABEL = '~other';
+
+type Field = (row: LogRow) => string;
+
+interface CompiledMetric {
+  config: MetricConfig;
+  test: (row: LogRow) => boolean;
+  fields: Field[];
+  points: Map<string, MetricPoint>;
+  /** Records whose value attribute was missing or not a number. */
+  missing: number;
+  overflowed: number;
+}
+
+const SEVERITY_NAMES = ['UNSPECIFIED', 'TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+
+export function severityName(n: number): string {
+  return SEVERITY_NAMES[n <= 0 ? 0 : Math.min(6, Math.ceil(n / 4))];
+}
+
+function attribute(keys: string[], values: string[], key: string): string {
+  const i = keys.indexOf(key);
+  return i < 0 ? '' : values[i];
+}
+
+export function fieldReader(field: string): Field {
+  switch (field) {
+    case 'service.name':
+      return (r) => r.resource.serviceName;
+    case 'severity':
+      return (r) => severityName(r.severityNumber);
+    case 'logger':
+      return (r) => r.scope.name;
+    case 'event.name':
+      return (r) => r.eventName;
+  }
+  if (field.startsWith('resource.')) {
+    const key = field.slice('resource.'.length);
+    return (r) => attribute(r.resource.attributes.keys, r.resource.attributes.values, key);
+  }
+  return (r) => attribute(r.attributes.keys, r.attributes.values, field);
+}
+
+export class MetricRollup {
+  private readonly metrics: CompiledMetric[];
+
+  constructor(
+    configs: readonly MetricConfig[],
+    private readonly maxSeries: number,
+    /** Warned once per metric when its groups overflow. */
+    private readonly warn: (message: string, fields: Record<string, unknown>) => void = () => {},
+  ) {
+    this.metrics = configs.map((config) => ({
+      config,
+      test: compileMatch(config.match),
+      fields: config.by.map(fieldReader),
+      points: new Map(),
+      missing: 0,
+      overflowed: 0,
+    }));
+  }
+
+  get definitions(): readonly MetricConfig[] {
+    return this.metrics.map((m) => m.config);
+  }
+
+  observe(rows: readonly LogRow[]): void {
+    for (const m of this.metrics) {
+      const valueKey = m.config.value;
+      for (const row of rows) {
+        if (!m.test(row)) continue;
+        let value = 0;
+        if (valueKey !== undefined) {
+          const i = row.attributes.keys.indexOf(valueKey);
+          value = i < 0 ? NaN : Number(row.attributes.values[i]);
+          if (!Number.isFinite(value) || row.attributes.values[i] === '') {
+            m.missing++;
+            continue;
+          }
+        }
+        this.add(m, row, value);
+      }
+    }
+  }
+
+  private add(m: CompiledMetric, row: LogRow, value: number): void {
+    // Clamped to DateTime's range, as the tiers are.
+    const seconds = Math.min(Math.max(Number(row.timeUnixNano / 1_000_000_000n), 0), 4_294_967_295);
+    const minute = seconds - (seconds % 60);
+    const labelValues = m.fields.map((f) => f(row));
+    let key = `${minute}\u0001${labelValues.join('\u0001')}`;
+    let point = m.points.get(key);
+    if (!point && m.points.size >= this.maxSeries) {
+      if (m.overflowed++ === 0)
+        this.warn(`metric ${m.config.name} has more than ${this.maxSeries} groups: new ones are counted as "${OVERFLOW_LABEL}"`, {
+          metric: m.config.name,
+          maxSeries: this.maxSeries,
+        });
+      labelValues.fill(OVERFLOW_LABEL);
+      key = `${minute}\u0001${labelValues.join('\u0001')}`;
+      point = m.points.get(key);
+    }
+    if (!point) {
+      point = {
+        metric: m.config.name,
+        minute,
+        labelKeys: m.config.by,
+        labelValues,
+        retentionDays: m.config.retentionDays,
+        count: 0,
+        sum: 0,
+        ...(m.config.kind === 'distribution' ? { buckets: new Map<number, number>() } : {}),
+      };
+      m.points.set(key, point);
+    }
+    point.count++;
+    point.sum += value;
+    if (point.buckets) {
+      const b = bucketOf(value);
+      point.buckets.set(b, (point.buckets.get(b) ?? 0) + 1);
+    }
+  }
+
+  /** What accumulated since the last drain, and the counts of records without a usable value. */
+  drain(): { points: MetricPoint[]; missing: Map<string, number>; overflowed: Map<string, number> } {
+    const points: MetricPoint[] = [];
+    const missing = new Map<string, number>();
+    const overflowed = new Map<string, number>();
+    for (const m of this.metrics) {
+      points.push(...m.points.values());
+      m.points = new Map();
+      if (m.missing > 0) missing.set(m.config.name, m.missing);
+      if (m.overflowed > 0) overflowed.set(m.config.name, m.overflowed);
+      m.missing = 0;
+      m.overflowed = 0;
+    }
+    return { points, missing, overflowed };
+  }
+}
