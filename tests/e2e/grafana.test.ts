@@ -1,5 +1,5 @@
 import type { ClickHouse } from '@distlog/collector';
-import { dropTestDatabase } from '@distlog/collector';
+import { dropTestDatabase, eventually } from '@distlog/collector';
 import type { CollectorProcess } from '../support/collector-process';
 import { collectorWithShopData } from '../support/shop';
 import { otlpJson, postJson } from '../support/otlp-json';
@@ -22,6 +22,13 @@ beforeAll(async () => {
       { body: 'debugging', severityNumber: 5 },
     ]),
   );
+  // Rolled up within the collector's metric flush (half a second here).
+  await eventually(async () => {
+    const [r] = await ch.query<{ n: string }>(
+      `SELECT count() AS n FROM ${ch.database}.metric_minutes WHERE Metric = 'usage_events'`,
+    );
+    return Number(r.n) > 0;
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -62,6 +69,37 @@ describe('Grafana dashboards', () => {
     );
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) expect(row.trace_link).toBe(`https://logs.example.com/trace/${row.TraceId}`);
+  });
+
+  it('read usage and performance from the metric rollups, never raw rows, with the numbers the raw rows give', async () => {
+    const usage = dashboards.find((d) => d.uid === 'distlog-usage')!;
+    for (const sql of [
+      ...usage.panels.flatMap((p) => p.targets.map((t) => t.rawSql)),
+      ...usage.templating.list.map((v) => v.query),
+    ])
+      expect(sql).not.toMatch(/\bdistlog\.(all_logs|logs|debug|longterm)\b/);
+    const durations = usage.panels.find((p) => p.title.startsWith('Scope durations'))!;
+    const services = ['gateway', 'orders', 'payments', 'shop'];
+    const fromRollups = await ch.query<{
+      service: string;
+      scope_name: string;
+      calls: string;
+      p95_ms: number;
+    }>(expand(durations.targets[0].rawSql, services));
+    const fromRaw = await ch.query<{ service: string; scope_name: string; calls: string; v: number[] }>(
+      `SELECT ServiceName AS service, LogAttributes.value[indexOf(LogAttributes.key, 'scope.name')] AS scope_name,
+              count() AS calls, groupArray(toFloat64(LogAttributes.value[indexOf(LogAttributes.key, 'scope.duration_ms')])) AS v
+       FROM ${ch.database}.all_logs WHERE EventName = 'distlog.scope.end' GROUP BY service, scope_name`,
+    );
+    expect(fromRollups).toHaveLength(fromRaw.length);
+    for (const raw of fromRaw) {
+      const rolled = fromRollups.find((r) => r.service === raw.service && r.scope_name === raw.scope_name)!;
+      expect(Number(rolled.calls)).toBe(Number(raw.calls));
+      const sorted = [...raw.v].sort((a, b) => a - b);
+      const exact = sorted[Math.floor(0.95 * (sorted.length - 1))];
+      // Within the sketch's 1 %, and the panel's rounding to 3 decimals.
+      expect(Math.abs(rolled.p95_ms - exact)).toBeLessThanOrEqual(exact * 0.01 + 0.0005);
+    }
   });
 
   const cases = dashboards.flatMap((d) =>

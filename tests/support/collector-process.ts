@@ -181,9 +181,10 @@ export async function runFixtureOutput(
 /** A fresh test database with a collector process writing into it (each test file's usual start). */
 export async function collectorWithDatabase(
   prefix: string,
+  options: CollectorProcessOptions = {},
 ): Promise<{ ch: ClickHouse; collector: CollectorProcess }> {
   const ch = await createTestDatabase(prefix);
-  const collector = await startCollectorProcess(testClickHouseUrl(), ch.database);
+  const collector = await startCollectorProcess(testClickHouseUrl(), ch.database, options);
   return { ch, collector };
 }
 

@@ -38,6 +38,10 @@ export function expandPanelSql(
     .replace(/\$__interval_s/g, '60')
     .replace(/\$\{service:singlequote\}/g, services.map((s) => `'${s.replace(/'/g, "\\\\'")}'`).join(','))
     .replace(/\$min_severity/g, '1')
+    .replace(/\$\{scope:sqlstring\}/g, "'charge card'")
     .replace(/\$\{distlog_ui\}/g, distlogUi)
-    .replace(/\bdistlog\.(all_logs|volume_by_minute|trace_index|logs|debug|longterm)\b/g, `${database}.$1`);
+    .replace(
+      /\bdistlog\.(all_logs|volume_by_minute|trace_index|logs|debug|longterm|metric_minutes|metric_hours|metric_days)\b/g,
+      `${database}.$1`,
+    );
 }

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { ClickHouse } from '@distlog/collector';
 import { eventually, freePort } from '@distlog/collector';
@@ -38,7 +40,11 @@ export async function collectorWithShopData(
   prefix: string,
   requests = 5,
 ): Promise<{ ch: ClickHouse; collector: CollectorProcess; traces: string[] }> {
-  const { ch, collector } = await collectorWithDatabase(prefix);
+  // The shipped configuration (routing and metrics), with metrics written every half second.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'distlog-shop-'));
+  const config = path.join(dir, 'collector.yaml');
+  writeFileSync(config, 'metricOptions: { flushInterval: 500ms }\n');
+  const { ch, collector } = await collectorWithDatabase(prefix, { config });
   const traces = await runShop(collector.grpcPort, requests);
   // A checkout has 7 scopes, a refused one 5: wait until (nearly) all have ended.
   await eventually(async () => {
@@ -46,6 +52,16 @@ export async function collectorWithShopData(
       `SELECT count() AS n FROM ${ch.database}.all_logs WHERE EventName = 'distlog.scope.end'`,
     );
     return Number(r.n) >= requests * 6;
+  }, 20_000);
+  // …and until the declared metrics have rolled them up.
+  await eventually(async () => {
+    const [m] = await ch.query<{ n: string }>(
+      `SELECT sum(Count) AS n FROM ${ch.database}.metric_minutes WHERE Metric = 'scope_duration_ms'`,
+    );
+    const [r] = await ch.query<{ n: string }>(
+      `SELECT count() AS n FROM ${ch.database}.all_logs WHERE EventName = 'distlog.scope.end'`,
+    );
+    return Number(m.n) === Number(r.n);
   }, 20_000);
   return { ch, collector, traces };
 }

@@ -64,28 +64,41 @@ export function parseMetrics(c: Checker, raw: Json): MetricConfig[] {
     if (o.name === undefined) c.problem(join(at, 'name'), 'required');
     if (name !== undefined) {
       if (!/^[a-z_][a-z0-9_]*$/.test(name))
-        c.fail(join(at, 'name'), 'a name of lower-case letters, digits and _ (e.g. checkout_latency_ms)', name);
+        c.fail(
+          join(at, 'name'),
+          'a name of lower-case letters, digits and _ (e.g. checkout_latency_ms)',
+          name,
+        );
       const reserved = RESERVED_PREFIXES.find((p) => name.startsWith(p));
       if (reserved)
         c.problem(join(at, 'name'), `"${name}": names starting with "${reserved}" are the collector's own`);
-      if (metrics.some((x) => x.name === name)) c.problem(join(at, 'name'), `metric "${name}" is defined twice`);
+      if (metrics.some((x) => x.name === name))
+        c.problem(join(at, 'name'), `metric "${name}" is defined twice`);
     }
     const kind = o.kind ?? 'count';
     if (!METRIC_KINDS.includes(kind as MetricKind))
       c.fail(join(at, 'kind'), `one of ${METRIC_KINDS.join(', ')}`, kind);
     const value = c.string(join(at, 'value'), o.value);
     if ((kind === 'sum' || kind === 'distribution') && value === undefined && o.value === undefined)
-      c.problem(join(at, 'value'), `a ${String(kind)} needs the numeric attribute it reads (value: ATTRIBUTE)`);
+      c.problem(
+        join(at, 'value'),
+        `a ${String(kind)} needs the numeric attribute it reads (value: ATTRIBUTE)`,
+      );
     if (kind === 'count' && o.value !== undefined)
       c.problem(join(at, 'value'), 'a count reads no value (use kind: sum or distribution)');
     const by = o.by === undefined ? [] : (c.strings(join(at, 'by'), o.by) ?? []);
     if (by.length > MAX_GROUP_FIELDS)
-      c.problem(join(at, 'by'), `at most ${MAX_GROUP_FIELDS} grouping fields (got ${by.length}): each one multiplies the groups stored`);
+      c.problem(
+        join(at, 'by'),
+        `at most ${MAX_GROUP_FIELDS} grouping fields (got ${by.length}): each one multiplies the groups stored`,
+      );
     const twice = by.find((b, j) => by.indexOf(b) !== j);
     if (twice) c.problem(join(at, 'by'), `"${twice}" is listed twice`);
-    for (const b of by) if (b === 'resource.') c.problem(join(at, 'by'), '"resource." needs an attribute name');
+    for (const b of by)
+      if (b === 'resource.') c.problem(join(at, 'by'), '"resource." needs an attribute name');
     const retentionDays = parseRetention(c, join(at, 'retention'), o.retention);
-    const description = o.description === undefined ? '' : (c.string(join(at, 'description'), o.description) ?? '');
+    const description =
+      o.description === undefined ? '' : (c.string(join(at, 'description'), o.description) ?? '');
     const unit = o.unit === undefined ? '' : (c.string(join(at, 'unit'), o.unit) ?? '');
     const match = parseMatch(c, join(at, 'match'), o.match ?? {});
     if (name && METRIC_KINDS.includes(kind as MetricKind) && retentionDays)
@@ -127,14 +140,20 @@ export function parseMetricOptions(c: Checker, raw: Json, defaults: MetricOption
   const o = c.object('metricOptions', raw ?? {}, ['flushInterval', 'maxSeries']) ?? {};
   return {
     flushIntervalMs: flushInterval(c, o.flushInterval, defaults.flushIntervalMs),
-    maxSeries: c.number('metricOptions.maxSeries', o.maxSeries, { min: 1, integer: true }, defaults.maxSeries)!,
+    maxSeries: c.number(
+      'metricOptions.maxSeries',
+      o.maxSeries,
+      { min: 1, integer: true },
+      defaults.maxSeries,
+    )!,
   };
 }
 
 function flushInterval(c: Checker, value: Json, fallback: number): number {
   if (value === undefined) return fallback;
   const m = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)\s*$/.exec(value) : null;
-  const ms = typeof value === 'number' ? value : m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms'] : NaN;
+  const ms =
+    typeof value === 'number' ? value : m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms'] : NaN;
   if (!(ms >= 100 && ms <= 60_000)) {
     c.fail('metricOptions.flushInterval', 'a duration from 100ms to 1m, e.g. "10s"', value);
     return fallback;

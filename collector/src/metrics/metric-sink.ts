@@ -39,7 +39,9 @@ export class MetricSink {
   }
 
   private makeRollup(configs: readonly MetricConfig[]): MetricRollup {
-    return new MetricRollup(configs, this.options.maxSeries, (message, fields) => log('warn', message, fields));
+    return new MetricRollup(configs, this.options.maxSeries, (message, fields) =>
+      log('warn', message, fields),
+    );
   }
 
   get definitions(): readonly MetricConfig[] {
@@ -133,9 +135,13 @@ export class MetricSink {
         })),
       );
     } catch (err) {
-      log('warn', 'metric definitions not written: `distlog metrics` will not list them until the next start or reload', {
-        error: String(err),
-      });
+      log(
+        'warn',
+        'metric definitions not written: `distlog metrics` will not list them until the next start or reload',
+        {
+          error: String(err),
+        },
+      );
     }
   }
 

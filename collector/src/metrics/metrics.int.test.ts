@@ -3,6 +3,7 @@ import { startCollector } from '../collector';
 import { parseConfig } from '../config/collector-config';
 import type { ClickHouse } from '../storage/clickhouse';
 import { createTestDatabase, dropTestDatabase, testClickHouseUrl } from '../storage/testing';
+import { enforceRetention } from '../storage/retention';
 import { RELATIVE_ACCURACY, bucketOf, bucketValue, quantileSql } from './sketch';
 
 /**
@@ -34,7 +35,7 @@ let collector: RunningCollector | undefined;
 const SERVICES = ['orders', 'payments', 'gateway'];
 const ROUTES = ['/checkout', '/cart'];
 let seed = 7;
-const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 const baseMinute = Math.floor(Date.now() / 60_000) * 60 - 3 * 3600;
 
 async function start(config = CONFIG): Promise<RunningCollector> {
@@ -140,7 +141,10 @@ describe('declared metrics, rolled up as records arrive', () => {
     expect(calls.reduce((n, r) => n + r.n, 0)).toBe(SERVICES.length * 500);
     // Per group: the stored rows of that group + the health checks the rule dropped before storing.
     expect(calls.map((r) => ({ labels: r.labels, n: r.n }))).toEqual(
-      raw.map((r) => ({ labels: r.labels, n: Number(r.n) + (sent.droppedByGroup.get(r.labels.join()) ?? 0) })),
+      raw.map((r) => ({
+        labels: r.labels,
+        n: Number(r.n) + (sent.droppedByGroup.get(r.labels.join()) ?? 0),
+      })),
     );
     const health = await countsFromRollups('metric_minutes', 'health_checks');
     expect(health.map((r) => [r.labels[0], r.n])).toEqual(
@@ -205,7 +209,9 @@ describe('declared metrics, rolled up as records arrive', () => {
     const orders = [...text.matchAll(/^calls_total\{service_name="orders",severity="(\w+)"\} (\d+)$/gm)];
     expect(orders.reduce((a, m) => a + Number(m[2]), 0)).toBe(200);
     expect(text).toMatch(/^# TYPE latency_ms summary$/m);
-    expect(text).toMatch(/^latency_ms\{service_name="orders",http_route="\/checkout",quantile="0.95"\} [\d.]+$/m);
+    expect(text).toMatch(
+      /^latency_ms\{service_name="orders",http_route="\/checkout",quantile="0.95"\} [\d.]+$/m,
+    );
     expect(text).toMatch(/^amount_sum_total\{service_name="payments"\} [\d.]+$/m);
     expect(text).toMatch(/^health_checks_total\{service_name="gateway"\} 20$/m);
   });
@@ -239,7 +245,50 @@ metricOptions:`,
        FROM ${ch.database}.metric_definitions GROUP BY Name ORDER BY Name`,
     );
     expect(defs.map((d) => d.Name)).toEqual(['amount', 'calls', 'errors', 'health_checks', 'latency_ms']);
-    expect(defs.find((d) => d.Name === 'errors')).toEqual({ Name: 'errors', By: ['logger'], RetentionDays: 90 });
+    expect(defs.find((d) => d.Name === 'errors')).toEqual({
+      Name: 'errors',
+      By: ['logger'],
+      RetentionDays: 90,
+    });
+  });
+});
+
+describe('metric retention', () => {
+  it('keeps minutes 15 days, hours 400, days the metric’s own retention: raw records can go while metrics stay', async () => {
+    const day = 86_400;
+    const now = Math.floor(Date.now() / 1000);
+    const row = (metric: string, retentionDays: number, ageDays: number) => ({
+      Metric: metric,
+      Time: now - ageDays * day,
+      Series: '',
+      LabelKeys: [],
+      LabelValues: [],
+      RetentionDays: retentionDays,
+      Count: 1,
+      Sum: 0,
+      'HistogramMap.Bucket': [],
+      'HistogramMap.Records': [],
+    });
+    // Straight into every level (the views would copy minutes into hours and days).
+    for (const table of ['metric_minutes', 'metric_hours', 'metric_days'])
+      await ch.insertJson(table, [
+        row('kept_long', 2000, 40),
+        row('kept_long', 2000, 500),
+        row('short', 30, 70),
+        row('short', 30, 3),
+      ]);
+    await enforceRetention(ch, [{ name: 'logs', table: 'logs', retentionDays: 30 }]);
+    const left = async (table: string) =>
+      (
+        await ch.query<{ k: string }>(
+          `SELECT DISTINCT concat(Metric, ':', toString(intDiv(${now} - toUInt32(Time), ${day}))) AS k
+           FROM ${ch.database}.${table} WHERE Metric IN ('kept_long', 'short') ORDER BY k`,
+        )
+      ).map((r) => r.k);
+    expect(await left('metric_minutes')).toEqual(['short:3']);
+    expect(await left('metric_hours')).toEqual(['kept_long:40', 'short:3']);
+    // Hours and days are kept in month partitions: a partition goes once all of its month is past.
+    expect(await left('metric_days')).toEqual(['kept_long:40', 'kept_long:500', 'short:3']);
   });
 });
 

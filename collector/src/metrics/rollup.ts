@@ -117,10 +117,13 @@ export class MetricRollup {
     let point = m.points.get(key);
     if (!point && m.points.size >= this.maxSeries) {
       if (m.overflowed++ === 0)
-        this.warn(`metric ${m.config.name} has more than ${this.maxSeries} groups: new ones are counted as "${OVERFLOW_LABEL}"`, {
-          metric: m.config.name,
-          maxSeries: this.maxSeries,
-        });
+        this.warn(
+          `metric ${m.config.name} has more than ${this.maxSeries} groups: new ones are counted as "${OVERFLOW_LABEL}"`,
+          {
+            metric: m.config.name,
+            maxSeries: this.maxSeries,
+          },
+        );
       labelValues.fill(OVERFLOW_LABEL);
       key = `${minute}\u0001${labelValues.join('\u0001')}`;
       point = m.points.get(key);

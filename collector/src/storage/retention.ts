@@ -87,7 +87,9 @@ async function enforceMetricRetention(ch: ClickHouse, now: Date): Promise<Droppe
         ? Date.UTC(Number(m[2]), Number(m[3]) - 1, Number(m[4]))
         : Date.UTC(Number(m[2]), Number(m[3]), 0);
       if (last + 86_400_000 <= now.getTime() - keep * 86_400_000) {
-        await ch.command(`ALTER TABLE ${ch.database}.${stored}${ch.onCluster} DROP PARTITION ID ${stringLiteral(id)}`);
+        await ch.command(
+          `ALTER TABLE ${ch.database}.${stored}${ch.onCluster} DROP PARTITION ID ${stringLiteral(id)}`,
+        );
         dropped.push({ table, partition: id });
       }
     }

@@ -39,6 +39,10 @@ describe('schema migrations', () => {
       ['0012_level_rule_changes', 'database', '{{db}}.level_rule_changes'],
       ['0013_level_processes', 'database', '{{db}}.level_processes'],
       ['0014_collectors', 'database', '{{db}}.collectors'],
+      ['0015_metric_rollups', 'database', '{{db}}.metric_minutes'],
+      ['0016_metric_hours', 'database', '{{db}}.metric_hours'],
+      ['0017_metric_days', 'database', '{{db}}.metric_days'],
+      ['0018_metric_definitions', 'database', '{{db}}.metric_definitions'],
     ]);
     expect(migrations.find((m) => m.id === '0008_batch_ids')).toMatchObject({ redistributed: '{{table}}' });
     // The body's n-gram index where the server has skip indexes, the word index table where not.

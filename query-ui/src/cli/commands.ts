@@ -13,7 +13,7 @@ import type { CommonSettings } from './settings';
 import { COMMON_OPTIONS, commonSettings, loadSettingsConfig, UsageError } from './settings';
 import { openClickHouseTarget } from './clickhouse-target';
 import { startQueryServer } from '../server/app';
-import { search, tail, tree, context, level } from './client-commands';
+import { search, tail, tree, context, level, metrics } from './client-commands';
 
 export interface Command {
   summary: string;
@@ -318,6 +318,7 @@ export const COMMANDS: Record<string, Command> = {
   tree,
   context,
   level,
+  metrics,
 };
 
 function scheme(config: CollectorConfig): 'http' | 'https' {

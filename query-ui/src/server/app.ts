@@ -16,6 +16,8 @@ import { Queries } from './queries';
 import type { ApiRecord } from './records';
 import { recordFilter } from './record-filter';
 import { TailFeed } from './tail-feed';
+import { MetricReader } from './metrics';
+import { parseMetricQuery } from './metric-query';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -213,6 +215,36 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       schema: { querystring: { type: 'object', additionalProperties: false, properties: FILTER_PROPERTIES } },
     },
     (req, reply) => tail(req, reply, tailFeed, queries),
+  );
+
+  // Declared metrics (the collector's `metrics:`), read from their rollups.
+  const metricReader = new MetricReader(options.ch);
+  app.get('/api/metrics', async () => ({ metrics: await metricReader.list() }));
+  app.get(
+    '/api/metrics/:name',
+    {
+      schema: {
+        params: { type: 'object', properties: { name: { type: 'string', maxLength: 200 } } },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            since: { type: 'string' },
+            from: { type: 'string' },
+            to: { type: 'string' },
+            by: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+            where: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+            step: { type: 'string' },
+            limit: { type: 'integer', minimum: 1, maximum: 1000 },
+          },
+        },
+      },
+    },
+    async (req) =>
+      metricReader.read((req.params as { name: string }).name, {
+        ...parseMetricQuery(req.query as Query),
+        tenants: req.caller?.user.tenants,
+      }),
   );
 
   // Level control lives in the collector; the API passes requests on (body and status as they are).
