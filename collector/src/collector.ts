@@ -138,9 +138,9 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   };
   const tail = new TailHub();
   // Declared metrics (made once the collector has its id, below); records count before any drop.
-  let metricSink: MetricSink | undefined;
+  const declared: { sink?: MetricSink } = {};
   const pipeline = new RoutingPipeline(buildRoutes(config), metrics, tail, {
-    observe: (rows) => metricSink?.observe(rows),
+    observe: (rows) => declared.sink?.observe(rows),
   });
   metrics.gauge('distlog_forward_queue_records', 'Records waiting to be forwarded (all destinations).', () =>
     [...pipeline.current.forwards.values()].reduce((n, f) => n + f.queued, 0),
@@ -161,9 +161,10 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     },
   });
 
-  metricSink = new MetricSink(ch, config.metrics, config.metricOptions, metrics, levels.collectorId);
+  const metricSink = new MetricSink(ch, config.metrics, config.metricOptions, metrics, levels.collectorId);
+  declared.sink = metricSink;
   await metricSink.start();
-  metrics.extra = () => metricSink!.prometheus.render();
+  metrics.extra = () => metricSink.prometheus.render();
 
   const limits = config.receivers.limits;
   // Replaced on reload, so keys and tokens can be rotated without a restart.
@@ -283,7 +284,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     metrics,
     levels,
     retention: () => retentionRun,
-    flushMetrics: () => metricSink!.flush(),
+    flushMetrics: () => metricSink.flush(),
     get config() {
       return config;
     },
@@ -305,7 +306,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
         retentionTimer = setInterval(() => (retentionRun = runRetention()), merged.retention.intervalMs);
         retentionTimer.unref();
       }
-      await metricSink!.replace(merged.metrics, merged.metricOptions);
+      await metricSink.replace(merged.metrics, merged.metricOptions);
       authenticator = new Authenticator(merged.auth);
       config = merged;
       log('info', 'configuration reloaded', {
@@ -324,7 +325,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
         await retentionRun;
         await Promise.all([grpcReceiver.stop(), httpReceiver.stop()]);
         await pipeline.flush();
-        await metricSink!.stop();
+        await metricSink.stop();
         await Promise.all([...pipeline.current.forwards.values()].map((f) => f.stop()));
         await replayer?.stop();
         await ch.close();

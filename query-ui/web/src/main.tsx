@@ -9,6 +9,7 @@ import { TracePage } from './TracePage';
 import { TailPage } from './TailPage';
 import { SqlPage } from './SqlPage';
 import { LevelsPage } from './LevelsPage';
+import { MetricsPage } from './MetricsPage';
 import './styles.css';
 
 /** Who is logged in: undefined while asking, null when a login is needed. */
@@ -90,6 +91,7 @@ function App(): ReactNode {
         <nav>
           {link('/', 'Search', path === '/')}
           {link('/tail', 'Live tail', path === '/tail')}
+          {link('/metrics', 'Metrics', path === '/metrics')}
           {link('/levels', 'Levels', path === '/levels')}
           {me.role === 'admin' && link('/sql', 'SQL', path === '/sql')}
         </nav>
@@ -108,6 +110,8 @@ function App(): ReactNode {
           <TailPage params={params} />
         ) : path === '/sql' ? (
           <SqlPage />
+        ) : path === '/metrics' ? (
+          <MetricsPage params={params} />
         ) : path === '/levels' ? (
           <LevelsPage />
         ) : (
