@@ -163,6 +163,25 @@ describe('collector receivers into ClickHouse', () => {
     ]);
   });
 
+  it('stores a request whose records span 150 days (current servers refuse inserts over 100 partitions by default)', async () => {
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const logRecords = Array.from({ length: 150 }, (_, d) => ({
+      timeUnixNano: String(now - BigInt(d) * 86_400_000_000_000n),
+      severityNumber: 9,
+      body: { stringValue: 'back-dated 150 days' },
+    }));
+    const res = await post(
+      '/v1/logs',
+      JSON.stringify({ resourceLogs: [{ resource: { attributes: [] }, scopeLogs: [{ logRecords }] }] }),
+      { 'Content-Type': 'application/json' },
+    );
+    expect(res.status).toBe(200);
+    const [r] = await ch.query<{ n: string; days: string }>(
+      `SELECT count() AS n, uniqExact(toDate(Timestamp)) AS days FROM ${ch.database}.all_logs WHERE Body = 'back-dated 150 days'`,
+    );
+    expect(r).toEqual({ n: '150', days: '150' });
+  });
+
   it('stores OTLP/HTTP JSON, and gzip-compressed bodies of both kinds', async () => {
     const json = JSON.stringify({
       resourceLogs: [

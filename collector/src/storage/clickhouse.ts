@@ -105,6 +105,14 @@ export class ClickHouse {
         throw new ClusterConfigError(
           'replicated tables need a cluster (clickhouse.cluster): they live on its shards',
         );
+      // Servers since 19.x refuse an insert touching over 100 partitions (days) by default: a
+      // batch of back-dated records would then be refused for ever. Distlog's inserts lift it.
+      const rs2 = await client.query({
+        query: `SELECT count() AS n FROM system.settings WHERE name = 'max_partitions_per_insert_block'`,
+        format: 'JSONEachRow',
+      });
+      const [{ n }] = (await rs2.json()) as Array<{ n: string }>;
+      if (Number(n) > 0) ch.insertSettings.max_partitions_per_insert_block = 0;
       if (ch.cluster) await ch.checkCluster();
       if (ch.replicated) await ch.checkReplicaMacros();
       return ch;
@@ -184,6 +192,14 @@ export class ClickHouse {
     await this.client.command({ query: sql, clickhouse_settings: settings });
   }
 
+  /** Settings every insert carries (see connect()). */
+  readonly insertSettings: Record<string, number> = {};
+
+  private writeSettings(): Record<string, number> {
+    // Through a Distributed table, answer only once every shard has its rows.
+    return { ...this.insertSettings, ...(this.cluster ? { insert_distributed_sync: 1 } : {}) };
+  }
+
   /** Inserts pre-encoded RowBinary bytes (see sinks/clickhouse/row-binary.ts). */
   async insertRowBinary(
     table: string,
@@ -197,8 +213,7 @@ export class ClickHouse {
       query: `INSERT INTO ${this.database}.${identifier(table, 'table name')} (${columnList}) FORMAT RowBinary`,
       values: Readable.from([bytes], { objectMode: false }),
       ...(queryId ? { query_id: queryId } : {}),
-      // Through a Distributed table, answer only once every shard has its rows.
-      ...(this.cluster ? { clickhouse_settings: { insert_distributed_sync: 1 } } : {}),
+      clickhouse_settings: this.writeSettings(),
     });
     // The response body must be consumed to free the connection.
     for await (const _chunk of result.stream) void _chunk;
@@ -211,7 +226,7 @@ export class ClickHouse {
       table: `${this.database}.${identifier(table, 'table name')}`,
       values: rows as Record<string, unknown>[],
       format: 'JSONEachRow',
-      ...(this.cluster ? { clickhouse_settings: { insert_distributed_sync: 1 } } : {}),
+      clickhouse_settings: this.writeSettings(),
     });
   }
 

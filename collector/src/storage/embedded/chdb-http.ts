@@ -41,6 +41,8 @@ export class ChdbHttpServer {
   private server: http.Server | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private staged = 0;
+  /** The engine's settings and their defaults (read once): what a request's URL may set. */
+  private engineSettings: Map<string, string> | undefined;
 
   constructor(
     private readonly session: ChdbSession,
@@ -87,11 +89,14 @@ export class ChdbHttpServer {
     }
     const params: Record<string, string> = {};
     const settings: Record<string, string> = {};
+    /** Other engine settings the URL names (e.g. max_partitions_per_insert_block): set for this statement only. */
+    const other: Array<[string, string]> = [];
     for (const [key, value] of url.searchParams) {
       // The HTTP interface takes parameter values in the escaped (TabSeparated) form — what
       // clients send (\\, \', \t, \n …); chDB binds values as they are.
       if (key.startsWith('param_')) params[key.slice(6)] = unescapeTabSeparated(value);
       else if (QUERY_SETTINGS.has(key)) settings[key] = value;
+      else if (/^[a-z][a-z0-9_]*$/.test(key) && !HTTP_ONLY.has(key)) other.push([key, value]);
     }
     const format = url.searchParams.get('default_format') ?? 'TabSeparated';
     const database = url.searchParams.get('database') ?? req.headers['x-clickhouse-database'];
@@ -110,13 +115,23 @@ export class ChdbHttpServer {
       if (typeof database === 'string' && database !== '' && database !== 'default')
         await this.session.queryAsync(`USE ${quoteIdentifier(database)}`);
       else await this.session.queryAsync('USE default');
-      const statement =
-        settings.readonly && settings.readonly !== '0' ? await this.readOnly(sql!, settings) : sql!;
-      const result =
-        Object.keys(params).length > 0
-          ? await this.session.queryBindAsync(statement, params, { format })
-          : await this.session.queryAsync(statement, { format });
-      return result.bytes();
+      const readOnly = settings.readonly !== undefined && settings.readonly !== '0';
+      const statement = readOnly ? await this.readOnly(sql!, settings) : sql!;
+      // As the server does, the URL's settings hold for this statement (the session is shared:
+      // they are set before it and put back after it).
+      const known = readOnly || other.length === 0 ? [] : await this.known(other);
+      for (const [key, value] of known)
+        await this.session.queryAsync(`SET ${key} = ${settingLiteral(value)}`);
+      try {
+        const result =
+          Object.keys(params).length > 0
+            ? await this.session.queryBindAsync(statement, params, { format })
+            : await this.session.queryAsync(statement, { format });
+        return result.bytes();
+      } finally {
+        for (const [key] of known)
+          await this.session.queryAsync(`SET ${key} = ${settingLiteral(this.engineSettings!.get(key)!)}`);
+      }
     };
     const done = this.queue.then(run, run);
     this.queue = done.catch(() => undefined);
@@ -133,6 +148,26 @@ export class ChdbHttpServer {
     } finally {
       if (staged) await fs.rm(staged, { force: true });
     }
+  }
+
+  /** The URL settings the engine has (others — the client's HTTP options — are not settings). */
+  private async known(asked: Array<[string, string]>): Promise<Array<[string, string]>> {
+    if (!this.engineSettings) {
+      const bytes = (
+        await this.session.queryAsync('SELECT name, value FROM system.settings', { format: 'JSONEachRow' })
+      ).bytes();
+      this.engineSettings = new Map(
+        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+          .toString('utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => {
+            const { name, value } = JSON.parse(line) as { name: string; value: string };
+            return [name, value];
+          }),
+      );
+    }
+    return asked.filter(([key]) => this.engineSettings!.has(key));
   }
 
   /**
@@ -175,6 +210,22 @@ class RefusedQuery extends Error {}
 
 /** Settings the store applies to a read-only query; others (HTTP-only ones the client sends) are ignored. */
 const QUERY_SETTINGS = new Set(['readonly', 'max_execution_time', 'max_result_rows', 'result_overflow_mode']);
+/** Query-string keys of the HTTP interface that are not settings. */
+const HTTP_ONLY = new Set([
+  'query',
+  'database',
+  'default_format',
+  'query_id',
+  'session_id',
+  'user',
+  'password',
+]);
+
+/** A setting's value as SET takes it: numbers as they are, anything else quoted. */
+function settingLiteral(value: string): string {
+  return /^-?\d+(\.\d+)?$/.test(value) ? value : `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
 const INSERT_WITH_FORMAT = /^\s*(INSERT\s+INTO\s+[\s\S]*?)\s+FORMAT\s+(\w+)\s*$/i;
 const TRAILING_FORMAT = /\s+FORMAT\s+(\w+)\s*;?\s*$/i;
 
