@@ -6,7 +6,7 @@
 -- the distribution's buckets (HistogramMap: bucket → records, log buckets of 1 %
 -- relative accuracy, collector/src/metrics/sketch.ts). Partitioned by the metric's
 -- retention and day: kept min(retention, 15 days) at this resolution; metric_hours and
--- metric_days (0016) keep it longer.
+-- metric_days (0016, 0017) keep it longer.
 CREATE TABLE IF NOT EXISTS {{db}}.metric_minutes{{local}}{{on_cluster}}
 (
     Metric String,

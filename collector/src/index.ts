@@ -58,5 +58,14 @@ export type { AuthConfig, Role, TlsConfig } from './auth/auth-config';
 export { levelControlService } from './control/level-grpc';
 export { METRIC_TABLES, METRIC_DEFINITIONS_TABLE } from './metrics/metric-sink';
 export { METRIC_KEEP_DAYS } from './storage/retention';
-export { bucketOf, bucketValue, quantileOf, quantileSql, RELATIVE_ACCURACY } from './metrics/sketch';
+export {
+  accuracyOf,
+  bucketOf,
+  bucketValue,
+  BUCKET_WIDTHS,
+  coarseBucket,
+  quantileOf,
+  quantileSql,
+  RELATIVE_ACCURACY,
+} from './metrics/sketch';
 export type { MetricConfig, MetricKind } from './config/metrics-config';

@@ -6,22 +6,28 @@ import { log } from '../helpers/log';
 import type { MetricPoint } from './rollup';
 import { MetricRollup } from './rollup';
 import { PrometheusView } from './prometheus';
+import { BUCKET_WIDTHS, coarseBucket } from './sketch';
 
 /** The rollup tables, finest first (migrations 0015–0017). */
 export const METRIC_TABLES = ['metric_minutes', 'metric_hours', 'metric_days'] as const;
 export const METRIC_DEFINITIONS_TABLE = 'metric_definitions';
 
+/** Seconds of each rollup table's time unit (its rows start at multiples of it, UTC). */
+const UNIT_SECONDS: Record<string, number> = { metric_minutes: 60, metric_hours: 3600, metric_days: 86_400 };
+
 /**
- * Writes the declared metrics: what the rollup gathered goes to `metric_minutes` every
- * flush interval and at stop (materialized views make the hour and day rows), the
- * definitions to `metric_definitions` at start and on every reload. Points that could
- * not be written stay and are written with the next flush (merged with newer ones: the
- * table sums rows of one key anyway), up to maxPending points; past that the oldest go,
- * counted in distlog_metric_points_dropped_total.
+ * Writes the declared metrics: what the rollup gathered goes to `metric_minutes`,
+ * `metric_hours` and `metric_days` (coarser buckets, see sketch.ts) every flush interval
+ * and at stop, the definitions to `metric_definitions` at start and on every reload.
+ * Rows that could not be written stay, per table, and are written with the next flush
+ * (the tables sum rows of one key anyway), up to maxPending rows a table; past that the
+ * oldest go, counted in distlog_metric_points_dropped_total.
  */
 export class MetricSink {
   private rollup: MetricRollup;
-  private pending: MetricPoint[] = [];
+  private readonly pending = new Map<string, Array<Record<string, unknown>>>(
+    METRIC_TABLES.map((t) => [t, []]),
+  );
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private failing = false;
@@ -81,11 +87,14 @@ export class MetricSink {
     for (const [metric, n] of missing) this.telemetry.metricValuesMissing.inc({ metric }, n);
     for (const [metric, n] of overflowed) this.telemetry.metricSeriesOverflow.inc({ metric }, n);
     this.prometheus.add(points, rollup.definitions);
-    this.pending.push(...points);
-    if (this.pending.length > this.maxPending) {
-      const dropped = this.pending.length - this.maxPending;
-      this.pending.splice(0, dropped);
-      this.telemetry.metricPointsDropped.inc({}, dropped);
+    for (const table of METRIC_TABLES) {
+      const rows = this.pending.get(table)!;
+      rows.push(...atLevel(points, table).map(toRow));
+      if (rows.length > this.maxPending) {
+        const dropped = rows.length - this.maxPending;
+        rows.splice(0, dropped);
+        this.telemetry.metricPointsDropped.inc({ table }, dropped);
+      }
     }
   }
 
@@ -96,22 +105,25 @@ export class MetricSink {
 
   private async write(): Promise<void> {
     this.take(this.rollup);
-    if (this.pending.length === 0) return;
-    const points = this.pending;
-    this.pending = [];
-    try {
-      await this.ch.insertJson(METRIC_TABLES[0], points.map(toRow));
-      this.telemetry.metricPointsWritten.inc({}, points.length);
-      if (this.failing) log('info', 'metric rollups are written again', { points: points.length });
-      this.failing = false;
-    } catch (err) {
-      this.pending = points.concat(this.pending);
-      if (!this.failing)
-        log('warn', 'metric rollups not written; kept and tried again with the next flush', {
-          points: points.length,
-          error: String(err),
-        });
-      this.failing = true;
+    for (const table of METRIC_TABLES) {
+      const rows = this.pending.get(table)!;
+      if (rows.length === 0) continue;
+      this.pending.set(table, []);
+      try {
+        await this.ch.insertJson(table, rows);
+        this.telemetry.metricPointsWritten.inc({ table }, rows.length);
+        if (this.failing) log('info', 'metric rollups are written again', { table, rows: rows.length });
+        this.failing = false;
+      } catch (err) {
+        this.pending.set(table, rows.concat(this.pending.get(table)!));
+        if (!this.failing)
+          log('warn', 'metric rollups not written; kept and tried again with the next flush', {
+            table,
+            rows: rows.length,
+            error: String(err),
+          });
+        this.failing = true;
+      }
     }
   }
 
@@ -150,6 +162,37 @@ export class MetricSink {
     this.timer = undefined;
     await this.flush();
   }
+}
+
+/** The points summed per the table's time unit, with its bucket width (the minute points themselves for metric_minutes). */
+function atLevel(points: readonly MetricPoint[], table: string): MetricPoint[] {
+  const unit = UNIT_SECONDS[table];
+  const width = BUCKET_WIDTHS[table];
+  if (unit === 60 && width === 1) return [...points];
+  const merged = new Map<string, MetricPoint>();
+  for (const p of points) {
+    const start = p.minute - (p.minute % unit);
+    const key = `${p.metric}\u0001${start}\u0001${p.labelValues.join('\u0001')}`;
+    let m = merged.get(key);
+    if (!m) {
+      m = {
+        ...p,
+        minute: start,
+        count: 0,
+        sum: 0,
+        ...(p.buckets ? { buckets: new Map<number, number>() } : {}),
+      };
+      merged.set(key, m);
+    }
+    m.count += p.count;
+    m.sum += p.sum;
+    if (p.buckets && m.buckets)
+      for (const [b, n] of p.buckets) {
+        const c = coarseBucket(b, width);
+        m.buckets.set(c, (m.buckets.get(c) ?? 0) + n);
+      }
+  }
+  return [...merged.values()];
 }
 
 function toRow(p: MetricPoint): Record<string, unknown> {

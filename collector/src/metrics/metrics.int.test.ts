@@ -4,7 +4,15 @@ import { parseConfig } from '../config/collector-config';
 import type { ClickHouse } from '../storage/clickhouse';
 import { createTestDatabase, dropTestDatabase, testClickHouseUrl } from '../storage/testing';
 import { enforceRetention } from '../storage/retention';
-import { RELATIVE_ACCURACY, bucketOf, bucketValue, quantileSql } from './sketch';
+import {
+  BUCKET_WIDTHS,
+  RELATIVE_ACCURACY,
+  accuracyOf,
+  bucketOf,
+  bucketValue,
+  coarseBucket,
+  quantileSql,
+} from './sketch';
 
 /**
  * Declared metrics end to end on a real ClickHouse (18.16 server or chDB 26.7): records
@@ -177,13 +185,15 @@ describe('declared metrics, rolled up as records arrive', () => {
        FROM ${ch.database}.logs WHERE EventName = 'request.done' GROUP BY service, route`,
     );
     expect(values).toHaveLength(SERVICES.length * ROUTES.length);
-    for (const table of ['metric_minutes', 'metric_days']) {
+    // Hours and days keep coarser buckets (2 % and 4 %): each level within its own accuracy.
+    for (const table of ['metric_minutes', 'metric_hours', 'metric_days']) {
+      const width = BUCKET_WIDTHS[table];
       for (const { service, route, v } of values) {
         const sorted = [...v].sort((a, b) => a - b);
         const [row] = await ch.query<{ n: string; p50: number; p95: number; p99: number; p0: number }>(
-          `SELECT n, ${quantileSql(0.5)} AS p50, ${quantileSql(0.95)} AS p95, ${quantileSql(0.99)} AS p99,
-                  ${quantileSql(0)} AS p0
-           FROM (SELECT sumMap(HistogramMap.Bucket, HistogramMap.Records) AS m, sum(Count) AS n
+          `SELECT n, ${quantileSql(0.5, width)} AS p50, ${quantileSql(0.95, width)} AS p95,
+                  ${quantileSql(0.99, width)} AS p99, ${quantileSql(0, width)} AS p0
+           FROM (SELECT groupArrayArray(HistogramMap.Bucket) AS bs, groupArrayArray(HistogramMap.Records) AS rs, sum(Count) AS n
                  FROM ${ch.database}.${table}
                  WHERE Metric = 'latency_ms' AND LabelValues = ['${service}', '${route}'])`,
         );
@@ -195,7 +205,17 @@ describe('declared metrics, rolled up as records arrive', () => {
           [0, row.p0],
         ] as const) {
           const exact = sorted[Math.floor(q * (sorted.length - 1))];
-          expect(Math.abs(got - exact)).toBeLessThanOrEqual(exact * RELATIVE_ACCURACY * 1.0001 + 1e-9);
+          expect({
+            table,
+            q,
+            got,
+            within: Math.abs(got - exact) <= exact * accuracyOf(width) * 1.0001 + 1e-9,
+          }).toEqual({
+            table,
+            q,
+            got,
+            within: true,
+          });
         }
       }
     }
@@ -269,7 +289,7 @@ describe('metric retention', () => {
       'HistogramMap.Bucket': [],
       'HistogramMap.Records': [],
     });
-    // Straight into every level (the views would copy minutes into hours and days).
+    // Straight into every level.
     for (const table of ['metric_minutes', 'metric_hours', 'metric_days'])
       await ch.insertJson(table, [
         row('kept_long', 2000, 40),
@@ -293,11 +313,18 @@ describe('metric retention', () => {
 });
 
 describe('the distribution sketch', () => {
-  it('puts every value within 1 % of its bucket’s value', () => {
+  it('puts every value within 1 % of its bucket’s value (2 % and 4 % in the coarser levels)', () => {
+    expect(accuracyOf(1)).toBeCloseTo(RELATIVE_ACCURACY, 12);
     for (const v of [1e-6, 0.003, 0.5, 1, 1.5, 99.9, 1234.5, 86_400_000, 1e12]) {
       const got = bucketValue(bucketOf(v));
       expect(Math.abs(got - v) / v).toBeLessThanOrEqual(RELATIVE_ACCURACY * 1.0001);
+      for (const width of [2, 4]) {
+        const coarse = bucketValue(coarseBucket(bucketOf(v), width), width);
+        expect(Math.abs(coarse - v) / v).toBeLessThanOrEqual(accuracyOf(width) * 1.0001);
+      }
     }
+    expect(accuracyOf(2)).toBeCloseTo(0.02, 3);
+    expect(accuracyOf(4)).toBeCloseTo(0.04, 2);
     expect(bucketValue(bucketOf(0))).toBe(0);
     expect(bucketValue(bucketOf(-5))).toBe(0);
   });

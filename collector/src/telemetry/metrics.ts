@@ -134,11 +134,11 @@ export class CollectorMetrics {
   );
   readonly metricPointsWritten = new Counter(
     'distlog_metric_points_written_total',
-    'Rows of declared metrics (per metric, minute and group) written to metric_minutes.',
+    'Rows of declared metrics (per metric, minute, hour or day, and group) written, by table.',
   );
   readonly metricPointsDropped = new Counter(
     'distlog_metric_points_dropped_total',
-    'Rows of declared metrics dropped because ClickHouse stayed away too long.',
+    'Rows of declared metrics dropped because ClickHouse stayed away too long, by table.',
   );
   readonly metricValuesMissing = new Counter(
     'distlog_metric_values_missing_total',

@@ -470,7 +470,9 @@ export const metrics: Command = {
     );
     const unit = metric.unit ? ` (${metric.unit})` : '';
     process.stdout.write(
-      `${metric.name}${unit}: ${metric.kind}${metric.value ? ` of ${metric.value}` : ''}, step ${result.stepSeconds / 60} min, from ${result.table}\n`,
+      `${metric.name}${unit}: ${metric.kind}${metric.value ? ` of ${metric.value}` : ''}, step ${result.stepSeconds / 60} min, from ${result.table}` +
+        (metric.kind === 'distribution' ? ` (quantiles within ${Math.round(result.accuracy * 100)} %)` : '') +
+        '\n',
     );
     process.stdout.write(
       textTable(['TIME (UTC)', ...result.by.map((f) => f.toUpperCase()), ...values], rows) + '\n',

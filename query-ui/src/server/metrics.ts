@@ -1,10 +1,12 @@
 import type { ClickHouse } from '@distlog/collector';
 import {
+  accuracyOf,
+  BUCKET_WIDTHS,
   METRIC_DEFINITIONS_TABLE,
   METRIC_KEEP_DAYS,
   TENANT_ATTRIBUTE,
   intLiteral,
-  quantileOf,
+  quantileSql,
 } from '@distlog/collector';
 import { FilterError } from './filters';
 
@@ -31,7 +33,7 @@ export interface MetricPoint {
   t: number;
   count: number;
   sum: number;
-  /** Distributions: quantiles within 1 % (null when the step has no value). */
+  /** Distributions: quantiles within 1 % from minutes, 2 % from hours, 4 % from days (null: no value). */
   p50?: number | null;
   p95?: number | null;
   p99?: number | null;
@@ -50,6 +52,8 @@ export interface MetricResult {
   stepSeconds: number;
   /** The rollup table read. */
   table: string;
+  /** Distributions: the relative accuracy of the quantiles from that table (0.01, 0.02, 0.04). */
+  accuracy: number;
   by: string[];
   series: MetricSeries[];
   /** Groups beyond `limit` (largest first) are left out; how many there were. */
@@ -74,9 +78,21 @@ const STEPS = [60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86_400, 7 * 86_400, 30 * 
 const TENANT_FIELD = `resource.${TENANT_ATTRIBUTE}`;
 
 export class MetricReader {
+  private cached: { at: number; list: Promise<MetricDefinition[]> } | undefined;
+
   constructor(private readonly ch: ClickHouse) {}
 
-  async list(): Promise<MetricDefinition[]> {
+  /** The definitions, read at most once a second (a dashboard asks for several metrics at once). */
+  list(): Promise<MetricDefinition[]> {
+    if (!this.cached || Date.now() - this.cached.at > 1000) {
+      const list = this.readList();
+      this.cached = { at: Date.now(), list };
+      list.catch(() => (this.cached = undefined));
+    }
+    return this.cached.list;
+  }
+
+  private async readList(): Promise<MetricDefinition[]> {
     const rows = await this.ch.query<{
       name: string;
       kind: string;
@@ -151,19 +167,28 @@ export class MetricReader {
     ];
     const group = `[${by.map((f) => `LabelValues[${index(f)}]`).join(', ')}]`;
     const histogram = metric.kind === 'distribution';
+    // Each level keeps buckets of its own width (2 % and 4 % accuracy in hours and days).
+    const quantile = (q: number) => quantileSql(q, BUCKET_WIDTHS[table]);
+    // Quantiles are computed where the buckets are (quantileSql): three numbers a point travel.
+    const inner = `SELECT intDiv(toUInt32(Time), ${intLiteral(stepSeconds)}) * ${intLiteral(stepSeconds)} AS t,
+              ${by.length > 0 ? group : 'emptyArrayString()'} AS g, sum(Count) AS n, sum(Sum) AS s
+              ${histogram ? ', groupArrayArray(HistogramMap.Bucket) AS bs, groupArrayArray(HistogramMap.Records) AS rs' : ''}
+       FROM ${this.ch.database}.${table}
+       WHERE ${conditions.join(' AND ')}
+       GROUP BY t, g`;
     const rows = await this.ch.query<{
       t: string;
       g: string[];
       n: string;
       s: number;
-      m?: [number[], string[]];
+      p50?: number;
+      p95?: number;
+      p99?: number;
     }>(
-      `SELECT intDiv(toUInt32(Time), ${intLiteral(stepSeconds)}) * ${intLiteral(stepSeconds)} AS t,
-              ${by.length > 0 ? group : 'emptyArrayString()'} AS g, sum(Count) AS n, sum(Sum) AS s
-              ${histogram ? ', sumMap(HistogramMap.Bucket, HistogramMap.Records) AS m' : ''}
-       FROM ${this.ch.database}.${table}
-       WHERE ${conditions.join(' AND ')}
-       GROUP BY t, g ORDER BY g, t`,
+      histogram
+        ? `SELECT t, g, n, s, ${quantile(0.5)} AS p50, ${quantile(0.95)} AS p95, ${quantile(0.99)} AS p99
+           FROM (${inner}) ORDER BY g, t`
+        : `${inner} ORDER BY g, t`,
       {},
       values.params,
     );
@@ -176,11 +201,10 @@ export class MetricReader {
         series.set(key, s);
       }
       const point: MetricPoint = { t: Number(r.t) * 1000, count: Number(r.n), sum: r.s };
-      if (r.m) {
-        const counts = r.m[1].map(Number);
-        point.p50 = quantileOf(r.m[0], counts, 0.5);
-        point.p95 = quantileOf(r.m[0], counts, 0.95);
-        point.p99 = quantileOf(r.m[0], counts, 0.99);
+      if (histogram) {
+        point.p50 = finite(r.p50);
+        point.p95 = finite(r.p95);
+        point.p99 = finite(r.p99);
       }
       s.total += point.count;
       s.points.push(point);
@@ -193,12 +217,15 @@ export class MetricReader {
       toMs: q.toMs,
       stepSeconds,
       table,
+      accuracy: accuracyOf(BUCKET_WIDTHS[table]),
       by,
       series: all.slice(0, limit),
       omittedSeries: Math.max(0, all.length - limit),
     };
   }
 }
+
+const finite = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 /** The coarsest rollup the step needs, or a coarser one when a finer one no longer holds the range's start. */
 export function chooseTable(

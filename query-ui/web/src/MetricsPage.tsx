@@ -179,7 +179,10 @@ export function MetricsPage({ params }: { params: URLSearchParams }): ReactNode 
           {metric.value ? ` of ${metric.value}` : ''}
           {metric.unit ? ` (${metric.unit})` : ''}, kept {metric.retentionDays} days
           {result
-            ? ` · step ${result.stepSeconds >= 3600 ? `${result.stepSeconds / 3600} h` : `${result.stepSeconds / 60} min`} from ${result.table}`
+            ? ` · step ${result.stepSeconds >= 3600 ? `${result.stepSeconds / 3600} h` : `${result.stepSeconds / 60} min`} from ${result.table}` +
+              (metric.kind === 'distribution'
+                ? `, quantiles within ${Math.round(result.accuracy * 100)} %`
+                : '')
             : ''}
         </p>
       )}
