@@ -5,7 +5,7 @@ import type { ClickHouse } from '@distlog/collector';
 import { dropTestDatabase, eventually } from '@distlog/collector';
 import { buildApp } from '@distlog/query-ui';
 import type { CollectorProcess } from '../support/collector-process';
-import { DISTLOG_BIN, collectorWithDatabase } from '../support/collector-process';
+import { DISTLOG_BIN, collectorWithDatabase, fastMetricsConfig } from '../support/collector-process';
 import { runShop } from '../support/shop';
 import { otlpJson, postJson } from '../support/otlp-json';
 import { listenQueryApi } from '../support/query-api';
@@ -18,7 +18,7 @@ let base: string;
 const tag = randomUUID().slice(0, 8);
 
 beforeAll(async () => {
-  ({ ch, collector } = await collectorWithDatabase('e2e_query'));
+  ({ ch, collector } = await collectorWithDatabase('e2e_query', { config: fastMetricsConfig() }));
   traces = await runShop(collector.grpcPort, 5);
   // Records with characters that SQL must never see raw.
   await postJson(
@@ -353,6 +353,50 @@ describe('console verbs through the API', () => {
     expect(c.code).toBe(0);
     expect(c.stdout.split('\n').filter((l) => l.startsWith('>'))).toHaveLength(1);
     expect((await distlog(['tree'])).code).toBe(2);
+  });
+
+  it('`metrics` lists the declared metrics and prints one over time, as a table and as JSON', async () => {
+    const list = await distlog(['metrics']);
+    expect({ code: list.code, stderr: list.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(list.stdout).toMatch(/^NAME +KIND +VALUE +BY +KEPT +DESCRIPTION$/m);
+    expect(list.stdout).toMatch(
+      /^scope_duration_ms +distribution +scope\.duration_ms +service\.name, scope\.name +1830 d /m,
+    );
+    const [raw] = await ch.query<{ n: string }>(
+      `SELECT count() AS n FROM ${ch.database}.all_logs WHERE EventName = 'distlog.scope.end'
+       AND ServiceName = 'payments' AND LogAttributes.value[indexOf(LogAttributes.key, 'scope.name')] = 'charge card'`,
+    );
+    const args = [
+      'metrics',
+      'scope_duration_ms',
+      '--since',
+      '1h',
+      '--by',
+      'service.name',
+      '--where',
+      'scope.name=charge card',
+    ];
+    // The rollups are written every half second here: wait until they hold every scope.
+    const table = (await eventually(async () => {
+      const r = await distlog(args);
+      const counts = [...r.stdout.matchAll(/^\d{4}-\d\d-\d\d \d\d:\d\d +payments +(\d+) /gm)].map((m) =>
+        Number(m[1]),
+      );
+      return counts.reduce((a, b) => a + b, 0) === Number(raw.n) ? r : undefined;
+    }, 10_000))!;
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(
+      /^scope_duration_ms \(ms\): distribution of scope\.duration_ms, step 1 min, from metric_minutes \(quantiles within 1 %\)$/m,
+    );
+    expect(table.stdout).toMatch(/^TIME \(UTC\) +SERVICE\.NAME +COUNT +P50 +P95 +P99$/m);
+    const json = JSON.parse((await distlog([...args, '--json'])).stdout);
+    expect(json.series.map((s: { labels: object }) => s.labels)).toEqual([{ 'service.name': 'payments' }]);
+    const unknown = await distlog(['metrics', 'nope']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain(
+      'no metric named "nope" (declared: records, scope_duration_ms, usage_events)',
+    );
+    expect((await distlog(['metrics', 'a', 'b'])).code).toBe(2);
   });
 
   it('`tail` prints records that arrive after it started', async () => {

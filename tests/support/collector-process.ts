@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -186,6 +186,14 @@ export async function collectorWithDatabase(
   const ch = await createTestDatabase(prefix);
   const collector = await startCollectorProcess(testClickHouseUrl(), ch.database, options);
   return { ch, collector };
+}
+
+/** A config file with the shipped routing and metrics whose rollups are written every half second (tests read them at once). */
+export function fastMetricsConfig(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'distlog-config-'));
+  const file = path.join(dir, 'collector.yaml');
+  writeFileSync(file, 'metricOptions: { flushInterval: 500ms }\n');
+  return file;
 }
 
 /**

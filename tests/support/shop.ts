@@ -1,11 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { ClickHouse } from '@distlog/collector';
 import { eventually, freePort } from '@distlog/collector';
 import type { CollectorProcess } from './collector-process';
-import { collectorWithDatabase } from './collector-process';
+import { collectorWithDatabase, fastMetricsConfig } from './collector-process';
 
 const START = path.resolve(__dirname, '../../sdk/examples/shop/start.js');
 
@@ -40,11 +38,7 @@ export async function collectorWithShopData(
   prefix: string,
   requests = 5,
 ): Promise<{ ch: ClickHouse; collector: CollectorProcess; traces: string[] }> {
-  // The shipped configuration (routing and metrics), with metrics written every half second.
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'distlog-shop-'));
-  const config = path.join(dir, 'collector.yaml');
-  writeFileSync(config, 'metricOptions: { flushInterval: 500ms }\n');
-  const { ch, collector } = await collectorWithDatabase(prefix, { config });
+  const { ch, collector } = await collectorWithDatabase(prefix, { config: fastMetricsConfig() });
   const traces = await runShop(collector.grpcPort, requests);
   // A checkout has 7 scopes, a refused one 5: wait until (nearly) all have ended.
   await eventually(async () => {
