@@ -40,6 +40,7 @@ describe('docs/sql.md', () => {
       'slowest-scopes',
       'failed-scopes',
       'volume',
+      'metric-p95',
       'tiers',
     ]);
   });
@@ -47,7 +48,7 @@ describe('docs/sql.md', () => {
   it.each(all.map((q) => [q.name, q.sql]))('%s runs and answers', async (name, sql) => {
     const ready = (sql as string)
       .replace(
-        /\bdistlog\.(all_logs|trace_index|volume_by_minute|logs|debug|longterm)\b/g,
+        /\bdistlog\.(all_logs|trace_index|volume_by_minute|logs|debug|longterm|metric_minutes|metric_hours|metric_days)\b/g,
         `${ch.database}.$1`,
       )
       .replace(/database = 'distlog'/g, `database = '${ch.database}'`)

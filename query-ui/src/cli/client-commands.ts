@@ -394,6 +394,13 @@ export function textTable(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
+const stepText = (seconds: number) =>
+  seconds % 86_400 === 0
+    ? `${seconds / 86_400} d`
+    : seconds % 3600 === 0
+      ? `${seconds / 3600} h`
+      : `${seconds / 60} min`;
+
 const fmt = (n: number | null | undefined) =>
   n === null || n === undefined
     ? ''
@@ -470,7 +477,7 @@ export const metrics: Command = {
     );
     const unit = metric.unit ? ` (${metric.unit})` : '';
     process.stdout.write(
-      `${metric.name}${unit}: ${metric.kind}${metric.value ? ` of ${metric.value}` : ''}, step ${result.stepSeconds / 60} min, from ${result.table}` +
+      `${metric.name}${unit}: ${metric.kind}${metric.value ? ` of ${metric.value}` : ''}, step ${stepText(result.stepSeconds)}, from ${result.table}` +
         (metric.kind === 'distribution' ? ` (quantiles within ${Math.round(result.accuracy * 100)} %)` : '') +
         '\n',
     );
