@@ -175,6 +175,25 @@ onServers('ClickHouse cluster mode', () => {
     expect(new Set(errorRows.map((r) => r.TraceId))).toEqual(new Set(traceIds));
   });
 
+  it('declared metrics go through the Distributed tables too: the rollups of every shard sum to the records', async () => {
+    // SIGTERM writes the rollups the collector holds (else every 10 s).
+    await collector!.stop();
+    const total = TRACES * PER_TRACE;
+    for (const table of ['metric_minutes', 'metric_hours', 'metric_days']) {
+      const [r] = await entry.query<{ n: string }>(
+        `SELECT sum(Count) AS n FROM ${database}.${table} WHERE Metric = 'records'`,
+      );
+      expect({ table, n: Number(r.n) }).toEqual({ table, n: total });
+    }
+    const res = await fetch(`${base}/api/metrics/records?since=1h&by=severity`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { series: Array<{ labels: Record<string, string>; total: number }> };
+    expect(Object.fromEntries(body.series.map((s) => [s.labels.severity, s.total]))).toEqual({
+      INFO: total - total / 5,
+      ERROR: total / 5,
+    });
+  }, 60_000);
+
   it('status sums every shard, and retention drops the old partitions on every shard', async () => {
     const status = await tierStatus(entry, TIERS);
     expect(status.find((s) => s.tier === 'logs')!.rows).toBe(TRACES * PER_TRACE);
@@ -186,5 +205,8 @@ onServers('ClickHouse cluster mode', () => {
     for (const shard of shards) expect(await localRows(shard, 'logs_local')).toBe(0);
     // The longest tier's index outlives the dropped tier.
     expect(await localRows(entry, 'trace_index')).toBeGreaterThan(0);
+    // Minute rollups go after 15 days on every shard; the day rollups stay for the metric's retention.
+    for (const shard of shards) expect(await localRows(shard, 'metric_minutes_local')).toBe(0);
+    expect(await localRows(entry, 'metric_days')).toBeGreaterThan(0);
   }, 60_000);
 });
