@@ -167,7 +167,7 @@ describe('configuration files', () => {
     expect(bad.stderr).toContain('rules[0].store: unknown tier "nowhere" (tiers: logs)');
   });
 
-  it('reloads rules on SIGHUP without losing records, and keeps the old rules when the new file is broken', async () => {
+  it('reloads rules and metrics on SIGHUP without losing records, and keeps the old ones when the new file is broken', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'distlog-reload-'));
     const file = path.join(dir, 'collector.yaml');
     const base = readFileSync(DEFAULT_CONFIG_FILE, 'utf8');
@@ -189,10 +189,15 @@ describe('configuration files', () => {
       await new Promise((r) => setTimeout(r, 200));
       writeFileSync(
         file,
-        base.replace(
-          'rules:\n',
-          'rules:\n  - name: mute-noisy\n    match: { service: noisy }\n    drop: true\n',
-        ),
+        base
+          .replace(
+            'rules:\n',
+            'rules:\n  - name: mute-noisy\n    match: { service: noisy }\n    drop: true\n',
+          )
+          .replace(
+            'metrics:\n',
+            'metrics:\n  - { name: noisy_records, match: { service: noisy }, kind: count, retention: 30 }\n',
+          ),
       );
       c.child.kill('SIGHUP');
       await eventually(async () => c.stderr().includes('configuration reloaded'), 10_000);
@@ -212,6 +217,20 @@ describe('configuration files', () => {
         [],
       );
       expect(c.stderr()).toContain('tiers: expected a list, got "nonsense"');
+      // Metrics: the one the reload added counted both noisy records (dropped by the rule, counted
+      // before the drop; the broken file changed nothing); the shipped `records` counted each
+      // steady record once, across the reloads.
+      await c.stop();
+      const metrics = await db.query<{ m: string; s: string; n: string }>(
+        `SELECT Metric AS m, LabelValues[1] AS s, sum(Count) AS n FROM ${db.database}.metric_minutes
+         WHERE (Metric = 'noisy_records') OR (Metric = 'records' AND LabelValues[1] IN ('steady', 'noisy'))
+         GROUP BY m, s ORDER BY m, s`,
+      );
+      expect(metrics).toEqual([
+        { m: 'noisy_records', s: '', n: '2' },
+        { m: 'records', s: 'noisy', n: '2' },
+        { m: 'records', s: 'steady', n: String(sent) },
+      ]);
     } finally {
       await c.stop();
       await dropTestDatabase(db);
