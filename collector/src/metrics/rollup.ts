@@ -35,6 +35,8 @@ interface CompiledMetric {
   /** Records whose value attribute was missing or not a number. */
   missing: number;
   overflowed: number;
+  /** Said once per metric (not once per flush). */
+  warned: boolean;
 }
 
 const SEVERITY_NAMES = ['UNSPECIFIED', 'TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
@@ -82,6 +84,7 @@ export class MetricRollup {
       points: new Map(),
       missing: 0,
       overflowed: 0,
+      warned: false,
     }));
   }
 
@@ -90,11 +93,13 @@ export class MetricRollup {
   }
 
   observe(rows: readonly LogRow[]): void {
-    for (const m of this.metrics) {
-      const valueKey = m.config.value;
-      for (const row of rows) {
+    const metrics = this.metrics;
+    for (const row of rows) {
+      let minute = -1;
+      for (const m of metrics) {
         if (!m.test(row)) continue;
         let value = 0;
+        const valueKey = m.config.value;
         if (valueKey !== undefined) {
           const i = row.attributes.keys.indexOf(valueKey);
           value = i < 0 ? NaN : Number(row.attributes.values[i]);
@@ -103,20 +108,26 @@ export class MetricRollup {
             continue;
           }
         }
-        this.add(m, row, value);
+        if (minute < 0) {
+          // Whole seconds (Number() of the nanoseconds is exact to well under a second), clamped
+          // to DateTime's range as the tiers are.
+          const seconds = Math.min(Math.max(Math.floor(Number(row.timeUnixNano) / 1e9), 0), 4_294_967_295);
+          minute = seconds - (seconds % 60);
+        }
+        this.add(m, row, value, minute);
       }
     }
   }
 
-  private add(m: CompiledMetric, row: LogRow, value: number): void {
-    // Clamped to DateTime's range, as the tiers are.
-    const seconds = Math.min(Math.max(Number(row.timeUnixNano / 1_000_000_000n), 0), 4_294_967_295);
-    const minute = seconds - (seconds % 60);
-    const labelValues = m.fields.map((f) => f(row));
-    let key = `${minute}\u0001${labelValues.join('\u0001')}`;
+  private add(m: CompiledMetric, row: LogRow, value: number, minute: number): void {
+    const fields = m.fields;
+    let key = String(minute);
+    for (let i = 0; i < fields.length; i++) key += '\u0001' + fields[i](row);
     let point = m.points.get(key);
+    const labelValues = point ? point.labelValues : fields.map((f) => f(row));
     if (!point && m.points.size >= this.maxSeries) {
-      if (m.overflowed++ === 0)
+      m.overflowed++;
+      if (!m.warned)
         this.warn(
           `metric ${m.config.name} has more than ${this.maxSeries} groups: new ones are counted as "${OVERFLOW_LABEL}"`,
           {
@@ -124,6 +135,7 @@ export class MetricRollup {
             maxSeries: this.maxSeries,
           },
         );
+      m.warned = true;
       labelValues.fill(OVERFLOW_LABEL);
       key = `${minute}\u0001${labelValues.join('\u0001')}`;
       point = m.points.get(key);
