@@ -5,7 +5,8 @@ import type { BatchInfo } from '../sinks/clickhouse/batch-id';
 
 /**
  * The on-disk spool: batches that were acknowledged to clients but could not be
- * inserted yet. One file per batch, `<sequence>.<table>.<batch id>-<rows>-<min s>-<max s>.rowbinary`
+ * inserted yet. One file per batch, `<sequence>.<table>.<batch id>-<rows>-<min s>-<max s>.rowbinary2`
+ * (`.rowbinary`: written before rows carried PatternId; replayed with the columns of then)
  * (the batch's id and time range: replay first checks whether it is stored), written to a
  * temporary name, fsync'd and renamed before the batch counts as spooled — so after
  * a crash every acknowledged batch is either in ClickHouse or here, whole. Replayed
@@ -18,9 +19,11 @@ export interface SpoolEntry {
   bytes: number;
   /** Absent for files spooled before batches had ids (replayed without a check, without BatchId). */
   batch?: BatchInfo;
+  /** The rows carry PatternId (`.rowbinary2`); files spooled before (`.rowbinary`) do not. */
+  patternIds: boolean;
 }
 
-const ENTRY = /^(\d{12})\.([A-Za-z_][A-Za-z0-9_]*)(?:\.([0-9a-f]{16})-(\d+)-(\d+)-(\d+))?\.rowbinary$/;
+const ENTRY = /^(\d{12})\.([A-Za-z_][A-Za-z0-9_]*)(?:\.([0-9a-f]{16})-(\d+)-(\d+)-(\d+))?\.rowbinary(2?)$/;
 
 export class SpoolFullError extends UnavailableError {
   constructor(maxBytes: number) {
@@ -62,7 +65,14 @@ export class Spool {
             maxSeconds: Number(m[6]),
           }
         : undefined;
-      this.entries.push({ seq: Number(m[1]), table: m[2], file, bytes: size, ...(batch ? { batch } : {}) });
+      this.entries.push({
+        seq: Number(m[1]),
+        table: m[2],
+        file,
+        bytes: size,
+        ...(batch ? { batch } : {}),
+        patternIds: m[7] === '2',
+      });
       this.size += size;
     }
     this.entries.sort((a, b) => a.seq - b.seq);
@@ -93,7 +103,7 @@ export class Spool {
     }
     const seq = this.nextSeq++;
     const meta = `${batch.id.toString(16).padStart(16, '0')}-${batch.rows}-${batch.minSeconds}-${batch.maxSeconds}`;
-    const name = `${String(seq).padStart(12, '0')}.${table}.${meta}.rowbinary`;
+    const name = `${String(seq).padStart(12, '0')}.${table}.${meta}.rowbinary2`;
     const file = path.join(this.dir, name);
     const tmp = file + '.tmp';
     this.size += data.length;
@@ -112,7 +122,7 @@ export class Spool {
       await fs.rm(tmp, { force: true });
       throw new UnavailableError(`could not write the spool in ${this.dir}: ${(err as Error).message}`);
     }
-    this.entries.push({ seq, table, file, bytes: data.length, batch });
+    this.entries.push({ seq, table, file, bytes: data.length, batch, patternIds: true });
   }
 
   read(entry: SpoolEntry): Promise<Buffer> {

@@ -53,6 +53,8 @@ export interface LogRow {
   eventName: string;
   resource: ResourceInfo;
   scope: ScopeInfo;
+  /** The message's pattern id as [high, low] 32-bit halves (model/pattern.ts), set when first stored. */
+  patternId?: [number, number];
 }
 
 export const UNKNOWN_SERVICE = 'unknown_service';

@@ -30,6 +30,7 @@ export async function enforceRetention(
   targets.push(
     { table: 'trace_index', days: longest },
     { table: 'volume_by_minute', days: longest },
+    { table: 'patterns', days: longest },
     // Read only for requests stored in the last minutes (request-ids.ts): a day is plenty.
     { table: 'request_ids', days: 1 },
     // A logout is kept until the session would have expired anyway (12 h).

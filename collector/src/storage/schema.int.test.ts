@@ -43,6 +43,9 @@ describe('schema migrations', () => {
       ['0016_metric_hours', 'database', '{{db}}.metric_hours'],
       ['0017_metric_days', 'database', '{{db}}.metric_days'],
       ['0018_metric_definitions', 'database', '{{db}}.metric_definitions'],
+      ['0019_pattern_ids', 'tier', undefined],
+      ['0020_patterns', 'database', '{{db}}.patterns'],
+      ['0021_patterns_view', 'tier', undefined],
     ]);
     expect(migrations.find((m) => m.id === '0008_batch_ids')).toMatchObject({ redistributed: '{{table}}' });
     // The body's n-gram index where the server has skip indexes, the word index table where not.
@@ -71,6 +74,8 @@ describe('schema migrations', () => {
       ch.features.skipIndexes ? '0006_body_index:audit_logs' : '0007_body_tokens:audit_logs',
       '0008_batch_ids:audit_logs',
       '0010_request_ids_view:audit_logs',
+      '0019_pattern_ids:audit_logs',
+      '0021_patterns_view:audit_logs',
     ]);
     // Every tier carries the insert batch's id (exactly-once inserts, sinks/clickhouse/batch-id.ts).
     const ids = await ch.query<{ name: string; type: string }>(

@@ -210,7 +210,14 @@ async function createAllTiersTable(ch: ClickHouse, tiers: readonly TierConfig[])
   const [current] = await ch.query<{ engine_full: string }>(
     `SELECT engine_full FROM system.tables WHERE database = ${stringLiteral(ch.database)} AND name = '${ALL_TIERS_TABLE}'`,
   );
-  if (current?.engine_full === engine) return;
+  // Recreated when the tiers or their columns changed (a migration added one).
+  const columns = await ch.query<{ table: string; names: string }>(
+    `SELECT table, arrayStringConcat(groupArray(name), ',') AS names FROM system.columns
+     WHERE database = ${stringLiteral(ch.database)} AND table IN (${stringLiteral(ALL_TIERS_TABLE)}, ${stringLiteral(tiers[0].table)})
+     GROUP BY table`,
+  );
+  const sameColumns = columns.length === 2 && columns[0].names === columns[1].names;
+  if (current?.engine_full === engine && sameColumns) return;
   await ch.command(`DROP TABLE IF EXISTS ${ch.database}.${ALL_TIERS_TABLE}${ch.onCluster}`);
   await ch.command(
     `CREATE TABLE ${ch.database}.${ALL_TIERS_TABLE}${ch.onCluster} AS ${ch.database}.${tiers[0].table} ` +

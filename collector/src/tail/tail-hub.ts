@@ -27,6 +27,8 @@ export interface TailRecord {
   av: readonly string[];
   rk: readonly string[];
   rv: readonly string[];
+  /** PatternId (model/pattern.ts), decimal, as the query API reads the column. */
+  pid?: string;
 }
 
 const MAX_BUFFERED = 8 * 1024 * 1024;
@@ -99,5 +101,6 @@ function tailRecord(table: string, r: LogRow): TailRecord {
     av: r.attributes.values,
     rk: r.resource.attributes.keys,
     rv: r.resource.attributes.values,
+    ...(r.patternId ? { pid: String((BigInt(r.patternId[0]) << 32n) | BigInt(r.patternId[1])) } : {}),
   };
 }

@@ -18,6 +18,7 @@ import { recordFilter } from './record-filter';
 import { TailFeed } from './tail-feed';
 import { MetricReader } from './metrics';
 import { parseMetricQuery } from './metric-query';
+import { QuerySyntaxError } from './query-language';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -64,6 +65,7 @@ const FILTER_PROPERTIES = {
   regex: { type: 'string', maxLength: 1000 },
   traceId: { type: 'string' },
   spanId: { type: 'string' },
+  q: { type: 'string', maxLength: 4000 },
 } as const;
 
 type Query = Record<string, string | string[] | undefined>;
@@ -92,6 +94,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   );
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
+    if (err instanceof QuerySyntaxError)
+      return reply.code(400).send({ error: err.message, position: err.position });
     if (err instanceof FilterError || err.validation) return reply.code(400).send({ error: err.message });
     if (err.statusCode && err.statusCode < 500)
       return reply.code(err.statusCode).send({ error: err.message });

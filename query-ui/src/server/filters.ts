@@ -1,5 +1,7 @@
 import type { SqlValues } from '@distlog/collector';
 import { SEVERITY_TEXT_BY_NUMBER, intLiteral } from '@distlog/collector';
+import type { QueryNode } from './query-language';
+import { compileQuery, parseQuery, requiredText } from './query-language';
 
 /**
  * Search filters, parsed once from a request, then turned into SQL only here: every
@@ -27,6 +29,8 @@ export interface SearchFilter {
   tiers: string[];
   /** Only records of these tenants (resource attribute distlog.tenant): a user's read limit. */
   tenants?: readonly string[];
+  /** The search language (`q=`, query-language.ts), parsed; ANDed with the other filters. */
+  query?: QueryNode;
 }
 
 export class FilterError extends Error {
@@ -82,6 +86,7 @@ export function parseFilter(q: Query, now = Date.now()): SearchFilter {
   if (traceId !== undefined && !/^[0-9a-f]{32}$/.test(traceId))
     throw new FilterError(`traceId: expected 32 hex digits, got ${JSON.stringify(traceId)}`);
   const regex = one(q.regex);
+  const query = parseQuery(one(q.q) ?? '');
   const spanId = one(q.spanId)?.toLowerCase();
   if (spanId !== undefined && !/^[0-9a-f]{16}$/.test(spanId))
     throw new FilterError(`spanId: expected 16 hex digits, got ${JSON.stringify(spanId)}`);
@@ -91,7 +96,8 @@ export function parseFilter(q: Query, now = Date.now()): SearchFilter {
     services: list(q.service),
     minSeverity: q.minSeverity ? parseSeverity(one(q.minSeverity)!) : 0,
     scopes: list(q.scope),
-    text: one(q.text),
+    // A text every match of the query contains also narrows the read as `text` does (word index, PREWHERE).
+    text: one(q.text) ?? requiredText(query),
     regex,
     attributes: list(q.attr).map((a) => {
       const i = a.indexOf('=');
@@ -102,6 +108,7 @@ export function parseFilter(q: Query, now = Date.now()): SearchFilter {
     traceId,
     spanId,
     tiers: list(q.tier),
+    ...(query ? { query } : {}),
   };
 }
 
@@ -140,6 +147,7 @@ export function whereClause(f: SearchFilter, v: SqlValues, withoutBody = false):
   if (f.traceId) parts.push(`TraceId = ${v.str(f.traceId)}`);
   if (f.spanId) parts.push(`SpanId = ${v.str(f.spanId)}`);
   if (f.tiers.length) parts.push(`_table IN (${v.list(f.tiers)})`);
+  if (f.query) parts.push(compileQuery(f.query, v));
   const tenants = tenantClause(f.tenants, v);
   if (tenants) parts.push(tenants);
   return parts.join(' AND ');

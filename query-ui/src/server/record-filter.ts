@@ -1,6 +1,7 @@
 import type { ApiRecord } from './records';
 import type { SearchFilter } from './filters';
 import { FilterError } from './filters';
+import { queryMatcher } from './query-language';
 
 /**
  * A search filter as a test of one record, for records that never pass through a query
@@ -22,7 +23,9 @@ export function recordFilter(f: SearchFilter): (r: ApiRecord) => boolean {
   const scopes = new Set(f.scopes);
   const tiers = new Set(f.tiers);
   const tenants = f.tenants ? new Set(f.tenants) : undefined;
+  const query = f.query ? queryMatcher(f.query) : () => true;
   return (r) =>
+    query(r) &&
     (services.size === 0 || services.has(r.service)) &&
     r.severityNumber >= f.minSeverity &&
     (scopes.size === 0 || scopes.has(r.scope)) &&

@@ -6,7 +6,7 @@ export type { ApiRecord };
 
 export const RECORD_COLUMNS = `Timestamp, TimeUnixNano, SeverityNumber, SeverityText, ServiceName, ScopeName, EventName, Body,
   TraceId, SpanId, LogAttributes.key AS ak, LogAttributes.value AS av,
-  ResourceAttributes.key AS rk, ResourceAttributes.value AS rv, _table AS tier`;
+  ResourceAttributes.key AS rk, ResourceAttributes.value AS rv, _table AS tier, toString(PatternId) AS pid`;
 
 /** A record as the query API reads it (RECORD_COLUMNS), and as the collectors push it for live tail. */
 export type RecordRow = TailRecord;
@@ -29,7 +29,13 @@ export function toApiRecord(r: RecordRow): ApiRecord {
     attributes: zip(r.ak, r.av),
     resource,
     tier: r.tier,
+    ...(r.pid !== undefined && r.pid !== '0' ? { patternId: patternHex(r.pid) } : {}),
   };
+}
+
+/** A pattern id (UInt64, as text) as the API shows it: hex without leading zeros. */
+export function patternHex(decimal: string): string {
+  return BigInt(decimal).toString(16);
 }
 
 /** A record's id: where to find it again (tier table, exact time, service, instance), URL-safe. */

@@ -17,6 +17,8 @@ export interface ApiRecord {
   attributes: Record<string, string>;
   resource: Record<string, string>;
   tier: string;
+  /** The message's pattern (its template's id, hex; `pattern:ID` in a query); absent for records stored before pattern ids. */
+  patternId?: string;
 }
 
 /** A run-time level rule as /api/levels returns it. */

@@ -133,19 +133,35 @@ describe('exactly-once inserts (BatchId)', () => {
     const freshBatch = new RowBinaryWriter(timeNanos, newBatchId());
     freshBatch.writeRows(rowsOf('spooled-fresh', 60));
     await spool.append('logs', freshBatch.bytes(), info(freshBatch));
-    // A file spooled by a collector from before batch ids: no id in its name, no BatchId column.
-    // (each row encoded alone, its trailing 8-byte BatchId and RequestId cut off)
-    const legacyBytes = Buffer.concat(
-      rowsOf('spooled-legacy', 10).map((row) => {
-        const one = new RowBinaryWriter(timeNanos);
-        one.writeRow(row);
-        return Buffer.from(one.bytes().subarray(0, one.length - 16));
-      }),
+    // Each row encoded alone, its trailing columns cut off (8 bytes each).
+    const withoutLast = (rows: ReturnType<typeof rowsOf>, columns: number, batchId = 0n) =>
+      Buffer.concat(
+        rows.map((row) => {
+          const one = new RowBinaryWriter(timeNanos, batchId);
+          one.writeRow(row);
+          return Buffer.from(one.bytes().subarray(0, one.length - 8 * columns));
+        }),
+      );
+    // A file spooled by a collector from before batch ids: no id in its name, no BatchId,
+    // RequestId or PatternId column.
+    writeFileSync(
+      path.join(dir, '000000000999.logs.rowbinary'),
+      withoutLast(rowsOf('spooled-legacy', 10), 3),
     );
-    writeFileSync(path.join(dir, '000000000999.logs.rowbinary'), legacyBytes);
+    // One from before pattern ids: a batch id in its name, no PatternId column.
+    const v1Id = newBatchId();
+    const v1Rows = rowsOf('spooled-v1', 12);
+    const seconds = v1Rows.map((r) => Number(r.timeUnixNano / 1_000_000_000n));
+    writeFileSync(
+      path.join(
+        dir,
+        `000000001000.logs.${v1Id.toString(16).padStart(16, '0')}-12-${Math.min(...seconds)}-${Math.max(...seconds)}.rowbinary`,
+      ),
+      withoutLast(v1Rows, 1, v1Id),
+    );
     const reopened = new Spool(dir, 64 * 1024 * 1024);
     await reopened.open();
-    expect(reopened.count).toBe(3);
+    expect(reopened.count).toBe(4);
     expect(LOG_COLUMNS_WITHOUT_BATCH_ID).not.toContain('BatchId');
 
     const metrics = new CollectorMetrics();
@@ -159,7 +175,14 @@ describe('exactly-once inserts (BatchId)', () => {
     expect(await stored('spooled-stored')).toEqual({ rows: 40, distinct: 40 });
     expect(await stored('spooled-fresh')).toEqual({ rows: 60, distinct: 60 });
     expect(await stored('spooled-legacy')).toEqual({ rows: 10, distinct: 10 });
+    expect(await stored('spooled-v1')).toEqual({ rows: 12, distinct: 12 });
     expect(metrics.duplicatesAvoided.get({ table: 'logs' })).toBe(1);
-    expect(metrics.replayed.get({ table: 'logs' })).toBe(2);
+    expect(metrics.replayed.get({ table: 'logs' })).toBe(3);
+    // Rows spooled with pattern ids keep them; older files' rows have none (0).
+    const [ids] = await direct.query<{ fresh: string; v1: string }>(
+      `SELECT countIf(PatternId != 0 AND startsWith(Body, 'spooled-fresh')) AS fresh,
+              countIf(PatternId = 0 AND startsWith(Body, 'spooled-v1')) AS v1 FROM ${direct.database}.logs`,
+    );
+    expect(ids).toEqual({ fresh: '60', v1: '12' });
   });
 });

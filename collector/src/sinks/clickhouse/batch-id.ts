@@ -81,6 +81,8 @@ export async function insertOnce(
   batch: BatchInfo,
   retry: RetryOptions,
   uncertain = false,
+  /** The columns the bytes hold (spool files of an older collector hold fewer). */
+  columns: readonly string[] = LOG_COLUMNS,
 ): Promise<'inserted' | 'already-stored'> {
   let attempt = 0;
   return withRetry(async () => {
@@ -98,7 +100,7 @@ export async function insertOnce(
           rows: batch.rows,
         });
     }
-    await ch.insertRowBinary(table, LOG_COLUMNS, bytes, `${queryIdPrefix(batch.id)}${attempt}-${Date.now()}`);
+    await ch.insertRowBinary(table, columns, bytes, `${queryIdPrefix(batch.id)}${attempt}-${Date.now()}`);
     return 'inserted';
   }, retry);
 }

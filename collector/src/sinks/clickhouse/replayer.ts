@@ -2,7 +2,7 @@ import type { ClickHouse } from '../../storage/clickhouse';
 import type { Spool } from '../../helpers/spool';
 import type { CollectorMetrics } from '../../telemetry/metrics';
 import { log } from '../../helpers/log';
-import { LOG_COLUMNS_WITHOUT_BATCH_ID } from './row-binary';
+import { LOG_COLUMNS, LOG_COLUMNS_WITHOUT_BATCH_ID, LOG_COLUMNS_WITHOUT_PATTERN_ID } from './row-binary';
 import { insertOnce } from './batch-id';
 
 /**
@@ -51,7 +51,15 @@ export class SpoolReplayer {
       try {
         const bytes = await this.spool.read(entry);
         const outcome = entry.batch
-          ? await insertOnce(this.ch, entry.table, bytes, entry.batch, ONE_ATTEMPT, true)
+          ? await insertOnce(
+              this.ch,
+              entry.table,
+              bytes,
+              entry.batch,
+              ONE_ATTEMPT,
+              true,
+              entry.patternIds ? LOG_COLUMNS : LOG_COLUMNS_WITHOUT_PATTERN_ID,
+            )
           : (await this.ch.insertRowBinary(entry.table, LOG_COLUMNS_WITHOUT_BATCH_ID, bytes), 'inserted');
         await this.spool.remove(entry);
         if (outcome === 'already-stored') this.metrics.duplicatesAvoided.inc({ table: entry.table });

@@ -1,5 +1,6 @@
 import type { Attributes, LogRow } from '../../model/log-row';
 import { ByteWriter } from '../../helpers/byte-writer';
+import { patternIdOf } from '../../model/pattern';
 
 /**
  * Encodes LogRows in ClickHouse's RowBinary format, in the column order of
@@ -31,10 +32,15 @@ export const LOG_COLUMNS = [
   'DroppedAttributesCount',
   'BatchId',
   'RequestId',
+  'PatternId',
 ] as const;
 
-/** The columns of spool files written before batches carried ids (replayed as they are). */
-export const LOG_COLUMNS_WITHOUT_BATCH_ID = LOG_COLUMNS.filter((c) => c !== 'BatchId' && c !== 'RequestId');
+/** The columns of spool files written before rows carried pattern ids (`.rowbinary`, replayed as they are). */
+export const LOG_COLUMNS_WITHOUT_PATTERN_ID = LOG_COLUMNS.filter((c) => c !== 'PatternId');
+/** The columns of spool files written before batches carried ids. */
+export const LOG_COLUMNS_WITHOUT_BATCH_ID = LOG_COLUMNS_WITHOUT_PATTERN_ID.filter(
+  (c) => c !== 'BatchId' && c !== 'RequestId',
+);
 
 const NANOS_PER_SECOND = 1_000_000_000n;
 const MAX_DATETIME = 0xffffffff;
@@ -110,6 +116,9 @@ export class RowBinaryWriter extends ByteWriter {
     this.uint32LE(row.droppedAttributesCount);
     this.raw(this.batchIdBytes);
     this.raw(requestIdBytes);
+    const [high, low] = (row.patternId ??= patternIdOf(row.body));
+    this.uint32LE(low);
+    this.uint32LE(high);
   }
 
   /** The resource's and scope's columns of `row`, encoded aside once for every row that shares them. */
