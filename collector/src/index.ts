@@ -66,6 +66,7 @@ export {
   coarseBucket,
   quantileOf,
   quantileSql,
+  quantileFromSortedSql,
   RELATIVE_ACCURACY,
 } from './metrics/sketch';
 export type { MetricConfig, MetricKind } from './config/metrics-config';

@@ -74,8 +74,28 @@ export function quantileOf(
  * Works on 18.16 and current servers.
  */
 export function quantileSql(q: number, width: number | string = 1, bs = 'bs', rs = 'rs', n = 'n'): string {
-  const i = `arrayFirstIndex(c -> c > floor(${q} * (${n} - 1)), arrayCumSum(arraySort((r, b) -> b, ${rs}, ${bs})))`;
-  const bucket = `arraySort(${bs})[${i}]`;
+  return quantileFromSortedSql(
+    q,
+    width,
+    `arraySort(${bs})`,
+    `arrayCumSum(arraySort((r, b) -> b, ${rs}, ${bs}))`,
+    n,
+  );
+}
+
+/**
+ * The same from the sorted buckets (`arraySort(bs) AS sb`) and their cumulative counts
+ * (`arrayCumSum(arraySort((r, b) -> b, rs, bs)) AS cum`) computed once: several quantiles
+ * of one group then sort once.
+ */
+export function quantileFromSortedSql(
+  q: number,
+  width: number | string = 1,
+  sb = 'sb',
+  cum = 'cum',
+  n = 'n',
+): string {
+  const bucket = `${sb}[arrayFirstIndex(c -> c > floor(${q} * (${n} - 1)), ${cum})]`;
   const g = typeof width === 'number' ? String(Math.pow(GAMMA, width)) : `pow(${GAMMA}, ${width})`;
   return `if(${n} = 0, nan, if(${bucket} = ${ZERO_BUCKET}, 0, 2 * pow(${g}, ${bucket}) / (${g} + 1)))`;
 }

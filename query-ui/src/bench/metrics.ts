@@ -142,7 +142,7 @@ async function benchTarget(url: string, label: string): Promise<void> {
     const from = now - DAYS * 86_400;
     const api = async () => {
       const res = await fetch(
-        `${base}/api/metrics/scope_duration_ms?from=${from * 1000}&to=${(now + 1) * 1000}&by=service.name&step=1d`,
+        `${base}/api/metrics/scope_duration_ms?from=${from * 1000}&to=${(now + 1) * 1000}&by=service.name&step=1d&quantiles=p95`,
       );
       if (!res.ok) throw new Error(`API: HTTP ${res.status} ${await res.text()}`);
       const body = (await res.json()) as { series: Array<{ points: unknown[] }>; table: string };

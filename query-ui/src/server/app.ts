@@ -240,6 +240,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
             where: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
             step: { type: 'string' },
             limit: { type: 'integer', minimum: 1, maximum: 1000 },
+            quantiles: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
           },
         },
       },

@@ -10,7 +10,7 @@ const list = (v: string | string[] | number | undefined): string[] =>
  * A metric request's parameters (API query string and `distlog metrics` flags alike):
  * `since=7d` or `from`/`to`, `by=service.name` (repeat or comma-separate; `by=` for no
  * grouping), `where=service.name=orders` (repeat; values of one field are alternatives),
- * `step=1h`, `limit=20`.
+ * `step=1h`, `limit=20`, `quantiles=p95` (of a distribution; default p50,p95,p99).
  */
 export function parseMetricQuery(q: Query, now = Date.now()): Omit<MetricQuery, 'tenants'> {
   const toMs = q.to !== undefined ? parseTime('to', String(q.to)) : now;
@@ -30,5 +30,12 @@ export function parseMetricQuery(q: Query, now = Date.now()): Omit<MetricQuery, 
   const out: Omit<MetricQuery, 'tenants'> = { fromMs, toMs, where: [...where], ...(by ? { by } : {}) };
   if (q.step !== undefined) out.stepSeconds = Math.max(60, parseSince(String(q.step)) / 1000);
   if (q.limit !== undefined) out.limit = Number(q.limit);
+  if (q.quantiles !== undefined) {
+    const asked = list(q.quantiles).filter((x) => x !== '');
+    for (const x of asked)
+      if (x !== 'p50' && x !== 'p95' && x !== 'p99')
+        throw new FilterError(`quantiles: expected p50, p95 or p99, got ${JSON.stringify(x)}`);
+    out.quantiles = asked as Array<'p50' | 'p95' | 'p99'>;
+  }
   return out;
 }

@@ -174,6 +174,15 @@ describe('GET /api/metrics', () => {
       expect(Math.abs(got - exact)).toBeLessThanOrEqual(exact * 0.01);
   });
 
+  it('computes only the quantiles asked for', async () => {
+    const { body } = await get('/api/metrics/latency_ms?since=6h&by=service.name&quantiles=p95');
+    const [point] = body.series[0].points;
+    expect(Object.keys(point).sort()).toEqual(['count', 'p95', 'sum', 't']);
+    expect((await get('/api/metrics/latency_ms?quantiles=p42')).body.error).toBe(
+      'quantiles: expected p50, p95 or p99, got "p42"',
+    );
+  });
+
   it('a year at day steps from metric_days, with the point of 100 days ago', async () => {
     const { body } = await get('/api/metrics/calls?since=400d');
     expect(body).toMatchObject({ stepSeconds: 86_400, table: 'metric_days' });

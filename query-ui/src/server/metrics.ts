@@ -6,7 +6,7 @@ import {
   METRIC_KEEP_DAYS,
   TENANT_ATTRIBUTE,
   intLiteral,
-  quantileSql,
+  quantileFromSortedSql,
 } from '@distlog/collector';
 import { FilterError } from './filters';
 
@@ -71,6 +71,8 @@ export interface MetricQuery {
   limit?: number;
   /** A user limited to tenants: only metrics grouped by resource.distlog.tenant, and only theirs. */
   tenants?: readonly string[];
+  /** Which quantiles of a distribution to compute (default all three). */
+  quantiles?: Array<'p50' | 'p95' | 'p99'>;
 }
 
 export const MAX_POINTS = 500;
@@ -82,9 +84,9 @@ export class MetricReader {
 
   constructor(private readonly ch: ClickHouse) {}
 
-  /** The definitions, read at most once a second (a dashboard asks for several metrics at once). */
+  /** The definitions, read at most every 5 s (they change when a collector starts or reloads). */
   list(): Promise<MetricDefinition[]> {
-    if (!this.cached || Date.now() - this.cached.at > 1000) {
+    if (!this.cached || Date.now() - this.cached.at > 5000) {
       const list = this.readList();
       this.cached = { at: Date.now(), list };
       list.catch(() => (this.cached = undefined));
@@ -168,7 +170,8 @@ export class MetricReader {
     const group = `[${by.map((f) => `LabelValues[${index(f)}]`).join(', ')}]`;
     const histogram = metric.kind === 'distribution';
     // Each level keeps buckets of its own width (2 % and 4 % accuracy in hours and days).
-    const quantile = (q: number) => quantileSql(q, BUCKET_WIDTHS[table]);
+    const quantile = (q: number) => quantileFromSortedSql(q, BUCKET_WIDTHS[table]);
+    const wanted = q.quantiles ?? ['p50', 'p95', 'p99'];
     // Quantiles are computed where the buckets are (quantileSql): three numbers a point travel.
     const inner = `SELECT intDiv(toUInt32(Time), ${intLiteral(stepSeconds)}) * ${intLiteral(stepSeconds)} AS t,
               ${by.length > 0 ? group : 'emptyArrayString()'} AS g, sum(Count) AS n, sum(Sum) AS s
@@ -186,8 +189,9 @@ export class MetricReader {
       p99?: number;
     }>(
       histogram
-        ? `SELECT t, g, n, s, ${quantile(0.5)} AS p50, ${quantile(0.95)} AS p95, ${quantile(0.99)} AS p99
-           FROM (${inner}) ORDER BY g, t`
+        ? `SELECT t, g, n, s, ${wanted.map((p) => `${quantile(Number(p.slice(1)) / 100)} AS ${p}`).join(', ')}
+           FROM (SELECT t, g, n, s, arraySort(bs) AS sb, arrayCumSum(arraySort((r, b) -> b, rs, bs)) AS cum FROM (${inner}))
+           ORDER BY g, t`
         : `${inner} ORDER BY g, t`,
       {},
       values.params,
@@ -201,11 +205,7 @@ export class MetricReader {
         series.set(key, s);
       }
       const point: MetricPoint = { t: Number(r.t) * 1000, count: Number(r.n), sum: r.s };
-      if (histogram) {
-        point.p50 = finite(r.p50);
-        point.p95 = finite(r.p95);
-        point.p99 = finite(r.p99);
-      }
+      if (histogram) for (const p of wanted) point[p] = finite(r[p]);
       s.total += point.count;
       s.points.push(point);
     }

@@ -58,6 +58,8 @@ export function MetricsPage({ params }: { params: URLSearchParams }): ReactNode 
   const by = params.has('by') ? params.getAll('by').filter((b) => b !== '') : (metric?.by ?? []);
   const where = params.getAll('where');
   const q = new URLSearchParams({ since });
+  // Only the quantile shown (the others are a click away).
+  if (stat === 'p50' || stat === 'p95' || stat === 'p99') q.set('quantiles', stat);
   if (params.has('by')) for (const b of params.getAll('by')) q.append('by', b);
   for (const w of where) q.append('where', w);
   const query = q.toString();
