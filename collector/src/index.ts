@@ -70,3 +70,4 @@ export {
   RELATIVE_ACCURACY,
 } from './metrics/sketch';
 export type { MetricConfig, MetricKind } from './config/metrics-config';
+export { templateOf, patternHex } from './model/pattern';

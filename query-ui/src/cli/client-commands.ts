@@ -4,6 +4,7 @@ import { UsageError } from './settings';
 import type { ApiRecord, ApiLevelInstance, ApiLevelRule } from '../shared/api-types';
 import type { TraceResult } from '../server/queries';
 import type { MetricDefinition, MetricResult } from '../server/metrics';
+import type { PatternsResult } from '../server/patterns';
 import type { ScopeNode } from '../trace/scope-tree';
 import { renderScopeTree } from '../trace/scope-tree';
 
@@ -43,8 +44,11 @@ function apiBase(flags: Flags): string {
   return (flags.api ?? process.env.DISTLOG_API ?? 'http://127.0.0.1:4320').replace(/\/+$/, '');
 }
 
-function filterParams(flags: Flags): URLSearchParams {
+/** The filter flags, and the positional words as a query in the search language (`q`). */
+function filterParams(flags: Flags, positionals: string[] = []): URLSearchParams {
   const p = new URLSearchParams();
+  const query = positionals.join(' ').trim();
+  if (query) p.set('q', query);
   for (const s of flags.service ?? []) p.append('service', s);
   for (const s of flags.scope ?? []) p.append('scope', s);
   for (const s of flags.tier ?? []) p.append('tier', s);
@@ -103,12 +107,12 @@ export function jsonRecord(r: ApiRecord): string {
 
 export const search: Command = {
   summary:
-    'search records (filters: --service --min-severity --scope --text --regex --attr k=v --has k --trace --tier --since)',
+    "search records: a query ('severity>=warn service:orders timeout') and/or filters (--service --since …)",
   usage:
-    'distlog search [--service NAME]… [--min-severity LEVEL] [--scope NAME] [--text S] [--regex RE] [--attr K=V]… [--has K] [--trace ID] [--tier T] [--since 15m | --from T --to T] [--limit N] [--json]',
+    "distlog search ['QUERY'] [--service NAME]… [--min-severity LEVEL] [--scope NAME] [--text S] [--regex RE] [--attr K=V]… [--has K] [--trace ID] [--tier T] [--since 15m | --from T --to T] [--limit N] [--json]",
   async run(args) {
-    const { values: flags } = parseFlags(args, this.usage);
-    const params = filterParams(flags);
+    const { values: flags, positionals } = parseFlags(args, this.usage);
+    const params = filterParams(flags, positionals);
     params.set('limit', flags.limit ?? '100');
     if (!params.has('since') && !params.has('from')) params.set('since', '15m');
     const page = await getJson<{ records: ApiRecord[] }>(`${apiBase(flags)}/api/search?${params}`);
@@ -121,10 +125,10 @@ export const search: Command = {
 
 export const tail: Command = {
   summary: 'follow new records live, coloured (same filters as search)',
-  usage: 'distlog tail [filters as for search] [--json]',
+  usage: "distlog tail ['QUERY'] [filters as for search] [--json]",
   async run(args) {
-    const { values: flags } = parseFlags(args, this.usage);
-    const url = `${apiBase(flags)}/api/tail?${filterParams(flags)}`;
+    const { values: flags, positionals } = parseFlags(args, this.usage);
+    const url = `${apiBase(flags)}/api/tail?${filterParams(flags, positionals)}`;
     const controller = new AbortController();
     process.once('SIGINT', () => controller.abort());
     let res: Response;
@@ -486,6 +490,60 @@ export const metrics: Command = {
     );
     if (result.omittedSeries > 0)
       process.stdout.write(`… and ${result.omittedSeries} smaller groups (--limit, --where)\n`);
+    return 0;
+  },
+};
+
+const spark = (values: number[]) => {
+  const max = Math.max(1, ...values);
+  return values.map((v) => (v === 0 ? ' ' : '▁▂▃▄▅▆▇█'[Math.min(7, Math.floor((v / max) * 7.999))])).join('');
+};
+
+export const patterns: Command = {
+  summary: 'log patterns: the records of a query grouped by message template, new ones first with --new',
+  usage:
+    "distlog patterns ['QUERY'] [filters as for search] [--since 1h] [--new] [--errors] [--limit N] [--json]  (then: distlog search 'pattern:ID')",
+  async run(args) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args,
+        options: { ...FILTER_OPTIONS, new: { type: 'boolean' }, errors: { type: 'boolean' } },
+        allowPositionals: true,
+        strict: true,
+      });
+    } catch (err) {
+      throw new UsageError(`${(err as Error).message}\nusage: ${this.usage}`);
+    }
+    const { values: flags, positionals } = parsed;
+    const params = filterParams(flags as Flags, positionals);
+    if (!params.has('since') && !params.has('from')) params.set('since', '1h');
+    params.set('limit', flags.limit ?? '30');
+    if (flags.new) params.set('new', 'true');
+    if (flags.errors) params.set('sort', 'errors');
+    const result = await getJson<PatternsResult>(`${apiBase(flags as Flags)}/api/patterns?${params}`);
+    if (flags.json) {
+      for (const p of result.patterns) process.stdout.write(JSON.stringify(p) + '\n');
+      return 0;
+    }
+    process.stdout.write(
+      `${result.records} records, ${result.distinct} patterns; sparkline: ${stepText(Math.round(result.stepMs / 1000))} a character\n`,
+    );
+    process.stdout.write(
+      textTable(
+        ['ID', 'COUNT', 'ERRORS', 'NEW', 'LAST SEEN', 'SPARKLINE', 'SERVICES', 'PATTERN'],
+        result.patterns.map((p) => [
+          p.id,
+          String(p.count),
+          String(p.errors),
+          p.isNew ? 'new' : '',
+          p.lastSeen.slice(0, 19).replace('T', ' '),
+          spark(p.sparkline),
+          p.services.join(','),
+          p.template.length > 100 ? p.template.slice(0, 99) + '…' : p.template,
+        ]),
+      ) + '\n',
+    );
     return 0;
   },
 };

@@ -13,7 +13,7 @@ import type { CommonSettings } from './settings';
 import { COMMON_OPTIONS, commonSettings, loadSettingsConfig, UsageError } from './settings';
 import { openClickHouseTarget } from './clickhouse-target';
 import { startQueryServer } from '../server/app';
-import { search, tail, tree, context, level, metrics } from './client-commands';
+import { search, tail, tree, context, level, metrics, patterns } from './client-commands';
 
 export interface Command {
   summary: string;
@@ -319,6 +319,7 @@ export const COMMANDS: Record<string, Command> = {
   context,
   level,
   metrics,
+  patterns,
 };
 
 function scheme(config: CollectorConfig): 'http' | 'https' {

@@ -17,6 +17,7 @@ import type { ApiRecord } from './records';
 import { recordFilter } from './record-filter';
 import { TailFeed } from './tail-feed';
 import { MetricReader } from './metrics';
+import { findPatterns } from './patterns';
 import { parseMetricQuery } from './metric-query';
 import { QuerySyntaxError } from './query-language';
 
@@ -149,9 +150,48 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get(
     '/api/facets',
     {
-      schema: { querystring: { type: 'object', additionalProperties: false, properties: FILTER_PROPERTIES } },
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            ...FILTER_PROPERTIES,
+            pin: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+          },
+        },
+      },
     },
-    async (req) => queries.facets(readable(req, parseFilter(req.query as Query))),
+    async (req) => {
+      const q = req.query as Query;
+      const pin = (Array.isArray(q.pin) ? q.pin : q.pin ? [q.pin] : []).filter(Boolean).slice(0, 10);
+      return queries.facets(readable(req, parseFilter(q)), pin);
+    },
+  );
+
+  app.get(
+    '/api/patterns',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            ...FILTER_PROPERTIES,
+            limit: { type: 'integer', minimum: 1, maximum: 1000 },
+            new: { type: 'boolean' },
+            sort: { type: 'string', enum: ['count', 'errors'] },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query as Query & { limit?: number; new?: boolean; sort?: string };
+      return findPatterns(options.ch, readable(req, parseFilter(q)), {
+        limit: q.limit,
+        newFirst: q.new,
+        byErrors: q.sort === 'errors',
+      });
+    },
   );
 
   app.get(

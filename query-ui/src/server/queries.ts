@@ -33,6 +33,33 @@ export interface TraceResult {
   tiers: string[];
 }
 
+export interface FacetValue {
+  value: string;
+  count: number;
+}
+
+export interface Facets {
+  services: string[];
+  scopes: string[];
+  attributeKeys: string[];
+  tiers: string[];
+  /** Records the query matches. */
+  total: number;
+  /** The top values (10; every severity and tier) of each facet, with their counts. */
+  counts: { service: FacetValue[]; severity: FacetValue[]; logger: FacetValue[]; tier: FacetValue[] };
+  /** The top values of each pinned attribute key. */
+  pinned: Record<string, FacetValue[]>;
+}
+
+const FACET_VALUES = 10;
+
+/** Severity numbers by name (TRACE … FATAL), as the language's `severity:` reads them. */
+function severityLevel(n: number): string {
+  return n <= 0
+    ? 'UNSPECIFIED'
+    : ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'][Math.min(5, Math.floor((n - 1) / 4))];
+}
+
 export class Queries {
   private readonly buckets: TextBuckets;
 
@@ -185,26 +212,65 @@ export class Queries {
   }
 
   /** What the filter pickers offer: services, loggers and attribute keys seen in the range. */
-  async facets(
-    f: SearchFilter,
-  ): Promise<{ services: string[]; scopes: string[]; attributeKeys: string[]; tiers: string[] }> {
+  /**
+   * What the query's records hold: the values of service, severity, logger and tier with
+   * their counts (one scan, grouped), the attribute keys seen, and the top values of the
+   * attribute keys a user pinned. The lists without counts are what the dropdowns offer.
+   */
+  async facets(f: SearchFilter, pinned: readonly string[] = []): Promise<Facets> {
     const v = this.ch.values();
     const where = whereClause(f, v);
-    const query = (sql: string) => this.ch.query<{ v: string }>(sql, {}, v.params);
-    const [services, scopes, keys, tiers] = await Promise.all([
-      query(`SELECT DISTINCT ServiceName AS v FROM ${this.table} WHERE ${where} ORDER BY v LIMIT 1000`),
-      query(`SELECT DISTINCT ScopeName AS v FROM ${this.table} WHERE ${where} ORDER BY v LIMIT 1000`),
-      query(
-        `SELECT DISTINCT arrayJoin(LogAttributes.key) AS v FROM ${this.table} WHERE ${where} ORDER BY v LIMIT 1000`,
+    const [groups, keys, ...pins] = await Promise.all([
+      this.ch.query<{ s: string; sev: number; l: string; t: string; n: string }>(
+        `SELECT ServiceName AS s, SeverityNumber AS sev, ScopeName AS l, _table AS t, count() AS n
+         FROM ${this.table} WHERE ${where} GROUP BY s, sev, l, t`,
+        {},
+        v.params,
       ),
-      query(`SELECT DISTINCT _table AS v FROM ${this.table} WHERE ${where} ORDER BY v`),
+      this.ch.query<{ v: string }>(
+        `SELECT DISTINCT arrayJoin(LogAttributes.key) AS v FROM ${this.table} WHERE ${where} ORDER BY v LIMIT 1000`,
+        {},
+        v.params,
+      ),
+      ...pinned.map((key) => {
+        const pv = this.ch.values();
+        const k = pv.str(key);
+        return this.ch.query<{ value: string; n: string }>(
+          `SELECT LogAttributes.value[indexOf(LogAttributes.key, ${k})] AS value, count() AS n
+           FROM ${this.table} WHERE ${whereClause(f, pv)} AND has(LogAttributes.key, ${k})
+           GROUP BY value ORDER BY n DESC, value LIMIT ${FACET_VALUES}`,
+          {},
+          pv.params,
+        );
+      }),
     ]);
-    const values = (rows: Array<{ v: string }>) => rows.map((r) => r.v);
+    const tally = (pick: (g: (typeof groups)[number]) => string) => {
+      const counts = new Map<string, number>();
+      for (const g of groups) counts.set(pick(g), (counts.get(pick(g)) ?? 0) + Number(g.n));
+      return [...counts]
+        .map(([value, count]) => ({ value, count }))
+        .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value));
+    };
+    const service = tally((g) => g.s);
+    const logger = tally((g) => g.l);
+    const tier = tally((g) => g.t);
+    const severity = tally((g) => severityLevel(Number(g.sev)));
+    const names = (list: FacetValue[]) => list.map((x) => x.value).sort();
     return {
-      services: values(services),
-      scopes: values(scopes),
-      attributeKeys: values(keys),
-      tiers: values(tiers),
+      services: names(service),
+      scopes: names(logger),
+      attributeKeys: keys.map((r) => r.v),
+      tiers: names(tier),
+      total: groups.reduce((a, g) => a + Number(g.n), 0),
+      counts: {
+        service: service.slice(0, FACET_VALUES),
+        severity,
+        logger: logger.slice(0, FACET_VALUES),
+        tier,
+      },
+      pinned: Object.fromEntries(
+        pinned.map((key, i) => [key, pins[i].map((r) => ({ value: r.value, count: Number(r.n) }))]),
+      ),
     };
   }
 
