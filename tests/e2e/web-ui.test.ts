@@ -54,9 +54,12 @@ describe('web UI', () => {
         (o) => o.textContent === 'payments',
       ),
     );
+    // The dropdowns build the query in the search box.
     await page.getByLabel('service').selectOption('payments');
+    await page.waitForURL(/q=service%3Apayments/);
     await page.getByLabel('minimum severity').selectOption('INFO');
-    await page.waitForURL(/minSeverity=INFO/);
+    await page.waitForURL(/severity%3E%3Dinfo/);
+    await expect(page.getByLabel('query').inputValue()).resolves.toBe('service:payments severity>=info');
     // The table shows the previous results until the new ones arrive: wait for the filtered page.
     await page
       .waitForFunction(() => {
@@ -67,7 +70,6 @@ describe('web UI', () => {
     const services = await page.locator('[data-testid=result-row] .c-svc').allTextContents();
     expect(services.length).toBeGreaterThan(3);
     expect(new Set(services)).toEqual(new Set(['payments']));
-    expect(page.url()).toContain('minSeverity=INFO');
     await page.screenshot({ path: path.join(SHOTS, 'search.png') });
 
     await page.locator('[data-testid=result-row]', { hasText: 'charged' }).first().click();
@@ -81,12 +83,14 @@ describe('web UI', () => {
       .locator('td')
       .textContent())!;
     await detail.locator('[data-testid=attributes] tr', { hasText: 'orderId' }).getByRole('button').click();
-    await page.waitForURL(new RegExp(`attr=orderId%3D${orderId}`));
+    await page.waitForURL(new RegExp(`orderId%3A${orderId}`));
     await page.waitForFunction(
       (id) =>
-        document.querySelectorAll('[data-testid=result-row]').length > 0 &&
-        [...document.querySelectorAll('[data-testid=chips] .chip')].some((c) =>
-          c.textContent?.includes(`orderId=${id}`),
+        (document.querySelector('input[aria-label=query]') as HTMLInputElement).value.endsWith(
+          `orderId:${id}`,
+        ) &&
+        [...document.querySelectorAll('[data-testid=result-row] .c-body')].some((b) =>
+          b.textContent?.startsWith(`charging 12.5 EUR for order ${id}`),
         ),
       orderId,
     );
@@ -102,6 +106,157 @@ describe('web UI', () => {
     await page.waitForURL(/from=2020-01-01T/);
     expect(new URL(page.url()).searchParams.get('since')).toBeNull();
     expect(new URL(page.url()).searchParams.get('to')).toBeTruthy();
+  });
+
+  it('answers a question typed in the search language, completes as you type, and points at mistakes', async () => {
+    await page.goto(`${base}/?since=1h`);
+    const box = page.getByLabel('query');
+    await box.waitFor();
+    // Completion: a field name, then its value from the services in the range.
+    await box.click();
+    await box.pressSequentially('serv');
+    await expect(page.getByTestId('completions').textContent()).resolves.toContain('service:');
+    await box.press('Tab');
+    await expect(box.inputValue()).resolves.toBe('service:');
+    await box.pressSequentially('pay');
+    await page.getByTestId('completions').getByText('service:payments').waitFor();
+    await box.press('Tab');
+    await expect(box.inputValue()).resolves.toBe('service:payments');
+    // The example question, in the shop's terms: WARN or worse from gateway or orders, about
+    // the refused order, whose message says refused or failed, leaving out the scope records — one line.
+    const [refused] = await ch.query<{ id: string }>(
+      `SELECT LogAttributes.value[indexOf(LogAttributes.key, 'orderId')] AS id FROM ${ch.database}.all_logs
+       WHERE ServiceName = 'gateway' AND Body = 'checkout refused' LIMIT 1`,
+    );
+    await box.fill(
+      `severity>=warn (service:gateway OR service:orders) orderId:${refused.id} (refused OR failed) -logger:distlog.scope`,
+    );
+    const [raw] = await ch.query<{ n: string }>(
+      `SELECT count() AS n FROM ${ch.database}.all_logs WHERE SeverityNumber >= 13 AND ServiceName IN ('gateway', 'orders')
+       AND LogAttributes.value[indexOf(LogAttributes.key, 'orderId')] = '${refused.id}'
+       AND (positionCaseInsensitive(Body, 'refused') > 0 OR positionCaseInsensitive(Body, 'failed') > 0)
+       AND ScopeName != 'distlog.scope'`,
+    );
+    await box.press('Enter');
+    await page.waitForURL(/q=severity/);
+    // The previous results stay until the new ones arrive: wait for exactly the matching rows.
+    await page.waitForFunction((n) => {
+      const rows = [...document.querySelectorAll('[data-testid=result-row]')];
+      return (
+        rows.length === n &&
+        rows.every((r) => /WARN|ERROR|FATAL/.test(r.querySelector('.c-sev')!.textContent ?? ''))
+      );
+    }, Number(raw.n));
+    const rows = await page
+      .locator('[data-testid=result-row]')
+      .evaluateAll((els) =>
+        els.map((e) => [
+          e.querySelector('.c-svc')!.textContent,
+          e.querySelector('.c-sev')!.textContent,
+          e.querySelector('.c-body')!.textContent,
+        ]),
+      );
+    expect(rows).toHaveLength(Number(raw.n));
+    expect(rows.map(([svc, , body]) => `${svc}: ${body}`).sort()).toEqual([
+      'gateway: checkout refused',
+      'orders: order failed',
+    ]);
+    for (const [svc, sev] of rows) {
+      expect(['gateway', 'orders']).toContain(svc);
+      expect(['WARN', 'ERROR', 'FATAL']).toContain(sev);
+    }
+    // A mistake: the message names it and the box marks where it is.
+    await box.fill('service:orders (timeout');
+    await box.press('Enter');
+    await page.getByTestId('query-error').waitFor();
+    await expect(page.getByTestId('query-error').textContent()).resolves.toContain(
+      'this parenthesis is not closed',
+    );
+    await expect(page.getByTestId('query-error').locator('mark').textContent()).resolves.toBe('(');
+  });
+
+  it('counts facets for the query; click keeps a value, Alt-click leaves it out', async () => {
+    await page.goto(`${base}/?since=1h`);
+    const service = page.locator('[data-facet=service]');
+    await service.locator('[data-value=payments]').waitFor();
+    const [raw] = await ch.query<{ n: string }>(
+      `SELECT count() AS n FROM ${ch.database}.all_logs WHERE ServiceName = 'payments' AND Timestamp >= now() - 3600`,
+    );
+    await expect(service.locator('[data-value=payments] .facet-count').textContent()).resolves.toBe(raw.n);
+    await service.locator('[data-value=orders] .facet-value').click({ modifiers: ['Alt'] });
+    await page.waitForURL(/q=-service%3Aorders/);
+    await page.waitForFunction(() => !document.querySelector('[data-facet=service] [data-value=orders]'));
+    await service.locator('[data-value=payments] .facet-value').click();
+    await page.waitForURL(/service%3Apayments/);
+    await expect(page.getByLabel('query').inputValue()).resolves.toBe('-service:orders service:payments');
+    await page.waitForFunction(() => {
+      const cells = [...document.querySelectorAll('[data-testid=result-row] .c-svc')];
+      return cells.length > 0 && cells.every((c) => c.textContent === 'payments');
+    });
+    // Pin an attribute key: its values with counts.
+    await page.getByLabel('pin attribute').fill('orderId');
+    await page.getByLabel('pin attribute').press('Enter');
+    await page.waitForURL(/pin=orderId/);
+    await page.locator('[data-facet=orderId] .facet').first().waitFor();
+    expect(await page.locator('[data-facet=orderId] .facet').count()).toBeGreaterThan(0);
+    await page.screenshot({ path: path.join(SHOTS, 'facets.png') });
+  });
+
+  it('finds the failing request from the patterns view in three clicks', async () => {
+    await page.goto(`${base}/`);
+    // 1: Patterns. 2: most errors first. 3: the failing pattern's newest request.
+    await page.getByRole('link', { name: 'Patterns', exact: true }).click();
+    await page.getByTestId('pattern-table').waitFor();
+    await page.getByLabel('most errors first').check();
+    await page.waitForURL(/sort=errors/);
+    const first = page.locator('[data-testid=pattern-table] tbody tr').first();
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid=pattern-table] tbody tr')?.classList.contains('has-errors'),
+    );
+    await page.screenshot({ path: path.join(SHOTS, 'patterns.png') });
+    await first.getByTestId('follow-newest').click();
+    await page.waitForURL(/\/trace\/[0-9a-f]{32}/);
+    const traceId = /\/trace\/([0-9a-f]{32})/.exec(page.url())![1];
+    // It is the request that failed: its records hold the error.
+    const [failed] = await ch.query<{ n: string }>(
+      `SELECT count() AS n FROM ${ch.database}.all_logs WHERE TraceId = '${traceId}' AND SeverityNumber >= 17`,
+    );
+    expect(Number(failed.n)).toBeGreaterThan(0);
+    await page.getByText('unobtainium is out of stock').first().waitFor();
+
+    // A pattern's template opens its records in the search.
+    await page.goBack();
+    await page.getByTestId('pattern-table').waitFor();
+    const template = page.locator('[data-testid=pattern-table] tbody tr .template', {
+      hasText: 'charging <num> EUR',
+    });
+    await template.click();
+    await page.waitForURL(/q=pattern%3A[0-9a-f]+/);
+    await page.waitForFunction(() => {
+      const bodies = [...document.querySelectorAll('[data-testid=result-row] .c-body')];
+      return (
+        bodies.length > 0 &&
+        bodies.every((b) => /^charging [\d.]+ EUR for order \d+$/.test(b.textContent ?? ''))
+      );
+    });
+  });
+
+  it('is driven from the keyboard: / to the query, j and k through the results, Enter, t', async () => {
+    await page.goto(`${base}/?since=1h&q=${encodeURIComponent('service:gateway "checkout refused"')}`);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=result-row]').length > 0);
+    await page.locator('body').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('/');
+    await expect(page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).resolves.toBe(
+      'query',
+    );
+    await page.keyboard.press('Escape');
+    await page.locator('body').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('j');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('detail').waitFor();
+    expect(new URL(page.url()).searchParams.get('record')).toBeTruthy();
+    await page.keyboard.press('t');
+    await page.waitForURL(/\/trace\/[0-9a-f]{32}/);
   });
 
   it('follows a request to its trace page: the scope tree across three services', async () => {
@@ -216,6 +371,12 @@ describe('web UI', () => {
     const [raw] = await ch.query<{ n: string }>(
       `SELECT count() AS n FROM ${ch.database}.all_logs
        WHERE EventName = 'distlog.scope.end' AND LogAttributes.value[indexOf(LogAttributes.key, 'scope.name')] = 'charge card'`,
+    );
+    // The p95 column fills when the answer for p95 arrives.
+    await page.waitForFunction(() =>
+      /^[\d.]+$/.test(
+        document.querySelectorAll('[data-testid=metric-table] tbody tr td')[3]?.textContent ?? '',
+      ),
     );
     const cells = await page.locator('[data-testid=metric-table] tbody tr td').allTextContents();
     expect(cells[1]).toBe('service.name=payments');

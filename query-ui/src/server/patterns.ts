@@ -114,7 +114,7 @@ export async function findPatterns(
     if (f.tenants) {
       // Readers limited to tenants get samples from their own records only.
       const samples = await ch.query<{ id: string; sample: string; services: string[] }>(
-        `SELECT toString(PatternId) AS id, any(Body) AS sample, groupUniqArray(10)(ServiceName) AS services
+        `SELECT toString(PatternId) AS id, any(Body) AS sample, arraySlice(groupUniqArray(ServiceName), 1, 10) AS services
          FROM ${ch.database}.all_logs WHERE ${whereClause(f, v)} AND PatternId IN (${ranked(all, limit, false)
            .map((id) => intLiteral(BigInt(id)))
            .join(', ')}) GROUP BY PatternId`,
@@ -125,7 +125,7 @@ export async function findPatterns(
     } else {
       const facts = await ch.query<{ id: string; sample: string; firstEver: string; services: string[] }>(
         `SELECT toString(PatternId) AS id, anyMerge(Sample) AS sample, toString(minMerge(FirstSeen)) AS firstEver,
-                groupUniqArray(10)(ServiceName) AS services
+                arraySlice(groupUniqArray(ServiceName), 1, 10) AS services
          FROM ${ch.database}.patterns WHERE PatternId IN (${inList}) GROUP BY PatternId`,
       );
       for (const s of facts)

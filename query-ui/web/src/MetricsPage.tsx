@@ -66,13 +66,19 @@ export function MetricsPage({ params }: { params: URLSearchParams }): ReactNode 
   useEffect(() => {
     if (!name) return;
     setError(undefined);
+    // Answers to an earlier choice that arrive late are dropped.
+    let current = true;
     getJson<MetricResult>(`/api/metrics/${encodeURIComponent(name)}`, new URLSearchParams(query)).then(
-      setResult,
+      (r) => current && setResult(r),
       (e: Error) => {
+        if (!current) return;
         setError(e.message);
         setResult(undefined);
       },
     );
+    return () => {
+      current = false;
+    };
   }, [name, query]);
   const [whereText, setWhereText] = useState('');
 

@@ -1,13 +1,17 @@
 import type { ReactNode } from 'react';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ApiRecord } from './api';
-import { getJson, SEVERITIES, severityClass } from './api';
+import { ApiError, getJson, SEVERITIES, severityClass } from './api';
+import type { FacetCounts } from './FacetsPanel';
+import { FacetsPanel } from './FacetsPanel';
+import { QueryBox } from './QueryBox';
+import { addTerm, fieldTerm, setTerm, terms } from './query-text';
 import { filterParams, navigate } from './url';
 import { VirtualList } from './VirtualList';
 import type { Bucket } from './Histogram';
 import { Histogram } from './Histogram';
 
-interface Facets {
+interface Facets extends FacetCounts {
   services: string[];
   scopes: string[];
   attributeKeys: string[];
@@ -36,18 +40,31 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
   const [records, setRecords] = useState<ApiRecord[]>([]);
   const [cursor, setCursor] = useState<string | undefined>();
   const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<string | undefined>();
+  const [error, setError] = useState<{ message: string; position?: number } | undefined>();
   const [histogram, setHistogram] = useState<{ buckets: Bucket[]; bucketMs: number }>({
     buckets: [],
     bucketMs: 60_000,
   });
-  const [facets, setFacets] = useState<Facets>({ services: [], scopes: [], attributeKeys: [], tiers: [] });
+  const [facets, setFacets] = useState<Facets>({
+    services: [],
+    scopes: [],
+    attributeKeys: [],
+    tiers: [],
+    total: 0,
+    counts: { service: [], severity: [], logger: [], tier: [] },
+    pinned: {},
+  });
   const selectedId = params.get('record');
   const selected = records.find((r) => r.id === selectedId);
-  const [text, setText] = useState(params.get('text') ?? '');
+  const [text, setText] = useState(params.get('q') ?? '');
   const [range, setRange] = useState(rangeOf(params));
+  const pinned = params.getAll('pin');
+  const pinQuery = pinned.join(',');
+  // The row j/k moved to (Enter opens it).
+  const [cursorRow, setCursorRow] = useState(-1);
+  const queryInput = useRef<HTMLInputElement | null>(null);
 
-  useEffect(() => setText(params.get('text') ?? ''), [params]);
+  useEffect(() => setText(params.get('q') ?? ''), [params]);
 
   useEffect(() => {
     const p = new URLSearchParams(query);
@@ -65,21 +82,62 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
         '/api/histogram',
         new URLSearchParams([...p, ['buckets', '60']]),
       ),
-      getJson<Facets>('/api/facets', p),
+      getJson<Facets>(
+        '/api/facets',
+        new URLSearchParams([
+          ...p,
+          ...pinQuery
+            .split(',')
+            .filter(Boolean)
+            .map((k) => ['pin', k]),
+        ]),
+      ),
     ])
       .then(([page, hist, f]) => {
         if (cancelled) return;
+        setCursorRow(-1);
         setRecords(page.records);
         setCursor(page.nextCursor);
         setHistogram(hist);
         setFacets(f);
       })
-      .catch((err: Error) => !cancelled && setError(err.message))
+      .catch(
+        (err: Error) =>
+          !cancelled &&
+          setError({ message: err.message, position: err instanceof ApiError ? err.position : undefined }),
+      )
       .finally(() => !cancelled && setLoading(false));
     return () => {
       cancelled = true;
     };
-  }, [query]);
+  }, [query, pinQuery]);
+
+  // Keyboard: / to the query box; j/k through the results; Enter opens one; t follows its request.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const target = e.target as HTMLElement;
+      if (e.metaKey || e.ctrlKey || e.altKey || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)) return;
+      if (e.key === '/') {
+        e.preventDefault();
+        queryInput.current?.focus();
+      } else if (e.key === 'j' || e.key === 'k') {
+        const current = cursorRow >= 0 ? cursorRow : records.findIndex((r) => r.id === selectedId);
+        const next = Math.max(0, Math.min(records.length - 1, current + (e.key === 'j' ? 1 : -1)));
+        setCursorRow(next);
+        document.querySelector(`[data-row="${next}"]`)?.scrollIntoView({ block: 'nearest' });
+      } else if (e.key === 'Enter' && cursorRow >= 0 && records[cursorRow]) {
+        navigate(
+          withParam(params, (p) => p.set('record', records[cursorRow].id)),
+          true,
+        );
+      } else if (e.key === 't') {
+        const r = records[cursorRow] ?? selected;
+        if (r?.traceId) navigate(`/trace/${r.traceId}?record=${encodeURIComponent(r.id)}`);
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [records, cursorRow, selectedId, selected, params]);
 
   const loadMore = useCallback(() => {
     if (!cursor || loading) return;
@@ -93,9 +151,19 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
         setRecords((rs) => rs.concat(page.records));
         setCursor(page.nextCursor);
       })
-      .catch((err: Error) => setError(err.message))
+      .catch((err: Error) => setError({ message: err.message }))
       .finally(() => setLoading(false));
   }, [cursor, loading, query]);
+  const q = params.get('q') ?? '';
+  const setQuery = (next: string) =>
+    navigate(withParam(params, (p) => (next.trim() ? p.set('q', next.trim()) : p.delete('q'))));
+  // An attribute value clicked in the detail: its term joins the query.
+  const addAttr = (k: string, v: string) => setQuery(addTerm(q, fieldTerm(k, v)));
+  // The dropdowns build the same query: they replace their field's terms.
+  const currentValue = (field: string, op = ':') => {
+    const t = terms(q).find((x) => x.startsWith(`${field}${op}`));
+    return t?.slice(field.length + op.length).replace(/^"|"$/g, '');
+  };
 
   const set = (key: string, value: string | undefined) =>
     navigate(withParam(params, (p) => (value ? p.set(key, value) : p.delete(key))));
@@ -109,7 +177,6 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
         p.delete('since');
       }),
     );
-  const addAttr = (k: string, v: string) => navigate(withParam(params, (p) => p.append('attr', `${k}=${v}`)));
 
   return (
     <div className="search">
@@ -118,7 +185,7 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
         data-testid="filters"
         onSubmit={(e) => {
           e.preventDefault();
-          set('text', text || undefined);
+          setQuery(text);
         }}
       >
         <select
@@ -156,20 +223,24 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
         />
         <select
           aria-label="service"
-          value=""
+          value={currentValue('service') ?? ''}
           onChange={(e) =>
-            e.target.value && navigate(withParam(params, (p) => p.append('service', e.target.value)))
+            setQuery(setTerm(q, 'service', e.target.value ? fieldTerm('service', e.target.value) : ''))
           }
         >
-          <option value="">+ service</option>
+          <option value="">any service</option>
           {facets.services.map((s) => (
             <option key={s}>{s}</option>
           ))}
         </select>
         <select
           aria-label="minimum severity"
-          value={params.get('minSeverity') ?? ''}
-          onChange={(e) => set('minSeverity', e.target.value || undefined)}
+          value={currentValue('severity', '>=')?.toUpperCase() ?? params.get('minSeverity') ?? ''}
+          onChange={(e) =>
+            setQuery(
+              setTerm(q, 'severity', e.target.value ? `severity>=${e.target.value.toLowerCase()}` : ''),
+            )
+          }
         >
           <option value="">any severity</option>
           {SEVERITIES.map((s) => (
@@ -180,21 +251,35 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
         </select>
         <select
           aria-label="logger"
-          value={params.get('scope') ?? ''}
-          onChange={(e) => set('scope', e.target.value || undefined)}
+          value={currentValue('logger') ?? params.get('scope') ?? ''}
+          onChange={(e) =>
+            setQuery(setTerm(q, 'logger', e.target.value ? fieldTerm('logger', e.target.value) : ''))
+          }
         >
           <option value="">any logger</option>
           {facets.scopes.map((s) => (
             <option key={s}>{s}</option>
           ))}
         </select>
-        <input
-          aria-label="text"
-          placeholder="text in message…"
+        <QueryBox
           value={text}
-          onChange={(e) => setText(e.target.value)}
+          onChange={setText}
+          onSubmit={setQuery}
+          vocabulary={facets}
+          error={error?.position !== undefined ? error : undefined}
+          inputRef={queryInput}
         />
         <button type="submit">Search</button>
+        <a
+          href={`/patterns?${new URLSearchParams(query)}`}
+          data-testid="to-patterns"
+          onClick={(e) => {
+            e.preventDefault();
+            navigate(`/patterns?${new URLSearchParams(query)}`);
+          }}
+        >
+          Patterns of these records →
+        </a>
         <span className="chips" data-testid="chips">
           {params.getAll('service').map((s) => (
             <button
@@ -234,12 +319,22 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
         fromMs={range.fromMs}
         toMs={range.toMs}
       />
-      {error && (
+      {error && error.position === undefined && (
         <div className="error" role="alert">
-          {error}
+          {error.message}
         </div>
       )}
       <div className="results">
+        <FacetsPanel
+          facets={facets}
+          pinned={pinned}
+          attributeKeys={facets.attributeKeys}
+          onTerm={(field, value, exclude) => setQuery(addTerm(q, fieldTerm(field, value, exclude)))}
+          onPin={(key) =>
+            navigate(withParam(params, (p) => void (!p.getAll('pin').includes(key) && p.append('pin', key))))
+          }
+          onUnpin={(key) => navigate(withParam(params, (p) => removeValue(p, 'pin', key)))}
+        />
         <div className="table">
           <div className="thead">
             <span className="c-time">time</span>
@@ -259,9 +354,10 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
             items={records}
             rowHeight={26}
             onNearEnd={loadMore}
-            render={(r) => (
+            render={(r, i) => (
               <div
-                className={`row ${r.id === selectedId ? 'selected' : ''}`}
+                className={`row ${r.id === selectedId ? 'selected' : ''} ${i === cursorRow ? 'cursor' : ''}`}
+                data-row={i}
                 data-testid="result-row"
                 onClick={() =>
                   navigate(

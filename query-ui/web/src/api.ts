@@ -40,10 +40,20 @@ export async function getJson<T>(path: string, params?: URLSearchParams): Promis
   return answer<T>(res);
 }
 
+/** An error the API answered; `position`: where in the query (`q`) it was. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly position?: number,
+  ) {
+    super(message);
+  }
+}
+
 async function answer<T>(res: Response): Promise<T> {
   const body = await res.json();
   if (res.status === 401) window.dispatchEvent(new Event(LOGIN_NEEDED));
-  if (!res.ok) throw new Error(body.error ?? `HTTP ${res.status}`);
+  if (!res.ok) throw new ApiError(body.error ?? `HTTP ${res.status}`, body.position);
   return body as T;
 }
 

@@ -10,6 +10,7 @@ import { TailPage } from './TailPage';
 import { SqlPage } from './SqlPage';
 import { LevelsPage } from './LevelsPage';
 import { MetricsPage } from './MetricsPage';
+import { PatternsPage } from './PatternsPage';
 import './styles.css';
 
 /** Who is logged in: undefined while asking, null when a login is needed. */
@@ -90,6 +91,7 @@ function App(): ReactNode {
         <b className="logo">distlog</b>
         <nav>
           {link('/', 'Search', path === '/')}
+          {link('/patterns', 'Patterns', path === '/patterns')}
           {link('/tail', 'Live tail', path === '/tail')}
           {link('/metrics', 'Metrics', path === '/metrics')}
           {link('/levels', 'Levels', path === '/levels')}
@@ -110,6 +112,8 @@ function App(): ReactNode {
           <TailPage params={params} />
         ) : path === '/sql' ? (
           <SqlPage />
+        ) : path === '/patterns' ? (
+          <PatternsPage params={params} />
         ) : path === '/metrics' ? (
           <MetricsPage params={params} />
         ) : path === '/levels' ? (

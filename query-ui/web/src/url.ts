@@ -40,6 +40,7 @@ export const FILTER_KEYS = [
   'regex',
   'traceId',
   'spanId',
+  'q',
 ];
 
 export function filterParams(params: URLSearchParams): URLSearchParams {
