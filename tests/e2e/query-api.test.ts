@@ -399,8 +399,35 @@ describe('console verbs through the API', () => {
     expect((await distlog(['metrics', 'a', 'b'])).code).toBe(2);
   });
 
+  it('`search` and `patterns` take a query in the search language; a mistake is named with its position', async () => {
+    const found = await distlog(['search', 'service:payments charging', '--since', '1h', '--json']);
+    expect(found.code).toBe(0);
+    const bodies = found.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).body as string);
+    expect(bodies.length).toBe(4);
+    for (const b of bodies) expect(b).toMatch(/^charging [\d.]+ EUR for order \d+$/);
+    const patterns = await distlog(['patterns', 'service:payments', '--since', '1h']);
+    expect({ code: patterns.code, stderr: patterns.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(patterns.stdout).toMatch(/^ID +COUNT +ERRORS +NEW +LAST SEEN +SPARKLINE +SERVICES +PATTERN$/m);
+    const line = patterns.stdout.split('\n').find((l) => l.endsWith('charging <num> EUR for order <num>'))!;
+    expect(line).toMatch(/^[0-9a-f]+ +4 +0 +new /);
+    // The pattern's id finds its records again.
+    const id = line.split(' ')[0];
+    const again = await distlog(['search', `pattern:${id}`, '--since', '1h', '--json']);
+    expect(again.stdout.trim().split('\n')).toHaveLength(4);
+    const json = await distlog(['patterns', '--since', '1h', '--errors', '--json']);
+    const first = JSON.parse(json.stdout.split('\n')[0]);
+    expect(first.errors).toBeGreaterThan(0);
+    expect(first.traceId).toMatch(/^[0-9a-f]{32}$/);
+    const bad = await distlog(['search', 'service:orders (timeout']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('distlog: q: at 16: this parenthesis is not closed (a ) is missing)');
+  });
+
   it('`tail` prints records that arrive after it started', async () => {
-    const child = spawn(process.execPath, [DISTLOG_BIN, 'tail', '--service', 'tailed', '--json'], {
+    const child = spawn(process.execPath, [DISTLOG_BIN, 'tail', 'service:tailed -skipped', '--json'], {
       env: { ...process.env, DISTLOG_API: `http://127.0.0.1:${server.port}` },
     });
     let out = '';
@@ -408,7 +435,7 @@ describe('console verbs through the API', () => {
     await new Promise((r) => setTimeout(r, 1500));
     await postJson(
       collector.httpPort,
-      otlpJson('tailed', [{ body: `${tag} live 1` }, { body: `${tag} live 2` }]),
+      otlpJson('tailed', [{ body: `${tag} live 1` }, { body: `${tag} skipped` }, { body: `${tag} live 2` }]),
     );
     const seen = await eventually(async () => out.includes(`${tag} live 2`), 10_000);
     child.kill('SIGINT');

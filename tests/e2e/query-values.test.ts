@@ -116,3 +116,48 @@ it('finds records by arbitrary service names, attribute keys and values and text
     });
   }
 });
+
+/** A value as the search language reads it inside double quotes. */
+const quoted = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+
+it('finds the same records by the same arbitrary strings written in the search language (q=)', async () => {
+  const tag = randomUUID().slice(0, 8);
+  const samples = fc.sample(fc.record({ service: text(1), value: text(1), words: text(1) }), {
+    numRuns: 25,
+    seed: 20261203,
+  });
+  const cases = samples.map((s, i) => ({
+    service: `ql ${tag} ${i} ${s.service}`,
+    key: `attr.k${i}`,
+    value: s.value,
+    body: `${tag} #${i}# ${s.words}`,
+    words: s.words,
+  }));
+  for (const c of cases) {
+    const sent = await postJson(
+      collector.httpPort,
+      otlpJson(c.service, [{ body: c.body, attributes: { [c.key]: c.value } }]),
+    );
+    expect(sent.status).toBe(200);
+  }
+  await eventually(async () => {
+    const [r] = await ch.query<{ n: string }>(
+      `SELECT count() AS n FROM ${ch.database}.all_logs WHERE positionCaseInsensitive(Body, '${tag}') > 0`,
+    );
+    return Number(r.n) >= cases.length;
+  }, 20_000);
+  for (const c of cases) {
+    const query = `service:${quoted(c.service)} ${c.key}:${quoted(c.value)} ${quoted(c.words)} -${quoted(`#${cases.length + 1}#`)}`;
+    const res = await fetch(`${base}/api/search?${new URLSearchParams({ since: '1h', q: query })}`);
+    const json = (await res.json()) as { records?: Array<{ body: string; service: string }>; error?: string };
+    expect({ query, status: res.status, error: json.error }).toEqual({
+      query,
+      status: 200,
+      error: undefined,
+    });
+    expect({ query, found: json.records!.map((r) => [r.service, r.body]) }).toEqual({
+      query,
+      found: [[c.service, c.body]],
+    });
+  }
+});
