@@ -62,7 +62,9 @@ async function generate(ch: ClickHouse, database: string, now: number): Promise<
         ['GET', '/orders/:id', toString(200 + number % 5), concat('user-', toString(number % 7919)), toString(number % 97)] AS \`LogAttributes.value\`,
         toUInt32(0) AS DroppedAttributesCount,
         toUInt64(0) AS BatchId,
-        toUInt64(0) AS RequestId
+        toUInt64(0) AS RequestId,
+        -- A stand-in for the collector's pattern id: the message without its numbers.
+        cityHash64(replaceRegexpAll(Body, '[0-9]+', '')) AS PatternId
       FROM system.numbers LIMIT ${ROWS}`,
     // Insert blocks of a collector's size, not ClickHouse's 1 M rows: the materialized views
     // (on 18.16 the word index's) aggregate each block in memory.
@@ -112,6 +114,16 @@ async function benchTarget(url: string, label: string): Promise<void> {
       [`search: rare text (~10 records), last 24 h`, text(RARE, '24h'), 1000],
       ['histogram: all services, last 24 h', `/api/histogram?since=24h&buckets=60${to}`, BIG ? 100 : 300],
       ['trace lookup (10 records)', `/api/trace/${traceId}`, BIG ? 50 : 100],
+      // Issue 21: the search language, facets with counts, log patterns.
+      [
+        'language: severity>=warn (two services) attribute, text, NOT, last 1 h',
+        `/api/search?${new URLSearchParams({ q: 'severity>=warn (service:service-3 OR service:service-7) http.status_code>=203 handled -user.id:user-1', since: '1h', limit: '100' })}${to}`,
+        BIG ? 1000 : 300,
+      ],
+      ['facets with counts, last 1 h', `/api/facets?since=1h${to}`, 300],
+      ['facets with counts, last 24 h', `/api/facets?since=24h${to}`, BIG ? 3000 : 300],
+      ['patterns, last 1 h', `/api/patterns?since=1h${to}`, 1000],
+      ['patterns, last 24 h (a day)', `/api/patterns?since=24h${to}`, 1000],
     ];
     const rows: Array<Record<string, string>> = [];
     for (const [name, route, goal] of cases) {
@@ -120,10 +132,15 @@ async function benchTarget(url: string, label: string): Promise<void> {
       for (let i = 0; i < RUNS + 1; i++) {
         const t = performance.now();
         const res = await fetch(base + route);
-        const body = (await res.json()) as { records?: unknown[]; buckets?: unknown[] };
+        const body = (await res.json()) as {
+          records?: unknown[];
+          buckets?: unknown[];
+          patterns?: unknown[];
+          counts?: { service: unknown[] };
+        };
         if (!res.ok) throw new Error(`${route}: HTTP ${res.status} ${JSON.stringify(body)}`);
         if (i > 0) times.push(performance.now() - t); // the first run warms caches
-        count = (body.records ?? body.buckets ?? []).length;
+        count = (body.records ?? body.buckets ?? body.patterns ?? body.counts?.service ?? []).length;
       }
       times.sort((a, b) => a - b);
       const median = times[Math.floor(times.length / 2)];

@@ -227,8 +227,10 @@ export class Queries {
         {},
         v.params,
       ),
+      // The keys of the first 100 000 matching records: enough to complete names, cheap at any size.
       this.ch.query<{ v: string }>(
-        `SELECT DISTINCT arrayJoin(LogAttributes.key) AS v FROM ${this.table} WHERE ${where} ORDER BY v LIMIT 1000`,
+        `SELECT DISTINCT arrayJoin(k) AS v FROM (SELECT LogAttributes.key AS k FROM ${this.table} WHERE ${where} LIMIT 100000)
+         ORDER BY v LIMIT 1000`,
         {},
         v.params,
       ),
