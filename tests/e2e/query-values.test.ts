@@ -63,6 +63,26 @@ const text = (min: number) =>
     unit: fc.oneof(hostile, fc.string({ minLength: 1, maxLength: 1 })),
   });
 
+/** Sends one record per case and waits until all are stored. */
+async function store(
+  cases: Array<{ service: string; body: string; key: string; value: string }>,
+  tag: string,
+): Promise<void> {
+  for (const c of cases) {
+    const sent = await postJson(
+      collector.httpPort,
+      otlpJson(c.service, [{ body: c.body, attributes: { [c.key]: c.value } }]),
+    );
+    expect(sent.status).toBe(200);
+  }
+  await eventually(async () => {
+    const [r] = await ch.query<{ n: string }>(
+      `SELECT count() AS n FROM ${ch.database}.all_logs WHERE positionCaseInsensitive(Body, '${tag}') > 0`,
+    );
+    return Number(r.n) >= cases.length;
+  }, 20_000);
+}
+
 it('uses query parameters where the server has them, escaped literals where not', () => {
   const v = ch.values();
   expect(v.str("a'b")).toBe(ch.features.queryParameters ? '{p0:String}' : "'a\\'b'");
@@ -87,19 +107,7 @@ it('finds records by arbitrary service names, attribute keys and values and text
     body: `${tag} #${i}# ${s.words}`,
     words: s.words,
   }));
-  for (const c of cases) {
-    const sent = await postJson(
-      collector.httpPort,
-      otlpJson(c.service, [{ body: c.body, attributes: { [c.key]: c.value } }]),
-    );
-    expect(sent.status).toBe(200);
-  }
-  await eventually(async () => {
-    const [r] = await ch.query<{ n: string }>(
-      `SELECT count() AS n FROM ${ch.database}.all_logs WHERE positionCaseInsensitive(Body, '${tag}') > 0`,
-    );
-    return Number(r.n) >= cases.length;
-  }, 20_000);
+  await store(cases, tag);
   for (const c of cases) {
     const q = new URLSearchParams({ since: '1h', service: c.service, text: c.words });
     q.append('attr', `${c.key}=${c.value}`);
@@ -133,19 +141,7 @@ it('finds the same records by the same arbitrary strings written in the search l
     body: `${tag} #${i}# ${s.words}`,
     words: s.words,
   }));
-  for (const c of cases) {
-    const sent = await postJson(
-      collector.httpPort,
-      otlpJson(c.service, [{ body: c.body, attributes: { [c.key]: c.value } }]),
-    );
-    expect(sent.status).toBe(200);
-  }
-  await eventually(async () => {
-    const [r] = await ch.query<{ n: string }>(
-      `SELECT count() AS n FROM ${ch.database}.all_logs WHERE positionCaseInsensitive(Body, '${tag}') > 0`,
-    );
-    return Number(r.n) >= cases.length;
-  }, 20_000);
+  await store(cases, tag);
   for (const c of cases) {
     const query = `service:${quoted(c.service)} ${c.key}:${quoted(c.value)} ${quoted(c.words)} -${quoted(`#${cases.length + 1}#`)}`;
     const res = await fetch(`${base}/api/search?${new URLSearchParams({ since: '1h', q: query })}`);

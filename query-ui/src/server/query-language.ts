@@ -335,19 +335,6 @@ function fieldNode(t: Token): QueryNode {
   return node;
 }
 
-/** Fields in the order a reader takes them; for autocompletion. */
-export const COMPLETABLE_FIELDS = [
-  'service:',
-  'severity>=',
-  'logger:',
-  'has:',
-  'trace:',
-  'tier:',
-  'event:',
-  'pattern:',
-  'message:',
-];
-
 const like = (value: string) => value.replace(/[\\%_]/g, '\\$&').replace(/\*/g, '%');
 
 /** The query as a SQL condition over all_logs (every value through `v`). */

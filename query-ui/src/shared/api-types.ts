@@ -46,3 +46,16 @@ export interface ApiLevelInstance {
   /** The collector the process is subscribed through (several collectors share the rules). */
   collector?: string;
 }
+
+/** The search language's fields, in the order a reader takes them (autocompletion). */
+export const COMPLETABLE_FIELDS = [
+  'service:',
+  'severity>=',
+  'logger:',
+  'has:',
+  'trace:',
+  'tier:',
+  'event:',
+  'pattern:',
+  'message:',
+];

@@ -2,6 +2,7 @@ import type { ReactNode, RefObject } from 'react';
 import { useState } from 'react';
 import { SEVERITIES } from './api';
 import { quoteValue } from './query-text';
+import { COMPLETABLE_FIELDS as FIELDS } from '../../src/shared/api-types';
 
 export interface Vocabulary {
   services: string[];
@@ -9,18 +10,6 @@ export interface Vocabulary {
   tiers: string[];
   attributeKeys: string[];
 }
-
-const FIELDS = [
-  'service:',
-  'severity>=',
-  'logger:',
-  'has:',
-  'trace:',
-  'tier:',
-  'event:',
-  'pattern:',
-  'message:',
-];
 
 /** The word being typed: from the last space or parenthesis before the cursor. */
 function currentWord(text: string, cursor: number): { start: number; word: string } {
