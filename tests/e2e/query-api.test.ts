@@ -162,6 +162,19 @@ describe('query API on records written by the three-service example through the 
       expect.arrayContaining(['orderId', 'scope.name', 'http.method']),
     );
     expect(facets.body.tiers).toEqual(expect.arrayContaining(['logs', 'debug', 'longterm']));
+    // Counts: from the per-minute rollup for a plain filter, from the records otherwise — the same.
+    type Counts = { total: number; counts: Record<string, Array<{ value: string; count: number }>> };
+    const fromRollup = await get<Counts>('/api/facets?service=orders&service=payments&minSeverity=info');
+    const fromRecords = await get<Counts>(
+      `/api/facets?service=orders&service=payments&minSeverity=info&q=${encodeURIComponent('-"never in any message"')}`,
+    );
+    expect(fromRollup.body.counts).toEqual(fromRecords.body.counts);
+    expect(fromRollup.body.total).toBe(fromRecords.body.total);
+    const [raw] = await ch.query<{ n: string }>(
+      `SELECT count() AS n FROM ${ch.database}.all_logs WHERE ServiceName IN ('orders', 'payments') AND SeverityNumber >= 9`,
+    );
+    expect(fromRollup.body.total).toBe(Number(raw.n));
+    expect(fromRollup.body.counts.severity.map((x) => x.value).sort()).toEqual(['ERROR', 'INFO']);
   });
 
   it('returns a whole trace across services and tiers with its scope tree, errors marked', async () => {

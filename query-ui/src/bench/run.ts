@@ -140,7 +140,7 @@ async function benchTarget(url: string, label: string): Promise<void> {
         };
         if (!res.ok) throw new Error(`${route}: HTTP ${res.status} ${JSON.stringify(body)}`);
         if (i > 0) times.push(performance.now() - t); // the first run warms caches
-        count = (body.records ?? body.buckets ?? body.patterns ?? body.counts?.service ?? []).length;
+        count = (body.patterns ?? body.counts?.service ?? body.records ?? body.buckets ?? []).length;
       }
       times.sort((a, b) => a - b);
       const median = times[Math.floor(times.length / 2)];
