@@ -11,6 +11,10 @@ import { Readable } from 'node:stream';
 import { createClient } from '@clickhouse/client';
 import { forEachClickHouseTarget } from '../storage/targets';
 import { LOG_COLUMNS, RowBinaryWriter } from '../sinks/clickhouse/row-binary';
+import { patternIdOf } from '../model/pattern';
+import { makeRow } from '../model/log-row';
+import { MetricRollup } from '../metrics/rollup';
+import { parseConfig } from '../config/collector-config';
 import {
   PER_REQUEST,
   drive,
@@ -41,6 +45,48 @@ async function main(): Promise<void> {
     `\n${RECORDS} records (~330 B, 5 attributes) in requests of ${PER_REQUEST}, ${CONCURRENCY} in flight\n`,
   );
   console.table(results);
+  console.table(perRecordCosts());
+}
+
+/**
+ * What two per-record steps of the collector cost in its thread, measured alone (they are
+ * inside the CPU per record above): the message's pattern id (issue 21) and the three
+ * shipped metrics (issue 19), over messages of the bench's shape and a mix of others.
+ */
+function perRecordCosts(): Array<Record<string, string>> {
+  const bodies = [
+    ...Array.from({ length: 64 }, (_, i) => `request handled: GET /orders/${i * 131} -> 200 in ${i % 97} ms`),
+    'connected',
+    "user 'bob' id 3f2a9c1e-1111-2222-3333-444455556666 took 10ms",
+    '{"level":30,"msg":"checkout done","orderId":1003}',
+    'charging 12.5 EUR for order 1003',
+  ];
+  const time = (n: number, fn: (i: number) => void) => {
+    for (let i = 0; i < n / 10; i++) fn(i);
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) fn(i);
+    return Number(process.hrtime.bigint() - t) / n;
+  };
+  let sink = 0;
+  const patternNs = time(1_000_000, (i) => (sink ^= patternIdOf(bodies[i % bodies.length])[1]));
+  const rows = bodies.map((body, i) =>
+    makeRow({
+      body,
+      service: `svc-${i % 20}`,
+      timeUnixNano: BigInt(Date.now()) * 1_000_000n,
+      ...(i % 10 === 0
+        ? { eventName: 'distlog.scope.end', attrs: { 'scope.name': 's', 'scope.duration_ms': '12.5' } }
+        : {}),
+    }),
+  );
+  const rollup = new MetricRollup(parseConfig('', 'bench', {}).metrics, 10_000);
+  const metricsNs = time(20_000, () => rollup.observe(rows)) / rows.length;
+  rollup.drain();
+  void sink;
+  return [
+    { step: 'pattern id of the message (model/pattern.ts)', 'ns per record': patternNs.toFixed(0) },
+    { step: 'the three shipped metrics (metrics/rollup.ts)', 'ns per record': metricsNs.toFixed(0) },
+  ];
 }
 
 async function benchTarget(url: string, tmp: string): Promise<Array<Record<string, string>>> {
