@@ -134,7 +134,8 @@ export const collector: Command = {
         const config = loadConfigFile(file);
         say(
           `${file}: ok — ${config.tiers.length} tiers (${config.tiers.map((t) => t.name).join(', ')}), ` +
-            `${config.rules.length} rules, ${config.destinations.length} destinations`,
+            `${config.rules.length} rules, ${config.destinations.length} destinations, ` +
+            `${config.metrics.length} metrics${config.metrics.length ? ` (${config.metrics.map((m) => m.name).join(', ')})` : ''}`,
         );
         return 0;
       } catch (err) {
