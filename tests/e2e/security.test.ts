@@ -445,7 +445,13 @@ describe('web UI login (Chromium)', () => {
       await page.click('[data-testid=login] button');
       await page.getByTestId('user').waitFor();
       expect(await page.getByTestId('user').innerText()).toContain('support (reader)');
-      expect(await page.locator('header nav a').allInnerTexts()).toEqual(['Search', 'Live tail', 'Levels']);
+      expect(await page.locator('header nav a').allInnerTexts()).toEqual([
+        'Search',
+        'Patterns',
+        'Live tail',
+        'Metrics',
+        'Levels',
+      ]);
       await page.goto(uiUrl(`/?text=${tag}&since=1h`));
       await page.getByText(`${tag} own service`).first().waitFor();
       await page.click('[data-testid=user] button');

@@ -9,7 +9,7 @@ import type { Authenticator, ClickHouse, TlsConfig } from '@distlog/collector';
 import { OPEN_AUTH, registerAuth } from './auth';
 import { Sessions } from './sessions';
 import type { ThrottleOptions } from '@distlog/collector';
-import { FailureThrottle } from '@distlog/collector';
+import { FailureThrottle, TENANT_ATTRIBUTE } from '@distlog/collector';
 import type { SearchFilter } from './filters';
 import { FilterError, parseFilter } from './filters';
 import { Queries } from './queries';
@@ -263,7 +263,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Declared metrics (the collector's `metrics:`), read from their rollups.
   const metricReader = new MetricReader(options.ch);
-  app.get('/api/metrics', async () => ({ metrics: await metricReader.list() }));
+  // Readers limited to tenants see the metrics grouped by tenant (the only ones they may read).
+  app.get('/api/metrics', async (req) => ({
+    metrics: (await metricReader.list()).filter(
+      (m) => !req.caller?.user.tenants || m.by.includes(`resource.${TENANT_ATTRIBUTE}`),
+    ),
+  }));
   app.get(
     '/api/metrics/:name',
     {

@@ -221,6 +221,8 @@ describe('GET /api/metrics', () => {
   it('a reader limited to tenants sees only their groups, and no metric without a tenant grouping', async () => {
     const mine = await get('/api/metrics/latency_ms?since=6h&by=service.name', limited, SUPPORT);
     expect(mine.body.series.map((s) => s.labels['service.name'])).toEqual(['a']);
+    const listed = await get('/api/metrics', limited, SUPPORT);
+    expect((listed.body.metrics as Array<{ name: string }>).map((m) => m.name)).toEqual(['latency_ms']);
     const calls = await get('/api/metrics/calls?since=6h', limited, SUPPORT);
     expect(calls.status).toBe(403);
     expect(calls.body.error).toMatch(/not grouped by resource\.distlog\.tenant/);
