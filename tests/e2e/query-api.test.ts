@@ -434,6 +434,28 @@ describe('console verbs through the API', () => {
     const first = JSON.parse(json.stdout.split('\n')[0]);
     expect(first.errors).toBeGreaterThan(0);
     expect(first.traceId).toMatch(/^[0-9a-f]{32}$/);
+    // The issue's example question in the shop's terms, one line on the console.
+    const [refused] = await ch.query<{ id: string }>(
+      `SELECT LogAttributes.value[indexOf(LogAttributes.key, 'orderId')] AS id FROM ${ch.database}.all_logs
+       WHERE ServiceName = 'gateway' AND Body = 'checkout refused' LIMIT 1`,
+    );
+    const question = await distlog([
+      'search',
+      `severity>=warn (service:gateway OR service:orders) orderId:${refused.id} (refused OR failed) -logger:distlog.scope`,
+      '--since',
+      '1h',
+      '--json',
+    ]);
+    expect(
+      question.stdout
+        .trim()
+        .split('\n')
+        .map((l) => {
+          const r = JSON.parse(l);
+          return `${r.service} ${r.severityText}: ${r.body}`;
+        })
+        .sort(),
+    ).toEqual(['gateway ERROR: checkout refused', 'orders ERROR: order failed']);
     const bad = await distlog(['search', 'service:orders (timeout']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('distlog: q: at 16: this parenthesis is not closed (a ) is missing)');
