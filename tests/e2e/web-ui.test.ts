@@ -297,20 +297,26 @@ describe('web UI', () => {
     const tag = randomUUID().slice(0, 8);
     await page.goto(`${base}/tail`);
     await page.getByLabel('tail service').fill('tail-ui');
+    // The search language too: records that say "noise" are left out.
+    await page.getByLabel('tail query').fill('-noise');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await page.waitForURL(/\/tail\?service=tail-ui/);
+    await page.waitForURL(/\/tail\?service=tail-ui&q=-noise/);
     await page.waitForFunction(
       () => document.querySelector('[data-testid=tail-state]')?.textContent === 'live',
     );
     await postJson(collector.httpPort, otlpJson('other-service', [{ body: `${tag} filtered out` }]));
     await postJson(
       collector.httpPort,
-      otlpJson('tail-ui', [{ body: `${tag} arrived live`, severityNumber: 13 }]),
+      otlpJson('tail-ui', [
+        { body: `${tag} noise`, severityNumber: 13 },
+        { body: `${tag} arrived live`, severityNumber: 13 },
+      ]),
     );
     await page
       .locator('[data-testid=tail-line]', { hasText: `${tag} arrived live` })
       .waitFor({ timeout: 15_000 });
     expect(await page.locator('[data-testid=tail-line]', { hasText: `${tag} filtered out` }).count()).toBe(0);
+    expect(await page.locator('[data-testid=tail-line]', { hasText: `${tag} noise` }).count()).toBe(0);
     await page.screenshot({ path: path.join(SHOTS, 'tail.png') });
     await page.getByRole('button', { name: 'Pause' }).click();
     await postJson(collector.httpPort, otlpJson('tail-ui', [{ body: `${tag} while paused` }]));

@@ -41,7 +41,7 @@ export function TailPage(props: { params: URLSearchParams }): ReactNode {
             e.preventDefault();
             const form = new FormData(e.currentTarget);
             const next = new URLSearchParams();
-            for (const key of ['service', 'minSeverity', 'text']) {
+            for (const key of ['service', 'minSeverity', 'text', 'q']) {
               const v = String(form.get(key) ?? '').trim();
               if (v) next.set(key, v);
             }
@@ -71,6 +71,14 @@ export function TailPage(props: { params: URLSearchParams }): ReactNode {
             aria-label="tail text"
             placeholder="text in message…"
             defaultValue={props.params.get('text') ?? ''}
+          />
+          <input
+            name="q"
+            aria-label="tail query"
+            className="tail-query"
+            placeholder="query: service:payments -message:health*"
+            spellCheck={false}
+            defaultValue={props.params.get('q') ?? ''}
           />
           <button type="submit">Filter</button>
         </form>
