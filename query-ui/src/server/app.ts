@@ -71,6 +71,11 @@ const FILTER_PROPERTIES = {
 
 type Query = Record<string, string | string[] | undefined>;
 
+/** A route's options: its query string takes these properties and nothing else. */
+function querystring(properties: Record<string, unknown>) {
+  return { schema: { querystring: { type: 'object', additionalProperties: false, properties } } };
+}
+
 /** The query API (and the web UI's static files) as a Fastify app; tests call it with inject(). */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -111,19 +116,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.get(
     '/api/search',
-    {
-      schema: {
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            ...FILTER_PROPERTIES,
-            limit: { type: 'integer', minimum: 1, maximum: 10_000 },
-            cursor: { type: 'string' },
-          },
-        },
-      },
-    },
+    querystring({
+      ...FILTER_PROPERTIES,
+      limit: { type: 'integer', minimum: 1, maximum: 10_000 },
+      cursor: { type: 'string' },
+    }),
     async (req) => {
       const q = req.query as Query & { limit?: number; cursor?: string };
       return queries.search(readable(req, parseFilter(q)), q.limit ?? 100, q.cursor);
@@ -132,15 +129,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.get(
     '/api/histogram',
-    {
-      schema: {
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { ...FILTER_PROPERTIES, buckets: { type: 'integer', minimum: 1, maximum: 1000 } },
-        },
-      },
-    },
+    querystring({ ...FILTER_PROPERTIES, buckets: { type: 'integer', minimum: 1, maximum: 1000 } }),
     async (req) => {
       const q = req.query as Query & { buckets?: number };
       return queries.histogram(readable(req, parseFilter(q)), q.buckets ?? 60);
@@ -149,18 +138,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.get(
     '/api/facets',
-    {
-      schema: {
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            ...FILTER_PROPERTIES,
-            pin: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
-          },
-        },
-      },
-    },
+    querystring({
+      ...FILTER_PROPERTIES,
+      pin: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+    }),
     async (req) => {
       const q = req.query as Query;
       const pin = (Array.isArray(q.pin) ? q.pin : q.pin ? [q.pin] : []).filter(Boolean).slice(0, 10);
@@ -170,20 +151,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.get(
     '/api/patterns',
-    {
-      schema: {
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            ...FILTER_PROPERTIES,
-            limit: { type: 'integer', minimum: 1, maximum: 1000 },
-            new: { type: 'boolean' },
-            sort: { type: 'string', enum: ['count', 'errors'] },
-          },
-        },
-      },
-    },
+    querystring({
+      ...FILTER_PROPERTIES,
+      limit: { type: 'integer', minimum: 1, maximum: 1000 },
+      new: { type: 'boolean' },
+      sort: { type: 'string', enum: ['count', 'errors'] },
+    }),
     async (req) => {
       const q = req.query as Query & { limit?: number; new?: boolean; sort?: string };
       return findPatterns(options.ch, readable(req, parseFilter(q)), {
@@ -253,13 +226,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ),
   );
 
-  app.get(
-    '/api/tail',
-    {
-      schema: { querystring: { type: 'object', additionalProperties: false, properties: FILTER_PROPERTIES } },
-    },
-    (req, reply) => tail(req, reply, tailFeed, queries),
-  );
+  app.get('/api/tail', querystring(FILTER_PROPERTIES), (req, reply) => tail(req, reply, tailFeed, queries));
 
   // Declared metrics (the collector's `metrics:`), read from their rollups.
   const metricReader = new MetricReader(options.ch);
