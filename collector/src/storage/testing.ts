@@ -48,13 +48,32 @@ export async function dropTestDatabase(ch: ClickHouse): Promise<void> {
   await ch.close();
 }
 
-/** Polls `fn` until it returns a truthy value or `timeoutMs` passes (then returns the last value). */
-export async function eventually<T>(fn: () => Promise<T>, timeoutMs = 10_000, intervalMs = 100): Promise<T> {
+/**
+ * Polls `fn` until it returns a truthy value, and returns it. When `timeoutMs` passes first,
+ * fails naming what it waited for (`what`, else the condition's own source) and the last
+ * value it saw — not a bare "expected true, got false" further down.
+ */
+export async function eventually<T>(
+  fn: () => Promise<T>,
+  timeoutMs = 10_000,
+  intervalMs = 100,
+  what?: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = await fn();
   while (!last && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, intervalMs));
     last = await fn();
+  }
+  if (!last) {
+    const condition = what ?? fn.toString().replace(/\s+/g, ' ').slice(0, 400);
+    let seen: string;
+    try {
+      seen = JSON.stringify(last);
+    } catch {
+      seen = String(last);
+    }
+    throw new Error(`waited ${timeoutMs} ms for: ${condition} — it was still ${seen}`);
   }
   return last;
 }
