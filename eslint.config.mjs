@@ -17,6 +17,28 @@ export default tseslint.config(
     },
   },
   {
+    // The query server and the console verbs read ClickHouse through the collector's parts
+    // (storage, auth, model, config), never its runtime; only the verbs that run a collector
+    // load it, through cli/load-collector.ts. Types may come from anywhere (erased).
+    files: ['query-ui/src/**/*.ts'],
+    ignores: ['query-ui/src/**/*.test.ts', 'query-ui/src/bench/**', 'query-ui/src/cli/load-collector.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@distlog/collector',
+              allowTypeImports: true,
+              message:
+                'the query server must not load the collector runtime: import @distlog/collector/storage, /auth, /model or /config',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['query-ui/web/**/*.{ts,tsx,mts}'],
     languageOptions: { globals: { ...globals.browser } },
   },

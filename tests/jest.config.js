@@ -1,1 +1,1 @@
-module.exports = require('../jest.preset.js')(__dirname, { clickhouse: true });
+module.exports = require('../jest.preset.js')(__dirname, { clickhouse: true, endToEnd: true });

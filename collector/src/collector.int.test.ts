@@ -3,7 +3,12 @@ import * as grpc from '@grpc/grpc-js';
 import type { RunningCollector } from './collector';
 import { startCollector } from './collector';
 import type { ClickHouse } from './storage/clickhouse';
-import { createTestDatabase, dropTestDatabase, holdExpiredRows, testClickHouseUrl } from './storage/testing';
+import {
+  createTestDatabase,
+  dropTestDatabase,
+  holdExpiredRows,
+  testClickHouseUrl,
+} from './testing/test-database';
 import { logsServiceDefinition } from './receivers/otlp/grpc-receiver';
 import { decodeLogsResponse, encodeLogsRequest, kv } from './testing/otlp-protobufjs';
 

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ClickHouse, LocalClickHouse, freePort } from '@distlog/collector';
+import { ClickHouse, LocalClickHouse, freePort } from '@distlog/collector/storage';
 import { drive, grpcSender, makeRows, procStats, requests } from '@distlog/collector/dist/bench/load';
 import type { CollectorProcess } from '../support/collector-process';
 import { distlogSchemaApply, startCollectorProcess } from '../support/collector-process';

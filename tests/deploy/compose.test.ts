@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { loadConfigFile } from '@distlog/collector';
+import { loadConfigFile } from '@distlog/collector/config';
 
 /**
  * deploy/docker-compose.yml cannot run here (no Docker engine): its structure is checked —

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { promisify } from 'node:util';
-import { createTestDatabase, dropTestDatabase, testClickHouseUrl } from '@distlog/collector';
+import { createTestDatabase, dropTestDatabase, testClickHouseUrl } from '@distlog/collector/testing';
 import { REPO_ROOT, userNpmEnv } from '../support/collector-process';
 
 /**

@@ -1,12 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import {
-  ClickHouse,
-  DEFAULT_CONFIG_FILE,
-  enforceRetention,
-  loadConfigFile,
-  tierStatus,
-} from '@distlog/collector';
+import { ClickHouse, enforceRetention, tierStatus } from '@distlog/collector/storage';
+import { DEFAULT_CONFIG_FILE, loadConfigFile } from '@distlog/collector/config';
 import { buildApp } from '@distlog/query-ui';
 import type { CollectorProcess } from '../support/collector-process';
 import { distlogSchemaApply, startCollectorProcess } from '../support/collector-process';

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { eventually } from '@distlog/collector';
+import { eventually } from '@distlog/collector/testing';
 import { collectorForFile, runToEnd, setLevelRule } from '../support/collector-process';
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SeverityNumber } from '@opentelemetry/api-logs';
-import type { ClickHouse } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector/storage';
 import type { CollectorProcess } from '../support/collector-process';
 import { runFixture, collectorWithDatabase, stopCollectorAndDatabase } from '../support/collector-process';
 

@@ -2,14 +2,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { ClickHouse } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector/storage';
+import { DEFAULT_CONFIG_FILE } from '@distlog/collector/config';
 import {
-  DEFAULT_CONFIG_FILE,
   createTestDatabase,
   dropTestDatabase,
   eventually,
   testClickHouseUrl,
-} from '@distlog/collector';
+} from '@distlog/collector/testing';
 import type { CollectorProcess } from '../support/collector-process';
 import { startCollectorProcess } from '../support/collector-process';
 import { otlpJson, postJson } from '../support/otlp-json';

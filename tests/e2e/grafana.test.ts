@@ -1,5 +1,5 @@
-import type { ClickHouse } from '@distlog/collector';
-import { dropTestDatabase, eventually } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector/storage';
+import { dropTestDatabase, eventually } from '@distlog/collector/testing';
 import type { CollectorProcess } from '../support/collector-process';
 import { collectorWithShopData } from '../support/shop';
 import { otlpJson, postJson } from '../support/otlp-json';

@@ -2,12 +2,12 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import type { ClickHouse } from '@distlog/collector';
-import { eventually, testClickHouseUrl } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector/storage';
+import { eventually, testClickHouseUrl } from '@distlog/collector/testing';
+import { PROTO_DIR } from '@distlog/collector';
 import { buildApp } from '@distlog/query-ui';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { PROTO_DIR } from '@distlog/collector';
 import type { CollectorProcess } from '../support/collector-process';
 import {
   DISTLOG_BIN,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { ClickHouse, eventually, testClickHouseUrl } from '@distlog/collector';
+import { ClickHouse } from '@distlog/collector/storage';
+import { eventually, testClickHouseUrl } from '@distlog/collector/testing';
 import { buildApp } from '@distlog/query-ui';
 import type { CollectorProcess } from '../support/collector-process';
 import {

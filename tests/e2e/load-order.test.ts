@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { eventually } from '@distlog/collector';
+import { eventually } from '@distlog/collector/testing';
 import { collectorForFile, runFixture, setLevelRule } from '../support/collector-process';
 
 /**

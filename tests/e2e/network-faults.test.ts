@@ -2,8 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ClickHouse } from '@distlog/collector';
-import { createTestDatabase, dropTestDatabase, eventually, testClickHouseUrl } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector/storage';
+import {
+  createTestDatabase,
+  dropTestDatabase,
+  eventually,
+  testClickHouseUrl,
+} from '@distlog/collector/testing';
 import type { CollectorProcess } from '../support/collector-process';
 import { startCollectorProcess } from '../support/collector-process';
 import { FaultProxy } from '../support/fault-proxy';

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ClickHouse, LocalClickHouse, eventually, freePort } from '@distlog/collector';
+import { ClickHouse, LocalClickHouse, freePort } from '@distlog/collector/storage';
+import { eventually } from '@distlog/collector/testing';
 import { startCollectorProcess } from '../support/collector-process';
 import { otlpJson } from '../support/otlp-json';
 

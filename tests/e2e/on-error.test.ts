@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { eventually, freePort } from '@distlog/collector';
+import { eventually } from '@distlog/collector/testing';
+import { freePort } from '@distlog/collector/storage';
 import { collectorForFile } from '../support/collector-process';
 
 /**

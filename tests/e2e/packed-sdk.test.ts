@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { eventually } from '@distlog/collector';
+import { eventually } from '@distlog/collector/testing';
 import {
   collectorForFile,
   REPO_ROOT,

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { eventually, testClickHouseUrl } from '@distlog/collector';
+import { eventually, testClickHouseUrl } from '@distlog/collector/testing';
 import { REPO_ROOT, collectorForFile } from '../support/collector-process';
 
 /**

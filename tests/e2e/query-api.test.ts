@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { ClickHouse } from '@distlog/collector';
-import { dropTestDatabase, eventually } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector/storage';
+import { dropTestDatabase, eventually } from '@distlog/collector/testing';
 import { buildApp } from '@distlog/query-ui';
 import type { CollectorProcess } from '../support/collector-process';
 import { DISTLOG_BIN, collectorWithDatabase, fastMetricsConfig } from '../support/collector-process';

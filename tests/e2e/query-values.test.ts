@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fc from 'fast-check';
-import type { ClickHouse } from '@distlog/collector';
-import { dropTestDatabase, eventually } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector/storage';
+import { dropTestDatabase, eventually } from '@distlog/collector/testing';
 import type { CollectorProcess } from '../support/collector-process';
 import { collectorWithDatabase } from '../support/collector-process';
 import { otlpJson, postJson } from '../support/otlp-json';

@@ -1,11 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import {
-  ClickHouse,
-  DEFAULT_CONFIG_FILE,
-  enforceRetention,
-  eventually,
-  loadConfigFile,
-} from '@distlog/collector';
+import { ClickHouse, enforceRetention } from '@distlog/collector/storage';
+import { DEFAULT_CONFIG_FILE, loadConfigFile } from '@distlog/collector/config';
+import { eventually } from '@distlog/collector/testing';
 import type { CollectorProcess } from '../support/collector-process';
 import { distlogSchemaApply, startCollectorProcess } from '../support/collector-process';
 import type { LocalCluster } from '../support/cluster';

@@ -3,16 +3,15 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { ClickHouse } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector/storage';
+import { DEFAULT_CONFIG_FILE, loadConfigFile } from '@distlog/collector/config';
 import {
-  DEFAULT_CONFIG_FILE,
   createTestDatabase,
   dropTestDatabase,
-  enforceRetention,
   eventually,
-  loadConfigFile,
   testClickHouseUrl,
-} from '@distlog/collector';
+} from '@distlog/collector/testing';
+import { enforceRetention } from '@distlog/collector/storage';
 import type { CollectorProcess } from '../support/collector-process';
 import {
   DISTLOG_BIN,

@@ -5,13 +5,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { ClickHouse } from '@distlog/collector/storage';
 import {
-  ClickHouse,
   createTestDatabase,
   dropTestDatabase,
   eventually,
   testClickHouseUrl,
-} from '@distlog/collector';
+} from '@distlog/collector/testing';
 import type { CollectorProcess } from '../support/collector-process';
 import { DISTLOG_BIN, distlogSchemaApply, startCollectorProcess } from '../support/collector-process';
 import type { LocalCluster } from '../support/cluster';

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SeverityNumber } from '@opentelemetry/api-logs';
-import type { ClickHouse } from '@distlog/collector';
-import { eventually } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector/storage';
+import { eventually } from '@distlog/collector/testing';
 import type { CollectorProcess } from '../support/collector-process';
 import {
   runFixture,

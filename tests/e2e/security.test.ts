@@ -3,14 +3,10 @@ import { writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import type { ClickHouse } from '@distlog/collector';
-import {
-  encodeLogsRequest,
-  eventually,
-  logsServiceDefinition,
-  levelControlService,
-  makeRow,
-} from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector/storage';
+import { encodeLogsRequest, logsServiceDefinition, levelControlService } from '@distlog/collector';
+import { eventually } from '@distlog/collector/testing';
+import { makeRow } from '@distlog/collector/model';
 import type { QueryServer } from '@distlog/query-ui';
 import type { CollectorProcess } from '../support/collector-process';
 import { runFixture } from '../support/collector-process';

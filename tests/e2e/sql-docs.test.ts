@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ClickHouse } from '@distlog/collector';
-import { dropTestDatabase } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector/storage';
+import { dropTestDatabase } from '@distlog/collector/testing';
 import type { CollectorProcess } from '../support/collector-process';
 import { collectorWithShopData } from '../support/shop';
 

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import type { ClickHouse } from '@distlog/collector';
-import { eventually, freePort } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector/storage';
+import { eventually } from '@distlog/collector/testing';
+import { freePort } from '@distlog/collector/storage';
 import type { TraceRecord } from '@distlog/query-ui';
 import { buildScopeTree, renderScopeTree } from '@distlog/query-ui';
 import type { CollectorProcess } from '../support/collector-process';

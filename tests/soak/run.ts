@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnSync } from 'node:child_process';
-import { ClickHouse, LocalChdb, LocalClickHouse, freePort } from '@distlog/collector';
+import { ClickHouse, LocalChdb, LocalClickHouse, freePort } from '@distlog/collector/storage';
 import type { CollectorProcess } from '../support/collector-process';
 import { startCollectorProcess } from '../support/collector-process';
 import { otlpJson } from '../support/otlp-json';

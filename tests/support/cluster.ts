@@ -13,7 +13,7 @@ import {
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { LocalClickHouse, freePort } from '@distlog/collector';
+import { LocalClickHouse, freePort } from '@distlog/collector/storage';
 
 /**
  * A ClickHouse cluster on this machine for the cluster-mode tests: one ZooKeeper

@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import type { ClickHouse } from '@distlog/collector';
-import { createTestDatabase, dropTestDatabase, testClickHouseUrl } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector/storage';
+import { createTestDatabase, dropTestDatabase, testClickHouseUrl } from '@distlog/collector/testing';
 
 /**
  * The repository's root (the workspace that `npm run setup` installs): the nearest folder

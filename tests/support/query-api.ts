@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { ClickHouse } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector/storage';
 import type { AppOptions } from '@distlog/query-ui';
 import { buildApp } from '@distlog/query-ui';
 

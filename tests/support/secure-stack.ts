@@ -1,11 +1,7 @@
-import type { ClickHouse } from '@distlog/collector';
-import {
-  Authenticator,
-  createTestDatabase,
-  dropTestDatabase,
-  loadConfigFile,
-  testClickHouseUrl,
-} from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector/storage';
+import { Authenticator } from '@distlog/collector/auth';
+import { createTestDatabase, dropTestDatabase, testClickHouseUrl } from '@distlog/collector/testing';
+import { loadConfigFile } from '@distlog/collector/config';
 import type { QueryServer } from '@distlog/query-ui';
 import { startQueryServer } from '@distlog/query-ui';
 import type { CollectorProcess } from './collector-process';

@@ -4,7 +4,12 @@ import path from 'node:path';
 import type { RunningCollector } from '../collector';
 import { startCollector } from '../collector';
 import type { ClickHouse } from '../storage/clickhouse';
-import { createTestDatabase, dropTestDatabase, eventually, testClickHouseUrl } from '../storage/testing';
+import {
+  createTestDatabase,
+  dropTestDatabase,
+  eventually,
+  testClickHouseUrl,
+} from '../testing/test-database';
 
 // Two collectors on one ClickHouse, as behind a load balancer: the level rules and the
 // processes that follow them are the same whichever one is asked.

@@ -7,10 +7,7 @@ import type { MetricPoint } from './rollup';
 import { MetricRollup } from './rollup';
 import { PrometheusView } from './prometheus';
 import { BUCKET_WIDTHS, coarseBucket } from './sketch';
-
-/** The rollup tables, finest first (migrations 0015–0017). */
-export const METRIC_TABLES = ['metric_minutes', 'metric_hours', 'metric_days'] as const;
-export const METRIC_DEFINITIONS_TABLE = 'metric_definitions';
+import { METRIC_DEFINITIONS_TABLE, METRIC_TABLES } from '../storage/metric-tables';
 
 /** Seconds of each rollup table's time unit (its rows start at multiples of it, UTC). */
 const UNIT_SECONDS: Record<string, number> = { metric_minutes: 60, metric_hours: 3600, metric_days: 86_400 };

@@ -2,7 +2,7 @@ import type { RunningCollector } from '../collector';
 import { startCollector } from '../collector';
 import { parseConfig } from '../config/collector-config';
 import type { ClickHouse } from '../storage/clickhouse';
-import { createTestDatabase, dropTestDatabase, testClickHouseUrl } from '../storage/testing';
+import { createTestDatabase, dropTestDatabase, testClickHouseUrl } from '../testing/test-database';
 import { enforceRetention } from '../storage/retention';
 import {
   BUCKET_WIDTHS,

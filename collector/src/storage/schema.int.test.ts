@@ -1,6 +1,6 @@
 import { ClickHouse } from './clickhouse';
 import { applySchema, loadMigrations, timeColumnTypes } from './schema';
-import { createTestDatabase, dropTestDatabase, testClickHouseUrl } from './testing';
+import { createTestDatabase, dropTestDatabase, testClickHouseUrl } from '../testing/test-database';
 import type { TierConfig } from '../config/tiers';
 import { stringLiteral } from './sql';
 

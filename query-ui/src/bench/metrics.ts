@@ -7,14 +7,8 @@
 // made from them in ClickHouse with the collector's bucket function (the collector makes
 // them as records arrive; minutes only for the last 15 days, as retention keeps them).
 // BENCH_DATA_DIR keeps the data for the next run.
-import {
-  ClickHouse,
-  DEFAULT_CONFIG_FILE,
-  applySchema,
-  forEachClickHouseTarget,
-  loadConfigFile,
-  quantileSql,
-} from '@distlog/collector';
+import { ClickHouse, applySchema, forEachClickHouseTarget, quantileSql } from '@distlog/collector/storage';
+import { DEFAULT_CONFIG_FILE, loadConfigFile } from '@distlog/collector/config';
 import { buildApp } from '../server/app';
 
 const ROWS = Number(process.env.BENCH_METRIC_ROWS ?? 10_000_000);

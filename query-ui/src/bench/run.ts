@@ -7,13 +7,8 @@
 // 100 M rows (BENCH_ROWS=100000000), tighter ones below that.
 // BENCH_DATA_DIR=<dir> keeps the generated rows there for the next run (loading 100 M
 // rows takes minutes); the queries then end at the newest generated record.
-import {
-  ClickHouse,
-  forEachClickHouseTarget,
-  applySchema,
-  loadConfigFile,
-  DEFAULT_CONFIG_FILE,
-} from '@distlog/collector';
+import { ClickHouse, forEachClickHouseTarget, applySchema } from '@distlog/collector/storage';
+import { loadConfigFile, DEFAULT_CONFIG_FILE } from '@distlog/collector/config';
 import { buildApp } from '../server/app';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);

@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ClickHouse } from '@distlog/collector';
-import { createTestDatabase, dropTestDatabase, testClickHouseUrl, freePort } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector/storage';
+import { createTestDatabase, dropTestDatabase, testClickHouseUrl } from '@distlog/collector/testing';
+import { freePort } from '@distlog/collector/storage';
 
 // The commands exactly as the README prints them: `npx distlog <verb>`, run from the
 // checkout's root, where `npm run setup` installed everything.

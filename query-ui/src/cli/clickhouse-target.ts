@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { CollectorConfig } from '@distlog/collector';
-import { LocalChdb, LocalClickHouse, ensureClickHouseInstalled } from '@distlog/collector';
+import type { CollectorConfig } from '@distlog/collector/config';
+import { LocalChdb, LocalClickHouse, ensureClickHouseInstalled } from '@distlog/collector/storage';
 import type { CommonSettings } from './settings';
 
 /**

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { COMMANDS } from './commands';
+import { COMMANDS } from './registry';
 import { UsageError } from './settings';
 
 function help(): string {

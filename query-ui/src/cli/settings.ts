@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { CollectorConfig } from '@distlog/collector';
-import { DEFAULT_CONFIG_FILE, loadConfigFile } from '@distlog/collector';
+import type { CollectorConfig } from '@distlog/collector/config';
+import { DEFAULT_CONFIG_FILE, loadConfigFile } from '@distlog/collector/config';
 
 /**
  * Settings shared by the `distlog` verbs. Precedence: flags, then environment

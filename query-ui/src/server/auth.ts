@@ -1,6 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Role, UserIdentity } from '@distlog/collector';
-import { AuthError, Authenticator, FailureThrottle, NO_AUTH, throttledMessage } from '@distlog/collector';
+import type { Role, UserIdentity } from '@distlog/collector/auth';
+import {
+  AuthError,
+  Authenticator,
+  FailureThrottle,
+  NO_AUTH,
+  throttledMessage,
+} from '@distlog/collector/auth';
 import { SESSION_MS, Sessions } from './sessions';
 
 /**

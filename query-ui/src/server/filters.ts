@@ -1,5 +1,6 @@
-import type { SqlValues } from '@distlog/collector';
-import { SEVERITY_TEXT_BY_NUMBER, intLiteral } from '@distlog/collector';
+import type { SqlValues } from '@distlog/collector/storage';
+import { SEVERITY_TEXT_BY_NUMBER } from '@distlog/collector/model';
+import { intLiteral } from '@distlog/collector/storage';
 import type { QueryNode } from './query-language';
 import { compileQuery, parseQuery, requiredText } from './query-language';
 

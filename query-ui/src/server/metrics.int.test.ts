@@ -1,13 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import type { ClickHouse, RunningCollector } from '@distlog/collector';
-import {
-  Authenticator,
-  createTestDatabase,
-  dropTestDatabase,
-  parseConfig,
-  startCollector,
-  testClickHouseUrl,
-} from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector/storage';
+import type { RunningCollector } from '@distlog/collector';
+import { Authenticator } from '@distlog/collector/auth';
+import { createTestDatabase, dropTestDatabase, testClickHouseUrl } from '@distlog/collector/testing';
+import { parseConfig } from '@distlog/collector/config';
+import { startCollector } from '@distlog/collector';
 import { buildApp } from './app';
 import type { MetricResult } from './metrics';
 import { chooseTable } from './metrics';

@@ -1,13 +1,13 @@
-import type { ClickHouse } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector/storage';
 import {
   accuracyOf,
   BUCKET_WIDTHS,
   METRIC_DEFINITIONS_TABLE,
   METRIC_KEEP_DAYS,
-  TENANT_ATTRIBUTE,
   intLiteral,
   quantileFromSortedSql,
-} from '@distlog/collector';
+} from '@distlog/collector/storage';
+import { TENANT_ATTRIBUTE } from '@distlog/collector/auth';
 import { FilterError } from './filters';
 
 /**

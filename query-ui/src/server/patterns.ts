@@ -1,5 +1,6 @@
-import type { ClickHouse } from '@distlog/collector';
-import { intLiteral, templateOf } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector/storage';
+import { intLiteral } from '@distlog/collector/storage';
+import { templateOf } from '@distlog/collector/model';
 import type { SearchFilter } from './filters';
 import { FilterError, whereClause } from './filters';
 import { patternHex } from './records';

@@ -1,4 +1,4 @@
-import { SqlValues } from '@distlog/collector';
+import { SqlValues } from '@distlog/collector/storage';
 import type { QueryNode } from './query-language';
 import { QuerySyntaxError, compileQuery, parseQuery, queryMatcher, requiredText } from './query-language';
 import type { ApiRecord } from './records';

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import type { AuthConfig, ClickHouse } from '@distlog/collector';
-import { Authenticator, createTestDatabase, dropTestDatabase, eventually } from '@distlog/collector';
+import type { AuthConfig } from '@distlog/collector/auth';
+import type { ClickHouse } from '@distlog/collector/storage';
+import { Authenticator } from '@distlog/collector/auth';
+import { createTestDatabase, dropTestDatabase, eventually } from '@distlog/collector/testing';
 import { buildApp } from './app';
 
 // Two query servers on one ClickHouse, as behind a load balancer: a session made on one

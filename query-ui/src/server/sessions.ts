@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Authenticator, ClickHouse } from '@distlog/collector';
-import { stringLiteral } from '@distlog/collector';
+import type { Authenticator } from '@distlog/collector/auth';
+import type { ClickHouse } from '@distlog/collector/storage';
+import { stringLiteral } from '@distlog/collector/storage';
 
 /**
  * Web UI sessions that live in no process: a session is a signed cookie,

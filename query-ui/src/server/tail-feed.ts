@@ -1,7 +1,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
-import type { Authenticator, ClickHouse, TailRecord, TlsConfig } from '@distlog/collector';
+import type { Authenticator, TlsConfig } from '@distlog/collector/auth';
+import type { ClickHouse } from '@distlog/collector/storage';
+import type { TailRecord } from '@distlog/collector';
 import type { ApiRecord } from './records';
 import { toApiRecord } from './records';
 

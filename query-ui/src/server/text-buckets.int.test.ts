@@ -1,5 +1,5 @@
-import type { ClickHouse } from '@distlog/collector';
-import { createTestDatabase, dropTestDatabase } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector/storage';
+import { createTestDatabase, dropTestDatabase } from '@distlog/collector/testing';
 import { parseFilter } from './filters';
 import { Queries } from './queries';
 import { BUCKET_SECONDS, TextBuckets, runConditions } from './text-buckets';

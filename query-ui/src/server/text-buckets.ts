@@ -1,5 +1,5 @@
-import type { ClickHouse, SqlValues } from '@distlog/collector';
-import { intLiteral } from '@distlog/collector';
+import type { ClickHouse, SqlValues } from '@distlog/collector/storage';
+import { intLiteral } from '@distlog/collector/storage';
 
 /**
  * Text search on servers without data-skipping indexes (18.16): each tier has a word

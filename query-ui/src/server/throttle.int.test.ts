@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import type { ClickHouse } from '@distlog/collector';
-import { Authenticator, createTestDatabase, dropTestDatabase } from '@distlog/collector';
+import type { ClickHouse } from '@distlog/collector/storage';
+import { Authenticator, FailureThrottle } from '@distlog/collector/auth';
+import { createTestDatabase, dropTestDatabase } from '@distlog/collector/testing';
 import { buildApp } from './app';
-import { FailureThrottle } from '@distlog/collector';
 
 const TOKEN = 'reader-token-0123456789abcdef';
 const WINDOW_MS = 2500;

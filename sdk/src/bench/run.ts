@@ -9,7 +9,8 @@ import path from 'node:path';
 import { serializerBench } from './serialize';
 import { debugBench } from './debug';
 import { holdBench } from './hold';
-import type { Consumer, LogRow } from '@distlog/collector';
+import type { Consumer } from '@distlog/collector';
+import type { LogRow } from '@distlog/collector/model';
 import { OtlpGrpcReceiver, OtlpHttpReceiver, DEFAULT_RECEIVER_LIMITS } from '@distlog/collector';
 
 // distlog-transport-bare: the same worker with no SDK in the app's thread (no trace

@@ -9,7 +9,7 @@ import {
   dropTestDatabase,
   holdExpiredRows,
   testClickHouseUrl,
-} from '../../storage/testing';
+} from '../../testing/test-database';
 import { stringLiteral } from '../../storage/sql';
 import { logsServiceDefinition } from './grpc-receiver';
 import { decodeLogsRequestProtobuf } from './decode-protobuf';

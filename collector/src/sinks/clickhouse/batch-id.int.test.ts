@@ -3,7 +3,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ClickHouse } from '../../storage/clickhouse';
-import { createTestDatabase, dropTestDatabase, eventually, testClickHouseUrl } from '../../storage/testing';
+import {
+  createTestDatabase,
+  dropTestDatabase,
+  eventually,
+  testClickHouseUrl,
+} from '../../testing/test-database';
 import { makeRow } from '../../model/log-row';
 import { Spool } from '../../helpers/spool';
 import { CollectorMetrics } from '../../telemetry/metrics';

@@ -1,4 +1,4 @@
-import { eventually } from './testing';
+import { eventually } from './test-database';
 
 describe('eventually', () => {
   it('returns the first truthy value', async () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { ClickHouse } from './clickhouse';
-import { applySchema } from './schema';
+import { ClickHouse } from '../storage/clickhouse';
+import { applySchema } from '../storage/schema';
 import type { TierConfig } from '../config/tiers';
 import { DEFAULT_TIERS } from '../config/tiers';
 

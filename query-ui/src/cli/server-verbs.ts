@@ -1,0 +1,63 @@
+// What `distlog up` and `distlog ui` share: the UI's address from the environment, the access lines said at start, SIGHUP reloads.
+import type { CollectorConfig } from '@distlog/collector/config';
+import type { RunningCollector } from '@distlog/collector';
+import type { CommonSettings } from './settings';
+import { loadSettingsConfig, UsageError } from './settings';
+import { say } from './command';
+
+export function uiPort(): number {
+  const raw = process.env.DISTLOG_UI_PORT;
+  if (raw === undefined || raw === '') return 4320;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`DISTLOG_UI_PORT: expected a port number 0-65535, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** DISTLOG_UI_TRUST_PROXY: comma-separated proxy addresses or CIDR ranges (see AppOptions.trustProxy). */
+export function uiTrustProxy(): string[] | undefined {
+  const list = (process.env.DISTLOG_UI_TRUST_PROXY ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return list.length ? list : undefined;
+}
+
+export function uiHost(): string {
+  return process.env.DISTLOG_UI_HOST ?? '127.0.0.1';
+}
+
+export function scheme(config: CollectorConfig): 'http' | 'https' {
+  return config.tls ? 'https' : 'http';
+}
+
+/** What is open and what needs credentials, said at every start. */
+export function accessLines(config: CollectorConfig, uiHostName: string): string[] {
+  const { ingestKeys, users } = config.auth;
+  const hosts = [config.receivers.grpc.host, config.receivers.http.host];
+  return [
+    `  TLS          ${config.tls ? `on (${config.tls.certFile})` : 'off'}`,
+    `  Sending      ${ingestKeys.length ? `${ingestKeys.length} ingest keys (auth.ingestKeys)` : `OPEN: anyone who can reach ${[...new Set(hosts)].join(', ')} may send`}`,
+    `  Reading      ${users.length ? `${users.length} users (auth.users)` : `OPEN: anyone who can reach ${uiHostName} may search, run SQL and change levels`}`,
+  ];
+}
+
+/** SIGHUP: re-read the configuration file; a broken file is reported and the running configuration kept. */
+export function reloader(
+  settings: CommonSettings,
+  collector: RunningCollector,
+  clickhouseUrl: string,
+): () => void {
+  let reloading = Promise.resolve();
+  return () => {
+    reloading = reloading.then(async () => {
+      try {
+        const next = loadSettingsConfig(settings);
+        await collector.reload({ ...next, clickhouse: { ...next.clickhouse, url: clickhouseUrl } });
+        say(`reloaded ${settings.configFile}`);
+      } catch (err) {
+        say(`reload failed, keeping the running configuration:\n${(err as Error).message}`);
+      }
+    });
+  };
+}
