@@ -30,6 +30,7 @@ import { levelControlHandlers, levelControlService } from './control/level-grpc'
 import { levelChangeRecord } from './control/level-audit';
 import { FailureThrottle } from './auth/throttle';
 import { AuthError, Authenticator } from './auth/authenticator';
+import type { Component } from './pipeline/component';
 
 /**
  * Options for startCollector: a validated configuration (default: the shipped
@@ -99,9 +100,9 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   let replayer: SpoolReplayer | undefined;
   if (options.spoolDir !== false) {
     spool = new Spool(config.spool.dir, config.spool.maxBytes);
-    await spool.open();
+    await spool.start();
     replayer = new SpoolReplayer(ch, spool, metrics);
-    replayer.start();
+    await replayer.start();
     if (!spool.isEmpty())
       log('info', 'replaying spooled batches', { batches: spool.count, bytes: spool.bytes });
   }
@@ -222,17 +223,16 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     return false;
   });
 
-  let grpcPort: number;
-  let httpPort: number;
   try {
-    grpcPort = await grpcReceiver.start();
-    httpPort = await httpReceiver.start();
+    await grpcReceiver.start();
+    await httpReceiver.start();
   } catch (err) {
-    await grpcReceiver.stop();
-    await replayer?.stop();
+    await shutdownAll([grpcReceiver, httpReceiver, tail, metricSink, levels, replayer, spool]);
     await ch.close();
     throw err;
   }
+  const grpcPort = grpcReceiver.port;
+  const httpPort = httpReceiver.port;
 
   // Where query servers find this collector's live tail (DISTLOG_ADVERTISE_URL behind NAT or in containers).
   const registry = new CollectorRegistry(
@@ -241,7 +241,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     process.env.DISTLOG_ADVERTISE_URL ??
       advertisedUrl(config.receivers.http.host, httpPort, tls !== undefined),
   );
-  registry.start();
+  await registry.start();
 
   const runRetention = async () => {
     try {
@@ -298,9 +298,10 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       const previous = pipeline.current;
       pipeline.replaceRoutes(buildRoutes(merged, previous));
       // Writers and sinks that are no longer used finish what they hold.
-      for (const [name, w] of previous.writers) if (pipeline.current.writers.get(name) !== w) await w.flush();
+      for (const [name, w] of previous.writers)
+        if (pipeline.current.writers.get(name) !== w) await w.shutdown();
       for (const [name, f] of previous.forwards)
-        if (pipeline.current.forwards.get(name) !== f) await f.stop();
+        if (pipeline.current.forwards.get(name) !== f) await f.shutdown();
       if (merged.retention.intervalMs !== config.retention.intervalMs) {
         clearInterval(retentionTimer);
         retentionTimer = setInterval(() => (retentionRun = runRetention()), merged.retention.intervalMs);
@@ -319,18 +320,25 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       (stopping ??= (async () => {
         ready = false;
         clearInterval(retentionTimer);
-        await levels.close();
-        tail.close();
-        await registry.stop();
         await retentionRun;
-        await Promise.all([grpcReceiver.stop(), httpReceiver.stop()]);
-        await pipeline.flush();
-        await metricSink.stop();
-        await Promise.all([...pipeline.current.forwards.values()].map((f) => f.stop()));
-        await replayer?.stop();
+        // Level control and live tail end their streams first (processes and query servers
+        // move to another collector), then receiving stops, then everything held is stored.
+        await shutdownAll([levels, tail, registry]);
+        await shutdownAll([grpcReceiver, httpReceiver]);
+        const { writers, forwards } = pipeline.current;
+        await shutdownAll([...writers.values(), metricSink, ...forwards.values()]);
+        await shutdownAll([replayer, spool]);
         await ch.close();
       })()),
   };
+}
+
+/** Shuts the components down together; one that fails is logged and the others still finish. */
+async function shutdownAll(components: ReadonlyArray<Component | undefined>): Promise<void> {
+  const results = await Promise.allSettled(components.map((c) => c?.shutdown()));
+  for (const r of results)
+    if (r.status === 'rejected')
+      log('warn', 'a component did not shut down cleanly', { error: String(r.reason) });
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

@@ -1,14 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { LogRow } from '../model/log-row';
 import type { AuthConfig, IngestKeyConfig, Role, UserConfig } from './auth-config';
+import { CollectorError } from '../errors';
 
 /** A refusal: 401 (no or unknown credentials) or 403 (known, but not allowed to do this). */
-export class AuthError extends Error {
+export class AuthError extends CollectorError {
   constructor(
     readonly status: 401 | 403,
     message: string,
   ) {
-    super(message);
+    super(status === 401 ? 'unauthenticated' : 'forbidden', message);
     this.name = 'AuthError';
   }
 }

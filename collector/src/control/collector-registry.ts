@@ -1,13 +1,14 @@
 import type { ClickHouse } from '../storage/clickhouse';
 import { intLiteral, stringLiteral } from '../storage/sql';
 import { log } from '../helpers/log';
+import type { Component } from '../pipeline/component';
 
 /**
  * This collector in the `collectors` table (migration 0014): its id and the address of
  * its live-tail stream, written at start, every `heartbeatMs` and at stop. Query servers
  * read the table to find every collector to subscribe to.
  */
-export class CollectorRegistry {
+export class CollectorRegistry implements Component {
   private timer: NodeJS.Timeout | undefined;
   private problem: string | undefined;
 
@@ -18,7 +19,8 @@ export class CollectorRegistry {
     private readonly heartbeatMs = 10_000,
   ) {}
 
-  start(): void {
+  async start(): Promise<void> {
+    if (this.timer) return;
     const beat = () => {
       void this.write(true).finally(() => {
         if (this.timer) this.timer = setTimeout(beat, this.heartbeatMs).unref();
@@ -27,8 +29,9 @@ export class CollectorRegistry {
     this.timer = setTimeout(beat, 0).unref();
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
+  async shutdown(): Promise<void> {
+    if (!this.timer) return;
+    clearTimeout(this.timer);
     this.timer = undefined;
     await this.write(false);
   }

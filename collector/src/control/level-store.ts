@@ -6,6 +6,7 @@ import { rulesForService, validateRule } from './level-rules';
 import type { ClickHouse } from '../storage/clickhouse';
 import { intLiteral, stringLiteral } from '../storage/sql';
 import { log } from '../helpers/log';
+import type { Component } from '../pipeline/component';
 
 /** How long after its subscription ended a process's records still count as its last flush. */
 const ENDED_GRACE_MS = 10_000;
@@ -74,7 +75,7 @@ const STALE_SECONDS = 30;
  *
  * `list()` answers from the copy kept fresh by the poll.
  */
-export class LevelStore {
+export class LevelStore implements Component {
   private rules: LevelRule[] = [];
   private version = '';
   private readonly subscribers = new Set<Subscriber>();
@@ -91,6 +92,7 @@ export class LevelStore {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private started = false;
   private pollProblem: string | undefined;
   private readonly ch: ClickHouse;
   readonly collectorId: string;
@@ -103,22 +105,29 @@ export class LevelStore {
     this.onChange = options.onChange ?? (() => undefined);
   }
 
+  /** A started store. */
   static async open(options: LevelStoreOptions): Promise<LevelStore> {
     const store = new LevelStore(options);
+    await store.start();
+    return store;
+  }
+
+  async start(): Promise<void> {
+    if (this.started || this.closed) return;
+    this.started = true;
     try {
-      if (options.legacyFile) await store.migrateLegacyFile(options.legacyFile);
-      await store.reload();
+      if (this.options.legacyFile) await this.migrateLegacyFile(this.options.legacyFile);
+      await this.reload();
     } catch (err) {
       // The poll keeps trying; processes keep the rules they have meanwhile.
       log('warn', 'cannot read level rules from ClickHouse yet', { error: String(err) });
     }
-    store.poll();
-    store.heartbeatTimer = setInterval(() => {
-      for (const key of store.instances.keys()) store.changed(key, false);
-      void store.flushProcesses().catch(() => undefined);
-    }, options.heartbeatMs ?? 10_000);
-    store.heartbeatTimer.unref();
-    return store;
+    this.poll();
+    this.heartbeatTimer = setInterval(() => {
+      for (const key of this.instances.keys()) this.changed(key, false);
+      void this.flushProcesses().catch(() => undefined);
+    }, this.options.heartbeatMs ?? 10_000);
+    this.heartbeatTimer.unref();
   }
 
   list(): LevelRule[] {
@@ -256,7 +265,7 @@ export class LevelStore {
    * Ends every subscription (processes reconnect to the next collector), first writing
    * them as disconnected, and stops the timers.
    */
-  async close(): Promise<void> {
+  async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const t of [this.expiryTimer, this.pollTimer, this.flushTimer]) if (t) clearTimeout(t);

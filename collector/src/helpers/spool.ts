@@ -1,7 +1,8 @@
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import path from 'node:path';
-import { UnavailableError } from '../receivers/otlp/errors';
+import { UnavailableError } from '../errors';
 import type { BatchInfo } from '../sinks/clickhouse/batch-id';
+import type { Component } from '../pipeline/component';
 
 /**
  * The on-disk spool: batches that were acknowledged to clients but could not be
@@ -34,19 +35,23 @@ export class SpoolFullError extends UnavailableError {
   }
 }
 
-export class Spool {
+export class Spool implements Component {
   private entries: SpoolEntry[] = [];
   private size = 0;
   private nextSeq = 1;
   /** Set when a batch did not fit; cleared when replay frees space. Drives /readyz. */
   full = false;
+  private opened = false;
 
   constructor(
     readonly dir: string,
     readonly maxBytes: number,
   ) {}
 
-  async open(): Promise<void> {
+  /** Reads what an earlier run left (replayed first). */
+  async start(): Promise<void> {
+    if (this.opened) return;
+    this.opened = true;
     await fs.mkdir(this.dir, { recursive: true });
     for (const name of await fs.readdir(this.dir)) {
       if (name.endsWith('.tmp')) {
@@ -124,6 +129,9 @@ export class Spool {
     }
     this.entries.push({ seq, table, file, bytes: data.length, batch, patternIds: true });
   }
+
+  /** Nothing to release: every write is closed and synced when append() resolves. */
+  async shutdown(): Promise<void> {}
 
   read(entry: SpoolEntry): Promise<Buffer> {
     return fs.readFile(entry.file);

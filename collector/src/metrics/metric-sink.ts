@@ -8,6 +8,7 @@ import { MetricRollup } from './rollup';
 import { PrometheusView } from './prometheus';
 import { BUCKET_WIDTHS, coarseBucket } from './sketch';
 import { METRIC_DEFINITIONS_TABLE, METRIC_TABLES } from '../storage/metric-tables';
+import type { Component } from '../pipeline/component';
 
 /** Seconds of each rollup table's time unit (its rows start at multiples of it, UTC). */
 const UNIT_SECONDS: Record<string, number> = { metric_minutes: 60, metric_hours: 3600, metric_days: 86_400 };
@@ -20,12 +21,13 @@ const UNIT_SECONDS: Record<string, number> = { metric_minutes: 60, metric_hours:
  * (the tables sum rows of one key anyway), up to maxPending rows a table; past that the
  * oldest go, counted in distlog_metric_points_dropped_total.
  */
-export class MetricSink {
+export class MetricSink implements Component {
   private rollup: MetricRollup;
   private readonly pending = new Map<string, Array<Record<string, unknown>>>(
     METRIC_TABLES.map((t) => [t, []]),
   );
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
   private flushing: Promise<void> = Promise.resolve();
   private failing = false;
   readonly prometheus = new PrometheusView();
@@ -57,6 +59,7 @@ export class MetricSink {
   }
 
   async start(): Promise<void> {
+    if (this.timer || this.stopped) return;
     await this.writeDefinitions();
     this.schedule();
   }
@@ -154,7 +157,10 @@ export class MetricSink {
     }
   }
 
-  async stop(): Promise<void> {
+  /** Writes what is gathered and stops the timer. */
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.flush();

@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { LogRow } from '../model/log-row';
+import type { Component } from '../pipeline/component';
 
 /**
  * Live tail, pushed: the records this collector stored (in ClickHouse or its spool),
@@ -38,7 +39,7 @@ interface Subscriber {
   dropped: number;
 }
 
-export class TailHub {
+export class TailHub implements Component {
   private readonly subscribers = new Set<Subscriber>();
 
   get size(): number {
@@ -79,7 +80,10 @@ export class TailHub {
     });
   }
 
-  close(): void {
+  async start(): Promise<void> {}
+
+  /** Ends every subscriber's stream (query servers reconnect to the next collector). */
+  async shutdown(): Promise<void> {
     for (const s of this.subscribers) s.res.end();
     this.subscribers.clear();
   }

@@ -90,8 +90,10 @@ async function main(): Promise<void> {
   };
   const grpc = new OtlpGrpcReceiver({ host: '127.0.0.1', port: 0, limits: DEFAULT_RECEIVER_LIMITS }, counter);
   const http = new OtlpHttpReceiver({ host: '127.0.0.1', port: 0, limits: DEFAULT_RECEIVER_LIMITS }, counter);
-  const grpcPort = await grpc.start();
-  const httpPort = await http.start();
+  await grpc.start();
+  await http.start();
+  const grpcPort = grpc.port;
+  const httpPort = http.port;
 
   const results = new Map<string, Result[]>();
   const key = (workload: Workload, variant: string) => `${workload.name} ${variant}`;
@@ -114,8 +116,8 @@ async function main(): Promise<void> {
     }
   }
   await new Promise((r) => setTimeout(r, 1000));
-  await grpc.stop();
-  await http.stop();
+  await grpc.shutdown();
+  await http.shutdown();
 
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const goals: string[] = [];

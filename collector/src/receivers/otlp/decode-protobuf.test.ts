@@ -3,7 +3,7 @@ import { decodeLogsRequestProtobuf } from './decode-protobuf';
 import { decodeLogsRequestJson } from './decode-json';
 import { DEFAULT_DECODE_LIMITS } from './decode-common';
 import { encodeLogsRequest, kv } from '../../testing/otlp-protobufjs';
-import { InvalidRequestError } from './errors';
+import { InvalidRequestError } from '../../errors';
 
 const limits = { ...DEFAULT_DECODE_LIMITS, receivedAtUnixNano: 1_800_000_000_000_000_000n };
 const TRACE = '0af7651916cd43dd8448eb211c80319c';

@@ -2,33 +2,21 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Consumer } from '../../pipeline/pipeline';
-import { log } from '../../helpers/log';
+import type { Component } from '../../pipeline/component';
 import type { CollectorMetrics } from '../../telemetry/metrics';
-import { decodeLogsRequestProtobuf } from './decode-protobuf';
-import type { DecodedRequest } from './decode-common';
-import { nowUnixNano } from './decode-common';
-import { mergePartial } from './responses';
-import { InvalidRequestError, UnavailableError } from './errors';
-import type { ReceiverLimits } from './limits';
+import { ERROR_KINDS } from '../../errors';
 import { encodeExportResponseProtobuf } from './responses';
-import type { Authenticator } from '../../auth/authenticator';
-import { AuthError, authorizeRows } from '../../auth/authenticator';
-import type { FailureThrottle } from '../../auth/throttle';
-import { throttledMessage } from '../../auth/throttle';
 import type { TlsConfig } from '../../auth/auth-config';
-import { requestIdOf } from './request-id';
+import type { IngestOptions, Refusal } from './ingest';
+import { Ingest } from './ingest';
 
 export const PROTO_DIR = path.resolve(__dirname, '../../../proto');
 
-export interface GrpcReceiverOptions {
+export interface GrpcReceiverOptions extends IngestOptions {
   host: string;
+  /** 0: any free port (see `port` after start()). */
   port: number;
-  limits: ReceiverLimits;
-  /** Who may send (read at each request, so a reload can rotate keys); absent: anyone. */
-  auth?: () => Authenticator;
   tls?: TlsConfig;
-  /** Wrong ingest keys per client address (shared with the HTTP receiver); absent: unlimited. */
-  throttle?: FailureThrottle;
 }
 
 /** `ipv4:1.2.3.4:5678`, `ipv6:[::1]:5678` (grpc-js peer strings) → the address alone. */
@@ -75,8 +63,12 @@ export function logsServiceDefinition(): grpc.ServiceDefinition {
   };
 }
 
-export class OtlpGrpcReceiver {
+/** OTLP/gRPC logs receiver: LogsService/Export, plus other services on the same port. */
+export class OtlpGrpcReceiver implements Component {
   private server: grpc.Server | undefined;
+  private readonly ingest: Ingest;
+  /** The port it listens on, once started. */
+  port = 0;
   private readonly extraServices: Array<[grpc.ServiceDefinition, grpc.UntypedServiceImplementation]> = [];
 
   /** Other services served on the same port (level control); before start(). */
@@ -86,11 +78,14 @@ export class OtlpGrpcReceiver {
 
   constructor(
     private readonly options: GrpcReceiverOptions,
-    private readonly consumer: Consumer,
-    private readonly metrics?: CollectorMetrics,
-  ) {}
+    consumer: Consumer,
+    metrics?: CollectorMetrics,
+  ) {
+    this.ingest = new Ingest(options, consumer, metrics);
+  }
 
-  async start(): Promise<number> {
+  async start(): Promise<void> {
+    if (this.server) return;
     const server = new grpc.Server({
       'grpc.max_receive_message_length': this.options.limits.maxDecompressedBytes,
     });
@@ -108,10 +103,10 @@ export class OtlpGrpcReceiver {
       ),
     );
     this.server = server;
-    return port;
+    this.port = port;
   }
 
-  async stop(): Promise<void> {
+  async shutdown(): Promise<void> {
     const server = this.server;
     this.server = undefined;
     if (!server) return;
@@ -130,61 +125,14 @@ export class OtlpGrpcReceiver {
     callback: grpc.sendUnaryData<Buffer>,
     address: string,
   ): Promise<void> {
-    let decoded: DecodedRequest;
-    let requestId: bigint;
-    const { throttle } = this.options;
-    const wait = throttle && this.options.auth?.().ingestRequired ? throttle.retryAfterSeconds(address) : 0;
-    if (wait > 0) {
-      this.metrics?.refused.inc({ transport: 'grpc', reason: 'throttled' });
-      return callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: throttledMessage(address, wait) });
-    }
-    try {
-      // Credentials first: an unknown sender's bytes are not even decoded.
-      const authorization = metadataString(metadata, 'authorization');
-      let sender;
-      try {
-        sender = this.options.auth?.().ingest(authorization);
-      } catch (err) {
-        if (err instanceof AuthError && err.status === 401 && authorization) throttle?.fail(address);
-        throw err;
-      }
-      const receivedAtUnixNano = nowUnixNano();
-      decoded = decodeLogsRequestProtobuf(request, { ...this.options.limits, receivedAtUnixNano });
-      if (sender) authorizeRows(sender, decoded.rows);
-      requestId = requestIdOf(request, decoded.rows, receivedAtUnixNano);
-    } catch (err) {
-      if (err instanceof AuthError) {
-        this.metrics?.refused.inc({
-          transport: 'grpc',
-          reason: err.status === 401 ? 'unauthenticated' : 'forbidden',
-        });
-        return callback({
-          code: err.status === 401 ? grpc.status.UNAUTHENTICATED : grpc.status.PERMISSION_DENIED,
-          details: err.message,
-        });
-      }
-      if (err instanceof InvalidRequestError) {
-        this.metrics?.refused.inc({ transport: 'grpc', reason: 'invalid' });
-        return callback({ code: grpc.status.INVALID_ARGUMENT, details: err.message });
-      }
-      log('error', 'unexpected error decoding a request', { error: String((err as Error).stack ?? err) });
-      return callback({ code: grpc.status.INTERNAL, details: 'internal error while decoding the request' });
-    }
-    this.metrics?.received.inc({ transport: 'grpc' }, decoded.rows.length + decoded.rejected);
-    if (decoded.rejected > 0)
-      this.metrics?.refused.inc({ transport: 'grpc', reason: 'invalid_record' }, decoded.rejected);
-    try {
-      const partial = await this.consumer.consume(decoded.rows, requestId);
-      callback(null, encodeExportResponseProtobuf(mergePartial(decoded, partial)));
-    } catch (err) {
-      if (err instanceof UnavailableError) {
-        // OTLP: UNAVAILABLE is retryable; RetryInfo is optional, the client backs off on its own.
-        this.metrics?.refused.inc({ transport: 'grpc', reason: 'unavailable' });
-        return callback({ code: grpc.status.UNAVAILABLE, details: err.message });
-      }
-      log('error', 'unexpected error storing a request', { error: String((err as Error).stack ?? err) });
-      callback({ code: grpc.status.INTERNAL, details: 'internal error while storing the request' });
-    }
+    const refuse = (r: Refusal) => callback({ code: ERROR_KINDS[r.kind].grpc, details: r.message });
+    // Credentials first: an unknown sender's bytes are not even decoded.
+    const admission = this.ingest.admit('grpc', metadataString(metadata, 'authorization'), address);
+    if (!admission.ok) return refuse(admission);
+    const outcome = await this.ingest.accept('grpc', request, 'protobuf', admission.sender);
+    // OTLP: UNAVAILABLE is retryable; RetryInfo is optional, the client backs off on its own.
+    if (!outcome.ok) return refuse(outcome);
+    callback(null, encodeExportResponseProtobuf(outcome.partial));
   }
 }
 

@@ -15,7 +15,7 @@ import { logsServiceDefinition } from './grpc-receiver';
 import { decodeLogsRequestProtobuf } from './decode-protobuf';
 import { decodeLogsRequestJson } from './decode-json';
 import { DEFAULT_DECODE_LIMITS } from './decode-common';
-import { InvalidRequestError } from './errors';
+import { InvalidRequestError } from '../../errors';
 import { encodeLogsRequest, kv } from '../../testing/otlp-protobufjs';
 
 /**

@@ -3,57 +3,26 @@ import https from 'node:https';
 import zlib from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import type { Consumer } from '../../pipeline/pipeline';
-import { log } from '../../helpers/log';
+import type { Component } from '../../pipeline/component';
 import type { CollectorMetrics } from '../../telemetry/metrics';
-import { decodeLogsRequestProtobuf } from './decode-protobuf';
-import { decodeLogsRequestJson } from './decode-json';
-import type { DecodedRequest } from './decode-common';
-import { nowUnixNano } from './decode-common';
-import { InvalidRequestError, RequestTooLargeError, UnavailableError } from './errors';
-import type { ReceiverLimits } from './limits';
+import { ERROR_KINDS, GRPC_STATUS, InvalidRequestError, RequestTooLargeError } from '../../errors';
 import {
-  GRPC_INTERNAL,
-  GRPC_INVALID_ARGUMENT,
-  GRPC_PERMISSION_DENIED,
-  GRPC_UNAUTHENTICATED,
-  GRPC_RESOURCE_EXHAUSTED,
-  GRPC_UNAVAILABLE,
   encodeExportResponseJson,
   encodeExportResponseProtobuf,
   encodeStatusJson,
   encodeStatusProtobuf,
-  mergePartial,
 } from './responses';
-import type { Authenticator, IngestIdentity } from '../../auth/authenticator';
-import { AuthError, authorizeRows } from '../../auth/authenticator';
-import type { FailureThrottle } from '../../auth/throttle';
-import { throttledMessage } from '../../auth/throttle';
+import type { IngestIdentity } from '../../auth/authenticator';
 import type { TlsConfig } from '../../auth/auth-config';
-import { requestIdOf } from './request-id';
+import type { Encoding, IngestOptions, Refusal } from './ingest';
+import { Ingest } from './ingest';
 
-export interface HttpReceiverOptions {
+export interface HttpReceiverOptions extends IngestOptions {
   host: string;
+  /** 0: any free port (see `port` after start()). */
   port: number;
-  limits: ReceiverLimits;
-  /** Who may send (read at each request, so a reload can rotate keys); absent: anyone. */
-  auth?: () => Authenticator;
   tls?: TlsConfig;
-  /** Wrong ingest keys per client address (shared with the gRPC receiver); absent: unlimited. */
-  throttle?: FailureThrottle;
 }
-
-type Encoding = 'protobuf' | 'json';
-
-const REASONS: Record<number, string> = {
-  400: 'invalid',
-  401: 'unauthenticated',
-  403: 'forbidden',
-  413: 'too_large',
-  415: 'unsupported_media_type',
-  429: 'throttled',
-  500: 'internal',
-  503: 'unavailable',
-};
 
 /** An oversized body is read (and discarded) up to this many times the limit before the 413. */
 const DRAIN_FACTOR = 4;
@@ -67,21 +36,27 @@ function expectsContinue(req: http.IncomingMessage): boolean {
 export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 
 /** OTLP/HTTP logs receiver: POST /v1/logs, protobuf or JSON, optionally gzip. */
-export class OtlpHttpReceiver {
+export class OtlpHttpReceiver implements Component {
   private server: http.Server | https.Server | undefined;
   private readonly routes: HttpRoute[] = [];
+  private readonly ingest: Ingest;
+  /** The port it listens on, once started. */
+  port = 0;
 
   constructor(
     private readonly options: HttpReceiverOptions,
-    private readonly consumer: Consumer,
+    consumer: Consumer,
     private readonly metrics?: CollectorMetrics,
-  ) {}
+  ) {
+    this.ingest = new Ingest(options, consumer, metrics);
+  }
 
   addRoute(route: HttpRoute): void {
     this.routes.push(route);
   }
 
-  async start(): Promise<number> {
+  async start(): Promise<void> {
+    if (this.server) return;
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(req, res);
     const tls = this.options.tls;
     const server = tls
@@ -106,10 +81,10 @@ export class OtlpHttpReceiver {
       server.once('error', reject);
       server.listen(this.options.port, this.options.host, () => resolve());
     });
-    return (server.address() as AddressInfo).port;
+    this.port = (server.address() as AddressInfo).port;
   }
 
-  async stop(): Promise<void> {
+  async shutdown(): Promise<void> {
     const server = this.server;
     this.server = undefined;
     if (!server) return;
@@ -156,41 +131,32 @@ export class OtlpHttpReceiver {
     }
     const contentEncoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (contentEncoding !== 'gzip' && contentEncoding !== 'identity') {
-      return this.error(
+      this.metrics?.refused.inc({ transport: 'http', reason: 'unsupported_media_type' });
+      return this.status(
         res,
         encoding,
         415,
-        GRPC_INVALID_ARGUMENT,
+        GRPC_STATUS.INVALID_ARGUMENT,
         `unsupported Content-Encoding ${JSON.stringify(contentEncoding)}; use gzip or none`,
       );
     }
-    let sender: IngestIdentity | undefined;
-    const address = req.socket.remoteAddress ?? '';
-    const { throttle } = this.options;
-    const wait = throttle && this.options.auth?.().ingestRequired ? throttle.retryAfterSeconds(address) : 0;
-    if (wait > 0) {
-      res.setHeader('Retry-After', String(wait));
+    // Credentials first: an unknown sender's body is not even read.
+    const admission = this.ingest.admit('http', req.headers.authorization, req.socket.remoteAddress ?? '');
+    if (!admission.ok) {
+      if (admission.kind !== 'throttled') res.setHeader('WWW-Authenticate', 'Bearer realm="distlog"');
       res.setHeader('Connection', 'close');
-      return this.error(res, encoding, 429, GRPC_RESOURCE_EXHAUSTED, throttledMessage(address, wait));
+      return this.refuse(res, encoding, admission);
     }
-    try {
-      // Credentials first: an unknown sender's body is not even read.
-      sender = this.options.auth?.().ingest(req.headers.authorization);
-    } catch (err) {
-      if (!(err instanceof AuthError)) throw err;
-      if (err.status === 401 && req.headers.authorization) throttle?.fail(address);
-      res.setHeader('WWW-Authenticate', 'Bearer realm="distlog"');
-      res.setHeader('Connection', 'close');
-      return this.error(res, encoding, err.status, GRPC_UNAUTHENTICATED, err.message);
-    }
+    const sender = admission.sender;
     const { maxRequestBytes } = this.options.limits;
     const tooLarge = (size: string) => () =>
-      this.error(
+      this.refuse(
         res,
         encoding,
-        413,
-        GRPC_RESOURCE_EXHAUSTED,
-        `request body ${size}exceeds the limit of ${maxRequestBytes} bytes`,
+        this.ingest.refusal(
+          'http',
+          new RequestTooLargeError(`request body ${size}exceeds the limit of ${maxRequestBytes} bytes`),
+        ),
       );
     const declared = Number(req.headers['content-length'] ?? 0);
     // A client that waits for `100 Continue` is told at once and never sends the body.
@@ -241,52 +207,34 @@ export class OtlpHttpReceiver {
     res: http.ServerResponse,
     sender: IngestIdentity | undefined,
   ): Promise<void> {
-    let decoded: DecodedRequest;
-    let requestId: bigint;
+    let raw: Buffer;
     try {
-      const raw = gzipped ? await gunzipLimited(body, this.options.limits.maxDecompressedBytes) : body;
-      const limits = { ...this.options.limits, receivedAtUnixNano: nowUnixNano() };
-      decoded =
-        encoding === 'protobuf'
-          ? decodeLogsRequestProtobuf(raw, limits)
-          : decodeLogsRequestJson(raw.toString('utf8'), limits);
-      if (sender) authorizeRows(sender, decoded.rows);
-      requestId = requestIdOf(raw, decoded.rows, limits.receivedAtUnixNano);
-      this.metrics?.received.inc({ transport: 'http' }, decoded.rows.length + decoded.rejected);
-      if (decoded.rejected > 0)
-        this.metrics?.refused.inc({ transport: 'http', reason: 'invalid_record' }, decoded.rejected);
+      raw = gzipped ? await gunzipLimited(body, this.options.limits.maxDecompressedBytes) : body;
     } catch (err) {
-      if (err instanceof AuthError)
-        return this.error(res, encoding, 403, GRPC_PERMISSION_DENIED, err.message);
-      if (err instanceof RequestTooLargeError)
-        return this.error(res, encoding, 413, GRPC_RESOURCE_EXHAUSTED, err.message);
-      if (err instanceof InvalidRequestError)
-        return this.error(res, encoding, 400, GRPC_INVALID_ARGUMENT, err.message);
-      log('error', 'unexpected error decoding a request', { error: String((err as Error).stack ?? err) });
-      return this.error(res, encoding, 500, GRPC_INTERNAL, 'internal error while decoding the request');
+      return this.refuse(res, encoding, this.ingest.refusal('http', err, 'decompressing'));
     }
-    try {
-      const partial = mergePartial(decoded, await this.consumer.consume(decoded.rows, requestId));
-      res.statusCode = 200;
-      if (encoding === 'protobuf') {
-        res.setHeader('Content-Type', 'application/x-protobuf');
-        res.end(encodeExportResponseProtobuf(partial));
-      } else {
-        res.setHeader('Content-Type', 'application/json');
-        res.end(encodeExportResponseJson(partial));
-      }
-    } catch (err) {
-      if (err instanceof UnavailableError) {
-        res.setHeader('Retry-After', String(err.retryAfterSeconds));
-        return this.error(res, encoding, 503, GRPC_UNAVAILABLE, err.message);
-      }
-      log('error', 'unexpected error storing a request', { error: String((err as Error).stack ?? err) });
-      return this.error(res, encoding, 500, GRPC_INTERNAL, 'internal error while storing the request');
+    const outcome = await this.ingest.accept('http', raw, encoding, sender);
+    if (!outcome.ok) return this.refuse(res, encoding, outcome);
+    res.statusCode = 200;
+    if (encoding === 'protobuf') {
+      res.setHeader('Content-Type', 'application/x-protobuf');
+      res.end(encodeExportResponseProtobuf(outcome.partial));
+    } else {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(encodeExportResponseJson(outcome.partial));
     }
   }
 
+  /** A refusal (counted by the ingest flow) as its HTTP status and a google.rpc.Status body. */
+  private refuse(res: http.ServerResponse, encoding: Encoding, refusal: Refusal): void {
+    if (refusal.retryAfterSeconds !== undefined)
+      res.setHeader('Retry-After', String(refusal.retryAfterSeconds));
+    const { http: status, grpc: code } = ERROR_KINDS[refusal.kind];
+    this.status(res, encoding, status, code, refusal.message);
+  }
+
   /** OTLP/HTTP errors carry a google.rpc.Status in the request's encoding. */
-  private error(
+  private status(
     res: http.ServerResponse,
     encoding: Encoding,
     status: number,
@@ -294,7 +242,6 @@ export class OtlpHttpReceiver {
     message: string,
   ): void {
     if (res.headersSent) return;
-    this.metrics?.refused.inc({ transport: 'http', reason: REASONS[status] ?? String(status) });
     res.statusCode = status;
     if (encoding === 'protobuf') {
       res.setHeader('Content-Type', 'application/x-protobuf');

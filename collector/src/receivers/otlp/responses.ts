@@ -7,13 +7,6 @@ export interface PartialSuccess {
   errorMessage: string;
 }
 
-export const GRPC_INVALID_ARGUMENT = 3;
-export const GRPC_PERMISSION_DENIED = 7;
-export const GRPC_UNAUTHENTICATED = 16;
-export const GRPC_RESOURCE_EXHAUSTED = 8;
-export const GRPC_INTERNAL = 13;
-export const GRPC_UNAVAILABLE = 14;
-
 export function encodeExportResponseProtobuf(partial?: PartialSuccess): Buffer {
   if (!partial || (partial.rejectedLogRecords === 0 && partial.errorMessage === '')) return Buffer.alloc(0);
   const inner = Buffer.concat([

@@ -28,13 +28,15 @@ beforeAll(async () => {
   const common = { host: '127.0.0.1', port: 0, limits: DEFAULT_RECEIVER_LIMITS, auth: () => auth, throttle };
   http = new OtlpHttpReceiver(common, consumer);
   grpcReceiver = new OtlpGrpcReceiver(common, consumer);
-  httpPort = await http.start();
-  grpcPort = await grpcReceiver.start();
+  await http.start();
+  await grpcReceiver.start();
+  httpPort = http.port;
+  grpcPort = grpcReceiver.port;
 });
 
 afterAll(async () => {
-  await http.stop();
-  await grpcReceiver.stop();
+  await http.shutdown();
+  await grpcReceiver.shutdown();
 });
 
 const body = (text: string) => encodeLogsRequest([makeRow({ body: text })]);

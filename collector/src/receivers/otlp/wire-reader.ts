@@ -1,4 +1,4 @@
-import { InvalidRequestError } from './errors';
+import { InvalidRequestError } from '../../errors';
 
 /**
  * Protocol-buffers wire format reader over one Buffer, without intermediate

@@ -123,7 +123,7 @@ describe('exactly-once inserts (BatchId)', () => {
   it('spool replay skips a batch that is stored already and inserts one that is not', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'distlog-spool-once-'));
     const spool = new Spool(dir, 64 * 1024 * 1024);
-    await spool.open();
+    await spool.start();
     const storedBatch = new RowBinaryWriter(timeNanos, newBatchId());
     storedBatch.writeRows(rowsOf('spooled-stored', 40));
     const info = (w: RowBinaryWriter) => ({
@@ -165,17 +165,17 @@ describe('exactly-once inserts (BatchId)', () => {
       withoutLast(v1Rows, 1, v1Id),
     );
     const reopened = new Spool(dir, 64 * 1024 * 1024);
-    await reopened.open();
+    await reopened.start();
     expect(reopened.count).toBe(4);
     expect(LOG_COLUMNS_WITHOUT_BATCH_ID).not.toContain('BatchId');
 
     const metrics = new CollectorMetrics();
     const replayer = new SpoolReplayer(ch, reopened, metrics);
-    replayer.start();
+    await replayer.start();
     try {
       expect(await eventually(async () => reopened.isEmpty(), 20_000)).toBe(true);
     } finally {
-      await replayer.stop();
+      await replayer.shutdown();
     }
     expect(await stored('spooled-stored')).toEqual({ rows: 40, distinct: 40 });
     expect(await stored('spooled-fresh')).toEqual({ rows: 60, distinct: 60 });

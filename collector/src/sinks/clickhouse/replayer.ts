@@ -4,6 +4,8 @@ import type { CollectorMetrics } from '../../telemetry/metrics';
 import { log } from '../../helpers/log';
 import { LOG_COLUMNS, LOG_COLUMNS_WITHOUT_BATCH_ID, LOG_COLUMNS_WITHOUT_PATTERN_ID } from './row-binary';
 import { insertOnce } from './batch-id';
+import { Backoff } from '../../helpers/retry';
+import type { Component } from '../../pipeline/component';
 
 /**
  * Replays the spool into ClickHouse, oldest batch first, one at a time; backs off
@@ -15,11 +17,12 @@ import { insertOnce } from './batch-id';
 /** The replayer backs off by itself; each drain tries a batch once. */
 const ONE_ATTEMPT = { attempts: 1, initialDelayMs: 0, maxDelayMs: 0 };
 
-export class SpoolReplayer {
+export class SpoolReplayer implements Component {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
-  private delayMs = 200;
+  /** While ClickHouse still refuses: 200 ms doubling up to 5 s. */
+  private readonly backoff = new Backoff({ initialDelayMs: 200, maxDelayMs: 5_000 }, false);
 
   constructor(
     private readonly ch: ClickHouse,
@@ -27,11 +30,12 @@ export class SpoolReplayer {
     private readonly metrics: CollectorMetrics,
   ) {}
 
-  start(): void {
+  async start(): Promise<void> {
+    if (this.timer || this.running || this.stopped) return;
     this.schedule(0);
   }
 
-  async stop(): Promise<void> {
+  async shutdown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
@@ -64,7 +68,7 @@ export class SpoolReplayer {
         await this.spool.remove(entry);
         if (outcome === 'already-stored') this.metrics.duplicatesAvoided.inc({ table: entry.table });
         else this.metrics.replayed.inc({ table: entry.table });
-        this.delayMs = 200;
+        this.backoff.reset();
         log('info', 'replayed a spooled batch', {
           table: entry.table,
           outcome,
@@ -72,13 +76,9 @@ export class SpoolReplayer {
           left: this.spool.count,
         });
       } catch (err) {
-        log('warn', 'spool replay failed; will retry', {
-          table: entry.table,
-          error: String(err),
-          retryInMs: this.delayMs,
-        });
-        this.schedule(this.delayMs);
-        this.delayMs = Math.min(this.delayMs * 2, 5_000);
+        const retryInMs = this.backoff.next();
+        log('warn', 'spool replay failed; will retry', { table: entry.table, error: String(err), retryInMs });
+        this.schedule(retryInMs);
         return;
       }
       entry = this.spool.oldest();

@@ -2,13 +2,14 @@ import type { LogRow } from '../../model/log-row';
 import type { ClickHouse } from '../../storage/clickhouse';
 import type { RetryOptions } from '../../helpers/retry';
 import type { Spool } from '../../helpers/spool';
-import { UnavailableError } from '../../receivers/otlp/errors';
+import { UnavailableError } from '../../errors';
 import type { CollectorMetrics } from '../../telemetry/metrics';
 import { log } from '../../helpers/log';
 import { RowBinaryWriter } from './row-binary';
 import type { BatchInfo } from './batch-id';
 import { insertOnce, newBatchId } from './batch-id';
 import { DEFAULT_RESEND_WINDOW_MS, storedRequestIds } from './request-ids';
+import type { Component } from '../../pipeline/component';
 
 export interface BatchOptions {
   /** A batch is inserted once it holds this many rows… */
@@ -56,11 +57,12 @@ interface Batch {
  * acknowledge honestly. While the spool holds anything, new batches join it behind
  * the older ones, so replay keeps their order.
  */
-export class TableWriter {
+export class TableWriter implements Component {
   private current: Batch | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly queue: Batch[] = [];
   private inFlight = 0;
+  private closed = false;
   private idleWaiters: Array<() => void> = [];
   /** Requests in unsealed or in-flight batches: a retry of one waits for it instead of adding rows. */
   private readonly pending = new Map<bigint, Promise<boolean>>();
@@ -81,6 +83,11 @@ export class TableWriter {
    */
   write(rows: readonly LogRow[], requestId = 0n): Promise<boolean> {
     if (rows.length === 0) return Promise.resolve(false);
+    if (this.closed) {
+      return Promise.reject(
+        new UnavailableError(`the writer of ${this.table} is shutting down; retry later`),
+      );
+    }
     const inFlight = requestId === 0n ? undefined : this.pending.get(requestId);
     if (inFlight) return inFlight.then(() => false);
     if (this.queue.length >= this.options.maxQueuedBatches) {
@@ -103,6 +110,14 @@ export class TableWriter {
     if (batch.writer.rows >= this.options.maxRows) this.seal();
     else this.timer ??= setTimeout(() => this.seal(), this.options.maxDelayMs);
     return done;
+  }
+
+  async start(): Promise<void> {}
+
+  /** Takes no more rows, stores what it holds (ClickHouse or the spool) and waits for it. */
+  async shutdown(): Promise<void> {
+    this.closed = true;
+    await this.flush();
   }
 
   /** Inserts whatever is buffered and waits for every insert to finish. */

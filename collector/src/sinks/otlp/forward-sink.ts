@@ -5,6 +5,8 @@ import { logsServiceDefinition } from '../../receivers/otlp/grpc-receiver';
 import type { CollectorMetrics } from '../../telemetry/metrics';
 import { log } from '../../helpers/log';
 import { encodeLogsRequest } from './encode-request';
+import { Backoff } from '../../helpers/retry';
+import type { Component } from '../../pipeline/component';
 
 const MAX_RECORDS_PER_REQUEST = 2000;
 
@@ -17,11 +19,14 @@ class PermanentForwardError extends Error {}
  * network) are retried with backoff, permanent ones (bad request) dropped and counted,
  * and when the queue is full the oldest records are dropped and counted.
  */
-export class ForwardSink {
+export class ForwardSink implements Component {
   private queue: LogRow[] = [];
   private sending = false;
   private timer: NodeJS.Timeout | undefined;
-  private backoffMs = 200;
+  /** After a retryable failure: 200 ms doubling up to 10 s, reset by a success. */
+  private readonly backoff = new Backoff({ initialDelayMs: 200, maxDelayMs: 10_000 }, false);
+  /** Resolved whenever the queue becomes empty (shutdown waits on it). */
+  private drainedWaiters: Array<() => void> = [];
   private stopped = false;
   private readonly client: grpc.Client | undefined;
   private readonly url: string;
@@ -56,10 +61,20 @@ export class ForwardSink {
     this.kick(0);
   }
 
-  /** Sends what is queued (bounded by `timeoutMs`) and closes the connection. */
-  async stop(timeoutMs = 5_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.queue.length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  /** Connects lazily, at the first send. */
+  async start(): Promise<void> {}
+
+  /** Sends what is queued (for at most `timeoutMs`), then closes the connection. */
+  async shutdown(timeoutMs = 5_000): Promise<void> {
+    if (this.stopped) return;
+    if (this.queue.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.drainedWaiters.push(resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+      ]);
+      clearTimeout(timer);
+    }
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.client?.close();
@@ -82,7 +97,7 @@ export class ForwardSink {
         try {
           await this.send(encodeLogsRequest(batch));
           this.metrics.forwarded.inc({ destination: this.config.name, outcome: 'sent' }, batch.length);
-          this.backoffMs = 200;
+          this.backoff.reset();
           this.queue.splice(0, batch.length);
         } catch (err) {
           if (err instanceof PermanentForwardError) {
@@ -95,19 +110,24 @@ export class ForwardSink {
             this.queue.splice(0, batch.length);
             continue;
           }
+          const retryInMs = this.backoff.next();
           log('warn', 'forward failed; retrying', {
             destination: this.config.name,
             error: String(err),
-            retryInMs: this.backoffMs,
+            retryInMs,
           });
           this.sending = false;
-          this.kick(this.backoffMs);
-          this.backoffMs = Math.min(this.backoffMs * 2, 10_000);
+          this.kick(retryInMs);
           return;
         }
       }
     } finally {
       this.sending = false;
+    }
+    if (this.queue.length === 0) {
+      const waiters = this.drainedWaiters;
+      this.drainedWaiters = [];
+      for (const w of waiters) w();
     }
   }
 
