@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -77,20 +78,26 @@ async function levels(
   };
 }
 
-/** DEBUG records of one logger of a service, as [app-side time in ms]. */
-async function debugTimes(service: string, scope: string): Promise<number[]> {
+/** Records of one logger of a service at one severity (default DEBUG), as [app-side time in ms]. */
+async function debugTimes(service: string, scope: string, severityNumber = 5): Promise<number[]> {
   const rows = await ch.query<{ t: string }>(
     `SELECT TimeUnixNano AS t FROM ${ch.database}.all_logs
-     WHERE ServiceName = '${service}' AND ScopeName = '${scope}' AND SeverityNumber = 5 ORDER BY t`,
+     WHERE ServiceName = '${service}' AND ScopeName = '${scope}' AND SeverityNumber = ${severityNumber} ORDER BY t`,
   );
   return rows.map((r) => Number(BigInt(r.t) / 1_000_000n));
+}
+
+/** Waits until the service's `scope` logger has stored an INFO line logged after `afterMs` (app-side time). */
+async function infoAfter(service: string, scope: string, afterMs: number): Promise<void> {
+  await eventually(async () => (await debugTimes(service, scope, 9)).some((t) => t > afterMs), 15_000);
 }
 
 describe('run-time log levels', () => {
   it('turns on DEBUG for db.* of one service for a while: within a second, only there, and off again after expiry', async () => {
     const app = await startApp('levels-a');
     try {
-      await new Promise((r) => setTimeout(r, 1200));
+      // Its INFO lines from db arrive, its DEBUG lines do not (no rule yet).
+      await infoAfter('levels-a', 'db', Date.now() + 500);
       expect(await debugTimes('levels-a', 'db')).toEqual([]);
       const setAt = Date.now();
       const set = await levels('POST', {
@@ -108,7 +115,8 @@ describe('run-time log levels', () => {
       // "About a second": 1 s nominal, with room for a loaded CI machine.
       expect(first! - setAt).toBeLessThan(1500);
       // After the expiry, no more DEBUG from db (the SDK reverts on its own, on time).
-      await new Promise((r) => setTimeout(r, Date.parse(rule.expiresAt) - Date.now() + 1500));
+      // Once db's INFO lines from 1.5 s past the expiry are stored, any DEBUG of then would be too.
+      await infoAfter('levels-a', 'db', Date.parse(rule.expiresAt) + 1500);
       const times = await debugTimes('levels-a', 'db');
       expect(times.length).toBeGreaterThan(10);
       expect(times.filter((t) => t > Date.parse(rule.expiresAt) + 1000)).toEqual([]);
@@ -323,7 +331,14 @@ describe('level control with no setting, whatever the endpoint', () => {
 
   it('an app that cannot subscribe says so once on stderr and is listed as not connected', async () => {
     const stderr: string[] = [];
-    const dead = 'http://127.0.0.1:9';
+    // A control endpoint that cuts every connection, counting the attempts.
+    let attempts = 0;
+    const cutter = net.createServer((socket) => {
+      attempts++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => cutter.listen(0, '127.0.0.1', resolve));
+    const dead = `http://127.0.0.1:${(cutter.address() as net.AddressInfo).port}`;
     const app = await startApp('levels-unreachable', { DISTLOG_CONTROL_ENDPOINT: dead }, stderr);
     try {
       const listed = await eventually(async () => {
@@ -334,13 +349,16 @@ describe('level control with no setting, whatever the endpoint', () => {
       });
       expect(listed).toMatchObject({ connected: false, lastSeenAt: expect.any(String) });
       // Retries go on (backoff), the line is not repeated.
-      await new Promise((r) => setTimeout(r, 2000));
+      await eventually(async () => attempts >= 3, 20_000);
       const lines = stderr.join('').split('\n').filter(Boolean);
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(
-        new RegExp(`^distlog: level control cannot subscribe at ${dead} \\(HTTP\\) \\(connect ECONNREFUSED`),
+        new RegExp(
+          `^distlog: level control cannot subscribe at ${dead} \\(HTTP\\) \\(.+\\); local levels in force`,
+        ),
       );
     } finally {
+      cutter.close();
       await stop(app);
     }
   });

@@ -466,8 +466,11 @@ describe('console verbs through the API', () => {
       env: { ...process.env, DISTLOG_API: `http://127.0.0.1:${server.port}` },
     });
     let out = '';
+    let err = '';
     child.stdout.on('data', (c) => (out += c));
-    await new Promise((r) => setTimeout(r, 1500));
+    child.stderr.on('data', (c) => (err += c));
+    // Live once it says so: records sent from then on must arrive.
+    await eventually(async () => err.includes('distlog tail: live from 1 collector'), 10_000);
     await postJson(
       collector.httpPort,
       otlpJson('tailed', [{ body: `${tag} live 1` }, { body: `${tag} skipped` }, { body: `${tag} live 2` }]),

@@ -1,3 +1,4 @@
+import { InvalidRequestError } from '../errors';
 /**
  * Run-time level rules: (service, logger pattern) → level, optionally until a time.
  * The collector validates, keeps and pushes them; each process (the SDK) decides which
@@ -31,7 +32,8 @@ export interface NewLevelRule {
   onError?: unknown;
 }
 
-export class LevelRuleError extends Error {
+/** A rule that cannot be set as given (HTTP 400 / gRPC INVALID_ARGUMENT). */
+export class LevelRuleError extends InvalidRequestError {
   constructor(message: string) {
     super(message);
     this.name = 'LevelRuleError';

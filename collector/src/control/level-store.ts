@@ -7,6 +7,7 @@ import type { ClickHouse } from '../storage/clickhouse';
 import { intLiteral, stringLiteral } from '../storage/sql';
 import { log } from '../helpers/log';
 import type { Component } from '../pipeline/component';
+import { UnavailableError } from '../errors';
 
 /** How long after its subscription ended a process's records still count as its last flush. */
 const ENDED_GRACE_MS = 10_000;
@@ -31,7 +32,7 @@ export type LevelChange =
   | { kind: 'expired'; rule: LevelRule };
 
 /** ClickHouse could not take or give the rules: the caller should retry (HTTP 503). */
-export class LevelStoreUnavailableError extends Error {
+export class LevelStoreUnavailableError extends UnavailableError {
   constructor(what: string, cause: unknown) {
     super(
       `${what}: ClickHouse did not answer (${String((cause as Error)?.message ?? cause).split('\n')[0]})`,

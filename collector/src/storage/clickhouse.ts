@@ -76,9 +76,24 @@ export class ClickHouse {
     return this.cluster ? `cluster(${this.cluster}, system, ${table})` : `system.${table}`;
   }
 
-  /** Connects and detects the server version; fails with one line naming the URL. */
-  static async connect(options: ClickHouseOptions): Promise<ClickHouse> {
-    const client = createClient({
+  /**
+   * A handle on a server whose version is known, made without a request: it connects at
+   * its first query. For the components' unit tests, which run where no ClickHouse is
+   * (a closed port: every request fails as with a server that is down).
+   */
+  static withKnownVersion(options: ClickHouseOptions, version: string): ClickHouse {
+    return new ClickHouse(
+      ClickHouse.client(options),
+      options.url,
+      options.database,
+      featuresForVersion(version),
+      options.cluster,
+      options.replicated === true,
+    );
+  }
+
+  private static client(options: ClickHouseOptions): ClickHouseClient {
+    return createClient({
       url: options.url,
       username: options.username ?? 'default',
       password: options.password ?? '',
@@ -88,6 +103,11 @@ export class ClickHouse {
       // Failures surface as our own errors; the client's console warnings would repeat them.
       log: { level: ClickHouseLogLevel.OFF },
     });
+  }
+
+  /** Connects and detects the server version; fails with one line naming the URL. */
+  static async connect(options: ClickHouseOptions): Promise<ClickHouse> {
+    const client = ClickHouse.client(options);
     try {
       const ping = await client.ping();
       if (!ping.success) throw ping.error;

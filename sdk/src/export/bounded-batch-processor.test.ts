@@ -9,12 +9,31 @@ import { BoundedBatchProcessor } from './bounded-batch-processor';
 // hop, so that records can arrive while an export is in flight.
 class SlowExporter extends InMemoryLogRecordExporter {
   batches: number[] = [];
+  /** When each export finished, in ms since the exporter was made. */
+  finishedAt: number[] = [];
+  private readonly made = performance.now();
+  private waiters: Array<{ exports: number; resolve: () => void }> = [];
   constructor(private readonly latencyMs: number) {
     super();
   }
   override export(logs: ReadableLogRecord[], done: (result: ExportResult) => void): void {
     this.batches.push(logs.length);
-    setTimeout(() => super.export(logs, done), this.latencyMs);
+    setTimeout(
+      () =>
+        super.export(logs, (result) => {
+          done(result);
+          this.finishedAt.push(performance.now() - this.made);
+          this.waiters = this.waiters.filter((w) =>
+            w.exports <= this.finishedAt.length ? void w.resolve() : true,
+          );
+        }),
+      this.latencyMs,
+    );
+  }
+  /** Resolves once `n` exports have finished (a signal, not a sleep). */
+  exported(n: number): Promise<void> {
+    if (this.finishedAt.length >= n) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ exports: n, resolve }));
   }
 }
 
@@ -28,7 +47,8 @@ const record = (n: number): ReadableLogRecord => ({
   attributes: {},
   droppedAttributesCount: 0,
 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The steady workload's pace between lines (not a wait for a condition). */
+const pace = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const exportedBodies = (e: InMemoryLogRecordExporter) => e.getFinishedLogRecords().map((r) => r.body);
 
 describe('BoundedBatchProcessor', () => {
@@ -36,10 +56,12 @@ describe('BoundedBatchProcessor', () => {
     const exporter = new SlowExporter(1);
     const p = new BoundedBatchProcessor(exporter, { maxExportBatchSize: 10, scheduledDelayMillis: 300 });
     for (let i = 0; i < 13; i++) p.enqueue(record(i));
-    await sleep(50);
+    await exporter.exported(1);
     expect(exporter.batches).toEqual([10]);
-    await sleep(400);
+    await exporter.exported(2);
     expect(exporter.batches).toEqual([10, 3]);
+    // The partial batch waited for the scheduled delay (a lower bound: never flaky).
+    expect(exporter.finishedAt[1]).toBeGreaterThanOrEqual(290);
     expect(exportedBodies(exporter)).toEqual(Array.from({ length: 13 }, (_, i) => `line ${i}`));
     expect(p.stats()).toEqual({ queued: 0, exported: 13, dropped: 0, failed: 0 });
     await p.shutdown();
@@ -48,12 +70,13 @@ describe('BoundedBatchProcessor', () => {
   it('does not send the few records that arrive during an export on their own (steady logging)', async () => {
     const exporter = new SlowExporter(20);
     const p = new BoundedBatchProcessor(exporter, { maxExportBatchSize: 50, scheduledDelayMillis: 10_000 });
-    // 10 records every 5 ms for 300 ms: 600 records, 12 full batches, ~4 arriving per export.
+    // 10 records every 5 ms for 300 ms (the workload's pace): 600 records, 12 full batches,
+    // ~4 arriving per export.
     for (let tick = 0; tick < 60; tick++) {
       for (let i = 0; i < 10; i++) p.enqueue(record(tick * 10 + i));
-      await sleep(5);
+      await pace(5);
     }
-    await sleep(100);
+    await exporter.exported(12);
     expect(exporter.batches.length).toBeGreaterThan(5);
     expect(exporter.batches.every((n) => n === 50)).toBe(true);
     await p.shutdown();

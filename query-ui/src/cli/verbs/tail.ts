@@ -4,7 +4,7 @@ import { parseFlags, apiBase, filterParams, authHeaders } from '../api-client';
 import { prettyRecord, jsonRecord } from '../format';
 
 export const tail: Command = {
-  summary: 'follow new records live, coloured (same filters as search)',
+  summary: 'follow new records live, coloured (same filters as search); says on stderr once it is live',
   usage: "distlog tail ['QUERY'] [filters as for search] [--json]",
   async run(args) {
     const { values: flags, positionals } = parseFlags(args, this.usage);
@@ -25,6 +25,7 @@ export const tail: Command = {
     if (!res.ok || !res.body)
       throw new Error(((await res.json()) as { error?: string }).error ?? `HTTP ${res.status}`);
     let buffer = '';
+    let live = 0;
     try {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
         buffer += Buffer.from(chunk).toString('utf8');
@@ -39,7 +40,18 @@ export const tail: Command = {
             process.stderr.write(`distlog tail: ${(JSON.parse(data.slice(6)) as { error: string }).error}\n`);
             continue;
           }
-          if (event.startsWith('event: ')) continue; // status
+          if (event.startsWith('event: status')) {
+            // Said once it is live, and again when the number of collectors changes.
+            const connected = (JSON.parse(data.slice(6)) as { connected?: string[] }).connected?.length ?? 0;
+            if (connected > 0 && connected !== live) {
+              process.stderr.write(
+                `distlog tail: live from ${connected} collector${connected === 1 ? '' : 's'}\n`,
+              );
+            }
+            live = connected;
+            continue;
+          }
+          if (event.startsWith('event: ')) continue;
           const r = JSON.parse(data.slice(6)) as ApiRecord;
           process.stdout.write((flags.json ? jsonRecord(r) : prettyRecord(r)) + '\n');
         }

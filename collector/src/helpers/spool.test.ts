@@ -1,0 +1,86 @@
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Spool, SpoolFullError } from './spool';
+import { kindOf } from '../errors';
+
+const batch = (id: bigint, rows: number) => ({
+  id,
+  rows,
+  minSeconds: 1_700_000_000,
+  maxSeconds: 1_700_000_060,
+});
+
+describe('Spool', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'distlog-spool-unit-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps batches durably and gives them back oldest first, across a restart', async () => {
+    const spool = new Spool(dir, 1 << 20);
+    await spool.start();
+    await spool.append('logs', Buffer.from('first'), batch(0xabcn, 3));
+    await spool.append('debug', Buffer.from('second!'), batch(2n, 1));
+    expect(spool.count).toBe(2);
+    expect(spool.bytes).toBe(12);
+
+    // A new process finds the same batches, in order, with their ids and columns.
+    const again = new Spool(dir, 1 << 20);
+    await again.start();
+    expect(again.count).toBe(2);
+    const oldest = again.oldest()!;
+    expect(oldest).toMatchObject({ table: 'logs', batch: batch(0xabcn, 3), patternIds: true, bytes: 5 });
+    expect((await again.read(oldest)).toString()).toBe('first');
+    await again.remove(oldest);
+    expect(again.oldest()).toMatchObject({ table: 'debug', batch: batch(2n, 1) });
+    expect(again.bytes).toBe(7);
+    expect(readdirSync(dir)).toHaveLength(1);
+    // Sequence numbers go on after the highest one found.
+    await again.append('logs', Buffer.from('third'), batch(3n, 2));
+    const names = readdirSync(dir).sort();
+    expect(names[names.length - 1]).toMatch(/^000000000003\.logs\.0000000000000003-2-/);
+  });
+
+  it('refuses a batch that does not fit, as a retryable error, and takes batches again once space is freed', async () => {
+    const spool = new Spool(dir, 10);
+    await spool.start();
+    await spool.append('logs', Buffer.alloc(8), batch(1n, 1));
+    const refused = spool.append('logs', Buffer.alloc(8), batch(2n, 1));
+    await expect(refused).rejects.toBeInstanceOf(SpoolFullError);
+    expect(kindOf(await refused.catch((e: unknown) => e))).toBe('unavailable');
+    expect(spool.full).toBe(true);
+    expect(spool.count).toBe(1);
+    await spool.remove(spool.oldest()!);
+    expect(spool.full).toBe(false);
+    await spool.append('logs', Buffer.alloc(8), batch(2n, 1));
+    expect(spool.count).toBe(1);
+  });
+
+  it('removes half-written files, and replays files from before batch ids and pattern ids with their own columns', async () => {
+    writeFileSync(path.join(dir, '000000000001.logs.rowbinary'), 'old');
+    writeFileSync(path.join(dir, '000000000002.logs.00000000000000ff-4-10-20.rowbinary'), 'ids');
+    writeFileSync(path.join(dir, '000000000003.logs.00000000000000fe-1-10-20.rowbinary2.tmp'), 'cut');
+    writeFileSync(path.join(dir, 'notes.txt'), 'not a batch');
+    const spool = new Spool(dir, 1 << 20);
+    await spool.start();
+    expect(spool.count).toBe(2);
+    const first = spool.oldest()!;
+    expect(first.batch).toBeUndefined();
+    expect(first.patternIds).toBe(false);
+    await spool.remove(first);
+    expect(spool.oldest()).toMatchObject({ batch: { id: 0xffn, rows: 4 }, patternIds: false });
+    expect(readdirSync(dir).some((n) => n.endsWith('.tmp'))).toBe(false);
+    expect(readdirSync(dir)).toContain('notes.txt');
+  });
+
+  it('start() twice reads the folder once; shutdown() is safe without start', async () => {
+    await new Spool(dir, 1 << 20).shutdown();
+    const spool = new Spool(dir, 1 << 20);
+    await spool.start();
+    await spool.append('logs', Buffer.from('x'), batch(1n, 1));
+    await spool.start();
+    expect(spool.count).toBe(1);
+    await spool.shutdown();
+    await spool.shutdown();
+  });
+});

@@ -1,0 +1,117 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ClickHouse } from '../../storage/clickhouse';
+import { freePort } from '../../storage/local-clickhouse';
+import { Spool } from '../../helpers/spool';
+import { CollectorMetrics } from '../../telemetry/metrics';
+import { makeRow } from '../../model/log-row';
+import { kindOf } from '../../errors';
+import type { BatchOptions } from './table-writer';
+import { TableWriter } from './table-writer';
+
+// The table writer where ClickHouse is down: a closed port on this machine, so every
+// insert fails the way it does when the server is unreachable. What a writer does with
+// ClickHouse up is tested in the integration tests (batch-id.int.test.ts, collector.int.test.ts).
+const OPTIONS: BatchOptions = {
+  maxRows: 100,
+  maxDelayMs: 20,
+  maxConcurrentInserts: 2,
+  maxQueuedBatches: 4,
+  retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
+};
+const rows = (n: number, body = 'r') =>
+  Array.from({ length: n }, (_, i) => makeRow({ body: `${body} ${i}` }));
+
+let ch: ClickHouse;
+let dir: string;
+beforeAll(async () => {
+  ch = ClickHouse.withKnownVersion(
+    { url: `http://127.0.0.1:${await freePort()}`, database: 'distlog', requestTimeoutMs: 2_000 },
+    '18.16.1',
+  );
+});
+afterAll(() => ch.close());
+beforeEach(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'distlog-writer-unit-'))));
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function spoolIn(): Promise<Spool> {
+  const spool = new Spool(dir, 1 << 20);
+  await spool.start();
+  return spool;
+}
+
+describe('TableWriter with ClickHouse down', () => {
+  it('spools a batch it cannot insert, and acknowledges its rows only then', async () => {
+    const spool = await spoolIn();
+    const metrics = new CollectorMetrics();
+    const writer = new TableWriter(ch, 'logs', OPTIONS, { spool, metrics });
+    await expect(writer.write(rows(3), 11n)).resolves.toBe(true);
+    expect(spool.count).toBe(1);
+    expect(spool.oldest()).toMatchObject({ table: 'logs', batch: { rows: 3 } });
+    expect(metrics.spooled.get({ table: 'logs' })).toBe(1);
+    expect(metrics.stored.get({ table: 'logs' })).toBe(0);
+  });
+
+  it('seals a batch at maxRows, and a request sent again while pending is added once', async () => {
+    const spool = await spoolIn();
+    const writer = new TableWriter(ch, 'logs', OPTIONS, { spool, metrics: new CollectorMetrics() });
+    const first = writer.write(rows(60), 21n);
+    const again = writer.write(rows(60), 21n); // the same request, e.g. from a client that timed out
+    const other = writer.write(rows(60), 22n);
+    await expect(first).resolves.toBe(true);
+    await expect(again).resolves.toBe(false);
+    await expect(other).resolves.toBe(true);
+    await writer.flush();
+    const batches: number[] = [];
+    for (let e = spool.oldest(); e; e = spool.oldest()) {
+      batches.push(e.batch!.rows);
+      await spool.remove(e);
+    }
+    expect(batches).toEqual([120]); // one batch: 60 + 60 ≥ maxRows sealed it; the resent 60 never joined
+  });
+
+  it('without a spool, refuses the rows as retryable, so the client sends them again', async () => {
+    const writer = new TableWriter(ch, 'logs', OPTIONS, {
+      spool: undefined,
+      metrics: new CollectorMetrics(),
+    });
+    const failure = await writer.write(rows(2)).catch((e: unknown) => e);
+    expect(kindOf(failure)).toBe('unavailable');
+    expect(String(failure)).toMatch(/logs/);
+  });
+
+  it('tells writers to back off when too many batches wait for an insert', async () => {
+    // maxRows 1 seals a batch per write; with one insert at a time and room for two
+    // waiting, the fourth write finds the queue full before any insert has failed.
+    const options = { ...OPTIONS, maxRows: 1, maxConcurrentInserts: 1, maxQueuedBatches: 2 };
+    const writer = new TableWriter(ch, 'logs', options, {
+      spool: undefined,
+      metrics: new CollectorMetrics(),
+    });
+    const outcomes = await Promise.allSettled([1, 2, 3, 4].map(() => writer.write(rows(1))));
+    const reasons = outcomes.map((o) => (o.status === 'rejected' ? String(o.reason) : 'stored'));
+    expect(reasons.filter((r) => /behind; retry later/.test(r))).toHaveLength(1);
+    expect(reasons.filter((r) => /failed: .*ECONNREFUSED/.test(r))).toHaveLength(3);
+  });
+
+  it('shutdown() stores what it holds (here: the spool) and refuses rows after it; start and shutdown are idempotent', async () => {
+    const spool = await spoolIn();
+    const writer = new TableWriter(
+      ch,
+      'logs',
+      { ...OPTIONS, maxDelayMs: 60_000 },
+      { spool, metrics: new CollectorMetrics() },
+    );
+    await writer.start();
+    await writer.start();
+    const pending = writer.write(rows(5));
+    await writer.shutdown();
+    await expect(pending).resolves.toBe(true);
+    expect(spool.oldest()?.batch?.rows).toBe(5);
+    const late = await writer.write(rows(1)).catch((e: unknown) => e);
+    expect(kindOf(late)).toBe('unavailable');
+    await writer.shutdown();
+    await new TableWriter(ch, 'debug', OPTIONS, { spool, metrics: new CollectorMetrics() }).shutdown();
+  });
+});
