@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Checker, Json } from '../config/validate';
 
 /**
  * Who may send and who may read (`auth:` in the collector configuration, read by the
@@ -80,157 +79,120 @@ export interface TlsConfig {
   clientKey?: Buffer;
 }
 
-export function parseAuth(c: Checker, raw: Json, env: NodeJS.ProcessEnv): AuthConfig {
-  if (raw === undefined) return NO_AUTH;
-  const top = c.object('auth', raw, ['ingestKeys', 'users', 'sessionKeys']);
-  if (!top) return NO_AUTH;
-  const secrets = new Map<string, string>();
-  const names = new Set<string>();
-  const entry = (at: string, value: Json, secretKey: 'key' | 'token', extra: string[]) => {
-    const e = c.object(at, value, ['name', `${secretKey}Env`, `${secretKey}File`, ...extra]);
-    if (!e) return undefined;
-    const name = c.string(`${at}.name`, e.name);
-    if (name && names.has(name)) c.problem(`${at}.name`, `${JSON.stringify(name)} is used twice`);
-    if (name) names.add(name);
-    const secret = readSecret(c, at, e, secretKey, env);
-    if (secret !== undefined) {
-      const other = secrets.get(secret);
-      if (other) c.problem(at, `has the same secret as ${other}`);
-      secrets.set(secret, name ?? at);
-    }
-    return name && secret !== undefined ? { e, name, secret } : undefined;
-  };
-
-  const ingestKeys: IngestKeyConfig[] = [];
-  c.list('auth.ingestKeys', top.ingestKeys).forEach((value, i) => {
-    const at = `auth.ingestKeys[${i}]`;
-    const got = entry(at, value, 'key', ['tenant', 'services']);
-    if (!got) return;
-    const tenant = c.string(`${at}.tenant`, got.e.tenant);
-    const services = nonEmptyNames(c, `${at}.services`, got.e.services, 'service names');
-    ingestKeys.push({
-      name: got.name,
-      secret: got.secret,
-      ...(tenant ? { tenant } : {}),
-      ...(services ? { services } : {}),
-    });
-  });
-  const users: UserConfig[] = [];
-  c.list('auth.users', top.users).forEach((value, i) => {
-    const at = `auth.users[${i}]`;
-    const got = entry(at, value, 'token', ['role', 'tenants']);
-    if (!got) return;
-    const role = got.e.role;
-    if (role !== 'reader' && role !== 'admin') return c.fail(`${at}.role`, 'reader or admin', role);
-    const tenants = nonEmptyNames(c, `${at}.tenants`, got.e.tenants, 'tenant names');
-    users.push({ name: got.name, secret: got.secret, role, ...(tenants ? { tenants } : {}) });
-  });
-  const sessionKeys: string[] = [];
-  c.list('auth.sessionKeys', top.sessionKeys).forEach((value, i) => {
-    const got = entry(`auth.sessionKeys[${i}]`, value, 'key', []);
-    if (got) sessionKeys.push(got.secret);
-  });
-  return { ingestKeys, users, ...(sessionKeys.length > 0 ? { sessionKeys } : {}) };
-}
-
-function nonEmptyNames(c: Checker, at: string, value: Json, what: string): string[] | undefined {
-  if (value === undefined) return undefined;
-  if (!Array.isArray(value) || value.length === 0 || !value.every((s) => typeof s === 'string' && s !== '')) {
-    c.fail(at, `a non-empty list of ${what}`, value);
-    return undefined;
-  }
-  return value as string[];
-}
-
-function readSecret(
-  c: Checker,
-  at: string,
-  e: Record<string, Json>,
+/** A secret named by `<kind>Env` or `<kind>File` of an auth entry, or why it cannot be had (never quoting it). */
+export function readSecret(
+  entry: Record<string, unknown>,
   kind: 'key' | 'token',
   env: NodeJS.ProcessEnv,
-): string | undefined {
-  const fromEnv = c.string(`${at}.${kind}Env`, e[`${kind}Env`]);
-  const fromFile = c.string(`${at}.${kind}File`, e[`${kind}File`]);
-  if ((fromEnv === undefined) === (fromFile === undefined)) {
-    c.problem(at, `give exactly one of ${kind}Env (an environment variable's name) or ${kind}File`);
-    return undefined;
-  }
+): { secret: string } | { problem: string; key?: string } {
+  const named = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const fromEnv = named(entry[`${kind}Env`]);
+  const fromFile = named(entry[`${kind}File`]);
+  if ((fromEnv === undefined) === (fromFile === undefined))
+    return { problem: `give exactly one of ${kind}Env (an environment variable's name) or ${kind}File` };
   let secret: string;
   if (fromEnv !== undefined) {
     const value = env[fromEnv];
-    if (value === undefined || value.trim() === '') {
-      c.problem(`${at}.${kind}Env`, `environment variable ${fromEnv} is not set`);
-      return undefined;
-    }
+    if (value === undefined || value.trim() === '')
+      return { key: `${kind}Env`, problem: `environment variable ${fromEnv} is not set` };
     secret = value.trim();
   } else {
     try {
       secret = readFileSync(path.resolve(fromFile!), 'utf8').trim();
     } catch (err) {
-      c.problem(
-        `${at}.${kind}File`,
-        `cannot read ${fromFile}: ${(err as NodeJS.ErrnoException).code ?? err}`,
-      );
-      return undefined;
+      return {
+        key: `${kind}File`,
+        problem: `cannot read ${fromFile}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+      };
     }
   }
-  if (secret.length < MIN_SECRET_LENGTH) {
-    // The secret itself is never quoted in a message.
-    c.problem(at, `the ${kind} is shorter than ${MIN_SECRET_LENGTH} characters`);
-    return undefined;
-  }
-  if (/\s/.test(secret)) {
-    c.problem(at, `the ${kind} contains white space`);
-    return undefined;
-  }
-  return secret;
+  if (secret.length < MIN_SECRET_LENGTH)
+    return { problem: `the ${kind} is shorter than ${MIN_SECRET_LENGTH} characters` };
+  if (/\s/.test(secret)) return { problem: `the ${kind} contains white space` };
+  return { secret };
 }
 
-export function parseTls(c: Checker, raw: Json): TlsConfig | undefined {
-  if (raw === undefined) return undefined;
-  const t = c.object('tls', raw, [
-    'certFile',
-    'keyFile',
-    'caFile',
-    'clientCaFile',
-    'clientCertFile',
-    'clientKeyFile',
-  ]);
-  if (!t) return undefined;
-  const certFile = c.string('tls.certFile', t.certFile);
-  const keyFile = c.string('tls.keyFile', t.keyFile);
-  if (!certFile || !keyFile) {
-    c.problem('tls', 'needs certFile and keyFile (PEM)');
-    return undefined;
-  }
-  const read = (key: string, file: string) => {
+export const TLS_FILES = [
+  'certFile',
+  'keyFile',
+  'caFile',
+  'clientCaFile',
+  'clientCertFile',
+  'clientKeyFile',
+] as const;
+export type TlsFileKey = (typeof TLS_FILES)[number];
+
+/** The files a `tls` section names, read, and what could not be (key → problem). */
+export function readTlsFiles(raw: Partial<Record<TlsFileKey, unknown>>): {
+  files: Partial<Record<TlsFileKey, Buffer>>;
+  problems: Array<[TlsFileKey, string]>;
+} {
+  const files: Partial<Record<TlsFileKey, Buffer>> = {};
+  const problems: Array<[TlsFileKey, string]> = [];
+  for (const key of TLS_FILES) {
+    const file = raw[key];
+    if (typeof file !== 'string' || file === '') continue;
     try {
-      return readFileSync(path.resolve(file));
+      files[key] = readFileSync(path.resolve(file));
     } catch (err) {
-      c.problem(key, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
-      return undefined;
+      problems.push([key, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`]);
     }
+  }
+  return { files, problems };
+}
+
+type SecretEntry = { name: string } & Record<string, unknown>;
+
+/** The `auth` section of a checked file, its secrets read (config/schema-refine.ts checked they can be). */
+export function authFrom(
+  raw:
+    | {
+        ingestKeys: Array<SecretEntry & { tenant?: string; services?: string[] }>;
+        users: Array<SecretEntry & { role: Role; tenants?: string[] }>;
+        sessionKeys?: SecretEntry[];
+      }
+    | undefined,
+  env: NodeJS.ProcessEnv,
+): AuthConfig {
+  if (!raw) return NO_AUTH;
+  const secretOf = (entry: SecretEntry, kind: 'key' | 'token') => {
+    const read = readSecret(entry, kind, env);
+    if ('problem' in read) throw new Error(`auth ${entry.name}: ${read.problem}`);
+    return read.secret;
   };
-  const cert = read('tls.certFile', certFile);
-  const key = read('tls.keyFile', keyFile);
-  const optional = (name: 'caFile' | 'clientCaFile' | 'clientCertFile' | 'clientKeyFile') => {
-    const file = c.string(`tls.${name}`, t[name]);
-    return file ? read(`tls.${name}`, file) : undefined;
-  };
-  const ca = optional('caFile');
-  const clientCa = optional('clientCaFile');
-  const clientCert = optional('clientCertFile');
-  const clientKey = optional('clientKeyFile');
-  if ((t.clientCertFile === undefined) !== (t.clientKeyFile === undefined))
-    c.problem('tls', 'clientCertFile and clientKeyFile go together (the query server’s client certificate)');
-  if (!cert || !key) return undefined;
   return {
-    certFile: path.resolve(certFile),
-    keyFile: path.resolve(keyFile),
-    cert,
-    key,
-    ...(ca ? { ca } : {}),
-    ...(clientCa ? { clientCa } : {}),
-    ...(clientCert && clientKey ? { clientCert, clientKey } : {}),
+    ingestKeys: raw.ingestKeys.map((k) => ({
+      name: k.name,
+      secret: secretOf(k, 'key'),
+      ...(k.tenant ? { tenant: k.tenant } : {}),
+      ...(k.services ? { services: k.services } : {}),
+    })),
+    users: raw.users.map((u) => ({
+      name: u.name,
+      secret: secretOf(u, 'token'),
+      role: u.role,
+      ...(u.tenants ? { tenants: u.tenants } : {}),
+    })),
+    ...(raw.sessionKeys && raw.sessionKeys.length > 0
+      ? { sessionKeys: raw.sessionKeys.map((k) => secretOf(k, 'key')) }
+      : {}),
+  };
+}
+
+/** The `tls` section of a checked file, its files read. */
+export function tlsFrom(raw: Partial<Record<TlsFileKey, string>> | undefined): TlsConfig | undefined {
+  if (!raw?.certFile || !raw.keyFile) return undefined;
+  const { files, problems } = readTlsFiles(raw);
+  if (problems.length > 0) throw new Error(`tls.${problems[0][0]}: ${problems[0][1]}`);
+  return {
+    certFile: path.resolve(raw.certFile),
+    keyFile: path.resolve(raw.keyFile),
+    cert: files.certFile!,
+    key: files.keyFile!,
+    ...(files.caFile ? { ca: files.caFile } : {}),
+    ...(files.clientCaFile ? { clientCa: files.clientCaFile } : {}),
+    ...(files.clientCertFile && files.clientKeyFile
+      ? { clientCert: files.clientCertFile, clientKey: files.clientKeyFile }
+      : {}),
   };
 }

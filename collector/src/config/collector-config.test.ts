@@ -3,7 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_CONFIG_FILE, loadConfigFile, parseConfig } from './collector-config';
-import { ConfigErrors } from './validate';
+import { ConfigErrors } from './schema-kit';
 
 const env = { CLICKHOUSE_URL: 'http://ch:8123', DISTLOG_HOME: '/var/lib/distlog' };
 

@@ -1,19 +1,19 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { Json } from './validate';
-import { Checker, ConfigErrors, join, parseDuration, parseSize } from './validate';
 import type { TierConfig } from './tiers';
 import type { RuleConfig, ActionConfig } from './rules-config';
-import { parseRules, parseAction } from './rules-config';
+import { compileAction, compileRule } from './rules-config';
 import type { ReceiverLimits } from '../receivers/otlp/limits';
 import type { AuthConfig, TlsConfig } from '../auth/auth-config';
-import { parseAuth, parseTls } from '../auth/auth-config';
+import { authFrom, tlsFrom } from '../auth/auth-config';
 import type { BatchOptions } from '../sinks/clickhouse/table-writer';
 import { DEFAULTS, DEFAULT_METRICS, DEFAULT_ROUTING } from './defaults';
 import type { MetricConfig, MetricOptions } from './metrics-config';
-import { parseMetricOptions, parseMetrics } from './metrics-config';
-import { identifier } from '../storage/sql';
+import { metricFrom } from './metrics-config';
+import type { ConfigFile } from './schema';
+import { configSchema } from './schema';
+import { ConfigErrors, join, problemLines } from './schema-kit';
 
 /**
  * The collector's configuration: a YAML file (`--config FILE` / DISTLOG_CONFIG), with
@@ -81,24 +81,45 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   return parseConfig(text, file, env);
 }
 
+/**
+ * Checks a configuration's text against the schema (config/schema.ts) and builds what the
+ * collector runs from it. A file silent on all of routing (tiers, rules, default) gets the
+ * default routing, one silent on metrics the default metrics: both written as a file
+ * would write them, so they go through the same checks.
+ */
 export function parseConfig(
   text: string,
   source: string,
   env: NodeJS.ProcessEnv = process.env,
 ): CollectorConfig {
-  let raw: Json;
+  let raw: unknown;
   try {
     raw = parseYaml(text);
   } catch (err) {
     throw new ConfigErrors(source, [`not valid YAML: ${(err as Error).message}`]);
   }
-  const c = new Checker();
-  const config = validate(c, substituteEnv(raw ?? {}, env, c, ''), source, env);
-  if (c.problems.length > 0 || !config) throw new ConfigErrors(source, c.problems);
-  return config;
+  const problems: string[] = [];
+  const file = substituteEnv(raw ?? {}, env, problems, '');
+  const withDefaults =
+    typeof file === 'object' && file !== null && !Array.isArray(file)
+      ? withDefaultSections(file as Record<string, unknown>)
+      : file;
+  const checked = configSchema(env).safeParse(withDefaults);
+  if (!checked.success) problems.push(...problemLines(checked.error));
+  if (problems.length > 0 || !checked.success) throw new ConfigErrors(source, problems);
+  return build(checked.data, withDefaults as Record<string, unknown>, source, env);
 }
 
-function substituteEnv(value: Json, env: NodeJS.ProcessEnv, c: Checker, at: string): Json {
+function withDefaultSections(file: Record<string, unknown>): Record<string, unknown> {
+  const silentOnRouting = file.tiers === undefined && file.rules === undefined && file.default === undefined;
+  return {
+    ...file,
+    ...(silentOnRouting ? DEFAULT_ROUTING : {}),
+    ...(file.metrics === undefined ? { metrics: DEFAULT_METRICS } : {}),
+  };
+}
+
+function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, problems: string[], at: string): unknown {
   if (typeof value === 'string') {
     return value.replace(
       /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
@@ -106,280 +127,82 @@ function substituteEnv(value: Json, env: NodeJS.ProcessEnv, c: Checker, at: stri
         const v = env[name];
         if (v !== undefined && v !== '') return v;
         if (fallback !== undefined) return fallback;
-        c.problem(at, `environment variable ${name} is not set (write \${${name}:-default} for a fallback)`);
+        problems.push(
+          `${at || '(top level)'}: environment variable ${name} is not set (write \${${name}:-default} for a fallback)`,
+        );
         return '';
       },
     );
   }
-  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, c, join(at, i)));
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, problems, join(at, i)));
   if (value && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, c, join(at, k))]),
+      Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, problems, join(at, k))]),
     );
   }
   return value;
 }
 
-const TOP_KEYS = [
-  'receivers',
-  'clickhouse',
-  'tiers',
-  'destinations',
-  'rules',
-  'default',
-  'batch',
-  'spool',
-  'retention',
-  'levels',
-  'auth',
-  'tls',
-  'metrics',
-  'metricOptions',
-];
-
-function validate(
-  c: Checker,
-  raw: Json,
+/** What the collector runs, from a checked file: environment fallbacks, paths under DISTLOG_HOME, compiled rules. */
+function build(
+  file: ConfigFile,
+  written: Record<string, unknown>,
   source: string,
   env: NodeJS.ProcessEnv,
-): CollectorConfig | undefined {
-  const top = c.object('', raw, TOP_KEYS);
-  if (!top) return undefined;
-
-  const receivers = c.object('receivers', top.receivers ?? {}, ['grpc', 'http', 'limits']) ?? {};
-  const listener = (key: 'grpc' | 'http', port: number) => {
-    const l = c.object(`receivers.${key}`, receivers[key] ?? {}, ['host', 'port']) ?? {};
-    return {
-      host: c.string(`receivers.${key}.host`, l.host, DEFAULTS.receivers.host)!,
-      port: c.number(`receivers.${key}.port`, l.port, { min: 0, max: 65535, integer: true }, port)!,
-    };
-  };
-  const limitsRaw =
-    c.object('receivers.limits', receivers.limits ?? {}, [
-      'maxRequestBytes',
-      'maxDecompressedBytes',
-      'maxAttributeValueLength',
-      'maxNestingDepth',
-    ]) ?? {};
-  const limits: ReceiverLimits = {
-    maxRequestBytes: parseSize(
-      c,
-      'receivers.limits.maxRequestBytes',
-      limitsRaw.maxRequestBytes,
-      DEFAULTS.receivers.limits.maxRequestBytes,
-    ),
-    maxDecompressedBytes: parseSize(
-      c,
-      'receivers.limits.maxDecompressedBytes',
-      limitsRaw.maxDecompressedBytes,
-      DEFAULTS.receivers.limits.maxDecompressedBytes,
-    ),
-    maxAttributeValueLength: c.number(
-      'receivers.limits.maxAttributeValueLength',
-      limitsRaw.maxAttributeValueLength,
-      { min: 0, integer: true },
-      DEFAULTS.receivers.limits.maxAttributeValueLength,
-    )!,
-    maxNestingDepth: c.number(
-      'receivers.limits.maxNestingDepth',
-      limitsRaw.maxNestingDepth,
-      { min: 1, max: 1000, integer: true },
-      DEFAULTS.receivers.limits.maxNestingDepth,
-    )!,
-  };
-
-  const chRaw =
-    c.object('clickhouse', top.clickhouse ?? {}, [
-      'url',
-      'database',
-      'username',
-      'password',
-      'requestTimeout',
-      'cluster',
-      'replicated',
-    ]) ?? {};
-  const database = c.string('clickhouse.database', chRaw.database, DEFAULTS.clickhouse.database)!;
-  try {
-    identifier(database, 'database name');
-  } catch (err) {
-    c.problem('clickhouse.database', (err as Error).message);
-  }
-  const clickhouse = {
-    url: c.string('clickhouse.url', chRaw.url, env.CLICKHOUSE_URL ?? DEFAULTS.clickhouse.url)!,
-    database,
-    username: c.string('clickhouse.username', chRaw.username, env.CLICKHOUSE_USER),
-    password: typeof chRaw.password === 'string' ? chRaw.password : env.CLICKHOUSE_PASSWORD,
-    requestTimeoutMs: parseDuration(
-      c,
-      'clickhouse.requestTimeout',
-      chRaw.requestTimeout,
-      DEFAULTS.clickhouse.requestTimeoutMs,
-    ),
-    // Empty (e.g. `${CLICKHOUSE_CLUSTER:-}` unset) means a single server.
-    cluster:
-      chRaw.cluster === ''
-        ? undefined
-        : c.string('clickhouse.cluster', chRaw.cluster, env.CLICKHOUSE_CLUSTER || undefined),
-    replicated: c.boolean(
-      'clickhouse.replicated',
-      // `${CLICKHOUSE_REPLICATED:-false}` arrives as text; anything else is the checker's to refuse.
-      chRaw.replicated === 'true'
-        ? true
-        : chRaw.replicated === 'false' || chRaw.replicated === ''
-          ? false
-          : chRaw.replicated,
-      env.CLICKHOUSE_REPLICATED === 'true' || env.CLICKHOUSE_REPLICATED === '1',
-    ),
-  };
-  if (clickhouse.replicated && clickhouse.cluster === undefined)
-    c.problem(
-      'clickhouse.replicated',
-      'replicated tables live on the shards of a cluster: set clickhouse.cluster too',
-    );
-  if (clickhouse.cluster !== undefined) {
-    try {
-      identifier(clickhouse.cluster, 'cluster name');
-    } catch (err) {
-      c.problem('clickhouse.cluster', (err as Error).message);
-    }
-  }
-
-  const tiers: TierConfig[] = [];
-  // Names as declared, valid or not: rules are checked against them, so one bad tier gives one error.
-  const tierNames: string[] = [];
-  // A file silent on all of routing gets the default routing; one that declares any part of it, only its own.
-  const routing =
-    top.tiers === undefined && top.rules === undefined && top.default === undefined
-      ? DEFAULT_ROUTING
-      : { tiers: top.tiers, rules: top.rules, default: top.default };
-  c.list('tiers', routing.tiers ?? []).forEach((t, i) => {
-    const at = join('tiers', i);
-    const o = c.object(at, t, ['name', 'table', 'retentionDays']);
-    if (!o) return;
-    const name = c.string(join(at, 'name'), o.name);
-    const table = c.string(join(at, 'table'), o.table, name);
-    const retentionDays = c.number(join(at, 'retentionDays'), o.retentionDays, { min: 1, integer: true });
-    if (o.retentionDays === undefined)
-      c.problem(join(at, 'retentionDays'), 'required (days to keep this tier)');
-    if (table && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(table))
-      c.fail(join(at, 'table'), 'a table name of letters, digits and _', table);
-    if (name && tierNames.includes(name)) c.problem(join(at, 'name'), `tier "${name}" is defined twice`);
-    if (name) tierNames.push(name);
-    if (name && table && retentionDays) tiers.push({ name, table, retentionDays });
-  });
-  if (tierNames.length === 0 && !c.problems.some((p) => p.startsWith('tiers'))) {
-    c.problem('tiers', 'at least one tier is needed');
-  }
-
-  const destinations: DestinationConfig[] = [];
-  c.list('destinations', top.destinations).forEach((d, i) => {
-    const at = join('destinations', i);
-    const o = c.object(at, d, ['name', 'endpoint', 'protocol', 'headers', 'maxQueueRecords']);
-    if (!o) return;
-    const name = c.string(join(at, 'name'), o.name);
-    const endpoint = c.string(join(at, 'endpoint'), o.endpoint);
-    if (endpoint && !/^https?:\/\//.test(endpoint))
-      c.fail(join(at, 'endpoint'), 'an http:// or https:// URL', endpoint);
-    const protocol = o.protocol ?? DEFAULTS.destination.protocol;
-    if (protocol !== 'grpc' && protocol !== 'http/protobuf')
-      c.fail(join(at, 'protocol'), '"grpc" or "http/protobuf"', protocol);
-    const headers =
-      (o.headers === undefined
-        ? {}
-        : c.object(join(at, 'headers'), o.headers, Object.keys(o.headers as object))) ?? {};
-    for (const [k, v] of Object.entries(headers))
-      if (typeof v !== 'string') c.fail(join(join(at, 'headers'), k), 'a string', v);
-    if (name && destinations.some((x) => x.name === name))
-      c.problem(join(at, 'name'), `destination "${name}" is defined twice`);
-    const maxQueueRecords = c.number(
-      join(at, 'maxQueueRecords'),
-      o.maxQueueRecords,
-      { min: 1, integer: true },
-      DEFAULTS.destination.maxQueueRecords,
-    )!;
-    if (name && endpoint)
-      destinations.push({
-        name,
-        endpoint,
-        protocol: protocol as DestinationConfig['protocol'],
-        headers: headers as Record<string, string>,
-        maxQueueRecords,
-      });
-  });
-
-  const names = { tiers: tierNames, destinations: destinations.map((d) => d.name) };
-  const rules = parseRules(c, routing.rules, names);
-  const defaultAction =
-    tierNames.length === 0 && routing.default === undefined
-      ? { drop: true }
-      : parseAction(c, 'default', routing.default ?? { store: tierNames[0] }, names, true);
-
-  const batchRaw =
-    c.object('batch', top.batch ?? {}, [
-      'maxRows',
-      'maxDelay',
-      'maxConcurrentInserts',
-      'maxQueuedBatches',
-      'resendWindow',
-    ]) ?? {};
-  const batch: BatchOptions = {
-    retry: { ...DEFAULTS.batch.retry },
-    maxRows: c.number('batch.maxRows', batchRaw.maxRows, { min: 1, integer: true }, DEFAULTS.batch.maxRows)!,
-    maxDelayMs: parseDuration(c, 'batch.maxDelay', batchRaw.maxDelay, DEFAULTS.batch.maxDelayMs),
-    maxConcurrentInserts: c.number(
-      'batch.maxConcurrentInserts',
-      batchRaw.maxConcurrentInserts,
-      { min: 1, max: 64, integer: true },
-      DEFAULTS.batch.maxConcurrentInserts,
-    )!,
-    maxQueuedBatches: c.number(
-      'batch.maxQueuedBatches',
-      batchRaw.maxQueuedBatches,
-      { min: 1, integer: true },
-      DEFAULTS.batch.maxQueuedBatches,
-    )!,
-    resendWindowMs: parseDuration(
-      c,
-      'batch.resendWindow',
-      batchRaw.resendWindow,
-      DEFAULTS.batch.resendWindowMs,
-    ),
-  };
-
-  const spoolRaw = c.object('spool', top.spool ?? {}, ['dir', 'maxBytes']) ?? {};
+): CollectorConfig {
   const home = path.resolve(env.DISTLOG_HOME ?? '.distlog');
-  const spool = {
-    dir: path.resolve(c.string('spool.dir', spoolRaw.dir, path.join(home, 'spool'))!),
-    maxBytes: parseSize(c, 'spool.maxBytes', spoolRaw.maxBytes, DEFAULTS.spool.maxBytes),
-  };
-  const retentionRaw = c.object('retention', top.retention ?? {}, ['interval']) ?? {};
-  const retention = {
-    intervalMs: parseDuration(c, 'retention.interval', retentionRaw.interval, DEFAULTS.retention.intervalMs),
-  };
-  const levelsRaw = c.object('levels', top.levels ?? {}, ['file']) ?? {};
-  const levels = {
-    file: path.resolve(c.string('levels.file', levelsRaw.file, path.join(home, 'levels.json'))!),
-  };
-
+  const { receivers, clickhouse: ch, batch } = file;
+  const tiers: TierConfig[] = (file.tiers ?? []).map((t) => ({
+    name: t.name,
+    table: t.table ?? t.name,
+    retentionDays: t.retentionDays,
+  }));
+  const replicated =
+    ch.replicated === undefined || ch.replicated === ''
+      ? env.CLICKHOUSE_REPLICATED === 'true' || env.CLICKHOUSE_REPLICATED === '1'
+      : ch.replicated === true || ch.replicated === 'true';
+  // Empty (e.g. `${CLICKHOUSE_CLUSTER:-}` unset) means a single server.
+  const cluster = ch.cluster === undefined ? env.CLICKHOUSE_CLUSTER || undefined : ch.cluster || undefined;
+  const writtenMetrics = Array.isArray(written.metrics) ? written.metrics : [];
   return {
     source,
-    receivers: {
-      grpc: listener('grpc', DEFAULTS.receivers.grpcPort),
-      http: listener('http', DEFAULTS.receivers.httpPort),
-      limits,
+    receivers,
+    clickhouse: {
+      url: ch.url ?? env.CLICKHOUSE_URL ?? DEFAULTS.clickhouse.url,
+      database: ch.database,
+      username: ch.username ?? env.CLICKHOUSE_USER,
+      password: ch.password ?? env.CLICKHOUSE_PASSWORD,
+      requestTimeoutMs: ch.requestTimeout,
+      cluster,
+      replicated,
     },
-    clickhouse,
     tiers,
-    destinations,
-    rules,
-    defaultAction,
-    batch,
-    spool,
-    retention,
-    levels,
-    auth: parseAuth(c, top.auth, env),
-    metrics: parseMetrics(c, top.metrics === undefined ? DEFAULT_METRICS : top.metrics),
-    metricOptions: parseMetricOptions(c, top.metricOptions, DEFAULTS.metricOptions),
-    ...(top.tls !== undefined ? { tls: parseTls(c, top.tls) } : {}),
+    destinations: file.destinations,
+    rules: (file.rules ?? []).map(compileRule),
+    defaultAction: file.default
+      ? compileAction(file.default)
+      : tiers.length > 0
+        ? { store: tiers[0].name, drop: false }
+        : { drop: true },
+    batch: {
+      retry: { ...DEFAULTS.batch.retry },
+      maxRows: batch.maxRows,
+      maxDelayMs: batch.maxDelay,
+      maxConcurrentInserts: batch.maxConcurrentInserts,
+      maxQueuedBatches: batch.maxQueuedBatches,
+      resendWindowMs: batch.resendWindow,
+    },
+    spool: { dir: path.resolve(file.spool.dir ?? path.join(home, 'spool')), maxBytes: file.spool.maxBytes },
+    retention: { intervalMs: file.retention.interval },
+    levels: { file: path.resolve(file.levels.file ?? path.join(home, 'levels.json')) },
+    auth: authFrom(file.auth, env),
+    metrics: (file.metrics ?? []).map((m, i) =>
+      metricFrom(m, (writtenMetrics[i] as { match?: unknown })?.match),
+    ),
+    metricOptions: {
+      flushIntervalMs: file.metricOptions.flushInterval,
+      maxSeries: file.metricOptions.maxSeries,
+    },
+    ...(file.tls !== undefined ? { tls: tlsFrom(file.tls) } : {}),
   };
 }
