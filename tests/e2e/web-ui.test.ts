@@ -296,11 +296,10 @@ describe('web UI', () => {
   it('live tail shows a record sent after the page opened, filtered, and pauses', async () => {
     const tag = randomUUID().slice(0, 8);
     await page.goto(`${base}/tail`);
-    await page.getByLabel('tail service').fill('tail-ui');
-    // The search language too: records that say "noise" are left out.
-    await page.getByLabel('tail query').fill('-noise');
+    // The search's filter bar: one query in the search language (records that say "noise" are left out).
+    await page.getByLabel('query').fill('service:tail-ui -noise');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await page.waitForURL(/\/tail\?service=tail-ui&q=-noise/);
+    await page.waitForURL(/\/tail\?q=service%3Atail-ui\+-noise$/);
     await page.waitForFunction(
       () => document.querySelector('[data-testid=tail-state]')?.textContent === 'live',
     );

@@ -1,3 +1,4 @@
+import { InputError } from './api-errors';
 import type { SqlValues } from '@distlog/collector/storage';
 import { SEVERITY_TEXT_BY_NUMBER } from '@distlog/collector/model';
 import { intLiteral } from '@distlog/collector/storage';
@@ -34,7 +35,8 @@ export interface SearchFilter {
   query?: QueryNode;
 }
 
-export class FilterError extends Error {
+/** A filter parameter that is not valid (400, naming the parameter). */
+export class FilterError extends InputError {
   constructor(message: string) {
     super(message);
     this.name = 'FilterError';

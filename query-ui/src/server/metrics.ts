@@ -1,3 +1,4 @@
+import { ForbiddenError, NotFoundError } from './api-errors';
 import type { ClickHouse } from '@distlog/collector/storage';
 import {
   accuracyOf,
@@ -243,10 +244,6 @@ export function chooseTable(
 
 const RESOLUTION: Record<string, number> = { metric_minutes: 60, metric_hours: 3600, metric_days: 86_400 };
 
-export class MetricNotFound extends Error {
-  readonly statusCode = 404;
-}
+export class MetricNotFound extends NotFoundError {}
 
-export class MetricForbidden extends Error {
-  readonly statusCode = 403;
-}
+export class MetricForbidden extends ForbiddenError {}

@@ -1,3 +1,4 @@
+import { InputError } from './api-errors';
 import type { ClickHouse, SqlValues } from '@distlog/collector/storage';
 import { SEVERITY_TEXT_BY_NUMBER } from '@distlog/collector/model';
 import { intLiteral } from '@distlog/collector/storage';
@@ -84,7 +85,7 @@ export class Queries {
     let toMs = f.toMs;
     if (cursor !== undefined) {
       const m = /^(\d{1,20})\.(\d{1,9})$/.exec(cursor);
-      if (!m) throw new Error('cursor: not a cursor returned by this API');
+      if (!m) throw new InputError('cursor: not a cursor returned by this API');
       cursorNanos = m[1];
       skip = Number(m[2]);
       toMs = Math.min(toMs, Number(BigInt(cursorNanos) / 1_000_000n) + 1);
@@ -379,7 +380,7 @@ export class Queries {
     tenants?: readonly string[],
   ): Promise<{ record?: ApiRecord; before: ApiRecord[]; after: ApiRecord[] }> {
     const at = parseRecordId(recordId);
-    if (!at) throw new Error('record id: not an id returned by this API');
+    if (!at) throw new InputError('record id: not an id returned by this API');
     const nanos = BigInt(at.timeUnixNano);
     const sec = nanos / 1_000_000_000n;
     const v = this.ch.values();

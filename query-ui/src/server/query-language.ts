@@ -1,3 +1,4 @@
+import { InputError } from './api-errors';
 import type { SqlValues } from '@distlog/collector/storage';
 import { SEVERITY_TEXT_BY_NUMBER } from '@distlog/collector/model';
 import { intLiteral } from '@distlog/collector/storage';
@@ -31,12 +32,13 @@ export type QueryNode =
   | { kind: 'regex'; source: string; start: number; end: number }
   | { kind: 'field'; field: string; op: Op; value: string; wildcard: boolean; start: number; end: number };
 
-export class QuerySyntaxError extends Error {
+/** A query that does not parse: 400 with the position of the mistake. */
+export class QuerySyntaxError extends InputError {
   constructor(
     readonly position: number,
     readonly detail: string,
   ) {
-    super(`q: at ${position + 1}: ${detail}`);
+    super(`q: at ${position + 1}: ${detail}`, { position });
     this.name = 'QuerySyntaxError';
   }
 }

@@ -1,10 +1,13 @@
 import type { ReactNode } from 'react';
 import { useEffect, useRef, useState } from 'react';
 import type { ApiRecord } from './api';
-import { SEVERITIES, severityClass } from './api';
-import { filterParams, navigate } from './url';
+import { getJson, severityClass } from './api';
+import { FilterBar } from './FilterBar';
+import type { Facets } from './useSearchResults';
+import { NO_FACETS } from './useSearchResults';
+import { filterParams } from './url';
 
-/** Live tail: records pushed by the server (SSE) as they arrive, with pause and filters from the URL. */
+/** Live tail: records pushed by the server (SSE) as they arrive, with pause, and the search's filter bar (in the URL). */
 export function TailPage(props: { params: URLSearchParams }): ReactNode {
   const [lines, setLines] = useState<ApiRecord[]>([]);
   const [paused, setPaused] = useState(false);
@@ -12,6 +15,13 @@ export function TailPage(props: { params: URLSearchParams }): ReactNode {
   const pausedRef = useRef(paused);
   pausedRef.current = paused;
   const query = filterParams(props.params).toString();
+  // What the filter bar offers (services, loggers, attribute keys): those of the last hour.
+  const [vocabulary, setVocabulary] = useState<Facets>(NO_FACETS);
+  useEffect(() => {
+    getJson<Facets>('/api/facets', new URLSearchParams({ since: '1h' }))
+      .then(setVocabulary)
+      .catch(() => undefined);
+  }, []);
   useEffect(() => {
     const source = new EventSource(`/api/tail?${query}`);
     // Live once the server says it receives from the collectors (event: status).
@@ -35,53 +45,7 @@ export function TailPage(props: { params: URLSearchParams }): ReactNode {
         </span>
         <button onClick={() => setPaused((p) => !p)}>{paused ? 'Resume' : 'Pause'}</button>
         <button onClick={() => setLines([])}>Clear</button>
-        <form
-          className="filters"
-          onSubmit={(e) => {
-            e.preventDefault();
-            const form = new FormData(e.currentTarget);
-            const next = new URLSearchParams();
-            for (const key of ['service', 'minSeverity', 'text', 'q']) {
-              const v = String(form.get(key) ?? '').trim();
-              if (v) next.set(key, v);
-            }
-            navigate(`/tail?${next}`);
-          }}
-        >
-          <input
-            name="service"
-            aria-label="tail service"
-            placeholder="service"
-            defaultValue={props.params.get('service') ?? ''}
-          />
-          <select
-            name="minSeverity"
-            aria-label="tail minimum severity"
-            defaultValue={props.params.get('minSeverity') ?? ''}
-          >
-            <option value="">any severity</option>
-            {SEVERITIES.map((s) => (
-              <option key={s} value={s}>
-                ≥ {s}
-              </option>
-            ))}
-          </select>
-          <input
-            name="text"
-            aria-label="tail text"
-            placeholder="text in message…"
-            defaultValue={props.params.get('text') ?? ''}
-          />
-          <input
-            name="q"
-            aria-label="tail query"
-            className="tail-query"
-            placeholder="query: service:payments -message:health*"
-            spellCheck={false}
-            defaultValue={props.params.get('q') ?? ''}
-          />
-          <button type="submit">Filter</button>
-        </form>
+        <FilterBar path="/tail" params={props.params} vocabulary={vocabulary} submitLabel="Filter" />
       </div>
       <div className="lines">
         {lines.map((r) => (
