@@ -1,9 +1,7 @@
 import { InputError } from './api-errors';
-import type { SqlValues } from '@distlog/collector/storage';
 import { SEVERITY_TEXT_BY_NUMBER } from '@distlog/collector/model';
-import { intLiteral } from '@distlog/collector/storage';
 import type { QueryNode } from './query-language';
-import { compileQuery, parseQuery, requiredText } from './query-language';
+import { parseQuery, requiredText } from './query-language';
 
 /**
  * Search filters, parsed once from a request, then turned into SQL only here: every
@@ -113,51 +111,4 @@ export function parseFilter(q: Query, now = Date.now()): SearchFilter {
     tiers: list(q.tier),
     ...(query ? { query } : {}),
   };
-}
-
-/**
- * The conditions on the message body, for a PREWHERE: ClickHouse then reads the other
- * columns only for rows whose body matched (measured 2x faster on text searches).
- */
-export function bodyClause(f: SearchFilter, v: SqlValues): string | undefined {
-  const parts: string[] = [];
-  if (f.text) parts.push(v.containsText('Body', f.text));
-  if (f.regex) parts.push(`match(Body, ${v.str(f.regex)})`);
-  return parts.length ? parts.join(' AND ') : undefined;
-}
-
-/** The WHERE clause (without the keyword) for a filter over all_logs; `withoutBody` leaves the body conditions to a PREWHERE. */
-export function whereClause(f: SearchFilter, v: SqlValues, withoutBody = false): string {
-  const nanos = (ms: number) => intLiteral(BigInt(Math.floor(ms)) * 1_000_000n);
-  const parts = [
-    v.secondsRange('Timestamp', Math.floor(f.fromMs / 1000), Math.floor(f.toMs / 1000)),
-    `TimeUnixNano >= ${nanos(f.fromMs)} AND TimeUnixNano <= ${nanos(f.toMs + 999)}`,
-  ];
-  if (f.services.length) parts.push(`ServiceName IN (${v.list(f.services)})`);
-  if (f.minSeverity > 0) parts.push(`SeverityNumber >= ${intLiteral(f.minSeverity)}`);
-  if (f.scopes.length) parts.push(`ScopeName IN (${v.list(f.scopes)})`);
-  if (!withoutBody) {
-    const body = bodyClause(f, v);
-    if (body) parts.push(body);
-  }
-  for (const [key, value] of f.attributes) {
-    const k = v.str(key);
-    parts.push(
-      `LogAttributes.value[indexOf(LogAttributes.key, ${k})] = ${v.str(value)} AND has(LogAttributes.key, ${k})`,
-    );
-  }
-  for (const key of f.hasAttributes) parts.push(`has(LogAttributes.key, ${v.str(key)})`);
-  if (f.traceId) parts.push(`TraceId = ${v.str(f.traceId)}`);
-  if (f.spanId) parts.push(`SpanId = ${v.str(f.spanId)}`);
-  if (f.tiers.length) parts.push(`_table IN (${v.list(f.tiers)})`);
-  if (f.query) parts.push(compileQuery(f.query, v));
-  const tenants = tenantClause(f.tenants, v);
-  if (tenants) parts.push(tenants);
-  return parts.join(' AND ');
-}
-
-/** The condition that limits reads to `tenants` ('' when unlimited). */
-export function tenantClause(tenants: readonly string[] | undefined, v: SqlValues): string {
-  if (!tenants) return '';
-  return `ResourceAttributes.value[indexOf(ResourceAttributes.key, 'distlog.tenant')] IN (${v.list(tenants)})`;
 }

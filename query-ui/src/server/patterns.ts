@@ -2,7 +2,8 @@ import type { ClickHouse } from '@distlog/collector/storage';
 import { intLiteral } from '@distlog/collector/storage';
 import { templateOf } from '@distlog/collector/model';
 import type { SearchFilter } from './filters';
-import { FilterError, whereClause } from './filters';
+import { FilterError } from './filters';
+import { whereClause } from './filter-sql';
 import { patternHex } from './records';
 
 /**

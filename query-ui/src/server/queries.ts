@@ -3,7 +3,7 @@ import type { ClickHouse, SqlValues } from '@distlog/collector/storage';
 import { SEVERITY_TEXT_BY_NUMBER } from '@distlog/collector/model';
 import { intLiteral } from '@distlog/collector/storage';
 import type { SearchFilter } from './filters';
-import { bodyClause, tenantClause, whereClause } from './filters';
+import { answeredByMinutes, bodyClause, tenantClause, whereClause } from './filter-sql';
 import { BUCKET_SECONDS, TextBuckets } from './text-buckets';
 import type { ApiRecord, RecordRow } from './records';
 import { RECORD_COLUMNS, parseRecordId, toApiRecord } from './records';
@@ -101,7 +101,9 @@ export class Queries {
     const fetchWindow = async (ranges: Array<[number, number]>): Promise<void> => {
       const v = this.ch.values();
       const body = bodyClause(f, v);
-      let where = whereClause({ ...f, fromMs: ranges[ranges.length - 1][0], toMs: ranges[0][1] }, v, true);
+      let where = whereClause({ ...f, fromMs: ranges[ranges.length - 1][0], toMs: ranges[0][1] }, v, {
+        withoutBody: true,
+      });
       if (ranges.length > 1)
         where += ` AND (${ranges
           .map(
@@ -167,29 +169,14 @@ export class Queries {
   ): Promise<{ bucketMs: number; buckets: HistogramBucket[] }> {
     const span = Math.max(1000, f.toMs - f.fromMs);
     let bucketSec = Math.max(1, Math.ceil(span / buckets / 1000));
-    const rollup =
-      bucketSec >= 60 &&
-      !f.text &&
-      !f.regex &&
-      !f.traceId &&
-      !f.tenants &&
-      f.attributes.length === 0 &&
-      f.hasAttributes.length === 0;
+    const rollup = bucketSec >= 60 && answeredByMinutes(f, { tiers: true });
     let rows: Array<{ t: string; s: number; n: string }>;
     const v = this.ch.values();
     if (rollup) {
       bucketSec = Math.ceil(bucketSec / 60) * 60;
-      const where = [
-        `Minute >= toStartOfMinute(toDateTime(${intLiteral(Math.floor(f.fromMs / 1000))}))`,
-        `Minute <= toDateTime(${intLiteral(Math.floor(f.toMs / 1000))})`,
-      ];
-      if (f.services.length) where.push(`ServiceName IN (${v.list(f.services)})`);
-      if (f.scopes.length) where.push(`ScopeName IN (${v.list(f.scopes)})`);
-      if (f.minSeverity > 0) where.push(`SeverityNumber >= ${intLiteral(f.minSeverity)}`);
-      if (f.tiers.length) where.push(`Tier IN (${v.list(f.tiers)})`);
       rows = await this.ch.query(
         `SELECT intDiv(toUInt32(Minute), ${intLiteral(bucketSec)}) * ${intLiteral(bucketSec)} AS t, SeverityNumber AS s, sum(Records) AS n
-         FROM ${this.ch.database}.volume_by_minute WHERE ${where.join(' AND ')} GROUP BY t, s ORDER BY t`,
+         FROM ${this.ch.database}.volume_by_minute WHERE ${whereClause(f, v, { on: 'minutes' })} GROUP BY t, s ORDER BY t`,
         {},
         v.params,
       );
@@ -287,16 +274,8 @@ export class Queries {
     where: string,
     v: SqlValues,
   ): Promise<Array<{ s: string; sev: number; l: string; t: string; n: string }>> {
-    const simple =
-      !f.text &&
-      !f.regex &&
-      f.attributes.length === 0 &&
-      f.hasAttributes.length === 0 &&
-      !f.traceId &&
-      !f.spanId &&
-      !f.query &&
-      !f.tenants &&
-      f.tiers.length === 0;
+    // Tiers are counted from the tables' time column below, so a tier filter needs the records.
+    const simple = answeredByMinutes(f, { tiers: false });
     if (!simple)
       return this.ch.query(
         `SELECT ServiceName AS s, SeverityNumber AS sev, ScopeName AS l, _table AS t, count() AS n
@@ -305,28 +284,17 @@ export class Queries {
         v.params,
       );
     const rv = this.ch.values();
-    const conditions = [
-      `Minute >= toDateTime(${intLiteral(Math.floor(f.fromMs / 60_000) * 60)})`,
-      `Minute <= toDateTime(${intLiteral(Math.floor(f.toMs / 1000))})`,
-      ...(f.services.length ? [`ServiceName IN (${rv.list(f.services)})`] : []),
-      ...(f.scopes.length ? [`ScopeName IN (${rv.list(f.scopes)})`] : []),
-      ...(f.minSeverity > 0 ? [`SeverityNumber >= ${intLiteral(f.minSeverity)}`] : []),
-    ];
     const tv = this.ch.values();
     const [groups, tiers] = await Promise.all([
       this.ch.query<{ s: string; sev: number; l: string; n: string }>(
         `SELECT ServiceName AS s, SeverityNumber AS sev, ScopeName AS l, sum(Records) AS n
-         FROM ${this.ch.database}.volume_by_minute WHERE ${conditions.join(' AND ')} GROUP BY s, sev, l`,
+         FROM ${this.ch.database}.volume_by_minute WHERE ${whereClause(f, rv, { on: 'minutes' })} GROUP BY s, sev, l`,
         {},
         rv.params,
       ),
       // Tiers by their tables, as `tier:` reads them; the time column only.
       this.ch.query<{ t: string; n: string }>(
-        `SELECT _table AS t, count() AS n FROM ${this.table}
-         WHERE ${tv.secondsRange('Timestamp', Math.floor(f.fromMs / 1000), Math.floor(f.toMs / 1000))}
-         ${f.services.length ? `AND ServiceName IN (${tv.list(f.services)})` : ''}
-         ${f.scopes.length ? `AND ScopeName IN (${tv.list(f.scopes)})` : ''}
-         ${f.minSeverity > 0 ? `AND SeverityNumber >= ${intLiteral(f.minSeverity)}` : ''}
+        `SELECT _table AS t, count() AS n FROM ${this.table} WHERE ${whereClause(f, tv)}
          GROUP BY t`,
         {},
         tv.params,
