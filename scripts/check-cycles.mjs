@@ -7,7 +7,7 @@ import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const SOURCES = ['collector/src', 'sdk/src', 'query-ui/src', 'query-ui/web/src'];
+const SOURCES = ['proto/src', 'collector/src', 'sdk/src', 'query-ui/src', 'query-ui/web/src'];
 
 function files(dir) {
   return readdirSync(dir).flatMap((name) => {

@@ -9,7 +9,7 @@ import {
   holdExpiredRows,
   testClickHouseUrl,
 } from './testing/test-database';
-import { logsServiceDefinition } from './receivers/otlp/grpc-receiver';
+import { logsServiceDefinition } from '@distlog/proto';
 import { decodeLogsResponse, encodeLogsRequest, kv } from './testing/otlp-protobufjs';
 
 let ch: ClickHouse;

@@ -1,3 +1,5 @@
+import { DecodeError } from '@distlog/proto';
+
 /**
  * What can go wrong with a request or a batch, by kind — the one table every receiver
  * answers from and every sink retries by. Neutral: receivers, sinks, the spool and auth
@@ -72,7 +74,8 @@ export class UnavailableError extends CollectorError {
   }
 }
 
-/** The kind of any error: its own, or `internal` for one that does not know it (a bug). */
+/** The kind of any error: its own, `invalid` for bytes that do not decode, `internal` for the rest (a bug). */
 export function kindOf(err: unknown): ErrorKind {
-  return err instanceof CollectorError ? err.kind : 'internal';
+  if (err instanceof CollectorError) return err.kind;
+  return err instanceof DecodeError ? 'invalid' : 'internal';
 }

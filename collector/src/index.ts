@@ -14,7 +14,7 @@ export { startCollector } from './collector';
 export type { CollectorOptions, RunningCollector } from './collector';
 export { decodeLogsRequestProtobuf } from './receivers/otlp/decode-protobuf';
 export { decodeLogsRequestJson } from './receivers/otlp/decode-json';
-export { PROTO_DIR, logsServiceDefinition } from './receivers/otlp/grpc-receiver';
+export { PROTO_DIR, logsServiceDefinition } from '@distlog/proto';
 export { OtlpGrpcReceiver } from './receivers/otlp/grpc-receiver';
 export { OtlpHttpReceiver } from './receivers/otlp/http-receiver';
 export { DEFAULT_RECEIVER_LIMITS } from './receivers/otlp/limits';

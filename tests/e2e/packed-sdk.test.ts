@@ -28,13 +28,30 @@ let tarballFiles: string[];
 
 beforeAll(async () => {
   app = mkdtempSync(path.join(os.tmpdir(), 'distlog-packed-app-'));
+  // The SDK and the protocol package it depends on (@distlog/proto), as they are published.
   const { stdout } = await run(
     'npm',
-    ['pack', '--workspace', '@distlog/sdk', '--pack-destination', app, '--json', '--loglevel=error'],
+    [
+      'pack',
+      '--workspace',
+      '@distlog/sdk',
+      '--workspace',
+      '@distlog/proto',
+      '--pack-destination',
+      app,
+      '--json',
+      '--loglevel=error',
+    ],
     { cwd: REPO_ROOT, env: userNpmEnv() },
   );
-  const [packed] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
-  tarballFiles = packed.files.map((f) => f.path);
+  const tarballs = JSON.parse(stdout) as Array<{
+    name: string;
+    filename: string;
+    files: Array<{ path: string }>;
+  }>;
+  const packed = tarballs.find((p) => p.name === '@distlog/sdk')!;
+  const protocol = tarballs.find((p) => p.name === '@distlog/proto')!;
+  tarballFiles = [...packed.files, ...protocol.files].map((f) => f.path);
   writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'packed-app', private: true }));
   // What a user types; @opentelemetry/sdk-node and sdk-trace only for the app that runs OTel itself.
   await run(
@@ -47,6 +64,7 @@ beforeAll(async () => {
       '--no-audit',
       '--no-fund',
       '--loglevel=error',
+      `./${protocol.filename}`,
       `./${packed.filename}`,
       'pino',
       '@opentelemetry/sdk-node',

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
-import { logsServiceDefinition } from '../receivers/otlp/grpc-receiver';
+import { logsServiceDefinition } from '@distlog/proto';
 import { encodeLogsRequest } from '../sinks/otlp/encode-request';
 import type { LogRow, ResourceInfo, ScopeInfo } from '../model/log-row';
 

@@ -1,3 +1,4 @@
+import { DURATION_PATTERN, durationMs } from '@distlog/proto';
 import { z } from 'zod';
 
 /**
@@ -131,21 +132,12 @@ export function regexText(description: string) {
   });
 }
 
-const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/;
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** `200ms`, `5s`, `15m`, `2h`, `3d` in milliseconds (undefined when it is not one). */
-export function durationMs(value: string): number | undefined {
-  const m = DURATION.exec(value);
-  return m ? Number(m[1]) * DURATION_UNITS[m[2]] : undefined;
-}
-
 /** Milliseconds, or a string such as "200ms", "5s", "15m", "2h", "3d"; `range` bounds the result. */
 export function duration(description: string, range: { minMs?: number; maxMs?: number; what?: string } = {}) {
   const e = expected(range.what ?? 'a duration such as 500 (ms), "200ms", "5s", "15m", "2h" or "3d"');
   const { minMs = 0, maxMs = Infinity } = range;
   return z
-    .union([z.number(e).min(0, e), z.string(e).regex(DURATION, e)], e)
+    .union([z.number(e).min(0, e), z.string(e).regex(DURATION_PATTERN, e)], e)
     .transform((v, ctx) => {
       const ms = typeof v === 'number' ? v : durationMs(v)!;
       if (ms < minMs || ms > maxMs) ctx.addIssue({ code: 'custom', message: e.error({ input: v }) });

@@ -3,7 +3,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { LevelStore } from './level-store';
 import type { LevelRule } from './level-rules';
-import { PROTO_DIR, metadataString } from '../receivers/otlp/grpc-receiver';
+import { PROTO_DIR } from '@distlog/proto';
+import { metadataString } from '../receivers/otlp/grpc-receiver';
 import type { Authenticator } from '../auth/authenticator';
 import { AuthError, authorizeService } from '../auth/authenticator';
 

@@ -1,3 +1,4 @@
+import { durationMs } from '@distlog/proto';
 import { InvalidRequestError } from '../errors';
 /**
  * Run-time level rules: (service, logger pattern) → level, optionally until a time.
@@ -40,9 +41,6 @@ export class LevelRuleError extends InvalidRequestError {
   }
 }
 
-const DURATION = /^(\d+)(s|m|h|d)$/;
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /** Checks a requested rule; every problem is an error naming the field. */
 export function validateRule(input: NewLevelRule, now = Date.now()): Omit<LevelRule, 'id' | 'setAt'> {
   const service = (input.service ?? '*').trim();
@@ -63,12 +61,12 @@ export function validateRule(input: NewLevelRule, now = Date.now()): Omit<LevelR
   if (input.for !== undefined && input.expiresAt !== undefined)
     throw new LevelRuleError('give either `for` or `expiresAt`, not both');
   if (input.for !== undefined) {
-    const m = DURATION.exec(input.for);
-    if (!m || Number(m[1]) <= 0)
+    const ms = durationMs(input.for, ['s', 'm', 'h', 'd']);
+    if (ms === undefined || ms <= 0)
       throw new LevelRuleError(
         `for: expected a duration such as 30s, 15m or 2h, got ${JSON.stringify(input.for)}`,
       );
-    expiresAt = new Date(now + Number(m[1]) * UNIT_MS[m[2]]).toISOString();
+    expiresAt = new Date(now + ms).toISOString();
   } else if (input.expiresAt !== undefined) {
     const t = Date.parse(input.expiresAt);
     if (!Number.isFinite(t))

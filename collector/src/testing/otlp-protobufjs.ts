@@ -1,6 +1,6 @@
 import path from 'node:path';
 import protobuf from 'protobufjs';
-import { PROTO_DIR } from '../receivers/otlp/grpc-receiver';
+import { PROTO_DIR } from '@distlog/proto';
 
 /**
  * For tests only: protobufjs loaded from proto/*.proto, an independent encoder to

@@ -1,3 +1,4 @@
+import { durationMs } from '@distlog/proto';
 import { InputError } from './api-errors';
 import { SEVERITY_TEXT_BY_NUMBER } from '@distlog/collector/model';
 import type { QueryNode } from './query-language';
@@ -41,15 +42,12 @@ export class FilterError extends InputError {
   }
 }
 
-const DURATION = /^(\d+)(s|m|h|d)$/;
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /** `15m`, `2h`, `7d` → milliseconds. */
 export function parseSince(value: string): number {
-  const m = DURATION.exec(value);
-  if (!m)
+  const ms = durationMs(value, ['s', 'm', 'h', 'd']);
+  if (ms === undefined)
     throw new FilterError(`since: expected a duration such as 15m, 2h or 7d, got ${JSON.stringify(value)}`);
-  return Number(m[1]) * UNIT_MS[m[2]];
+  return ms;
 }
 
 /** ISO 8601 or milliseconds since the epoch. */

@@ -1,4 +1,5 @@
 import type { HrTime } from '@opentelemetry/api';
+import { WireWriter } from '@distlog/proto';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 
@@ -35,60 +36,8 @@ let lastTimeNanos = -1;
 let lastTimeLo = 0;
 let lastTimeHi = 0;
 
-class Writer {
-  buf: Buffer;
-  pos = 0;
-
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
-  }
-
-  reserve(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
-
-  byte(b: number): void {
-    this.reserve(1);
-    this.buf[this.pos++] = b;
-  }
-
-  /** 0 ≤ n < 2^32. */
-  uint32(n: number): void {
-    this.reserve(5);
-    while (n > 127) {
-      this.buf[this.pos++] = (n & 127) | 128;
-      n >>>= 7;
-    }
-    this.buf[this.pos++] = n;
-  }
-
-  /** An int64 varint (negative numbers take ten bytes, two's complement). */
-  int64(n: number): void {
-    if (n >= 0 && n < TWO_32) return this.uint32(n);
-    let v = BigInt.asUintN(64, BigInt(n));
-    this.reserve(10);
-    while (v > 127n) {
-      this.buf[this.pos++] = Number(v & 127n) | 128;
-      v >>= 7n;
-    }
-    this.buf[this.pos++] = Number(v);
-  }
-
-  fixed32(n: number): void {
-    this.reserve(4);
-    this.buf.writeUInt32LE(n >>> 0, this.pos);
-    this.pos += 4;
-  }
-
-  double(x: number): void {
-    this.reserve(8);
-    this.buf.writeDoubleLE(x, this.pos);
-    this.pos += 8;
-  }
-
+/** The shared wire writer, with what only this encoder needs: OTel's HrTime, hex ids as bytes. */
+class Writer extends WireWriter {
   /** HrTime [seconds, nanoseconds] as fixed64 nanoseconds, exact (no product above 2^53). */
   time(t: HrTime): void {
     // Records of one millisecond share their times: the last one's encoding is reused.
@@ -124,47 +73,6 @@ class Writer {
     buf[this.pos++] = (n >>> 24) & 255;
   }
 
-  string(s: string): void {
-    const len = s.length;
-    // Short strings: copied in JS while they are ASCII (a call into Buffer.write costs
-    // more than the copy); a one-byte length fits up to 127 bytes.
-    if (len < 128) {
-      this.reserve(1 + len * 3);
-      const buf = this.buf;
-      const start = this.pos + 1;
-      let i = 0;
-      for (; i < len; i++) {
-        const c = s.charCodeAt(i);
-        if (c > 127) break;
-        buf[start + i] = c;
-      }
-      if (i === len) {
-        buf[this.pos] = len;
-        this.pos = start + len;
-        return;
-      }
-      if (len < 43) {
-        // Not ASCII, still at most 126 bytes: the rest through Buffer.write.
-        const n = i + buf.write(s.slice(i), start + i, 'utf8');
-        buf[this.pos] = n;
-        this.pos = start + n;
-        return;
-      }
-    }
-    const n = Buffer.byteLength(s, 'utf8');
-    this.uint32(n);
-    this.reserve(n);
-    this.buf.write(s, this.pos, n, 'utf8');
-    this.pos += n;
-  }
-
-  /** A string field, left out when empty (proto3 writes no default values). */
-  stringField(field: number, value: string | undefined): void {
-    if (!value) return;
-    this.byte(tag(field, LEN));
-    this.string(value);
-  }
-
   /** Trace or span id: hex text → `bytes` field content (a JS loop: cheaper than a native call here). */
   hexBytes(hex: string): void {
     const n = hex.length >>> 1;
@@ -175,42 +83,6 @@ class Writer {
     for (let i = 0; i < n; i++)
       buf[p++] = (hexDigit(hex.charCodeAt(2 * i)) << 4) | hexDigit(hex.charCodeAt(2 * i + 1));
     this.pos = p;
-  }
-
-  raw(bytes: Uint8Array): void {
-    this.reserve(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
-  }
-
-  /** Starts a length-delimited message: one byte kept for its length. */
-  begin(): number {
-    this.reserve(1);
-    return this.pos++;
-  }
-
-  end(start: number): void {
-    const len = this.pos - start - 1;
-    if (len < 128) {
-      this.buf[start] = len;
-      return;
-    }
-    let size = 2;
-    while (len >= 2 ** (7 * size)) size++;
-    this.reserve(size - 1);
-    this.buf.copyWithin(start + size, start + 1, this.pos);
-    this.pos += size - 1;
-    let n = len;
-    let p = start;
-    while (n > 127) {
-      this.buf[p++] = (n & 127) | 128;
-      n >>>= 7;
-    }
-    this.buf[p] = n;
-  }
-
-  bytes(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
   }
 }
 

@@ -1,9 +1,10 @@
 import path from 'node:path';
 import protobuf from 'protobufjs';
+import { PROTO_DIR } from '@distlog/proto';
 import { decodeLevelRules, encodeLevelReport, encodeSubscribeRequest } from './control-wire';
 
 // The project's own control.proto, read by protobufjs: the SDK's hand-written messages must match it.
-const root = protobuf.loadSync(path.resolve(__dirname, '../../../collector/proto/distlog/v1/control.proto'));
+const root = protobuf.loadSync(path.join(PROTO_DIR, 'distlog/v1/control.proto'));
 const type = (name: string) => root.lookupType(`distlog.v1.${name}`);
 
 describe('control-wire (distlog.v1.LevelControl messages)', () => {
@@ -65,6 +66,6 @@ describe('control-wire (distlog.v1.LevelControl messages)', () => {
       },
       { id: 'r2', service: '*', logger: '*', level: 'warn', setBy: 'bob', setAt: '' },
     ]);
-    expect(() => decodeLevelRules(Buffer.from([0x0a, 0x05, 0x01]))).toThrow(/truncated/);
+    expect(() => decodeLevelRules(Buffer.from([0x0a, 0x05, 0x01]))).toThrow(/runs past the end/);
   });
 });

@@ -1,3 +1,4 @@
+import { DecodeError, WIRE_LEN, WIRE_VARINT, WireReader, WireWriter } from '@distlog/proto';
 import type { LevelRule } from './rules';
 
 /**
@@ -6,25 +7,16 @@ import type { LevelRule } from './rules';
  * a rule set per change, a report per change), so they are written and read plainly.
  */
 
-function varint(n: number): Buffer {
-  const bytes: number[] = [];
-  while (n > 127) {
-    bytes.push((n & 127) | 128);
-    n = Math.floor(n / 128);
-  }
-  bytes.push(n);
-  return Buffer.from(bytes);
-}
-
-/** A length-delimited field (wire type 2): a string or a nested message. */
-function field(number: number, value: string | Buffer): Buffer {
-  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-  return Buffer.concat([varint((number << 3) | 2), varint(bytes.length), bytes]);
-}
-
 /** SubscribeRequest { service = 1; instance = 2; repeated loggers = 3 }. */
 export function encodeSubscribeRequest(service: string, instance: string, loggers: string[]): Buffer {
-  return Buffer.concat([field(1, service), field(2, instance), ...loggers.map((l) => field(3, l))]);
+  const w = new WireWriter(256);
+  w.stringField(1, service);
+  w.stringField(2, instance);
+  for (const l of loggers) {
+    w.tag(3, WIRE_LEN);
+    w.string(l);
+  }
+  return Buffer.from(w.bytes());
 }
 
 export type EffectiveLevels = Record<
@@ -34,81 +26,36 @@ export type EffectiveLevels = Record<
 
 /** LevelReport { service = 1; instance = 2; repeated LoggerLevel loggers = 3 { name, level, configured, rule } }. */
 export function encodeLevelReport(service: string, instance: string, loggers: EffectiveLevels): Buffer {
-  return Buffer.concat([
-    field(1, service),
-    field(2, instance),
-    ...Object.entries(loggers).map(([name, l]) =>
-      field(
-        3,
-        Buffer.concat([
-          field(1, name),
-          field(2, l.level),
-          field(3, l.configured),
-          ...(l.rule ? [field(4, l.rule)] : []),
-          ...(l.onError ? [Buffer.from([(5 << 3) | 0, 1])] : []),
-        ]),
-      ),
-    ),
-  ]);
-}
-
-class Reader {
-  pos = 0;
-  constructor(private readonly buf: Buffer) {}
-
-  get done(): boolean {
-    return this.pos >= this.buf.length;
-  }
-
-  varint(): number {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.buf.length) throw new Error('truncated varint');
-      const b = this.buf[this.pos++];
-      result += (b & 127) * scale;
-      if (b < 128) return result;
-      scale *= 128;
+  const w = new WireWriter(1024);
+  w.stringField(1, service);
+  w.stringField(2, instance);
+  for (const [name, l] of Object.entries(loggers)) {
+    w.tag(3, WIRE_LEN);
+    const at = w.begin();
+    w.stringField(1, name);
+    w.stringField(2, l.level);
+    w.stringField(3, l.configured);
+    w.stringField(4, l.rule);
+    if (l.onError) {
+      w.tag(5, WIRE_VARINT);
+      w.byte(1);
     }
-    throw new Error('varint too long');
+    w.end(at);
   }
-
-  bytes(): Buffer {
-    const length = this.varint();
-    if (this.pos + length > this.buf.length) throw new Error('truncated field');
-    const out = this.buf.subarray(this.pos, this.pos + length);
-    this.pos += length;
-    return out;
-  }
-
-  fixed64(): bigint {
-    if (this.pos + 8 > this.buf.length) throw new Error('truncated fixed64');
-    const v = this.buf.readBigUInt64LE(this.pos);
-    this.pos += 8;
-    return v;
-  }
-
-  skip(wire: number): void {
-    if (wire === 0) this.varint();
-    else if (wire === 1) this.pos += 8;
-    else if (wire === 2) this.bytes();
-    else if (wire === 5) this.pos += 4;
-    else throw new Error(`unsupported wire type ${wire}`);
-  }
+  return Buffer.from(w.bytes());
 }
 
 const iso = (nanos: bigint) =>
   nanos === 0n ? undefined : new Date(Number(nanos / 1_000_000n)).toISOString();
 
-function decodeRule(buf: Buffer): LevelRule {
-  const r = new Reader(buf);
+function decodeRule(r: WireReader, end: number): LevelRule {
   const rule: LevelRule = { id: '', service: '', logger: '', level: '', setBy: '', setAt: '' };
-  while (!r.done) {
+  while (r.pos < end) {
     const key = r.varint();
     const number = Math.floor(key / 8);
     const wire = key & 7;
     if (wire === 2 && number >= 1 && number <= 6 && number !== 5) {
-      const text = r.bytes().toString('utf8');
+      const text = r.string();
       if (number === 1) rule.id = text;
       else if (number === 2) rule.service = text;
       else if (number === 3) rule.logger = text;
@@ -127,12 +74,15 @@ function decodeRule(buf: Buffer): LevelRule {
 
 /** LevelRules { repeated LevelRule rules = 1 }. Throws on damaged bytes. */
 export function decodeLevelRules(buf: Buffer): LevelRule[] {
-  const r = new Reader(buf);
+  const r = new WireReader(buf);
   const rules: LevelRule[] = [];
-  while (!r.done) {
+  while (r.pos < r.end) {
     const key = r.varint();
-    if (key === ((1 << 3) | 2)) rules.push(decodeRule(r.bytes()));
-    else r.skip(key & 7);
+    if (key === ((1 << 3) | WIRE_LEN)) {
+      const end = r.lengthDelimitedEnd();
+      rules.push(decodeRule(r, end));
+      if (r.pos !== end) throw new DecodeError('a rule runs past its length');
+    } else r.skip(key & 7);
   }
   return rules;
 }

@@ -1,5 +1,5 @@
 import type { LogRow } from '../../model/log-row';
-import { DecodeError } from './wire-reader';
+import { DecodeError } from '@distlog/proto';
 import { DEFAULTS } from '../../config/defaults';
 
 export interface DecodeLimits {

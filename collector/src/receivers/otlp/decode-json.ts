@@ -3,7 +3,7 @@ import { UNKNOWN_SERVICE, emptyAttributes, markIfTruncated } from '../../model/l
 import { jsonArray, jsonDouble, jsonObject } from './any-value';
 import type { DecodeLimits, DecodedRequest } from './decode-common';
 import { finishRecordTimes, rejectRecord, validateId } from './decode-common';
-import { DecodeError } from './wire-reader';
+import { DecodeError } from '@distlog/proto';
 import { SEVERITY_NUMBER_BY_NAME } from './severity-names';
 
 type Json = Record<string, unknown>;

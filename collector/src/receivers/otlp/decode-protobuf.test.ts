@@ -3,7 +3,7 @@ import { decodeLogsRequestProtobuf } from './decode-protobuf';
 import { decodeLogsRequestJson } from './decode-json';
 import { DEFAULT_DECODE_LIMITS } from './decode-common';
 import { encodeLogsRequest, kv } from '../../testing/otlp-protobufjs';
-import { InvalidRequestError } from '../../errors';
+import { DecodeError } from '@distlog/proto';
 
 const limits = { ...DEFAULT_DECODE_LIMITS, receivedAtUnixNano: 1_800_000_000_000_000_000n };
 const TRACE = '0af7651916cd43dd8448eb211c80319c';
@@ -222,9 +222,7 @@ describe('decodeLogsRequestProtobuf', () => {
 
   it('refuses damaged input with the path of the bad field', () => {
     const good = encodeLogsRequest(fullRequest);
-    expect(() => decodeLogsRequestProtobuf(good.subarray(0, good.length - 3), limits)).toThrow(
-      InvalidRequestError,
-    );
+    expect(() => decodeLogsRequestProtobuf(good.subarray(0, good.length - 3), limits)).toThrow(DecodeError);
     expect(() => decodeLogsRequestProtobuf(good.subarray(0, good.length - 3), limits)).toThrow(
       /^resource_logs\[0\]: length \d+ runs past the end/,
     );

@@ -9,7 +9,7 @@ import {
   DecodeError,
   WireReader,
   expectWireType,
-} from './wire-reader';
+} from '@distlog/proto';
 import type { DecodeLimits, DecodedRequest } from './decode-common';
 import { finishRecordTimes, rejectRecord, validateId } from './decode-common';
 

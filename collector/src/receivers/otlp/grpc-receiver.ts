@@ -1,6 +1,5 @@
-import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { logsServiceDefinition } from '@distlog/proto';
 import type { Consumer } from '../../pipeline/pipeline';
 import type { Component } from '../../pipeline/component';
 import type { CollectorMetrics } from '../../telemetry/metrics';
@@ -9,8 +8,6 @@ import { encodeExportResponseProtobuf } from './responses';
 import type { TlsConfig } from '../../auth/auth-config';
 import type { IngestOptions, Refusal } from './ingest';
 import { Ingest } from './ingest';
-
-export const PROTO_DIR = path.resolve(__dirname, '../../../proto');
 
 export interface GrpcReceiverOptions extends IngestOptions {
   host: string;
@@ -37,30 +34,6 @@ export function serverCredentials(tls: TlsConfig | undefined): grpc.ServerCreden
         tls.clientCa !== undefined,
       )
     : grpc.ServerCredentials.createInsecure();
-}
-
-/**
- * The gRPC method path comes from proto/…/logs_service.proto; messages stay raw
- * bytes so they go through the same decoder as OTLP/HTTP protobuf.
- */
-export function logsServiceDefinition(): grpc.ServiceDefinition {
-  const packageDefinition = protoLoader.loadSync('opentelemetry/proto/collector/logs/v1/logs_service.proto', {
-    includeDirs: [PROTO_DIR],
-  });
-  const service = packageDefinition[
-    'opentelemetry.proto.collector.logs.v1.LogsService'
-  ] as grpc.ServiceDefinition;
-  const raw = (b: Buffer) => b;
-  const exportMethod = service.Export;
-  return {
-    Export: {
-      ...exportMethod,
-      requestSerialize: raw,
-      requestDeserialize: raw,
-      responseSerialize: raw,
-      responseDeserialize: raw,
-    },
-  };
 }
 
 /** OTLP/gRPC logs receiver: LogsService/Export, plus other services on the same port. */

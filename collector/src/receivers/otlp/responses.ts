@@ -1,3 +1,5 @@
+import { WIRE_LEN, WIRE_VARINT, WireWriter } from '@distlog/proto';
+
 /**
  * OTLP responses: ExportLogsServiceResponse (with partial_success when records were
  * refused) and, for HTTP errors, google.rpc.Status — each in the request's encoding.
@@ -9,13 +11,16 @@ export interface PartialSuccess {
 
 export function encodeExportResponseProtobuf(partial?: PartialSuccess): Buffer {
   if (!partial || (partial.rejectedLogRecords === 0 && partial.errorMessage === '')) return Buffer.alloc(0);
-  const inner = Buffer.concat([
-    partial.rejectedLogRecords > 0
-      ? Buffer.concat([Buffer.from([0x08]), varint(partial.rejectedLogRecords)])
-      : Buffer.alloc(0),
-    partial.errorMessage ? lengthDelimited(2, Buffer.from(partial.errorMessage, 'utf8')) : Buffer.alloc(0),
-  ]);
-  return lengthDelimited(1, inner);
+  const w = new WireWriter(64 + partial.errorMessage.length * 3);
+  w.tag(1, WIRE_LEN);
+  const at = w.begin();
+  if (partial.rejectedLogRecords > 0) {
+    w.tag(1, WIRE_VARINT);
+    w.varint(partial.rejectedLogRecords);
+  }
+  w.stringField(2, partial.errorMessage);
+  w.end(at);
+  return Buffer.from(w.bytes());
 }
 
 export function encodeExportResponseJson(partial?: PartialSuccess): string {
@@ -28,27 +33,18 @@ export function encodeExportResponseJson(partial?: PartialSuccess): string {
   });
 }
 
+/** google.rpc.Status: code (field 1), message (field 2). */
 export function encodeStatusProtobuf(code: number, message: string): Buffer {
-  return Buffer.concat([Buffer.from([0x08]), varint(code), lengthDelimited(2, Buffer.from(message, 'utf8'))]);
+  const w = new WireWriter(16 + message.length * 3);
+  w.tag(1, WIRE_VARINT);
+  w.varint(code);
+  w.tag(2, WIRE_LEN);
+  w.string(message);
+  return Buffer.from(w.bytes());
 }
 
 export function encodeStatusJson(code: number, message: string): string {
   return JSON.stringify({ code, message });
-}
-
-function lengthDelimited(field: number, bytes: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([(field << 3) | 2]), varint(bytes.length), bytes]);
-}
-
-function varint(value: number): Buffer {
-  const bytes: number[] = [];
-  let v = value;
-  while (v >= 0x80) {
-    bytes.push((v % 128) | 0x80);
-    v = Math.floor(v / 128);
-  }
-  bytes.push(v);
-  return Buffer.from(bytes);
 }
 
 /** Records refused while decoding plus those refused by rule, as one partial success (undefined when none). */

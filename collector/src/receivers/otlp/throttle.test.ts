@@ -4,7 +4,8 @@ import { FailureThrottle } from '../../auth/throttle';
 import type { LogRow } from '../../model/log-row';
 import { makeRow } from '../../model/log-row';
 import { encodeLogsRequest } from '../../sinks/otlp/encode-request';
-import { OtlpGrpcReceiver, logsServiceDefinition, peerAddress } from './grpc-receiver';
+import { logsServiceDefinition } from '@distlog/proto';
+import { OtlpGrpcReceiver, peerAddress } from './grpc-receiver';
 import { OtlpHttpReceiver } from './http-receiver';
 import { DEFAULT_RECEIVER_LIMITS } from './limits';
 

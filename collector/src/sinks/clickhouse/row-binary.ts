@@ -1,5 +1,5 @@
 import type { Attributes, LogRow } from '../../model/log-row';
-import { ByteWriter } from '../../helpers/byte-writer';
+import { WireWriter } from '@distlog/proto';
 import { patternIdOf } from '../../model/pattern';
 
 /**
@@ -51,7 +51,7 @@ const MAX_DATETIME = 0xffffffff;
  */
 const MAX_DATETIME64_NANOS = BigInt(MAX_DATETIME) * NANOS_PER_SECOND + (NANOS_PER_SECOND - 1n);
 
-export class RowBinaryWriter extends ByteWriter {
+export class RowBinaryWriter extends WireWriter {
   /** Rows written, and the range of their `Timestamp` in seconds (what a stored-check reads). */
   rows = 0;
   minSeconds = Infinity;
@@ -78,7 +78,7 @@ export class RowBinaryWriter extends ByteWriter {
     private readonly timeNanos = false,
     readonly batchId = 0n,
   ) {
-    super();
+    super(64 * 1024);
     this.batchIdBytes = uint64Bytes(batchId);
   }
 
@@ -96,13 +96,13 @@ export class RowBinaryWriter extends ByteWriter {
     this.rows++;
     if (this.timeNanos) {
       const nanos = row.timeUnixNano;
-      this.uint64LE(nanos > MAX_DATETIME64_NANOS ? MAX_DATETIME64_NANOS : nanos);
+      this.fixed64(nanos > MAX_DATETIME64_NANOS ? MAX_DATETIME64_NANOS : nanos);
     } else {
-      this.uint32LE(seconds);
+      this.fixed32(seconds);
     }
-    this.uint64LE(row.timeUnixNano);
-    this.uint64LE(row.observedTimeUnixNano);
-    this.uint8(row.severityNumber);
+    this.fixed64(row.timeUnixNano);
+    this.fixed64(row.observedTimeUnixNano);
+    this.byte(row.severityNumber);
     this.string(row.severityText);
     if (row.resource !== this.lastResource || row.scope !== this.lastScope) this.encodeOrigin(row);
     this.raw(this.originBytes);
@@ -110,15 +110,15 @@ export class RowBinaryWriter extends ByteWriter {
     this.string(row.body);
     this.string(row.traceId);
     this.string(row.spanId);
-    this.uint8(row.traceFlags);
+    this.byte(row.traceFlags);
     this.raw(this.contextBytes);
     this.attributes(row.attributes);
-    this.uint32LE(row.droppedAttributesCount);
+    this.fixed32(row.droppedAttributesCount);
     this.raw(this.batchIdBytes);
     this.raw(requestIdBytes);
     const [high, low] = (row.patternId ??= patternIdOf(row.body));
-    this.uint32LE(low);
-    this.uint32LE(high);
+    this.fixed32(low);
+    this.fixed32(high);
   }
 
   /** The resource's and scope's columns of `row`, encoded aside once for every row that shares them. */
@@ -139,12 +139,6 @@ export class RowBinaryWriter extends ByteWriter {
     this.lastScope = row.scope;
   }
 
-  private raw(bytes: Buffer): void {
-    this.ensure(bytes.length);
-    bytes.copy(this.buf, this.pos);
-    this.pos += bytes.length;
-  }
-
   private attributes(attrs: Attributes): void {
     this.stringArray(attrs.keys);
     this.stringArray(attrs.values);
@@ -154,29 +148,6 @@ export class RowBinaryWriter extends ByteWriter {
     this.varint(values.length);
     for (const v of values) this.string(v);
   }
-
-  private string(value: string): void {
-    // Buffer.byteLength is native and cheaper than encoding twice for the length prefix.
-    const byteLength = value.length < 64 && isAscii(value) ? value.length : Buffer.byteLength(value, 'utf8');
-    this.ensure(byteLength + 10);
-    this.varint(byteLength);
-    if (byteLength === value.length && byteLength < 64) {
-      for (let i = 0; i < byteLength; i++) this.buf[this.pos + i] = value.charCodeAt(i);
-    } else {
-      this.buf.write(value, this.pos, byteLength, 'utf8');
-    }
-    this.pos += byteLength;
-  }
-
-  private uint8(value: number): void {
-    this.ensure(1);
-    this.buf[this.pos++] = value;
-  }
-}
-
-function isAscii(value: string): boolean {
-  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) return false;
-  return true;
 }
 
 const ZERO_ID = Buffer.alloc(8);

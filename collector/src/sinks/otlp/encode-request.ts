@@ -1,5 +1,5 @@
 import type { Attributes, LogRow, ResourceInfo, ScopeInfo } from '../../model/log-row';
-import { ByteWriter } from '../../helpers/byte-writer';
+import { WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireWriter } from '@distlog/proto';
 
 /**
  * LogRows → an OTLP ExportLogsServiceRequest (protobuf), grouped back into
@@ -62,77 +62,44 @@ function writeAttributes(w: ProtoWriter, field: number, attrs: Attributes): void
   }
 }
 
-/** A minimal protobuf writer: nested messages are written in place and their length patched after. */
-class ProtoWriter extends ByteWriter {
+/** The shared wire writer with the few field shapes an OTLP request needs. */
+class ProtoWriter extends WireWriter {
   finish(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.pos));
+    return Buffer.from(this.bytes());
   }
 
   message(field: number, body: () => void): void {
-    this.tag(field, 2);
-    // Reserve 5 bytes for the length (enough for 4 GiB), then shift the body back if shorter.
-    this.ensure(5);
-    const lengthAt = this.pos;
-    this.pos += 5;
+    this.tag(field, WIRE_LEN);
+    const at = this.begin();
     body();
-    const length = this.pos - lengthAt - 5;
-    const lengthBytes = varintBytes(length);
-    if (lengthBytes.length < 5)
-      this.buf.copy(this.buf, lengthAt + lengthBytes.length, lengthAt + 5, this.pos);
-    lengthBytes.copy(this.buf, lengthAt);
-    this.pos -= 5 - lengthBytes.length;
+    this.end(at);
   }
 
-  stringField(field: number, value: string, always = false): void {
+  /** `always`: written even when empty (an attribute's value is there, empty or not). */
+  override stringField(field: number, value: string, always = false): void {
     if (value === '' && !always) return;
-    const length = Buffer.byteLength(value);
-    this.tag(field, 2);
-    this.varint(length);
-    this.ensure(length);
-    this.buf.write(value, this.pos, length, 'utf8');
-    this.pos += length;
+    this.tag(field, WIRE_LEN);
+    this.string(value);
   }
 
   bytesField(field: number, value: Buffer): void {
-    this.tag(field, 2);
-    this.varint(value.length);
-    this.ensure(value.length);
-    value.copy(this.buf, this.pos);
-    this.pos += value.length;
+    this.tag(field, WIRE_LEN);
+    this.lengthPrefixed(value);
   }
 
   varintField(field: number, value: number): void {
-    this.tag(field, 0);
+    this.tag(field, WIRE_VARINT);
     this.varint(value);
   }
 
   fixed32Field(field: number, value: number): void {
-    this.tag(field, 5);
-    this.ensure(4);
-    this.buf.writeUInt32LE(value, this.pos);
-    this.pos += 4;
+    this.tag(field, WIRE_FIXED32);
+    this.fixed32(value);
   }
 
   fixed64Field(field: number, value: bigint): void {
     if (value === 0n) return;
-    this.tag(field, 1);
-    this.ensure(8);
-    this.buf.writeBigUInt64LE(value, this.pos);
-    this.pos += 8;
+    this.tag(field, WIRE_FIXED64);
+    this.fixed64(value);
   }
-
-  private tag(field: number, wireType: number): void {
-    this.varint((field << 3) | wireType);
-  }
-}
-
-function varintBytes(value: number): Buffer {
-  const out: number[] = [];
-  let v = value;
-  while (v >= 0x80) {
-    out.push((v % 128) | 0x80);
-    v = Math.floor(v / 128);
-  }
-  out.push(v);
-  return Buffer.from(out);
 }

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { LogRow } from '../../model/log-row';
 import type { DestinationConfig } from '../../config/collector-config';
-import { logsServiceDefinition } from '../../receivers/otlp/grpc-receiver';
+import { logsServiceDefinition } from '@distlog/proto';
 import type { CollectorMetrics } from '../../telemetry/metrics';
 import { log } from '../../helpers/log';
 import { encodeLogsRequest } from './encode-request';

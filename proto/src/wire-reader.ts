@@ -1,15 +1,14 @@
-import { InvalidRequestError } from '../../errors';
-
 /**
  * Protocol-buffers wire format reader over one Buffer, without intermediate
  * objects: the decoders pull exactly the fields they need and skip the rest.
  * Errors carry a field path that each decoding level prepends to, so the client
  * learns e.g. `resource_logs[0].scope_logs[2].log_records[7].trace_id: ...`.
  */
-export class DecodeError extends InvalidRequestError {
+export class DecodeError extends Error {
   readonly path: string[] = [];
   constructor(readonly reason: string) {
     super(reason);
+    this.name = 'DecodeError';
   }
 
   at(segment: string): DecodeError {
@@ -19,10 +18,7 @@ export class DecodeError extends InvalidRequestError {
   }
 }
 
-export const WIRE_VARINT = 0;
-export const WIRE_FIXED64 = 1;
-export const WIRE_LEN = 2;
-export const WIRE_FIXED32 = 5;
+import { WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './wire-writer';
 
 const WIRE_TYPE_NAMES = ['varint', 'fixed64', 'length-delimited', 'group start', 'group end', 'fixed32'];
 
@@ -92,24 +88,24 @@ export class WireReader {
     return end;
   }
 
+  /** A string field; invalid UTF-8 sequences become U+FFFD (the record is kept, the damage visible). */
   string(): string {
-    const end = this.lengthDelimitedEnd();
-    // Invalid UTF-8 sequences become U+FFFD: the record is kept, the damage is visible.
-    const value = this.buf.toString('utf8', this.pos, end);
-    this.pos = end;
-    return value;
+    return this.lengthDelimited('utf8');
   }
 
+  /** A bytes field as lower-case hex (trace and span ids). */
   hex(): string {
-    const end = this.lengthDelimitedEnd();
-    const value = this.buf.toString('hex', this.pos, end);
-    this.pos = end;
-    return value;
+    return this.lengthDelimited('hex');
   }
 
+  /** A bytes field as base64 (AnyValue bytes_value). */
   base64(): string {
+    return this.lengthDelimited('base64');
+  }
+
+  private lengthDelimited(encoding: BufferEncoding): string {
     const end = this.lengthDelimitedEnd();
-    const value = this.buf.toString('base64', this.pos, end);
+    const value = this.buf.toString(encoding, this.pos, end);
     this.pos = end;
     return value;
   }

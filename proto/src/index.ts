@@ -1,0 +1,10 @@
+// @distlog/proto: what crosses process boundaries in Distlog — the OTLP logs and level-control
+// .proto files (in this package's opentelemetry/ and distlog/ folders), their gRPC service
+// definitions, the protobuf wire reader and writer every part encodes and decodes with
+// (the SDK's exporter, the collector's decoder, RowBinary and forward encoders), and the
+// duration syntax every part reads.
+export { WireWriter, WIRE_VARINT, WIRE_FIXED64, WIRE_LEN, WIRE_FIXED32 } from './wire-writer';
+export { WireReader, DecodeError, expectWireType } from './wire-reader';
+export { PROTO_DIR, logsServiceDefinition } from './services';
+export type { RawMethod } from './services';
+export { durationMs, DURATION_PATTERN } from './duration';
