@@ -8,3 +8,5 @@ export { WireReader, DecodeError, expectWireType } from './wire-reader';
 export { PROTO_DIR, logsServiceDefinition } from './services';
 export type { RawMethod } from './services';
 export { durationMs, DURATION_PATTERN } from './duration';
+export { LEVELS, isExpired, nextExpiry } from './level-rules';
+export type { Level, LevelRule } from './level-rules';

@@ -104,3 +104,18 @@ describe('durationMs', () => {
     expect(durationMs('200ms', ['s', 'm'])).toBeUndefined();
   });
 });
+
+describe('level rule expiry', () => {
+  it('a rule with an end applies until then, one without applies always; the next end is found', () => {
+    const now = Date.parse('2026-12-02T10:00:00Z');
+    const rules = [
+      { expiresAt: '2026-12-02T10:00:00Z' },
+      { expiresAt: '2026-12-02T10:05:00Z' },
+      { expiresAt: undefined },
+      { expiresAt: '' },
+    ];
+    expect(rules.map((r) => isExpired(r, now))).toEqual([true, false, false, false]);
+    expect(nextExpiry(rules)).toBe(Date.parse('2026-12-02T10:00:00Z'));
+    expect(nextExpiry([{}])).toBe(Infinity);
+  });
+});

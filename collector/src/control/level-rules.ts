@@ -1,24 +1,18 @@
-import { durationMs } from '@distlog/proto';
+import type { Level, LevelRule as WireLevelRule } from '@distlog/proto';
+import { LEVELS, durationMs } from '@distlog/proto';
 import { InvalidRequestError } from '../errors';
+
 /**
  * Run-time level rules: (service, logger pattern) → level, optionally until a time.
  * The collector validates, keeps and pushes them; each process (the SDK) decides which
  * rule applies to which of its loggers (most specific wins).
  */
-export const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export type Level = (typeof LEVELS)[number];
+export { LEVELS };
+export type { Level };
 
-export interface LevelRule {
-  id: string;
-  service: string;
-  logger: string;
+/** A rule as the collector keeps it: its level one of LEVELS (the wire shape is @distlog/proto's). */
+export interface LevelRule extends WireLevelRule {
   level: Level;
-  /** ISO 8601, or absent for no expiry. */
-  expiresAt?: string;
-  setBy: string;
-  setAt: string;
-  /** Fingers-crossed: DEBUG/TRACE records are held per trace in the process, sent only if it fails. */
-  onError?: boolean;
 }
 
 export interface NewLevelRule {

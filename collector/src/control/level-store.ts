@@ -1,3 +1,4 @@
+import { isExpired, nextExpiry } from '@distlog/proto';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
@@ -133,7 +134,7 @@ export class LevelStore implements Component {
 
   list(): LevelRule[] {
     const now = Date.now();
-    return this.rules.filter((r) => !r.expiresAt || Date.parse(r.expiresAt) > now);
+    return this.rules.filter((r) => !isExpired(r, now));
   }
 
   /**
@@ -392,7 +393,7 @@ export class LevelStore implements Component {
   private scheduleExpiry(): void {
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     if (this.closed) return;
-    const next = Math.min(...this.rules.filter((r) => r.expiresAt).map((r) => Date.parse(r.expiresAt!)));
+    const next = nextExpiry(this.rules);
     if (!Number.isFinite(next)) return;
     // Jitter: of several collectors, one records the expiry first and the others see it.
     const jitter = Math.random() * 1000;
@@ -403,7 +404,7 @@ export class LevelStore implements Component {
   /** Records `expired` for rules past their end that no other collector has recorded yet. */
   private async expire(): Promise<void> {
     const now = Date.now();
-    const due = this.rules.filter((r) => r.expiresAt && Date.parse(r.expiresAt) <= now);
+    const due = this.rules.filter((r) => isExpired(r, now));
     try {
       for (const rule of due) {
         const [latest] = await this.ch.query<{ change: string }>(
@@ -434,9 +435,7 @@ export class LevelStore implements Component {
         log('warn', 'level rules file unreadable; not moved to ClickHouse', { file, error: String(err) });
       return;
     }
-    const rules = (Array.isArray(saved.rules) ? saved.rules : []).filter(
-      (r) => !r.expiresAt || Date.parse(r.expiresAt) > Date.now(),
-    );
+    const rules = (Array.isArray(saved.rules) ? saved.rules : []).filter((r) => !isExpired(r));
     const present = new Set(
       (
         await this.ch.query<{ id: string }>(

@@ -1,3 +1,4 @@
+import type { LevelRule } from '@distlog/proto';
 /**
  * The JSON shapes of the query API, shared by the server, the command line and the web UI
  * (types only: no runtime code, no Node.js imports, so the browser build can use it too).
@@ -22,17 +23,8 @@ export interface ApiRecord {
 }
 
 /** A run-time level rule as /api/levels returns it. */
-export interface ApiLevelRule {
-  id: string;
-  service: string;
-  logger: string;
-  level: string;
-  expiresAt?: string;
-  setBy: string;
-  setAt: string;
-  /** Fingers-crossed: DEBUG/TRACE held per trace in each process, sent only if the trace fails there. */
-  onError?: boolean;
-}
+/** A level rule as the API returns it: the wire shape every part shares. */
+export type ApiLevelRule = LevelRule;
 
 /** A process subscribed to level rules, with each logger's configured and effective level. */
 export interface ApiLevelInstance {

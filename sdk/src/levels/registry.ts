@@ -1,3 +1,4 @@
+import { nextExpiry } from '@distlog/proto';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import type { LevelRule } from './rules';
 import { effectiveRule } from './rules';
@@ -128,7 +129,7 @@ export class LevelRegistry {
   /** Rules also expire here, so a process reverts on time even if the collector is away. */
   private scheduleExpiry(): void {
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    const next = Math.min(...this.rules.filter((r) => r.expiresAt).map((r) => Date.parse(r.expiresAt!)));
+    const next = nextExpiry(this.rules);
     if (!Number.isFinite(next)) return;
     this.expiryTimer = setTimeout(() => this.apply(), Math.max(0, next - Date.now()) + 5);
     this.expiryTimer.unref();

@@ -1,20 +1,12 @@
+import type { LevelRule } from '@distlog/proto';
+import { isExpired } from '@distlog/proto';
 /**
  * Level rules as the collector pushes them (see proto/distlog/v1/control.proto), and
  * which one applies to a logger: the most specific match — an exact service beats "*",
  * then an exact logger name beats a glob, and a longer glob beats a shorter one;
  * the newest rule wins a tie. Expired rules never apply.
  */
-export interface LevelRule {
-  id: string;
-  service: string;
-  logger: string;
-  level: string;
-  expiresAt?: string;
-  setBy: string;
-  setAt: string;
-  /** Fingers-crossed: DEBUG/TRACE is generated but held per trace, sent only if the trace fails (hold.ts). */
-  onError?: boolean;
-}
+export type { LevelRule } from '@distlog/proto';
 
 /** `*` matches any run of characters; `db.*` also matches `db` itself (a logger and its descendants). */
 export function patternToRegExp(pattern: string): RegExp {
@@ -39,7 +31,7 @@ export function effectiveRule(
 ): LevelRule | undefined {
   let best: LevelRule | undefined;
   for (const r of rules) {
-    if (r.expiresAt && Date.parse(r.expiresAt) <= now) continue;
+    if (isExpired(r, now)) continue;
     if (r.service !== '*' && r.service !== service) continue;
     if (!patternToRegExp(r.logger).test(logger)) continue;
     if (
