@@ -9,6 +9,8 @@ import {
   WireReader,
   WireWriter,
   durationMs,
+  isExpired,
+  nextExpiry,
   logsServiceDefinition,
 } from './index';
 
