@@ -4,7 +4,8 @@ export type { DistlogOptions, OtlpProtocol } from './config';
 export { distlogDestination } from './pino/destination';
 export type { DestinationOptions, DistlogDestination } from './pino/destination';
 export { traceMixin, appendTraceContext } from './pino/trace-context';
-export { withTraceContext, hookPino } from './pino/instrument';
+export { withTraceContext } from './pino/factory';
+export { hookPino } from './pino/module-hook';
 export {
   scope,
   runScope,

@@ -28,7 +28,8 @@ import { captureCrashes, deliverAtExit } from './crashes';
 import { setDistlogLoggerProvider } from './internal/logger-provider';
 import { settledWithin } from './internal/deadline';
 import { currentDistlog, setCurrentDistlog, setDefaultInitializer } from './internal/instance';
-import { closePinoTransports, hookPino } from './pino/instrument';
+import { hookPino } from './pino/module-hook';
+import { closePinoTransports } from './pino/transport-streams';
 
 /** What init() set up; `shutdown()` flushes and is safe to call twice. */
 export interface Distlog {

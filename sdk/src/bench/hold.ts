@@ -9,7 +9,7 @@ import { getDistlog } from '../init';
 import { initLocal } from '../testing/local';
 import { LevelRegistry, setLevelRegistry } from '../levels';
 import { discard, holdStats } from '../levels/hold';
-import { withTraceContext } from '../pino/instrument';
+import { withTraceContext } from '../pino/factory';
 
 const CALLS = Number(process.env.BENCH_HOLD_CALLS ?? 400_000);
 const PER_REQUEST = 20;

@@ -2,7 +2,7 @@ import pinoModule from 'pino';
 import { context, trace } from '@opentelemetry/api';
 import { getDistlog, shutdown } from '../init';
 import { initLocal } from '../testing/local';
-import { withTraceContext } from '../pino/instrument';
+import { withTraceContext } from '../pino/factory';
 import { distlogDestination } from '../pino/destination';
 import { scope } from '../scope';
 import type { LevelRegistry } from './index';

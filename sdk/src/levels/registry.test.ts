@@ -2,7 +2,7 @@ import originalPino from 'pino';
 import { LevelRegistry } from './registry';
 import { setLevelRegistry } from '.';
 import type { LevelRule } from './rules';
-import { withTraceContext } from '../pino/instrument';
+import { withTraceContext } from '../pino/factory';
 import { mapPinoLine } from '../mapper';
 import { DEFAULT_LOGGER_NAME } from '../pino/logger-name';
 

@@ -2,7 +2,7 @@ import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { appendTraceContext, installTraceEnd } from './trace-context';
-import { withTraceContext } from './instrument';
+import { withTraceContext } from './factory';
 import { createPinoEmitter } from './emit';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { Distlog } from '../init';
