@@ -1,4 +1,5 @@
 import type { LogRow } from '../model/log-row';
+import type { Stage } from './component';
 import type { TableWriter } from '../sinks/clickhouse/table-writer';
 import type { ForwardSink } from '../sinks/otlp/forward-sink';
 import type { PartialSuccess } from '../receivers/otlp/responses';
@@ -16,10 +17,7 @@ export interface RecordObserver {
  * record is stored (in ClickHouse or the spool), queued for forwarding, or dropped
  * by rule, and rejects when records could not be stored and the client should retry.
  */
-export interface Consumer {
-  /** @param requestId the request's id (receivers/otlp/request-id.ts): stored once however often sent. */
-  consume(rows: LogRow[], requestId?: bigint): Promise<PartialSuccess | undefined>;
-}
+export type Consumer = Stage<Promise<PartialSuccess | undefined>>;
 
 /** The parts a routing decision needs; swapped as a whole on reload. */
 export interface Routes {
@@ -75,11 +73,11 @@ export class RoutingPipeline implements Consumer {
     }
     for (const [rule, n] of ruleCounts) this.metrics.routed.inc({ rule }, n);
     if (dropped > 0) this.metrics.dropped.inc({ reason: 'rule' }, dropped);
-    for (const [destination, list] of toDestination) forwards.get(destination)?.enqueue(list);
+    for (const [destination, list] of toDestination) forwards.get(destination)?.consume(list);
     const stored = await Promise.all(
       [...toTier].map(async ([tier, list]) => {
         const writer = writers.get(tier)!;
-        const added = await writer.write(list, requestId);
+        const added = await writer.consume(list, requestId);
         if (added) this.tail?.publish(writer.table, list);
         return added;
       }),

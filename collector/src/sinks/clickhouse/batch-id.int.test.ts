@@ -99,7 +99,7 @@ describe('exactly-once inserts (BatchId)', () => {
   it('an insert whose answer was cut is found stored and not inserted again', async () => {
     const { metrics, writer } = newWriter();
     cutInsertAnswers = 1;
-    await writer.write(rowsOf('cut', 300));
+    await writer.consume(rowsOf('cut', 300));
     expect(cutInsertAnswers).toBe(0); // the proxy did cut the first answer
     expect(await stored('cut')).toEqual({ rows: 300, distinct: 300 });
     expect(metrics.duplicatesAvoided.get({ table: 'logs' })).toBe(1);
@@ -114,7 +114,7 @@ describe('exactly-once inserts (BatchId)', () => {
   it('an insert that never reached ClickHouse is inserted on the next attempt', async () => {
     const { metrics, writer } = newWriter();
     dropInserts = 1;
-    await writer.write(rowsOf('dropped', 50));
+    await writer.consume(rowsOf('dropped', 50));
     expect(dropInserts).toBe(0); // the proxy did swallow the first attempt
     expect(await stored('dropped')).toEqual({ rows: 50, distinct: 50 });
     expect(metrics.duplicatesAvoided.get({ table: 'logs' })).toBe(0);

@@ -46,7 +46,7 @@ describe('TableWriter with ClickHouse down', () => {
     const spool = await spoolIn();
     const metrics = new CollectorMetrics();
     const writer = new TableWriter(ch, 'logs', OPTIONS, { spool, metrics });
-    await expect(writer.write(rows(3), 11n)).resolves.toBe(true);
+    await expect(writer.consume(rows(3), 11n)).resolves.toBe(true);
     expect(spool.count).toBe(1);
     expect(spool.oldest()).toMatchObject({ table: 'logs', batch: { rows: 3 } });
     expect(metrics.spooled.get({ table: 'logs' })).toBe(1);
@@ -56,9 +56,9 @@ describe('TableWriter with ClickHouse down', () => {
   it('seals a batch at maxRows, and a request sent again while pending is added once', async () => {
     const spool = await spoolIn();
     const writer = new TableWriter(ch, 'logs', OPTIONS, { spool, metrics: new CollectorMetrics() });
-    const first = writer.write(rows(60), 21n);
-    const again = writer.write(rows(60), 21n); // the same request, e.g. from a client that timed out
-    const other = writer.write(rows(60), 22n);
+    const first = writer.consume(rows(60), 21n);
+    const again = writer.consume(rows(60), 21n); // the same request, e.g. from a client that timed out
+    const other = writer.consume(rows(60), 22n);
     await expect(first).resolves.toBe(true);
     await expect(again).resolves.toBe(false);
     await expect(other).resolves.toBe(true);
@@ -76,7 +76,7 @@ describe('TableWriter with ClickHouse down', () => {
       spool: undefined,
       metrics: new CollectorMetrics(),
     });
-    const failure = await writer.write(rows(2)).catch((e: unknown) => e);
+    const failure = await writer.consume(rows(2)).catch((e: unknown) => e);
     expect(kindOf(failure)).toBe('unavailable');
     expect(String(failure)).toMatch(/logs/);
   });
@@ -89,7 +89,7 @@ describe('TableWriter with ClickHouse down', () => {
       spool: undefined,
       metrics: new CollectorMetrics(),
     });
-    const outcomes = await Promise.allSettled([1, 2, 3, 4].map(() => writer.write(rows(1))));
+    const outcomes = await Promise.allSettled([1, 2, 3, 4].map(() => writer.consume(rows(1))));
     const reasons = outcomes.map((o) => (o.status === 'rejected' ? String(o.reason) : 'stored'));
     expect(reasons.filter((r) => /behind; retry later/.test(r))).toHaveLength(1);
     expect(reasons.filter((r) => /failed: .*ECONNREFUSED/.test(r))).toHaveLength(3);
@@ -105,11 +105,11 @@ describe('TableWriter with ClickHouse down', () => {
     );
     await writer.start();
     await writer.start();
-    const pending = writer.write(rows(5));
+    const pending = writer.consume(rows(5));
     await writer.shutdown();
     await expect(pending).resolves.toBe(true);
     expect(spool.oldest()?.batch?.rows).toBe(5);
-    const late = await writer.write(rows(1)).catch((e: unknown) => e);
+    const late = await writer.consume(rows(1)).catch((e: unknown) => e);
     expect(kindOf(late)).toBe('unavailable');
     await writer.shutdown();
     await new TableWriter(ch, 'debug', OPTIONS, { spool, metrics: new CollectorMetrics() }).shutdown();

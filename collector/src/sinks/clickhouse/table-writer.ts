@@ -9,7 +9,7 @@ import { RowBinaryWriter } from './row-binary';
 import type { BatchInfo } from './batch-id';
 import { insertOnce, newBatchId } from './batch-id';
 import { DEFAULT_RESEND_WINDOW_MS, storedRequestIds } from './request-ids';
-import type { Component } from '../../pipeline/component';
+import type { Component, Stage } from '../../pipeline/component';
 
 export interface BatchOptions {
   /** A batch is inserted once it holds this many rows… */
@@ -57,7 +57,7 @@ interface Batch {
  * acknowledge honestly. While the spool holds anything, new batches join it behind
  * the older ones, so replay keeps their order.
  */
-export class TableWriter implements Component {
+export class TableWriter implements Component, Stage<Promise<boolean>> {
   private current: Batch | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly queue: Batch[] = [];
@@ -81,7 +81,7 @@ export class TableWriter implements Component {
    * Resolves true once the rows are stored (ClickHouse or spool), false when they were not
    * added because the same request is stored already or pending (stored once, by the first).
    */
-  write(rows: readonly LogRow[], requestId = 0n): Promise<boolean> {
+  consume(rows: readonly LogRow[], requestId = 0n): Promise<boolean> {
     if (rows.length === 0) return Promise.resolve(false);
     if (this.closed) {
       return Promise.reject(

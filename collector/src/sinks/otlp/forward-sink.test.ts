@@ -58,8 +58,8 @@ describe.each([
   it('delivers records whole, in order, and counts them', async () => {
     const sink = new ForwardSink(config('audit', protocol, receiver.port), metrics);
     await sink.start();
-    sink.enqueue(rows(3, 'a'));
-    sink.enqueue(rows(2, 'b'));
+    sink.consume(rows(3, 'a'));
+    sink.consume(rows(2, 'b'));
     await sink.shutdown();
     expect(destination.received.map((r) => r.body)).toEqual(['a 0', 'a 1', 'a 2', 'b 0', 'b 1']);
     expect(destination.received[2].attributes).toMatchObject({ keys: ['n'], values: ['2'] });
@@ -71,7 +71,7 @@ describe.each([
   it('keeps retrying while the destination is unavailable, and delivers once it is back', async () => {
     destination.behaviour = 'unavailable';
     const sink = new ForwardSink(config('audit', protocol, receiver.port), metrics);
-    sink.enqueue(rows(4, 'later'));
+    sink.consume(rows(4, 'later'));
     await eventually(async () => destination.requests >= 2, 5_000, 10);
     expect(sink.queued).toBe(4);
     destination.behaviour = 'take';
@@ -83,11 +83,11 @@ describe.each([
   it('drops records the destination refuses as invalid, counted, and goes on with the next', async () => {
     destination.behaviour = 'invalid';
     const sink = new ForwardSink(config('audit', protocol, receiver.port), metrics);
-    sink.enqueue(rows(3, 'bad'));
+    sink.consume(rows(3, 'bad'));
     await eventually(async () => sink.queued === 0, 5_000, 10);
     expect(metrics.forwarded.get({ destination: 'audit', outcome: 'refused' })).toBe(3);
     destination.behaviour = 'take';
-    sink.enqueue(rows(1, 'good'));
+    sink.consume(rows(1, 'good'));
     await sink.shutdown();
     expect(destination.received.map((r) => r.body)).toEqual(['good 0']);
   });
@@ -98,14 +98,14 @@ describe('ForwardSink queue', () => {
     const metrics = new CollectorMetrics();
     // Nothing listens on port 1: every send fails and the records stay queued.
     const sink = new ForwardSink({ ...config('gone', 'http/protobuf', 1), maxQueueRecords: 5 }, metrics);
-    sink.enqueue(rows(4, 'x'));
-    sink.enqueue(rows(3, 'y'));
+    sink.consume(rows(4, 'x'));
+    sink.consume(rows(3, 'y'));
     expect(sink.queued).toBe(5);
     expect(metrics.dropped.get({ reason: 'forward_queue_full', destination: 'gone' })).toBe(2);
     const started = Date.now();
     await sink.shutdown(300);
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
-    sink.enqueue(rows(1, 'after'));
+    sink.consume(rows(1, 'after'));
     expect(sink.queued).toBe(5); // a stopped sink takes nothing more
     await sink.shutdown(); // idempotent
   });

@@ -6,7 +6,7 @@ import type { CollectorMetrics } from '../../telemetry/metrics';
 import { log } from '../../helpers/log';
 import { encodeLogsRequest } from './encode-request';
 import { Backoff } from '../../helpers/retry';
-import type { Component } from '../../pipeline/component';
+import type { Component, Stage } from '../../pipeline/component';
 
 const MAX_RECORDS_PER_REQUEST = 2000;
 
@@ -19,7 +19,7 @@ class PermanentForwardError extends Error {}
  * network) are retried with backoff, permanent ones (bad request) dropped and counted,
  * and when the queue is full the oldest records are dropped and counted.
  */
-export class ForwardSink implements Component {
+export class ForwardSink implements Component, Stage<void> {
   private queue: LogRow[] = [];
   private sending = false;
   private timer: NodeJS.Timeout | undefined;
@@ -50,7 +50,8 @@ export class ForwardSink implements Component {
     return this.queue.length;
   }
 
-  enqueue(rows: LogRow[]): void {
+  /** Queues the rows (never waits: a slow destination does not hold acknowledgements back). */
+  consume(rows: readonly LogRow[]): void {
     if (this.stopped) return;
     this.queue.push(...rows);
     const excess = this.queue.length - this.config.maxQueueRecords;
