@@ -12,7 +12,7 @@ import {
 import type { CollectorProcess } from '../support/collector-process';
 import { startCollectorProcess } from '../support/collector-process';
 import { FaultProxy } from '../support/fault-proxy';
-import { otlpJson } from '../support/otlp-json';
+import { otlpJson, sendUntilAcknowledged } from '../support/otlp-json';
 import { rssMb } from '../support/process-memory';
 
 /**
@@ -74,23 +74,11 @@ function startClient(id: number): { stop: () => Promise<ClientReport> } {
         'faults',
         bodies.map((text) => ({ body: text })),
       );
-      for (;;) {
-        try {
-          const res = await fetch(`http://127.0.0.1:${collector.httpPort}/v1/logs`, {
-            method: 'POST',
-            headers: { 'Content-Type': 'application/json' },
-            body,
-            signal: AbortSignal.timeout(20_000),
-          });
-          await res.arrayBuffer();
-          if (res.status === 200) break;
-          if (res.status === 503) report.refused++;
-          else report.failed++;
-        } catch {
-          report.failed++;
-        }
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await sendUntilAcknowledged(() => collector.httpPort, body, {
+        timeoutMs: 20_000,
+        pauseMs: 200,
+        onRetry: (status) => (status === 503 ? report.refused++ : report.failed++),
+      });
       report.acked.push(...bodies);
     }
   })();

@@ -16,7 +16,7 @@ import type { CollectorProcess } from '../support/collector-process';
 import { DISTLOG_BIN, distlogSchemaApply, startCollectorProcess } from '../support/collector-process';
 import type { LocalCluster } from '../support/cluster';
 import { startLocalCluster } from '../support/cluster';
-import { otlpJson } from '../support/otlp-json';
+import { otlpJson, sendUntilAcknowledged } from '../support/otlp-json';
 
 /**
  * Beyond one collector, as a team runs it: three collectors with their own homes (as on
@@ -124,24 +124,15 @@ function startSender(id: number, tag: string, ports: () => number[]) {
           timeUnixNano: String(now + BigInt(i)),
         })),
       );
-      for (;;) {
-        const all = ports();
-        const port = all[turn++ % all.length];
-        try {
-          const res = await fetch(`http://127.0.0.1:${port}/v1/logs`, {
-            method: 'POST',
-            headers: { 'Content-Type': 'application/json' },
-            body,
-            signal: AbortSignal.timeout(10_000),
-          });
-          await res.arrayBuffer();
-          if (res.status === 200) break;
-        } catch {
-          // the collector is gone: the next one
-        }
-        report.retries++;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      // A request that fails goes to the next collector.
+      await sendUntilAcknowledged(
+        () => {
+          const all = ports();
+          return all[turn++ % all.length];
+        },
+        body,
+        { timeoutMs: 10_000, pauseMs: 50, onRetry: () => report.retries++ },
+      );
       report.acked += BATCH;
     }
   })();

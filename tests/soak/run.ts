@@ -13,7 +13,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { ClickHouse, LocalChdb, LocalClickHouse, freePort } from '@distlog/collector/storage';
 import type { CollectorProcess } from '../support/collector-process';
 import { startCollectorProcess } from '../support/collector-process';
-import { otlpJson } from '../support/otlp-json';
+import { otlpJson, sendUntilAcknowledged } from '../support/otlp-json';
 import { rssMb } from '../support/process-memory';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
@@ -41,21 +41,8 @@ async function client(): Promise<void> {
       })),
     );
     sent += BATCH;
-    for (;;) {
-      try {
-        const res = await fetch(`http://127.0.0.1:${port}/v1/logs`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body,
-          signal: AbortSignal.timeout(10_000),
-        });
-        await res.arrayBuffer();
-        if (res.status === 200) break;
-      } catch {
-        // collector restarting: retry like an OTLP exporter
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    // A collector restarting: sent again like an OTLP exporter does.
+    await sendUntilAcknowledged(() => port, body, { timeoutMs: 10_000, pauseMs: 200 });
     acked += BATCH;
   }
   process.stdout.write(JSON.stringify({ sent, acked }) + '\n');

@@ -45,3 +45,34 @@ export async function postJson(httpPort: number, body: string): Promise<{ status
   });
   return { status: res.status, text: await res.text() };
 }
+
+/**
+ * Sends one OTLP/JSON request the way an exporter does until it is acknowledged (200): a
+ * refused, reset or timed-out request is sent again, the same bytes, after `pauseMs` — to
+ * the port `nextPort()` names each time (one collector, or the next of several).
+ * `onRetry` hears each failed attempt: the status (503, …) or undefined for a network error.
+ */
+export async function sendUntilAcknowledged(
+  nextPort: () => number,
+  body: string,
+  options: { timeoutMs: number; pauseMs: number; onRetry?: (status: number | undefined) => void },
+): Promise<void> {
+  for (;;) {
+    let status: number | undefined;
+    try {
+      const res = await fetch(`http://127.0.0.1:${nextPort()}/v1/logs`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body,
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+      status = res.status;
+    } catch {
+      // the collector is gone, restarting, or the network cut the request: send it again
+    }
+    options.onRetry?.(status);
+    await new Promise((r) => setTimeout(r, options.pauseMs));
+  }
+}

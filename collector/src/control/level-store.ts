@@ -224,14 +224,7 @@ export class LevelStore implements Component {
     this.subscribers.add(subscriber);
     const key = `${service}\u0000${instance}`;
     this.leaving.delete(key);
-    this.instances.set(key, {
-      service,
-      instance,
-      connected: true,
-      loggers: {},
-      connectedAt: new Date().toISOString(),
-      collector: this.collectorId,
-    });
+    this.instances.set(key, this.newInstance(service, instance));
     this.changed(key);
     push(rulesForService(this.list(), service));
     let subscribed = true;
@@ -249,9 +242,9 @@ export class LevelStore implements Component {
     };
   }
 
-  report(service: string, instance: string, loggers: LevelInstance['loggers']): void {
-    const key = `${service}\u0000${instance}`;
-    const known = this.instances.get(key) ?? {
+  /** A process subscribed through this collector, as it is listed before its first report. */
+  private newInstance(service: string, instance: string): LevelInstance {
+    return {
       service,
       instance,
       connected: true,
@@ -259,6 +252,11 @@ export class LevelStore implements Component {
       connectedAt: new Date().toISOString(),
       collector: this.collectorId,
     };
+  }
+
+  report(service: string, instance: string, loggers: LevelInstance['loggers']): void {
+    const key = `${service}\u0000${instance}`;
+    const known = this.instances.get(key) ?? this.newInstance(service, instance);
     this.instances.set(key, { ...known, loggers, lastReportAt: new Date().toISOString() });
     this.changed(key);
   }
