@@ -141,7 +141,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   // Declared metrics (made once the collector has its id, below); records count before any drop.
   const declared: { sink?: MetricSink } = {};
   const pipeline = new RoutingPipeline(buildRoutes(config), metrics, tail, {
-    observe: (rows) => declared.sink?.observe(rows),
+    tally: (rows) => declared.sink?.tally(rows) ?? (() => {}),
   });
   metrics.gauge('distlog_forward_queue_records', 'Records waiting to be forwarded (all destinations).', () =>
     [...pipeline.current.forwards.values()].reduce((n, f) => n + f.queued, 0),

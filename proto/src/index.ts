@@ -5,6 +5,7 @@
 // duration syntax every part reads.
 export { WireWriter, WIRE_VARINT, WIRE_FIXED64, WIRE_LEN, WIRE_FIXED32 } from './wire-writer';
 export { WireReader, DecodeError, expectWireType } from './wire-reader';
+export { StringTable, MAX_TABLE_STRING_BYTES } from './string-table';
 export { PROTO_DIR, logsServiceDefinition } from './services';
 export type { RawMethod } from './services';
 export { durationMs, DURATION_PATTERN } from './duration';

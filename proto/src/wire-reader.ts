@@ -19,6 +19,7 @@ export class DecodeError extends Error {
 }
 
 import { WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './wire-writer';
+import type { StringTable } from './string-table';
 
 const WIRE_TYPE_NAMES = ['varint', 'fixed64', 'length-delimited', 'group start', 'group end', 'fixed32'];
 
@@ -91,6 +92,14 @@ export class WireReader {
   /** A string field; invalid UTF-8 sequences become U+FFFD (the record is kept, the damage visible). */
   string(): string {
     return this.lengthDelimited('utf8');
+  }
+
+  /** A string field that is likely to repeat (keys, names, short values): see StringTable. */
+  repeatedString(table: StringTable): string {
+    const end = this.lengthDelimitedEnd();
+    const value = table.decode(this.buf, this.pos, end);
+    this.pos = end;
+    return value;
   }
 
   /** A bytes field as lower-case hex (trace and span ids). */

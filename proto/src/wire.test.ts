@@ -6,6 +6,7 @@ import {
   WIRE_FIXED64,
   WIRE_LEN,
   WIRE_VARINT,
+  StringTable,
   WireReader,
   WireWriter,
   durationMs,
@@ -119,5 +120,49 @@ describe('level rule expiry', () => {
     expect(rules.map((r) => isExpired(r, now))).toEqual([true, false, false, false]);
     expect(nextExpiry(rules)).toBe(Date.parse('2026-12-02T10:00:00Z'));
     expect(nextExpiry([{}])).toBe(Infinity);
+  });
+});
+
+describe('StringTable', () => {
+  it('decodes every byte string exactly as Buffer#toString does, repeated or not, colliding or not', () => {
+    const table = new StringTable();
+    // Many distinct short strings (so slots are shared and overwritten), invalid UTF-8,
+    // multi-byte characters, the empty string and strings past the table's limit, each
+    // decoded several times in a shuffled order.
+    const samples: Buffer[] = [];
+    for (let i = 0; i < 10_000; i++) samples.push(Buffer.from(`user-${i}`));
+    samples.push(
+      Buffer.from([0xff, 0xfe, 0x41]),
+      Buffer.from('é€😀'),
+      Buffer.alloc(0),
+      Buffer.from('x'.repeat(33)),
+    );
+    samples.push(Buffer.from('GET'), Buffer.from('GET '), Buffer.from('GE'));
+    let seed = 7;
+    const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31);
+    const wrong: string[] = [];
+    for (let round = 0; round < 50_000; round++) {
+      const sample = samples[next() % samples.length];
+      // Embedded at an offset in a larger buffer, as fields are in a request.
+      const host = Buffer.concat([Buffer.from('ab'), sample, Buffer.from('cd')]);
+      const got = table.decode(host, 2, 2 + sample.length);
+      if (got !== sample.toString('utf8')) wrong.push(`${JSON.stringify(got)} for ${sample.toString('hex')}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('is what WireReader.repeatedString reads a string field with', () => {
+    const w = new WireWriter();
+    w.string('INFO');
+    w.string('INFO');
+    w.string('héllo wörld, longer than thirty-two bytes');
+    const table = new StringTable();
+    const r = new WireReader(Buffer.from(w.bytes()));
+    expect([r.repeatedString(table), r.repeatedString(table), r.repeatedString(table)]).toEqual([
+      'INFO',
+      'INFO',
+      'héllo wörld, longer than thirty-two bytes',
+    ]);
+    expect(r.pos).toBe(r.end);
   });
 });

@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   await forEachClickHouseTarget(async (url, label) => {
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'distlog-bench-'));
     try {
-      for (const row of await benchTarget(url, tmp)) results.push({ ClickHouse: label, ...row });
+      for (const row of await benchTarget(url, tmp, label)) results.push({ ClickHouse: label, ...row });
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
@@ -45,7 +45,15 @@ async function main(): Promise<void> {
     `\n${RECORDS} records (~330 B, 5 attributes) in requests of ${PER_REQUEST}, ${CONCURRENCY} in flight\n`,
   );
   console.table(results);
+  for (const line of goals) console.log(line);
   console.table(perRecordCosts());
+}
+
+/** Issue 16's goals for the collector, each beside what this run measured (filled by benchTarget). */
+const goals: string[] = [];
+
+function goal(target: string, what: string, met: boolean, measured: string): void {
+  goals.push(`goal (${target}): ${what}: ${met ? 'met' : 'NOT met'} (${measured})`);
 }
 
 /**
@@ -89,7 +97,7 @@ function perRecordCosts(): Array<Record<string, string>> {
   ];
 }
 
-async function benchTarget(url: string, tmp: string): Promise<Array<Record<string, string>>> {
+async function benchTarget(url: string, tmp: string, label: string): Promise<Array<Record<string, string>>> {
   const database = `distlog_bench_${Date.now()}`;
   const client = createClient({ url, request_timeout: 120_000 });
   try {
@@ -145,6 +153,7 @@ async function benchTarget(url: string, tmp: string): Promise<Array<Record<strin
       path: '@clickhouse/client JSONEachRow (ceiling)',
       'records/s': ceilingJson.toFixed(0),
       'x ceiling': '1.00',
+      'x RowBinary': '-',
       'collector CPU µs/record': '-',
       'collector peak RSS MB': '-',
     });
@@ -163,6 +172,7 @@ async function benchTarget(url: string, tmp: string): Promise<Array<Record<strin
       path: '@clickhouse/client RowBinary, pre-encoded',
       'records/s': ceilingRowBinary.toFixed(0),
       'x ceiling': (ceilingRowBinary / ceilingJson).toFixed(2),
+      'x RowBinary': '1.00',
       'collector CPU µs/record': '-',
       'collector peak RSS MB': '-',
     });
@@ -186,14 +196,26 @@ async function benchTarget(url: string, tmp: string): Promise<Array<Record<strin
       const stats = procStats(collector.child.pid!);
       if (stored !== RECORDS) throw new Error(`${name}: ${stored} of ${RECORDS} records stored`);
       const rate = RECORDS / (ms / 1000);
+      const cpuUs = ((stats.cpuMs - cpuBefore) * 1000) / RECORDS;
       results.push({
         path: name,
         'records/s': rate.toFixed(0),
         'x ceiling': (rate / ceilingJson).toFixed(2),
-        'collector CPU µs/record': (((stats.cpuMs - cpuBefore) * 1000) / RECORDS).toFixed(2),
+        'x RowBinary': (rate / ceilingRowBinary).toFixed(2),
+        'collector CPU µs/record': cpuUs.toFixed(2),
         'collector peak RSS MB': stats.peakRssMb.toFixed(0),
       });
+      const transport = name.includes('gRPC') ? 'gRPC' : 'HTTP';
+      goal(label, `${transport} ≤ 6 µs of collector CPU per record`, cpuUs <= 6, `${cpuUs.toFixed(2)} µs`);
+      goal(
+        label,
+        `${transport} ≥ 0.95× the pre-encoded RowBinary ceiling`,
+        rate / ceilingRowBinary >= 0.95,
+        `${(rate / ceilingRowBinary).toFixed(2)}×`,
+      );
     }
+    const peak = procStats(collector.child.pid!).peakRssMb;
+    goal(label, 'collector peak RSS ≤ 150 MB under the bench load', peak <= 150, `${peak.toFixed(0)} MB`);
     if (SOAK_SECONDS > 0) {
       console.log(`\nsteady load for ${SOAK_SECONDS} s over gRPC, collector RSS sampled every 10 s:`);
       const sender = grpcSender(collector.grpcPort);

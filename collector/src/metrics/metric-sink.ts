@@ -53,9 +53,19 @@ export class MetricSink implements Component {
     return this.rollup.definitions;
   }
 
-  /** Records that were stored (or dropped by rule): counted into every metric they match. */
-  observe(rows: readonly LogRow[]): void {
-    this.rollup.observe(rows);
+  /**
+   * Records of one request, stored or dropped by rule: tallied now, counted into every
+   * metric they match when the returned function is called (once the request is stored).
+   * After a reload in between, the tally counts under the definitions it was made with:
+   * the old rollup's points join the next write.
+   */
+  tally(rows: readonly LogRow[]): () => void {
+    const rollup = this.rollup;
+    const tally = rollup.tally(rows);
+    return () => {
+      rollup.merge(tally);
+      if (rollup !== this.rollup) this.take(rollup);
+    };
   }
 
   async start(): Promise<void> {

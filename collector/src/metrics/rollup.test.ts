@@ -68,6 +68,27 @@ describe('MetricRollup', () => {
     expect(warnings[0]).toMatch(/metric d has more than 2 groups/);
   });
 
+  it('counts a tally only when it is merged, adding to the groups already there', () => {
+    const rollup = new MetricRollup(
+      config(`metrics:
+  - { name: d, kind: distribution, value: ms, by: [service.name], retention: 30 }`),
+      100,
+    );
+    const rows = [5, 7].map((ms) =>
+      makeRow({ service: 'a', timeUnixNano: at(1), attrs: { ms: String(ms) } }),
+    );
+    rollup.observe(rows);
+    const tally = rollup.tally([...rows, makeRow({ service: 'a', timeUnixNano: at(1), attrs: { ms: 'x' } })]);
+    const unmerged = rollup.tally(rows);
+    void unmerged; // a request that was not stored: never merged, never counted
+    rollup.merge(tally);
+    const { points, missing } = rollup.drain();
+    expect(points.map((p) => [p.labelValues[0], p.count, p.sum, [...p.buckets!.values()]])).toEqual([
+      ['a', 4, 24, [2, 2]],
+    ]);
+    expect(missing).toEqual(new Map([['d', 1]]));
+  });
+
   it('names severities by their range', () => {
     expect([0, 1, 4, 5, 9, 12, 13, 17, 21, 24].map(severityName)).toEqual([
       'UNSPECIFIED',

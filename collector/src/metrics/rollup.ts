@@ -92,11 +92,26 @@ export class MetricRollup {
     return this.metrics.map((m) => m.config);
   }
 
+  /** Counts records at once (tally + merge). */
   observe(rows: readonly LogRow[]): void {
+    this.merge(this.tally(rows));
+  }
+
+  /**
+   * What `rows` add to each metric, without counting it yet: the pipeline tallies a
+   * request as it routes it and merges the tally once the request is stored, so the
+   * records need not be kept until then.
+   */
+  tally(rows: readonly LogRow[]): MetricTally {
     const metrics = this.metrics;
+    const tally: MetricTally = {
+      points: metrics.map(() => new Map<string, MetricPoint>()),
+      missing: metrics.map(() => 0),
+    };
     for (const row of rows) {
       let minute = -1;
-      for (const m of metrics) {
+      for (let k = 0; k < metrics.length; k++) {
+        const m = metrics[k];
         if (!m.test(row)) continue;
         let value = 0;
         const valueKey = m.config.value;
@@ -104,7 +119,7 @@ export class MetricRollup {
           const i = row.attributes.keys.indexOf(valueKey);
           value = i < 0 ? NaN : Number(row.attributes.values[i]);
           if (!Number.isFinite(value) || row.attributes.values[i] === '') {
-            m.missing++;
+            tally.missing[k]++;
             continue;
           }
         }
@@ -114,51 +129,38 @@ export class MetricRollup {
           const seconds = Math.min(Math.max(Math.floor(Number(row.timeUnixNano) / 1e9), 0), 4_294_967_295);
           minute = seconds - (seconds % 60);
         }
-        this.add(m, row, value, minute);
+        addTo(tally.points[k], m, row, value, minute);
       }
     }
+    return tally;
   }
 
-  private add(m: CompiledMetric, row: LogRow, value: number, minute: number): void {
-    const fields = m.fields;
-    let key = String(minute);
-    for (let i = 0; i < fields.length; i++) key += '\u0001' + fields[i](row);
-    let point = m.points.get(key);
-    const labelValues = point ? point.labelValues : fields.map((f) => f(row));
-    if (!point && m.points.size >= this.maxSeries) {
-      m.overflowed++;
-      if (!m.warned)
-        this.warn(
-          `metric ${m.config.name} has more than ${this.maxSeries} groups: new ones are counted as "${OVERFLOW_LABEL}"`,
-          {
-            metric: m.config.name,
-            maxSeries: this.maxSeries,
-          },
-        );
-      m.warned = true;
-      labelValues.fill(OVERFLOW_LABEL);
-      key = `${minute}\u0001${labelValues.join('\u0001')}`;
-      point = m.points.get(key);
-    }
-    if (!point) {
-      point = {
-        metric: m.config.name,
-        minute,
-        labelKeys: m.config.by,
-        labelValues,
-        retentionDays: m.config.retentionDays,
-        count: 0,
-        sum: 0,
-        ...(m.config.kind === 'distribution' ? { buckets: new Map<number, number>() } : {}),
-      };
-      m.points.set(key, point);
-    }
-    point.count++;
-    point.sum += value;
-    if (point.buckets) {
-      const b = bucketOf(value);
-      point.buckets.set(b, (point.buckets.get(b) ?? 0) + 1);
-    }
+  /** Counts a tally (of this rollup's metrics); groups past maxSeries go under OVERFLOW_LABEL. */
+  merge(tally: MetricTally): void {
+    this.metrics.forEach((m, k) => {
+      m.missing += tally.missing[k];
+      for (const [key, point] of tally.points[k]) {
+        const into = m.points.get(key);
+        if (into) combine(into, point);
+        else if (m.points.size < this.maxSeries) m.points.set(key, point);
+        else this.overflow(m, point);
+      }
+    });
+  }
+
+  private overflow(m: CompiledMetric, point: MetricPoint): void {
+    m.overflowed += point.count;
+    if (!m.warned)
+      this.warn(
+        `metric ${m.config.name} has more than ${this.maxSeries} groups: new ones are counted as "${OVERFLOW_LABEL}"`,
+        { metric: m.config.name, maxSeries: this.maxSeries },
+      );
+    m.warned = true;
+    point.labelValues.fill(OVERFLOW_LABEL);
+    const key = `${point.minute}\u0001${point.labelValues.join('\u0001')}`;
+    const into = m.points.get(key);
+    if (into) combine(into, point);
+    else m.points.set(key, point);
   }
 
   /** What accumulated since the last drain, and the counts of records without a usable value. */
@@ -175,5 +177,52 @@ export class MetricRollup {
       m.overflowed = 0;
     }
     return { points, missing, overflowed };
+  }
+}
+
+/** One request's contribution to a rollup's metrics (MetricRollup.tally), by metric index. */
+export interface MetricTally {
+  points: Array<Map<string, MetricPoint>>;
+  /** Records without a usable value, per metric. */
+  missing: number[];
+}
+
+function addTo(
+  points: Map<string, MetricPoint>,
+  m: CompiledMetric,
+  row: LogRow,
+  value: number,
+  minute: number,
+): void {
+  const fields = m.fields;
+  let key = String(minute);
+  for (let i = 0; i < fields.length; i++) key += '\u0001' + fields[i](row);
+  let point = points.get(key);
+  if (!point) {
+    point = {
+      metric: m.config.name,
+      minute,
+      labelKeys: m.config.by,
+      labelValues: fields.map((f) => f(row)),
+      retentionDays: m.config.retentionDays,
+      count: 0,
+      sum: 0,
+      ...(m.config.kind === 'distribution' ? { buckets: new Map<number, number>() } : {}),
+    };
+    points.set(key, point);
+  }
+  point.count++;
+  point.sum += value;
+  if (point.buckets) {
+    const b = bucketOf(value);
+    point.buckets.set(b, (point.buckets.get(b) ?? 0) + 1);
+  }
+}
+
+function combine(into: MetricPoint, point: MetricPoint): void {
+  into.count += point.count;
+  into.sum += point.sum;
+  if (into.buckets && point.buckets) {
+    for (const [b, n] of point.buckets) into.buckets.set(b, (into.buckets.get(b) ?? 0) + n);
   }
 }

@@ -101,7 +101,7 @@ describe('RoutingPipeline', () => {
   it('stores each record in its tier, copies errors to the destination, drops and refuses by rule', async () => {
     const current = routes();
     const pipeline = new RoutingPipeline(current, metrics, undefined, {
-      observe: (rows) => observed.push(...rows),
+      tally: (rows) => () => observed.push(...rows),
     });
     const partial = await pipeline.consume(
       [
@@ -135,7 +135,7 @@ describe('RoutingPipeline', () => {
 
   it('a request sent again while its first copy is pending is stored once and not counted again', async () => {
     const pipeline = new RoutingPipeline(routes(), metrics, undefined, {
-      observe: (rows) => observed.push(...rows),
+      tally: (rows) => () => observed.push(...rows),
     });
     const rows = [makeRow({ body: 'once' })];
     const [first, again] = await Promise.all([pipeline.consume(rows, 7n), pipeline.consume(rows, 7n)]);

@@ -34,6 +34,12 @@ export interface TailRecord {
 
 const MAX_BUFFERED = 8 * 1024 * 1024;
 
+/** One request's records for one tier, as the `data:` line subscribers get. */
+export interface TailEvent {
+  text: string;
+  records: number;
+}
+
 interface Subscriber {
   res: http.ServerResponse;
   dropped: number;
@@ -46,20 +52,30 @@ export class TailHub implements Component {
     return this.subscribers.size;
   }
 
-  /** Records stored in `table` (one request's); a no-op without subscribers. */
-  publish(table: string, rows: readonly LogRow[]): void {
-    if (this.subscribers.size === 0 || rows.length === 0) return;
-    const event = `data: ${JSON.stringify(rows.map((r) => tailRecord(table, r)))}\n\n`;
+  /**
+   * One request's records stored in `table`, rendered as the event subscribers get;
+   * undefined without subscribers. Rendered as the request is routed (its records are not
+   * kept while they are stored) and sent once they are stored.
+   */
+  render(table: string, rows: readonly LogRow[]): TailEvent | undefined {
+    if (this.subscribers.size === 0 || rows.length === 0) return undefined;
+    return {
+      text: `data: ${JSON.stringify(rows.map((r) => tailRecord(table, r)))}\n\n`,
+      records: rows.length,
+    };
+  }
+
+  send(event: TailEvent): void {
     for (const s of this.subscribers) {
       if (s.res.writableLength > MAX_BUFFERED) {
-        s.dropped += rows.length;
+        s.dropped += event.records;
         continue;
       }
       if (s.dropped > 0) {
         s.res.write(`event: dropped\ndata: ${JSON.stringify({ records: s.dropped })}\n\n`);
         s.dropped = 0;
       }
-      s.res.write(event);
+      s.res.write(event.text);
     }
   }
 

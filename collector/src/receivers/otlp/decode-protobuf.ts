@@ -7,11 +7,15 @@ import {
   WIRE_LEN,
   WIRE_VARINT,
   DecodeError,
+  StringTable,
   WireReader,
   expectWireType,
 } from '@distlog/proto';
 import type { DecodeLimits, DecodedRequest } from './decode-common';
 import { finishRecordTimes, rejectRecord, validateId } from './decode-common';
+
+/** Keys, names and short values repeat from record to record: decoded once (StringTable). */
+const STRINGS = new StringTable();
 
 /**
  * Decodes an OTLP ExportLogsServiceRequest (protobuf) straight into LogRows.
@@ -178,11 +182,11 @@ function decodeScope(r: WireReader, end: number, scope: ScopeInfo, limits: Decod
     switch (tag >>> 3) {
       case 1:
         expectWireType('name', tag & 7, WIRE_LEN);
-        scope.name = r.string();
+        scope.name = r.repeatedString(STRINGS);
         break;
       case 2:
         expectWireType('version', tag & 7, WIRE_LEN);
-        scope.version = r.string();
+        scope.version = r.repeatedString(STRINGS);
         break;
       case 3:
         expectWireType('attributes', tag & 7, WIRE_LEN);
@@ -234,7 +238,7 @@ function decodeLogRecord(
         break;
       case 3:
         expectWireType('severity_text', wireType, WIRE_LEN);
-        row.severityText = r.string();
+        row.severityText = r.repeatedString(STRINGS);
         break;
       case 5: {
         expectWireType('body', wireType, WIRE_LEN);
@@ -272,7 +276,7 @@ function decodeLogRecord(
         break;
       case 12:
         expectWireType('event_name', wireType, WIRE_LEN);
-        row.eventName = r.string();
+        row.eventName = r.repeatedString(STRINGS);
         break;
       default:
         r.skip(wireType);
@@ -296,7 +300,7 @@ function decodeKeyValueInto(r: WireReader, into: Attributes, limits: DecodeLimit
       switch (tag >>> 3) {
         case 1:
           expectWireType('key', tag & 7, WIRE_LEN);
-          key = r.string();
+          key = r.repeatedString(STRINGS);
           break;
         case 2: {
           expectWireType('value', tag & 7, WIRE_LEN);
@@ -342,7 +346,7 @@ function decodeAnyValue(
     switch (tag >>> 3) {
       case 1: {
         expectWireType('string_value', wireType, WIRE_LEN);
-        const s = r.string();
+        const s = r.repeatedString(STRINGS);
         out = nested ? JSON.stringify(s) : s;
         break;
       }
@@ -393,7 +397,7 @@ function decodeAnyValue(
               const kvTag = r.varint();
               if (kvTag >>> 3 === 1) {
                 expectWireType('key', kvTag & 7, WIRE_LEN);
-                key = r.string();
+                key = r.repeatedString(STRINGS);
               } else if (kvTag >>> 3 === 2) {
                 expectWireType('value', kvTag & 7, WIRE_LEN);
                 const valueEnd = r.lengthDelimitedEnd();

@@ -92,11 +92,12 @@ export class Ingest {
     this.metrics?.received.inc({ transport }, decoded.rows.length + decoded.rejected);
     if (decoded.rejected > 0)
       this.metrics?.refused.inc({ transport, reason: 'invalid_record' }, decoded.rejected);
+    const { rejected, rejectionMessage } = decoded;
     try {
-      return {
-        ok: true,
-        partial: mergePartial(decoded, await this.consumer.consume(decoded.rows, requestId)),
-      };
+      const stored = this.consumer.consume(decoded.rows, requestId);
+      // The records are encoded, queued or tallied by now: nothing here keeps them while they are stored.
+      decoded = undefined;
+      return { ok: true, partial: mergePartial({ rejected, rejectionMessage }, await stored) };
     } catch (err) {
       return this.failed(transport, err, 'storing');
     }
