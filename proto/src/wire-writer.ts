@@ -15,6 +15,7 @@ export const WIRE_LEN = 2;
 export const WIRE_FIXED32 = 5;
 
 const TWO_32 = 2 ** 32;
+const HEX_DIGITS = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 
 export class WireWriter {
   buf: Buffer;
@@ -151,6 +152,40 @@ export class WireWriter {
   lengthPrefixed(bytes: Uint8Array): void {
     this.uint32(bytes.length);
     this.raw(bytes);
+  }
+
+  /** `src[start, end)` as they are (short runs copied in JavaScript: a call into Buffer#copy costs more). */
+  copyFrom(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.reserve(n);
+    const buf = this.buf;
+    if (n < 64) {
+      let p = this.pos;
+      for (let i = start; i < end; i++) buf[p++] = src[i];
+    } else {
+      buf.set(src.subarray(start, end), this.pos);
+    }
+    this.pos += n;
+  }
+
+  /** `src[start, end)` as a length-prefixed string (bytes known to be UTF-8: copied, not decoded). */
+  stringBytes(src: Uint8Array, start: number, end: number): void {
+    this.uint32(end - start);
+    this.copyFrom(src, start, end);
+  }
+
+  /** `src[start, start + n)` as a length-prefixed string of 2n lower-case hex digits (trace and span ids). */
+  hexString(src: Uint8Array, start: number, n: number): void {
+    this.uint32(2 * n);
+    this.reserve(2 * n);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = start; i < start + n; i++) {
+      const b = src[i];
+      buf[p++] = HEX_DIGITS[b >> 4];
+      buf[p++] = HEX_DIGITS[b & 15];
+    }
+    this.pos = p;
   }
 
   raw(bytes: Uint8Array): void {

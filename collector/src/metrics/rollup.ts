@@ -1,4 +1,5 @@
 import type { MetricConfig } from '../config/metrics-config';
+import { attributeValue } from '../model/log-row';
 import type { LogRow } from '../model/log-row';
 import { compileMatch } from '../router/router';
 import { bucketOf } from './sketch';
@@ -45,11 +46,6 @@ export function severityName(n: number): string {
   return SEVERITY_NAMES[n <= 0 ? 0 : Math.min(6, Math.ceil(n / 4))];
 }
 
-function attribute(keys: string[], values: string[], key: string): string {
-  const i = keys.indexOf(key);
-  return i < 0 ? '' : values[i];
-}
-
 export function fieldReader(field: string): Field {
   switch (field) {
     case 'service.name':
@@ -63,9 +59,12 @@ export function fieldReader(field: string): Field {
   }
   if (field.startsWith('resource.')) {
     const key = field.slice('resource.'.length);
-    return (r) => attribute(r.resource.attributes.keys, r.resource.attributes.values, key);
+    return (r) => {
+      const i = r.resource.attributes.keys.indexOf(key);
+      return i < 0 ? '' : r.resource.attributes.values[i];
+    };
   }
-  return (r) => attribute(r.attributes.keys, r.attributes.values, field);
+  return (r) => attributeValue(r, field) ?? '';
 }
 
 export class MetricRollup {
@@ -116,9 +115,9 @@ export class MetricRollup {
         let value = 0;
         const valueKey = m.config.value;
         if (valueKey !== undefined) {
-          const i = row.attributes.keys.indexOf(valueKey);
-          value = i < 0 ? NaN : Number(row.attributes.values[i]);
-          if (!Number.isFinite(value) || row.attributes.values[i] === '') {
+          const text = attributeValue(row, valueKey);
+          value = text === undefined ? NaN : Number(text);
+          if (!Number.isFinite(value) || text === '') {
             tally.missing[k]++;
             continue;
           }

@@ -55,6 +55,70 @@ export interface LogRow {
   scope: ScopeInfo;
   /** The message's pattern id as [high, low] 32-bit halves (model/pattern.ts), set when first stored. */
   patternId?: [number, number];
+  /**
+   * The record's own columns already in RowBinary, set by the protobuf decoder for records
+   * of the common shape (see receivers/otlp/lazy-row.ts): the table writers copy them
+   * instead of encoding the strings again.
+   */
+  rowBinary?: RowBinaryParts;
+}
+
+/**
+ * A record's own columns in RowBinary (sinks/clickhouse/row-binary.ts, LOG_COLUMNS order),
+ * in three runs of `scratch.buf`, because the columns of its resource and scope (shared by
+ * a request's records, encoded once) fall between them:
+ *   [a, b) TimeUnixNano … SeverityText   [b, c) EventName … TraceFlags
+ *   [c, d) LogAttributes.key, LogAttributes.value, DroppedAttributesCount
+ */
+export interface RowBinaryParts {
+  /** One request's encoded records (read through `.buf`, which may have grown since). */
+  scratch: { buf: Buffer };
+  a: number;
+  b: number;
+  c: number;
+  d: number;
+}
+
+/**
+ * A record attribute's value, or undefined when the record has none of that key. Reads a
+ * record decoded lazily (`rowBinary` set) from its encoded columns without decoding the rest.
+ */
+export function attributeValue(row: LogRow, key: string): string | undefined {
+  const parts = row.rowBinary;
+  if (parts) return encodedAttribute(parts, key);
+  const i = row.attributes.keys.indexOf(key);
+  return i < 0 ? undefined : row.attributes.values[i];
+}
+
+/** In [c, d): a LEB128 count and length-prefixed keys, then the same for the values; all ASCII (the fast path's condition). */
+function encodedAttribute(parts: RowBinaryParts, key: string): string | undefined {
+  const buf = parts.scratch.buf;
+  let p = parts.c;
+  const count = buf[p++]; // at most 127 attributes take the fast path (one-byte count)
+  let found = -1;
+  for (let i = 0; i < count; i++) {
+    const len = buf[p++]; // keys of at most 127 bytes take the fast path
+    if (found < 0 && len === key.length) {
+      let j = 0;
+      while (j < len && buf[p + j] === key.charCodeAt(j)) j++;
+      if (j === len) found = i;
+    }
+    p += len;
+  }
+  if (found < 0) return undefined;
+  p++; // the values' count, the same
+  for (let i = 0; ; i++) {
+    let len = 0;
+    let shift = 0;
+    let b: number;
+    do {
+      b = buf[p++];
+      len |= (b & 0x7f) << shift;
+      shift += 7;
+    } while (b >= 0x80);
+    if (i === found) return buf.toString('latin1', p, p + len);
+    p += len;
+  }
 }
 
 export const UNKNOWN_SERVICE = 'unknown_service';

@@ -31,10 +31,17 @@ const isWord = (c: number) => c < 128 && (CLASS[c] & 1) !== 0;
 const isDigit = (c: number) => c < 128 && (CLASS[c] & 4) !== 0;
 const isHex = (c: number) => c < 128 && (CLASS[c] & 2) !== 0;
 
-/** `s[at…]` is `-` followed by `n` hex digits. */
-function dashHex(s: string, at: number, n: number, end: number): boolean {
-  if (at + n >= end || s.charCodeAt(at) !== 45) return false;
-  for (let k = 1; k <= n; k++) if (!isHex(s.charCodeAt(at + k))) return false;
+/**
+ * The message's first characters, where fill() reads them: a string's character codes, or
+ * the bytes of an ASCII message as the collector received it (the same codes — so a message
+ * gets the same id whether or not it was ever decoded into a string).
+ */
+const input = new Uint16Array(PATTERN_PREFIX_CHARS);
+
+/** `input[at…]` is `-` followed by `n` hex digits. */
+function dashHex(at: number, n: number, end: number): boolean {
+  if (at + n >= end || input[at] !== 45) return false;
+  for (let k = 1; k <= n; k++) if (!isHex(input[at + k])) return false;
   return true;
 }
 
@@ -46,18 +53,25 @@ const HEX_CODES = codesOf(HEX);
 const UUID_CODES = codesOf(UUID);
 const NUM_CODES = codesOf(NUM);
 
-/** Writes the template of `s` into `out[0…length)`; returns the length. */
-function fill(s: string): number {
-  let m = 0;
+/** Puts the first characters of `s` in `input`; returns how many. */
+function loadString(s: string): number {
   const end = Math.min(s.length, PATTERN_PREFIX_CHARS);
+  for (let i = 0; i < end; i++) input[i] = s.charCodeAt(i);
+  return end;
+}
+
+/** Writes the template of `input[0…end)` into `out[0…length)`; returns the length. */
+function fill(end: number): number {
+  let m = 0;
   let i = 0;
   let start = 0;
   while (i < end) {
-    const c = s.charCodeAt(i);
+    const c = input[i];
     if (c === 34 || c === 39) {
-      const close = s.indexOf(c === 34 ? '"' : "'", i + 1);
-      if (close >= 0 && close < end) {
-        for (let k = start; k < i; k++) out[m++] = s.charCodeAt(k);
+      let close = i + 1;
+      while (close < end && input[close] !== c) close++;
+      if (close < end) {
+        for (let k = start; k < i; k++) out[m++] = input[k];
         out.set(STR_CODES, m);
         m += STR_CODES.length;
         i = start = close + 1;
@@ -74,20 +88,20 @@ function fill(s: string): number {
     let j = i;
     let allHex = true;
     while (j < end) {
-      const d = s.charCodeAt(j);
+      const d = input[j];
       if (!isWord(d)) break;
       if (allHex && !isHex(d)) allHex = false;
       j++;
     }
     if (allHex && j - i >= 8) {
-      for (let k = start; k < i; k++) out[m++] = s.charCodeAt(k);
+      for (let k = start; k < i; k++) out[m++] = input[k];
       const uuid =
         j - i === 8 &&
-        dashHex(s, j, 4, end) &&
-        dashHex(s, j + 5, 4, end) &&
-        dashHex(s, j + 10, 4, end) &&
-        dashHex(s, j + 15, 12, end) &&
-        !(j + 28 < end && isWord(s.charCodeAt(j + 28)));
+        dashHex(j, 4, end) &&
+        dashHex(j + 5, 4, end) &&
+        dashHex(j + 10, 4, end) &&
+        dashHex(j + 15, 12, end) &&
+        !(j + 28 < end && isWord(input[j + 28]));
       const codes = uuid ? UUID_CODES : HEX_CODES;
       out.set(codes, m);
       m += codes.length;
@@ -96,27 +110,27 @@ function fill(s: string): number {
     }
     if (isDigit(c)) {
       let k = i;
-      while (k < j && isDigit(s.charCodeAt(k))) k++;
+      while (k < j && isDigit(input[k])) k++;
       // A decimal part runs on past the word's end (12.5), and the word after it (12.5ms).
-      if (k === j && k + 1 < end && s.charCodeAt(k) === 46 && isDigit(s.charCodeAt(k + 1))) {
+      if (k === j && k + 1 < end && input[k] === 46 && isDigit(input[k + 1])) {
         k += 2;
-        while (k < end && isDigit(s.charCodeAt(k))) k++;
+        while (k < end && isDigit(input[k])) k++;
         j = k;
-        while (j < end && isWord(s.charCodeAt(j))) j++;
+        while (j < end && isWord(input[j])) j++;
       }
-      for (let q = start; q < i; q++) out[m++] = s.charCodeAt(q);
+      for (let q = start; q < i; q++) out[m++] = input[q];
       out.set(NUM_CODES, m);
       m += NUM_CODES.length;
       start = k;
     }
     i = j;
   }
-  for (let k = start; k < end; k++) out[m++] = s.charCodeAt(k);
+  for (let k = start; k < end; k++) out[m++] = input[k];
   return m;
 }
 
 export function templateOf(body: string): string {
-  const n = fill(body);
+  const n = fill(loadString(body));
   let text = '';
   for (let k = 0; k < n; k += 4096) text += String.fromCharCode(...out.subarray(k, Math.min(n, k + 4096)));
   return text;
@@ -128,7 +142,17 @@ export function templateOf(body: string): string {
  * means "no pattern id", the rows stored before the column existed).
  */
 export function patternIdOf(body: string): [number, number] {
-  const n = fill(body);
+  return idOfTemplate(fill(loadString(body)));
+}
+
+/** patternIdOf() of a message given as ASCII bytes `buf[start, end)` (all < 0x80: the caller checked). */
+export function patternIdOfAscii(buf: Uint8Array, start: number, end: number): [number, number] {
+  const n = Math.min(end - start, PATTERN_PREFIX_CHARS);
+  for (let i = 0; i < n; i++) input[i] = buf[start + i];
+  return idOfTemplate(fill(n));
+}
+
+function idOfTemplate(n: number): [number, number] {
   let h1 = 0x811c9dc5;
   let h2 = 0x9747b28c;
   for (let k = 0; k < n; k++) {

@@ -1,4 +1,5 @@
 import type { LogRow } from '../model/log-row';
+import { attributeValue } from '../model/log-row';
 import type { ActionConfig, MatchConfig, RuleConfig } from '../config/rules-config';
 
 /**
@@ -98,10 +99,10 @@ export function compileMatch(match: MatchConfig): Predicate {
   }
   for (const cond of match.attributes ?? []) {
     tests.push((r) => {
-      const i = r.attributes.keys.indexOf(cond.key);
-      if (cond.exists !== undefined && i >= 0 !== cond.exists) return false;
-      if (cond.equals !== undefined && (i < 0 || r.attributes.values[i] !== cond.equals)) return false;
-      if (cond.pattern !== undefined && (i < 0 || !cond.pattern.test(r.attributes.values[i]))) return false;
+      const value = attributeValue(r, cond.key);
+      if (cond.exists !== undefined && (value !== undefined) !== cond.exists) return false;
+      if (cond.equals !== undefined && value !== cond.equals) return false;
+      if (cond.pattern !== undefined && (value === undefined || !cond.pattern.test(value))) return false;
       return true;
     });
   }

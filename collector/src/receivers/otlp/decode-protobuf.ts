@@ -9,8 +9,10 @@ import {
   DecodeError,
   StringTable,
   WireReader,
+  WireWriter,
   expectWireType,
 } from '@distlog/proto';
+import { decodeRecordFast } from './lazy-row';
 import type { DecodeLimits, DecodedRequest } from './decode-common';
 import { finishRecordTimes, rejectRecord, validateId } from './decode-common';
 
@@ -25,6 +27,8 @@ const STRINGS = new StringTable();
 export function decodeLogsRequestProtobuf(buf: Buffer, limits: DecodeLimits): DecodedRequest {
   const r = new WireReader(buf);
   const out: DecodedRequest = { rows: [], rejected: 0, rejectionMessage: '' };
+  // The records' own columns in RowBinary (lazy-row.ts): about the request's size.
+  const scratch = new WireWriter(buf.length + (buf.length >> 2) + 256);
   let index = 0;
   while (r.pos < r.end) {
     const tag = r.varint();
@@ -33,7 +37,7 @@ export function decodeLogsRequestProtobuf(buf: Buffer, limits: DecodeLimits): De
       expectWireType('resource_logs', tag & 7, WIRE_LEN);
       try {
         const end = r.lengthDelimitedEnd();
-        decodeResourceLogs(r, end, out, limits, index);
+        decodeResourceLogs(r, end, out, limits, index, scratch);
       } catch (err) {
         throw err instanceof DecodeError ? err.at(`resource_logs[${index}]`) : err;
       }
@@ -51,6 +55,7 @@ function decodeResourceLogs(
   out: DecodedRequest,
   limits: DecodeLimits,
   index: number,
+  scratch: WireWriter,
 ): void {
   // Rows point at this object; a `resource` field that arrives after `scope_logs` still fills it in.
   const resource: ResourceInfo = {
@@ -84,6 +89,7 @@ function decodeResourceLogs(
             out,
             limits,
             `resource_logs[${index}].scope_logs[${scopeIndex}]`,
+            scratch,
           );
         } catch (err) {
           throw err instanceof DecodeError ? err.at(`scope_logs[${scopeIndex}]`) : err;
@@ -130,6 +136,7 @@ function decodeScopeLogs(
   out: DecodedRequest,
   limits: DecodeLimits,
   where: string,
+  scratch: WireWriter,
 ): void {
   const scope: ScopeInfo = { name: '', version: '', attributes: emptyAttributes(), schemaUrl: '' };
   let recordIndex = 0;
@@ -154,6 +161,23 @@ function decodeScopeLogs(
         } catch (err) {
           throw err instanceof DecodeError ? err.at(`log_records[${recordIndex}]`) : err;
         }
+        const recordStart = r.pos;
+        const lazy = decodeRecordFast(
+          r,
+          recordEnd,
+          resource,
+          scope,
+          limits,
+          STRINGS,
+          scratch,
+          decodeLogRecord,
+        );
+        if (lazy) {
+          out.rows.push(lazy);
+          recordIndex++;
+          break;
+        }
+        r.pos = recordStart;
         try {
           out.rows.push(decodeLogRecord(r, recordEnd, resource, scope, limits));
         } catch (err) {

@@ -100,11 +100,32 @@ export class RowBinaryWriter extends WireWriter {
     } else {
       this.fixed32(seconds);
     }
+    if (row.resource !== this.lastResource || row.scope !== this.lastScope) this.encodeOrigin(row);
+    const parts = row.rowBinary;
+    if (parts) {
+      // Decoded the fast way (receivers/otlp/lazy-row.ts): its own columns are encoded already.
+      const encoded = parts.scratch.buf;
+      this.copyFrom(encoded, parts.a, parts.b);
+      this.raw(this.originBytes);
+      this.copyFrom(encoded, parts.b, parts.c);
+      this.raw(this.contextBytes);
+      this.copyFrom(encoded, parts.c, parts.d);
+    } else {
+      this.ownColumns(row);
+    }
+    this.raw(this.batchIdBytes);
+    this.raw(requestIdBytes);
+    const [high, low] = (row.patternId ??= patternIdOf(row.body));
+    this.fixed32(low);
+    this.fixed32(high);
+  }
+
+  /** A record's columns from TimeUnixNano to DroppedAttributesCount, with its resource's and scope's. */
+  private ownColumns(row: LogRow): void {
     this.fixed64(row.timeUnixNano);
     this.fixed64(row.observedTimeUnixNano);
     this.byte(row.severityNumber);
     this.string(row.severityText);
-    if (row.resource !== this.lastResource || row.scope !== this.lastScope) this.encodeOrigin(row);
     this.raw(this.originBytes);
     this.string(row.eventName);
     this.string(row.body);
@@ -114,11 +135,6 @@ export class RowBinaryWriter extends WireWriter {
     this.raw(this.contextBytes);
     this.attributes(row.attributes);
     this.fixed32(row.droppedAttributesCount);
-    this.raw(this.batchIdBytes);
-    this.raw(requestIdBytes);
-    const [high, low] = (row.patternId ??= patternIdOf(row.body));
-    this.fixed32(low);
-    this.fixed32(high);
   }
 
   /** The resource's and scope's columns of `row`, encoded aside once for every row that shares them. */
