@@ -71,8 +71,14 @@ export interface LogRow {
  *   [c, d) LogAttributes.key, LogAttributes.value, DroppedAttributesCount
  */
 export interface RowBinaryParts {
-  /** One request's encoded records (read through `.buf`, which may have grown since). */
-  scratch: { buf: Buffer };
+  /**
+   * Where the decoder encodes records, reused request after request: the runs are valid
+   * while `scratch.generation` is still `generation` (the request's records are routed and
+   * encoded by the table writers before the next request is decoded; a stage that reads
+   * them later reads the fields instead).
+   */
+  scratch: { buf: Buffer; generation: number };
+  generation: number;
   a: number;
   b: number;
   c: number;
@@ -85,7 +91,7 @@ export interface RowBinaryParts {
  */
 export function attributeValue(row: LogRow, key: string): string | undefined {
   const parts = row.rowBinary;
-  if (parts) return encodedAttribute(parts, key);
+  if (parts && parts.generation === parts.scratch.generation) return encodedAttribute(parts, key);
   const i = row.attributes.keys.indexOf(key);
   return i < 0 ? undefined : row.attributes.values[i];
 }

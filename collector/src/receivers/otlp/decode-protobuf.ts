@@ -9,15 +9,16 @@ import {
   DecodeError,
   StringTable,
   WireReader,
-  WireWriter,
   expectWireType,
 } from '@distlog/proto';
-import { decodeRecordFast } from './lazy-row';
+import { RecordScratch, decodeRecordFast } from './lazy-row';
 import type { DecodeLimits, DecodedRequest } from './decode-common';
 import { finishRecordTimes, rejectRecord, validateId } from './decode-common';
 
 /** Keys, names and short values repeat from record to record: decoded once (StringTable). */
 const STRINGS = new StringTable();
+/** The records' own columns in RowBinary, request after request (lazy-row.ts). */
+const SCRATCH = new RecordScratch(256 * 1024);
 
 /**
  * Decodes an OTLP ExportLogsServiceRequest (protobuf) straight into LogRows.
@@ -27,8 +28,7 @@ const STRINGS = new StringTable();
 export function decodeLogsRequestProtobuf(buf: Buffer, limits: DecodeLimits): DecodedRequest {
   const r = new WireReader(buf);
   const out: DecodedRequest = { rows: [], rejected: 0, rejectionMessage: '' };
-  // The records' own columns in RowBinary (lazy-row.ts): about the request's size.
-  const scratch = new WireWriter(buf.length + (buf.length >> 2) + 256);
+  const scratch = SCRATCH.next();
   let index = 0;
   while (r.pos < r.end) {
     const tag = r.varint();
@@ -55,7 +55,7 @@ function decodeResourceLogs(
   out: DecodedRequest,
   limits: DecodeLimits,
   index: number,
-  scratch: WireWriter,
+  scratch: RecordScratch,
 ): void {
   // Rows point at this object; a `resource` field that arrives after `scope_logs` still fills it in.
   const resource: ResourceInfo = {
@@ -136,7 +136,7 @@ function decodeScopeLogs(
   out: DecodedRequest,
   limits: DecodeLimits,
   where: string,
-  scratch: WireWriter,
+  scratch: RecordScratch,
 ): void {
   const scope: ScopeInfo = { name: '', version: '', attributes: emptyAttributes(), schemaUrl: '' };
   let recordIndex = 0;

@@ -120,6 +120,37 @@ describe('the protobuf decoder fast path (LazyRow)', () => {
     expect(usual).toBeGreaterThan(100);
   });
 
+  it('records read after the next request was decoded are encoded from their fields (the scratch moved on)', () => {
+    const request = (body: string) =>
+      encodeLogsRequest({
+        resource_logs: [
+          {
+            scope_logs: [
+              {
+                log_records: [
+                  {
+                    time_unix_nano: '5',
+                    body: { string_value: body },
+                    attributes: [kv('k', { string_value: body })],
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      });
+    const [first] = decodeLogsRequestProtobuf(request('first request'), limits).rows;
+    const expected = rowBinary(
+      [plain(decodeLogsRequestProtobuf(request('first request'), limits).rows[0])],
+      false,
+    );
+    const [second] = decodeLogsRequestProtobuf(request('second, longer request'), limits).rows;
+    expect(first.rowBinary).toBeDefined();
+    expect(rowBinary([first], false)).toBe(expected);
+    expect(attributeValue(first, 'k')).toBe('first request');
+    expect(attributeValue(second, 'k')).toBe('second, longer request');
+  });
+
   it('a stage that changes a lazily decoded field is heard: the row is encoded from its fields', () => {
     const request = encodeLogsRequest({
       resource_logs: [

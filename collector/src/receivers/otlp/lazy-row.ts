@@ -1,7 +1,7 @@
 import type { Attributes, LogRow, ResourceInfo, RowBinaryParts, ScopeInfo } from '../../model/log-row';
 import { patternIdOf, patternIdOfAscii } from '../../model/pattern';
-import type { StringTable, WireWriter } from '@distlog/proto';
-import { DecodeError, WireReader } from '@distlog/proto';
+import type { StringTable } from '@distlog/proto';
+import { DecodeError, WireReader, WireWriter } from '@distlog/proto';
 import type { DecodeLimits } from './decode-common';
 
 /**
@@ -33,6 +33,22 @@ export type FullRecordDecoder = (
   limits: DecodeLimits,
 ) => LogRow;
 
+/**
+ * Where records' own columns are encoded as they are decoded: one per thread, reused for
+ * every request (a new generation each time; see RowBinaryParts).
+ */
+export class RecordScratch extends WireWriter {
+  generation = 0;
+
+  /** Starts the next request's records (a scratch grown past 4 MiB by a big request is let go). */
+  next(): this {
+    if (this.buf.length > 4 * 1024 * 1024) this.buf = Buffer.allocUnsafe(256 * 1024);
+    this.pos = 0;
+    this.generation++;
+    return this;
+  }
+}
+
 export class LazyRow implements LogRow, RowBinaryParts {
   timeUnixNano = 0n;
   observedTimeUnixNano = 0n;
@@ -44,6 +60,7 @@ export class LazyRow implements LogRow, RowBinaryParts {
   patternId: [number, number] | undefined = undefined;
   /** Its own columns in RowBinary; undefined once a stage changed a field they hold. */
   rowBinary: RowBinaryParts | undefined = this;
+  generation: number;
   a = 0;
   b = 0;
   c = 0;
@@ -51,7 +68,7 @@ export class LazyRow implements LogRow, RowBinaryParts {
   private decoded: LogRow | undefined = undefined;
 
   constructor(
-    readonly scratch: WireWriter,
+    readonly scratch: RecordScratch,
     readonly resource: ResourceInfo,
     readonly scope: ScopeInfo,
     /** The record's bytes in the request, and how to decode them in full. */
@@ -60,7 +77,9 @@ export class LazyRow implements LogRow, RowBinaryParts {
     private readonly end: number,
     private readonly limits: DecodeLimits,
     private readonly decodeFull: FullRecordDecoder,
-  ) {}
+  ) {
+    this.generation = scratch.generation;
+  }
 
   private full(): LogRow {
     return (this.decoded ??= this.decodeFull(
@@ -130,7 +149,7 @@ export function decodeRecordFast(
   scope: ScopeInfo,
   limits: DecodeLimits,
   strings: StringTable,
-  scratch: WireWriter,
+  scratch: RecordScratch,
   decodeFull: FullRecordDecoder,
 ): LazyRow | undefined {
   const buf = r.buf;

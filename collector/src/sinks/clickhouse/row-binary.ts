@@ -77,8 +77,10 @@ export class RowBinaryWriter extends WireWriter {
   constructor(
     private readonly timeNanos = false,
     readonly batchId = 0n,
+    /** Bytes to start with (a table writer passes its last batch's size: no doubling and copying as it fills). */
+    initialSize = 64 * 1024,
   ) {
-    super(64 * 1024);
+    super(initialSize);
     this.batchIdBytes = uint64Bytes(batchId);
   }
 
@@ -102,7 +104,7 @@ export class RowBinaryWriter extends WireWriter {
     }
     if (row.resource !== this.lastResource || row.scope !== this.lastScope) this.encodeOrigin(row);
     const parts = row.rowBinary;
-    if (parts) {
+    if (parts && parts.generation === parts.scratch.generation) {
       // Decoded the fast way (receivers/otlp/lazy-row.ts): its own columns are encoded already.
       const encoded = parts.scratch.buf;
       this.copyFrom(encoded, parts.a, parts.b);

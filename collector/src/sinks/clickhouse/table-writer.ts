@@ -66,6 +66,7 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
   private idleWaiters: Array<() => void> = [];
   /** Requests in unsealed or in-flight batches: a retry of one waits for it instead of adding rows. */
   private readonly pending = new Map<bigint, Promise<boolean>>();
+  private nextBatchBytes = 64 * 1024;
 
   constructor(
     private readonly ch: ClickHouse,
@@ -94,7 +95,7 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
       return Promise.reject(new UnavailableError(`inserts into ${this.table} are behind; retry later`));
     }
     const batch = (this.current ??= {
-      writer: new RowBinaryWriter(this.timeNanos, newBatchId()),
+      writer: new RowBinaryWriter(this.timeNanos, newBatchId(), this.nextBatchBytes),
       segments: [],
       waiters: [],
     });
@@ -131,6 +132,9 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.current) return;
+    // The next batch starts the size this one reached (a little more), between 64 KiB and 64 MiB.
+    const bytes = this.current.writer.length;
+    this.nextBatchBytes = Math.min(Math.max(bytes + (bytes >> 3), 64 * 1024), 64 * 1024 * 1024);
     this.queue.push(this.current);
     this.current = undefined;
     this.pump();
