@@ -157,9 +157,16 @@ async function benchTarget(url: string, tmp: string, label: string): Promise<Arr
       'collector CPU µs/record': '-',
       'collector peak RSS MB': '-',
     });
+    // Encoded for the table's Timestamp (DateTime64(9) on current ClickHouse, as the collector does).
+    const [{ type: timeType }] = (await (
+      await client.query({
+        query: `SELECT type FROM system.columns WHERE database = '${database}' AND table = 'ceiling' AND name = 'Timestamp'`,
+        format: 'JSONEachRow',
+      })
+    ).json()) as Array<{ type: string }>;
     t = performance.now();
     for (let i = 0; i < rows.length; i += 10_000) {
-      const w = new RowBinaryWriter();
+      const w = new RowBinaryWriter(timeType.startsWith('DateTime64'));
       w.writeRows(rows.slice(i, i + 10_000));
       const r = await client.exec({
         query: `INSERT INTO ${database}.ceiling (${LOG_COLUMNS.map((c) => '`' + c + '`').join(',')}) FORMAT RowBinary`,
