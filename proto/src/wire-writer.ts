@@ -154,22 +154,22 @@ export class WireWriter {
     this.raw(bytes);
   }
 
-  /** `src[start, end)` as they are (short runs copied in JavaScript: a call into Buffer#copy costs more). */
-  copyFrom(src: Uint8Array, start: number, end: number): void {
+  /** `src[start, end)` as they are (runs of a few hundred bytes copied in JavaScript: a call into Buffer#copy costs more). */
+  copyFrom(src: Buffer, start: number, end: number): void {
     const n = end - start;
     this.reserve(n);
     const buf = this.buf;
-    if (n < 64) {
+    if (n < 256) {
       let p = this.pos;
       for (let i = start; i < end; i++) buf[p++] = src[i];
     } else {
-      buf.set(src.subarray(start, end), this.pos);
+      src.copy(buf, this.pos, start, end);
     }
     this.pos += n;
   }
 
   /** `src[start, end)` as a length-prefixed string (bytes known to be UTF-8: copied, not decoded). */
-  stringBytes(src: Uint8Array, start: number, end: number): void {
+  stringBytes(src: Buffer, start: number, end: number): void {
     this.uint32(end - start);
     this.copyFrom(src, start, end);
   }

@@ -89,6 +89,37 @@ describe('MetricRollup', () => {
     expect(missing).toEqual(new Map([['d', 1]]));
   });
 
+  it('counts a request of neighbouring records as it counts the records one by one', () => {
+    const metrics = config(`metrics:
+  - { name: by_origin, kind: count, by: [service.name, severity, event.name], retention: 30 }
+  - { name: by_route, kind: count, by: [route], retention: 30 }`);
+    // A request's records share their resource and scope objects, as decoded.
+    const services = [makeRow({ service: 'a' }).resource, makeRow({ service: 'b' }).resource];
+    const sharedScope = makeRow().scope;
+    const rows = Array.from({ length: 200 }, (_, i) => ({
+      ...makeRow({
+        severityNumber: [9, 9, 13, 17][i % 4],
+        eventName: i % 7 === 0 ? 'usage.x' : '',
+        timeUnixNano: at(Math.floor(i / 50), i % 60),
+        attrs: { route: `/r${i % 3}` },
+      }),
+      resource: services[Math.floor(i / 10) % 2],
+      scope: sharedScope,
+    }));
+    const together = new MetricRollup(metrics, 1000);
+    together.observe(rows);
+    const oneByOne = new MetricRollup(metrics, 1000);
+    for (const r of rows) oneByOne.observe([r]);
+    const summary = (rollup: MetricRollup) =>
+      rollup
+        .drain()
+        .points.map((p) => `${p.metric} ${p.minute} ${p.labelValues.join(',')} ${p.count}`)
+        .sort();
+    const expected = summary(oneByOne);
+    expect(summary(together)).toEqual(expected);
+    expect(expected.length).toBeGreaterThan(20);
+  });
+
   it('names severities by their range', () => {
     expect([0, 1, 4, 5, 9, 12, 13, 17, 21, 24].map(severityName)).toEqual([
       'UNSPECIFIED',

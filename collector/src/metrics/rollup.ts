@@ -32,6 +32,12 @@ interface CompiledMetric {
   config: MetricConfig;
   test: (row: LogRow) => boolean;
   fields: Field[];
+  /**
+   * Grouped only by what a record shares with its neighbours (service, logger, resource
+   * attributes, severity, event name): a record like the previous one goes to its point
+   * without building the group key again.
+   */
+  byOrigin: boolean;
   points: Map<string, MetricPoint>;
   /** Records whose value attribute was missing or not a number. */
   missing: number;
@@ -80,6 +86,7 @@ export class MetricRollup {
       config,
       test: compileMatch(config.match),
       fields: config.by.map(fieldReader),
+      byOrigin: config.by.every((f) => ORIGIN_FIELDS.has(f) || f.startsWith('resource.')),
       points: new Map(),
       missing: 0,
       overflowed: 0,
@@ -107,6 +114,10 @@ export class MetricRollup {
       points: metrics.map(() => new Map<string, MetricPoint>()),
       missing: metrics.map(() => 0),
     };
+    // Per metric, the last record counted and its point (CompiledMetric.byOrigin).
+    const lastRow: Array<LogRow | undefined> = metrics.map(() => undefined);
+    const lastMinute: number[] = metrics.map(() => -1);
+    const lastPoint: Array<MetricPoint | undefined> = metrics.map(() => undefined);
     for (const row of rows) {
       let minute = -1;
       for (let k = 0; k < metrics.length; k++) {
@@ -128,7 +139,25 @@ export class MetricRollup {
           const seconds = Math.min(Math.max(Math.floor(Number(row.timeUnixNano) / 1e9), 0), 4_294_967_295);
           minute = seconds - (seconds % 60);
         }
-        addTo(tally.points[k], m, row, value, minute);
+        const last = lastRow[k];
+        let point: MetricPoint;
+        if (
+          m.byOrigin &&
+          last !== undefined &&
+          last.resource === row.resource &&
+          last.scope === row.scope &&
+          last.severityNumber === row.severityNumber &&
+          last.eventName === row.eventName &&
+          lastMinute[k] === minute
+        ) {
+          point = lastPoint[k]!;
+        } else {
+          point = pointFor(tally.points[k], m, row, minute);
+          lastRow[k] = row;
+          lastMinute[k] = minute;
+          lastPoint[k] = point;
+        }
+        countInto(point, value);
       }
     }
     return tally;
@@ -186,13 +215,15 @@ export interface MetricTally {
   missing: number[];
 }
 
-function addTo(
+const ORIGIN_FIELDS = new Set(['service.name', 'severity', 'logger', 'event.name']);
+
+/** The point of `row`'s group and minute in `points` (made when new). */
+function pointFor(
   points: Map<string, MetricPoint>,
   m: CompiledMetric,
   row: LogRow,
-  value: number,
   minute: number,
-): void {
+): MetricPoint {
   const fields = m.fields;
   let key = String(minute);
   for (let i = 0; i < fields.length; i++) key += '\u0001' + fields[i](row);
@@ -210,6 +241,10 @@ function addTo(
     };
     points.set(key, point);
   }
+  return point;
+}
+
+function countInto(point: MetricPoint, value: number): void {
   point.count++;
   point.sum += value;
   if (point.buckets) {

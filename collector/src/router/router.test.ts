@@ -87,6 +87,44 @@ describe('Router', () => {
   });
 });
 
+describe('decisions shared per set of matching rules', () => {
+  it('are the decisions a fresh walk makes, record after record; sampling draws each time', () => {
+    const rows = [
+      row({ attrs: { 'http.target': '/health' } }),
+      row({ service: 'payments', severityNumber: 17, eventName: 'usage.charge' }),
+      row({ service: 'payments', severityNumber: 17 }),
+      row({ scopeName: 'db', severityNumber: 5 }),
+      row({ attrs: { tenant: 'acme', vip: 'yes' } }),
+      row(),
+    ];
+    const shared = new Router(config.rules, config.defaultAction);
+    const plain = (r: LogRow, router: Router) => {
+      const d = router.route(r);
+      return { stores: [...d.stores], forwards: [...d.forwards], rules: [...d.rules], dropped: d.dropped };
+    };
+    for (let round = 0; round < 3; round++) {
+      for (const r of rows)
+        expect(plain(r, shared)).toEqual(plain(r, new Router(config.rules, config.defaultAction)));
+    }
+    const draws = [0.9, 0.1, 0.9, 0.1];
+    const sampling = new Router(config.rules, config.defaultAction, () => draws.shift()!);
+    expect([0, 1, 2, 3].map(() => sampling.route(row({ body: 'tick' })).dropped)).toEqual([
+      true,
+      false,
+      true,
+      false,
+    ]);
+    const sampledDefault = parseConfig(
+      'tiers: [{ name: logs, retentionDays: 30 }]\ndefault: { store: logs, sample: 0.5 }',
+      'd.yaml',
+      {},
+    );
+    const coin = [0.9, 0.1];
+    const byDefault = new Router(sampledDefault.rules, sampledDefault.defaultAction, () => coin.shift()!);
+    expect([byDefault.route(row()).dropped, byDefault.route(row()).dropped]).toEqual([true, false]);
+  });
+});
+
 describe('reject rules', () => {
   it('refuse a record with the rule’s message, and win over store/forward rules that continued', () => {
     const cfg = parseConfig(

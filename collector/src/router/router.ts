@@ -4,8 +4,10 @@ import type { ActionConfig, MatchConfig, RuleConfig } from '../config/rules-conf
 
 /**
  * The compiled rules: conditions become one closure per rule at start (and at reload);
- * route() walks them per record. Routing never allocates per record beyond the
- * decision arrays the caller reuses.
+ * route() walks them per record. Which rules matched decides the outcome, so unless a
+ * matching rule samples (a random draw per record) the decision is made once per set of
+ * matching rules and shared: routing allocates nothing per record. A decision is read,
+ * never changed, by its caller.
  */
 export interface RouteDecision {
   /** Tier names to store into. */
@@ -30,6 +32,8 @@ interface CompiledRule {
 
 export class Router {
   private readonly rules: CompiledRule[];
+  /** Decisions by set of matching rules (route()). */
+  private readonly decisions = new Map<number, RouteDecision>();
 
   constructor(
     rules: readonly RuleConfig[],
@@ -45,9 +49,33 @@ export class Router {
   }
 
   route(row: LogRow): RouteDecision {
-    const decision: RouteDecision = { stores: new Set(), forwards: new Set(), rules: [], dropped: false };
-    for (const rule of this.rules) {
+    const rules = this.rules;
+    if (rules.length > 30) return this.decide(row);
+    // Bit k: rule k matched. The walk stops where decide() stops: at a matching final rule.
+    let matched = 0;
+    let final = false;
+    for (let k = 0; k < rules.length && !final; k++) {
+      const rule = rules[k];
       if (!rule.test(row)) continue;
+      if (rule.action.sample !== undefined) return this.decide(row);
+      matched |= 1 << k;
+      final = !rule.continue;
+    }
+    if (!final && this.defaultAction.sample !== undefined) return this.decide(row);
+    let decision = this.decisions.get(matched);
+    if (!decision) {
+      decision = this.decide(row, matched);
+      this.decisions.set(matched, decision);
+    }
+    return decision;
+  }
+
+  /** The decision for `row`, made afresh; `matched`, when given, says which rules match it. */
+  private decide(row: LogRow, matched?: number): RouteDecision {
+    const decision: RouteDecision = { stores: new Set(), forwards: new Set(), rules: [], dropped: false };
+    for (let k = 0; k < this.rules.length; k++) {
+      const rule = this.rules[k];
+      if (!(matched === undefined ? rule.test(row) : (matched & (1 << k)) !== 0)) continue;
       decision.rules.push(rule.name);
       this.apply(rule.action, decision);
       if (!rule.continue) return finish(decision);

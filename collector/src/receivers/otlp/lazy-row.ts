@@ -156,6 +156,9 @@ export function decodeRecordFast(
   const start = r.pos;
   let time = 0n;
   let observed = 0n;
+  /** Where the times' eight bytes are in the request (copied as they are), -1 when unset. */
+  let timeAt = -1;
+  let observedAt = -1;
   let severityNumber = 0;
   let severityText = '';
   let eventName = '';
@@ -173,6 +176,7 @@ export function decodeRecordFast(
       const tag = r.varint();
       switch (tag) {
         case (1 << 3) | 1: // time_unix_nano, fixed64
+          timeAt = r.pos;
           time = r.fixed64();
           break;
         case (2 << 3) | 0: // severity_number
@@ -244,6 +248,7 @@ export function decodeRecordFast(
           break;
         }
         case (11 << 3) | 1: // observed_time_unix_nano, fixed64
+          observedAt = r.pos;
           observed = r.fixed64();
           break;
         case (12 << 3) | 2: // event_name
@@ -263,8 +268,14 @@ export function decodeRecordFast(
   if (r.pos !== end) return undefined;
 
   // OTLP: the observed time stands in for an unset time; the receive time for both (decode-common.ts).
-  if (observed === 0n) observed = limits.receivedAtUnixNano;
-  if (time === 0n) time = observed;
+  if (observed === 0n) {
+    observed = limits.receivedAtUnixNano;
+    observedAt = -1;
+  }
+  if (time === 0n) {
+    time = observed;
+    timeAt = observedAt;
+  }
   const row = new LazyRow(scratch, resource, scope, buf, start, end, limits, decodeFull);
   row.timeUnixNano = time;
   row.observedTimeUnixNano = observed;
@@ -277,8 +288,10 @@ export function decodeRecordFast(
 
   // The record's own columns, in LOG_COLUMNS order (sinks/clickhouse/row-binary.ts).
   row.a = scratch.pos;
-  scratch.fixed64(time);
-  scratch.fixed64(observed);
+  if (timeAt >= 0) scratch.copyFrom(buf, timeAt, timeAt + 8);
+  else scratch.fixed64(time);
+  if (observedAt >= 0) scratch.copyFrom(buf, observedAt, observedAt + 8);
+  else scratch.fixed64(observed);
   scratch.byte(severityNumber);
   scratch.string(severityText);
   row.b = scratch.pos;
