@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -52,13 +52,28 @@ export interface CollectorProcessOptions {
   env?: Record<string, string>;
 }
 
+/**
+ * Homes made here are removed when the test file's process exits (not at stop(): a test may
+ * start another collector over the same home, its spool included).
+ */
+const madeHomes = new Set<string>();
+function temporaryHome(): string {
+  if (madeHomes.size === 0)
+    process.once('exit', () => {
+      for (const dir of madeHomes) rmSync(dir, { recursive: true, force: true });
+    });
+  const home = mkdtempSync(path.join(os.tmpdir(), 'distlog-collector-'));
+  madeHomes.add(home);
+  return home;
+}
+
 /** Starts `distlog collector` as a real child process (free ports unless given), with its own DISTLOG_HOME. */
 export async function startCollectorProcess(
   clickhouseUrl: string,
   database: string,
   options: CollectorProcessOptions = {},
 ): Promise<CollectorProcess> {
-  const home = options.home ?? mkdtempSync(path.join(os.tmpdir(), 'distlog-collector-'));
+  const home = options.home ?? temporaryHome();
   const args = [
     DISTLOG_BIN,
     'collector',
