@@ -46,13 +46,11 @@ describe('schema migrations', () => {
       ['0019_pattern_ids', 'tier', undefined],
       ['0020_patterns', 'database', '{{db}}.patterns'],
       ['0021_patterns_view', 'tier', undefined],
-      ['0022_trace_id_index', 'tier', undefined],
     ]);
     expect(migrations.find((m) => m.id === '0008_batch_ids')).toMatchObject({ redistributed: '{{table}}' });
     // The body's n-gram index where the server has skip indexes, the word index table where not.
     expect(migrations.find((m) => m.id === '0006_body_index')).toMatchObject({ requires: 'skipIndexes' });
     expect(migrations.find((m) => m.id === '0007_body_tokens')).toMatchObject({ unless: 'skipIndexes' });
-    expect(migrations.find((m) => m.id === '0022_trace_id_index')).toMatchObject({ requires: 'skipIndexes' });
   });
 
   it('does nothing the second time, not even recreating all_logs', async () => {
@@ -78,7 +76,6 @@ describe('schema migrations', () => {
       '0010_request_ids_view:audit_logs',
       '0019_pattern_ids:audit_logs',
       '0021_patterns_view:audit_logs',
-      ...(ch.features.skipIndexes ? ['0022_trace_id_index:audit_logs'] : []),
     ]);
     // Every tier carries the insert batch's id (exactly-once inserts, sinks/clickhouse/batch-id.ts).
     const ids = await ch.query<{ name: string; type: string }>(

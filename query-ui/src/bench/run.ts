@@ -68,6 +68,25 @@ async function generate(ch: ClickHouse, database: string, now: number): Promise<
   return (performance.now() - started) / 1000;
 }
 
+/**
+ * Waits until ClickHouse has no merge running on the bench's tables, as a store that has
+ * been running a while: right after 100 M rows are generated, merges take the cores for
+ * minutes (a trace lookup measured 108 ms then, 40 ms once they were done).
+ */
+async function settle(ch: ClickHouse, database: string): Promise<string> {
+  const started = performance.now();
+  for (;;) {
+    const [{ n }] = await ch.query<{ n: string }>(
+      `SELECT count() AS n FROM system.merges WHERE database = '${database}'`,
+    );
+    if (Number(n) === 0) break;
+    if (performance.now() - started > 15 * 60_000)
+      return 'merges still running after 15 min (measured anyway)';
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  return `merges settled after ${((performance.now() - started) / 1000).toFixed(0)} s`;
+}
+
 async function benchTarget(url: string, label: string): Promise<void> {
   const database = KEEP ? `distlog_query_bench_${ROWS}` : `distlog_query_bench_${Date.now()}`;
   const ch = await ClickHouse.connect({ url, database, requestTimeoutMs: 3_600_000 });
@@ -80,6 +99,7 @@ async function benchTarget(url: string, label: string): Promise<void> {
     let load = 'kept from an earlier run';
     if (Number(have.n) === ROWS) now = Number(have.newest);
     else load = `generated in ${(await generate(ch, database, now)).toFixed(1)} s`;
+    load += `, ${await settle(ch, database)}`;
 
     const app = await buildApp({ ch });
     await app.listen({ port: 0, host: '127.0.0.1' });
