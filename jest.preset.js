@@ -32,6 +32,10 @@ module.exports = function preset(packageDir, options = {}) {
       testMatch: ['<rootDir>/**/*.test.ts'],
       testTimeout: 30_000,
       ...(options.clickhouse ? clickhouse : {}),
+      // End-to-end files remove the folders they made (tests/support/temp-dir.ts) when they finish.
+      ...(options.endToEnd
+        ? { setupFilesAfterEnv: [path.join(packageDir, 'support', 'jest-cleanup.ts')] }
+        : {}),
     };
   }
   return {

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { ClickHouse } from '@distlog/collector/storage';
@@ -13,6 +12,7 @@ import {
 import type { CollectorProcess } from '../support/collector-process';
 import { startCollectorProcess } from '../support/collector-process';
 import { otlpJson, postJson } from '../support/otlp-json';
+import { temporaryDir } from '../support/temp-dir';
 
 let front: ClickHouse;
 let back: ClickHouse;
@@ -24,7 +24,7 @@ beforeAll(async () => {
   back = await createTestDatabase('e2e_fwd_back');
   // The second collector: the destination.
   target = await startCollectorProcess(testClickHouseUrl(), back.database);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'distlog-forward-'));
+  const dir = temporaryDir('distlog-forward-');
   const file = path.join(dir, 'collector.yaml');
   const config = readFileSync(DEFAULT_CONFIG_FILE, 'utf8')
     .replace(

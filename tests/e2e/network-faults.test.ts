@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ClickHouse } from '@distlog/collector/storage';
 import {
@@ -14,6 +13,7 @@ import { startCollectorProcess } from '../support/collector-process';
 import { FaultProxy } from '../support/fault-proxy';
 import { otlpJson, sendUntilAcknowledged } from '../support/otlp-json';
 import { rssMb } from '../support/process-memory';
+import { temporaryDir } from '../support/temp-dir';
 
 /**
  * A bad network between a real collector process and ClickHouse: a proxy in between
@@ -37,7 +37,7 @@ beforeAll(async () => {
   const target = new URL(testClickHouseUrl());
   proxy = new FaultProxy(target.hostname, Number(target.port));
   const proxyPort = await proxy.start();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'distlog-faults-'));
+  const dir = temporaryDir('distlog-faults-');
   const config = path.join(dir, 'collector.yaml');
   // Small limits, so that a few seconds of faults reach them.
   writeFileSync(

@@ -5,6 +5,7 @@ import { ClickHouse, LocalClickHouse, freePort } from '@distlog/collector/storag
 import { eventually } from '@distlog/collector/testing';
 import { startCollectorProcess } from '../support/collector-process';
 import { otlpJson } from '../support/otlp-json';
+import { temporaryDir } from '../support/temp-dir';
 
 /**
  * "Nothing lost": this file runs its own ClickHouse server so it can stop and start
@@ -158,7 +159,7 @@ describe('nothing lost', () => {
 async function smallSpoolConfig(): Promise<string> {
   const { readFileSync, writeFileSync } = await import('node:fs');
   const { DEFAULT_CONFIG_FILE } = await import('@distlog/collector');
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'distlog-spool-cfg-')), 'collector.yaml');
+  const file = path.join(temporaryDir('distlog-spool-cfg-'), 'collector.yaml');
   writeFileSync(
     file,
     readFileSync(DEFAULT_CONFIG_FILE, 'utf8').replace('maxBytes: 1GiB', 'maxBytes: 200KiB'),

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { ClickHouse } from '@distlog/collector/storage';
@@ -20,6 +19,7 @@ import {
   stopCollectorAndDatabase,
 } from '../support/collector-process';
 import { otlpJson, postJson } from '../support/otlp-json';
+import { temporaryDir } from '../support/temp-dir';
 
 let ch: ClickHouse;
 let collector: CollectorProcess;
@@ -153,7 +153,7 @@ describe('configuration files', () => {
     const ok = await run(['collector', 'check-config', DEFAULT_CONFIG_FILE]);
     expect(ok.code).toBe(0);
     expect(ok.stderr).toContain('ok — 3 tiers (logs, debug, longterm), 3 rules, 0 destinations');
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'distlog-config-'));
+    const dir = temporaryDir('distlog-config-');
     const broken = path.join(dir, 'broken.yaml');
     writeFileSync(
       broken,
@@ -167,7 +167,7 @@ describe('configuration files', () => {
   });
 
   it('reloads rules and metrics on SIGHUP without losing records, and keeps the old ones when the new file is broken', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'distlog-reload-'));
+    const dir = temporaryDir('distlog-reload-');
     const file = path.join(dir, 'collector.yaml');
     const base = readFileSync(DEFAULT_CONFIG_FILE, 'utf8');
     writeFileSync(file, base);

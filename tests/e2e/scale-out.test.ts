@@ -1,8 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { ClickHouse } from '@distlog/collector/storage';
@@ -17,6 +16,7 @@ import { DISTLOG_BIN, distlogSchemaApply, startCollectorProcess } from '../suppo
 import type { LocalCluster } from '../support/cluster';
 import { startLocalCluster } from '../support/cluster';
 import { otlpJson, sendUntilAcknowledged } from '../support/otlp-json';
+import { temporaryDir } from '../support/temp-dir';
 
 /**
  * Beyond one collector, as a team runs it: three collectors with their own homes (as on
@@ -44,7 +44,7 @@ interface Stack {
   clickhouseUrl: string;
 }
 
-const configDir = mkdtempSync(path.join(os.tmpdir(), 'distlog-scale-out-'));
+const configDir = temporaryDir('distlog-scale-out-');
 const configFile = path.join(configDir, 'distlog.yaml');
 writeFileSync(
   configFile,
@@ -152,7 +152,7 @@ async function startStack(
 ): Promise<Stack> {
   const stack: Stack = { ch, collectors: [], homes: [], uis: [], apps: [], env, clickhouseUrl };
   for (let i = 0; i < 3; i++) {
-    const home = mkdtempSync(path.join(os.tmpdir(), `distlog-scale-out-home${i}-`));
+    const home = temporaryDir(`distlog-scale-out-home${i}-`);
     stack.homes.push(home);
     stack.collectors.push(
       await startCollectorProcess(clickhouseUrl, ch.database, { home, config: configFile, env }),

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { temporaryDir } from './temp-dir';
 
 /**
  * A throw-away certificate authority and a server certificate for 127.0.0.1 and
@@ -16,7 +16,7 @@ export interface TestCertificates {
 }
 
 export function makeCertificates(): TestCertificates {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'distlog-certs-'));
+  const dir = temporaryDir('distlog-certs-');
   const at = (f: string) => path.join(dir, f);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   openssl(

@@ -1,12 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { ClickHouse } from '@distlog/collector/storage';
 import { createTestDatabase, dropTestDatabase, testClickHouseUrl } from '@distlog/collector/testing';
+import { temporaryDir } from './temp-dir';
 
 /**
  * The repository's root (the workspace that `npm run setup` installs): the nearest folder
@@ -52,28 +52,13 @@ export interface CollectorProcessOptions {
   env?: Record<string, string>;
 }
 
-/**
- * Homes made here are removed when the test file's process exits (not at stop(): a test may
- * start another collector over the same home, its spool included).
- */
-const madeHomes = new Set<string>();
-function temporaryHome(): string {
-  if (madeHomes.size === 0)
-    process.once('exit', () => {
-      for (const dir of madeHomes) rmSync(dir, { recursive: true, force: true });
-    });
-  const home = mkdtempSync(path.join(os.tmpdir(), 'distlog-collector-'));
-  madeHomes.add(home);
-  return home;
-}
-
 /** Starts `distlog collector` as a real child process (free ports unless given), with its own DISTLOG_HOME. */
 export async function startCollectorProcess(
   clickhouseUrl: string,
   database: string,
   options: CollectorProcessOptions = {},
 ): Promise<CollectorProcess> {
-  const home = options.home ?? temporaryHome();
+  const home = options.home ?? temporaryDir('distlog-collector-');
   const args = [
     DISTLOG_BIN,
     'collector',
@@ -205,7 +190,7 @@ export async function collectorWithDatabase(
 
 /** A config file with the shipped routing and metrics whose rollups are written every half second (tests read them at once). */
 export function fastMetricsConfig(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'distlog-config-'));
+  const dir = temporaryDir('distlog-config-');
   const file = path.join(dir, 'collector.yaml');
   writeFileSync(file, 'metricOptions: { flushInterval: 500ms }\n');
   return file;
