@@ -92,7 +92,13 @@ export class RoutingPipeline implements Consumer {
       let done = writer.consume(list, requestId);
       // Rendered after consume(): the writer sets each record's pattern id as it encodes it.
       const event = this.tail?.render(writer.table, list);
-      if (event) done = done.then((added) => (added && this.tail!.send(event), added));
+      if (event) {
+        const tail = this.tail!;
+        done = done.then((added) => {
+          if (added) tail.send(event);
+          return added;
+        });
+      }
       stored.push(done);
     }
     const count = accepted && accepted.length > 0 ? this.observer!.tally(accepted) : undefined;
