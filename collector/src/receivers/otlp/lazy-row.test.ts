@@ -175,5 +175,8 @@ describe('the protobuf decoder fast path (LazyRow)', () => {
     expect(row.rowBinary).toBeUndefined();
     expect(rowBinary([row], false)).toBe(rowBinary([plain(row)], false));
     expect(rowBinary([row], false)).toContain(Buffer.from('changed').toString('hex'));
+    row.body = 'card declined 42 times';
+    expect(row.patternId).toBeUndefined();
+    expect(rowBinary([row], false)).toBe(rowBinary([plain(row)], false));
   });
 });

@@ -97,6 +97,7 @@ export class LazyRow implements LogRow, RowBinaryParts {
   set body(value: string) {
     this.full().body = value;
     this.rowBinary = undefined;
+    this.patternId = undefined; // computed again from the new body when the row is written
   }
   get attributes(): Attributes {
     // Handed out to be read or changed: the encoded columns no longer speak for them.
