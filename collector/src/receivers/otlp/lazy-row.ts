@@ -139,6 +139,19 @@ function isZero(buf: Buffer, start: number, end: number): boolean {
 }
 
 /**
+ * `r` at a trace or span id field of `bytes` bytes: where the id is in the request, -1 for
+ * none (empty or all zero), undefined for any other length (the usual decoding refuses it).
+ */
+function idAt(r: WireReader, bytes: number): number | undefined {
+  const end = r.lengthDelimitedEnd();
+  const start = r.pos;
+  r.pos = end;
+  if (end === start) return -1;
+  if (end - start !== bytes) return undefined;
+  return isZero(r.buf, start, end) ? -1 : start;
+}
+
+/**
  * `r` at the first field of a LogRecord whose bytes end at `end`: a LazyRow, its own
  * columns appended to `scratch`; or undefined (nothing written, `r.pos` anywhere) when the
  * record is not of the common shape.
@@ -233,19 +246,17 @@ export function decodeRecordFast(
           flags = r.fixed32() & 0xff;
           break;
         case (9 << 3) | 2: {
-          // trace_id: 16 bytes, or none (empty or all zero)
-          const idEnd = r.lengthDelimitedEnd();
-          if (idEnd - r.pos !== 16 && idEnd !== r.pos) return undefined;
-          traceAt = idEnd === r.pos || isZero(buf, r.pos, idEnd) ? -1 : r.pos;
-          r.pos = idEnd;
+          // trace_id
+          const at = idAt(r, 16);
+          if (at === undefined) return undefined;
+          traceAt = at;
           break;
         }
         case (10 << 3) | 2: {
-          // span_id: 8 bytes, or none
-          const idEnd = r.lengthDelimitedEnd();
-          if (idEnd - r.pos !== 8 && idEnd !== r.pos) return undefined;
-          spanAt = idEnd === r.pos || isZero(buf, r.pos, idEnd) ? -1 : r.pos;
-          r.pos = idEnd;
+          // span_id
+          const at = idAt(r, 8);
+          if (at === undefined) return undefined;
+          spanAt = at;
           break;
         }
         case (11 << 3) | 1: // observed_time_unix_nano, fixed64
