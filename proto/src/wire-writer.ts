@@ -21,8 +21,9 @@ export class WireWriter {
   buf: Buffer;
   pos = 0;
 
-  constructor(initialSize = 64 * 1024) {
-    this.buf = Buffer.allocUnsafe(initialSize);
+  /** @param initial bytes to start with, or a buffer to write into from its start (one reused: see the collector's TableWriter). */
+  constructor(initial: number | Buffer = 64 * 1024) {
+    this.buf = typeof initial === 'number' ? Buffer.allocUnsafe(initial) : initial;
   }
 
   get length(): number {

@@ -1,5 +1,5 @@
 import type { MetricConfig } from '../config/metrics-config';
-import { attributeValue } from '../model/log-row';
+import { attributeValue, timeSecondsOf } from '../model/log-row';
 import type { LogRow } from '../model/log-row';
 import { compileMatch } from '../router/router';
 import { bucketOf } from './sketch';
@@ -134,9 +134,8 @@ export class MetricRollup {
           }
         }
         if (minute < 0) {
-          // Whole seconds (Number() of the nanoseconds is exact to well under a second), clamped
-          // to DateTime's range as the tiers are.
-          const seconds = Math.min(Math.max(Math.floor(Number(row.timeUnixNano) / 1e9), 0), 4_294_967_295);
+          // Whole seconds, clamped to DateTime's range as the tiers are.
+          const seconds = Math.min(timeSecondsOf(row), 4_294_967_295);
           minute = seconds - (seconds % 60);
         }
         const last = lastRow[k];

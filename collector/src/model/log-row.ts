@@ -56,11 +56,38 @@ export interface LogRow {
   /** The message's pattern id as [high, low] 32-bit halves (model/pattern.ts), set when first stored. */
   patternId?: [number, number];
   /**
+   * `timeUnixNano` in whole seconds, when the decoder has it without a BigInt (see
+   * receivers/otlp/lazy-row.ts); read through timeSecondsOf().
+   */
+  readonly timeSeconds?: number;
+  /**
    * The record's own columns already in RowBinary, set by the protobuf decoder for records
    * of the common shape (see receivers/otlp/lazy-row.ts): the table writers copy them
    * instead of encoding the strings again.
    */
   rowBinary?: RowBinaryParts;
+}
+
+const NANOS_PER_SECOND = 1_000_000_000n;
+
+/** A record's time in whole seconds (not clamped). */
+export function timeSecondsOf(row: LogRow): number {
+  return row.timeSeconds ?? Number(row.timeUnixNano / NANOS_PER_SECOND);
+}
+
+/**
+ * The little-endian unsigned 64-bit nanoseconds at `buf[at…at+8)` in whole seconds, exactly,
+ * without a BigInt (a BigInt read and divided for every record was a third of the
+ * collector's garbage). With the high 32 bits as two 16-bit halves, N = hh·2^48 + hl·2^32 + lo,
+ * where 2^48 ns = 281 474 s + 976 710 656 ns and 2^32 ns = 4 s + 294 967 296 ns: the
+ * nanosecond remainders add up to less than 2^53, so every step is exact.
+ */
+export function secondsOfNanosLE(buf: Uint8Array, at: number): number {
+  const lo = (buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16) | (buf[at + 3] << 24)) >>> 0;
+  const hl = buf[at + 4] | (buf[at + 5] << 8);
+  const hh = buf[at + 6] | (buf[at + 7] << 8);
+  const nanos = hh * 976_710_656 + hl * 294_967_296 + lo;
+  return hh * 281_474 + hl * 4 + Math.floor(nanos / 1e9);
 }
 
 /**

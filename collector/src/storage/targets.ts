@@ -11,7 +11,8 @@ import { LocalClickHouse } from './local-clickhouse';
  * when that names a server. Each private one is started before and removed after.
  */
 export async function forEachClickHouseTarget(
-  fn: (url: string, label: string) => Promise<void>,
+  /** `serverPid`: the private server's process (none for CLICKHOUSE_URL), e.g. to read its CPU time. */
+  fn: (url: string, label: string, serverPid?: number) => Promise<void>,
   env = process.env,
 ): Promise<void> {
   if (env.CLICKHOUSE_URL) return fn(env.CLICKHOUSE_URL, `server at ${env.CLICKHOUSE_URL}`);
@@ -26,7 +27,11 @@ export async function forEachClickHouseTarget(
         ? await LocalChdb.start({ dir: path.join(tmp, 'store') })
         : await LocalClickHouse.start({ dir: path.join(tmp, 'clickhouse') });
     try {
-      await fn(local.url, local instanceof LocalChdb ? `embedded store ${local.version}` : 'server');
+      await fn(
+        local.url,
+        local instanceof LocalChdb ? `embedded store ${local.version}` : 'server',
+        local.pid,
+      );
     } finally {
       await local.stop();
       if (!kept) rmSync(tmp, { recursive: true, force: true });

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: it acts before the other modules load (see there).
+import './heap-settings';
 import { COMMANDS } from './registry';
 import { UsageError } from './settings';
 

@@ -62,9 +62,20 @@ export class OtlpGrpcReceiver implements Component {
     const server = new grpc.Server({
       'grpc.max_receive_message_length': this.options.limits.maxDecompressedBytes,
     });
-    server.addService(logsServiceDefinition(), {
-      Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
-        void this.export(call.request, call.metadata, callback, peerAddress(call.getPeer())),
+    // The request arrives in a holder that is emptied when the handler takes the body:
+    // @grpc/grpc-js keeps the request message until the call ends, and a body kept until its
+    // records are stored dies old (see Ingest.accept).
+    const definition = logsServiceDefinition();
+    const held = {
+      Export: { ...definition.Export, requestDeserialize: (body: Buffer): HeldBody => ({ body }) },
+    };
+    server.addService(held, {
+      Export: (call: grpc.ServerUnaryCall<HeldBody, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+        const body = call.request.body;
+        call.request.body = undefined;
+        if (body) this.export(body, call.metadata, callback, peerAddress(call.getPeer()));
+        else callback({ code: grpc.status.INTERNAL, details: 'the request was handled already' });
+      },
     });
     for (const [definition, implementation] of this.extraServices)
       server.addService(definition, implementation);
@@ -92,21 +103,27 @@ export class OtlpGrpcReceiver implements Component {
     });
   }
 
-  private async export(
+  /** Not async, like Ingest.accept: the body is not held while its records are stored. */
+  private export(
     request: Buffer,
     metadata: grpc.Metadata,
     callback: grpc.sendUnaryData<Buffer>,
     address: string,
-  ): Promise<void> {
+  ): void {
     const refuse = (r: Refusal) => callback({ code: ERROR_KINDS[r.kind].grpc, details: r.message });
     // Credentials first: an unknown sender's bytes are not even decoded.
     const admission = this.ingest.admit('grpc', metadataString(metadata, 'authorization'), address);
     if (!admission.ok) return refuse(admission);
-    const outcome = await this.ingest.accept('grpc', request, 'protobuf', admission.sender);
-    // OTLP: UNAVAILABLE is retryable; RetryInfo is optional, the client backs off on its own.
-    if (!outcome.ok) return refuse(outcome);
-    callback(null, encodeExportResponseProtobuf(outcome.partial));
+    void this.ingest.accept('grpc', request, 'protobuf', admission.sender).then((outcome) =>
+      // OTLP: UNAVAILABLE is retryable; RetryInfo is optional, the client backs off on its own.
+      outcome.ok ? callback(null, encodeExportResponseProtobuf(outcome.partial)) : refuse(outcome),
+    );
   }
+}
+
+/** A request body until the handler takes it. */
+interface HeldBody {
+  body: Buffer | undefined;
 }
 
 export function metadataString(metadata: grpc.Metadata, key: string): string | undefined {

@@ -14,7 +14,7 @@ import {
 } from './responses';
 import type { IngestIdentity } from '../../auth/authenticator';
 import type { TlsConfig } from '../../auth/auth-config';
-import type { Encoding, IngestOptions, Refusal } from './ingest';
+import type { Encoding, IngestOptions, Outcome, Refusal } from './ingest';
 import { Ingest } from './ingest';
 
 export interface HttpReceiverOptions extends IngestOptions {
@@ -196,24 +196,33 @@ export class OtlpHttpReceiver implements Component {
         res.setHeader('Connection', 'close');
         return refusal();
       }
-      void this.process(Buffer.concat(chunks, received), encoding, contentEncoding === 'gzip', res, sender);
+      const body = Buffer.concat(chunks, received);
+      chunks.length = 0; // this listener lives as long as the request: the chunks need not
+      this.process(body, encoding, contentEncoding === 'gzip', res, sender);
     });
   }
 
-  private async process(
+  /** Not async, like Ingest.accept: the body is not held while its records are stored. */
+  private process(
     body: Buffer,
     encoding: Encoding,
     gzipped: boolean,
     res: http.ServerResponse,
     sender: IngestIdentity | undefined,
+  ): void {
+    if (!gzipped) return void this.answer(this.ingest.accept('http', body, encoding, sender), res, encoding);
+    gunzipLimited(body, this.options.limits.maxDecompressedBytes).then(
+      (raw) => void this.answer(this.ingest.accept('http', raw, encoding, sender), res, encoding),
+      (err: unknown) => this.refuse(res, encoding, this.ingest.refusal('http', err, 'decompressing')),
+    );
+  }
+
+  private async answer(
+    pending: Promise<Outcome>,
+    res: http.ServerResponse,
+    encoding: Encoding,
   ): Promise<void> {
-    let raw: Buffer;
-    try {
-      raw = gzipped ? await gunzipLimited(body, this.options.limits.maxDecompressedBytes) : body;
-    } catch (err) {
-      return this.refuse(res, encoding, this.ingest.refusal('http', err, 'decompressing'));
-    }
-    const outcome = await this.ingest.accept('http', raw, encoding, sender);
+    const outcome = await pending;
     if (!outcome.ok) return this.refuse(res, encoding, outcome);
     res.statusCode = 200;
     if (encoding === 'protobuf') {

@@ -5,6 +5,7 @@ import { encodeLogsRequest, kv } from '../../testing/otlp-protobufjs';
 import type { LogRow } from '../../model/log-row';
 import { attributeValue } from '../../model/log-row';
 import { RowBinaryWriter } from '../../sinks/clickhouse/row-binary';
+import { requestIdOf } from './request-id';
 
 // The decoder's fast path (lazy-row.ts) against the usual decoding: a record of the common
 // shape becomes a LazyRow whose pre-encoded columns, strings read on demand, attribute
@@ -178,5 +179,40 @@ describe('the protobuf decoder fast path (LazyRow)', () => {
     row.body = 'card declined 42 times';
     expect(row.patternId).toBeUndefined();
     expect(rowBinary([row], false)).toBe(rowBinary([plain(row)], false));
+  });
+});
+
+describe('the fast path’s times', () => {
+  const request = (records: Array<{ time_unix_nano?: string; observed_time_unix_nano?: string }>) =>
+    encodeLogsRequest({
+      resource_logs: [
+        { scope_logs: [{ log_records: records.map((r) => ({ ...r, body: { string_value: 'x' } })) }] },
+      ],
+    });
+
+  it('are read from the request only when asked, and a stage that sets one is heard', () => {
+    const [row] = decodeLogsRequestProtobuf(
+      request([{ time_unix_nano: '1764000000500000000' }]),
+      limits,
+    ).rows;
+    expect(row.rowBinary).toBeDefined();
+    expect(row.timeSeconds).toBe(1_764_000_000);
+    expect(row.timeUnixNano).toBe(1_764_000_000_500_000_000n);
+    expect(row.observedTimeUnixNano).toBe(limits.receivedAtUnixNano);
+    row.timeUnixNano = 1_700_000_000_000_000_000n;
+    expect(row.rowBinary).toBeUndefined();
+    expect(row.timeSeconds).toBeUndefined();
+    for (const timeNanos of [false, true])
+      expect(rowBinary([row], timeNanos)).toBe(rowBinary([plain(row)], timeNanos));
+  });
+
+  it('a record without either time is dated on arrival, and its request gets no id', () => {
+    const body = request([{}, { observed_time_unix_nano: '7' }]);
+    const { rows } = decodeLogsRequestProtobuf(body, limits);
+    expect(rows.map((r) => r.rowBinary !== undefined)).toEqual([true, true]);
+    expect(rows[0].timeUnixNano).toBe(limits.receivedAtUnixNano);
+    expect(rows[1].timeUnixNano).toBe(7n);
+    expect(requestIdOf(body, rows, limits.receivedAtUnixNano)).toBe(0n);
+    expect(requestIdOf(body, rows.slice(1), limits.receivedAtUnixNano)).not.toBe(0n);
   });
 });

@@ -1,4 +1,5 @@
 import type { Attributes, LogRow, ResourceInfo, RowBinaryParts, ScopeInfo } from '../../model/log-row';
+import { secondsOfNanosLE } from '../../model/log-row';
 import { patternIdOf, patternIdOfAscii } from '../../model/pattern';
 import type { StringTable } from '@distlog/proto';
 import { DecodeError, WireReader, WireWriter } from '@distlog/proto';
@@ -50,8 +51,17 @@ export class RecordScratch extends WireWriter {
 }
 
 export class LazyRow implements LogRow, RowBinaryParts {
-  timeUnixNano = 0n;
-  observedTimeUnixNano = 0n;
+  /**
+   * Where the times' eight bytes are in the request, -1 when unset (the observed time
+   * stands in for the time, the receive time for both): read as BigInts only if a stage
+   * asks; the table writers and the metrics take `timeSeconds`.
+   */
+  timeAt = -1;
+  observedAt = -1;
+  timeSeconds: number | undefined = undefined;
+  private time: bigint | undefined = undefined;
+  private timeSet = false;
+  private observed: bigint | undefined = undefined;
   severityNumber = 0;
   severityText = '';
   droppedAttributesCount = 0;
@@ -91,6 +101,30 @@ export class LazyRow implements LogRow, RowBinaryParts {
     ));
   }
 
+  get timeUnixNano(): bigint {
+    return (this.time ??=
+      this.timeAt >= 0 ? this.source.readBigUInt64LE(this.timeAt) : this.observedTimeUnixNano);
+  }
+  set timeUnixNano(value: bigint) {
+    this.time = value;
+    this.timeSet = true;
+    this.timeSeconds = undefined;
+    this.rowBinary = undefined;
+  }
+  get observedTimeUnixNano(): bigint {
+    return (this.observed ??=
+      this.observedAt >= 0 ? this.source.readBigUInt64LE(this.observedAt) : this.limits.receivedAtUnixNano);
+  }
+  set observedTimeUnixNano(value: bigint) {
+    this.observed = value;
+    this.rowBinary = undefined;
+  }
+  /** The record's time is its receive time (see request-id.ts), read without a BigInt when it was sent. */
+  get datedOnArrival(): boolean {
+    if (!this.timeSet && this.timeAt >= 0) return false;
+    return this.timeUnixNano === this.limits.receivedAtUnixNano;
+  }
+
   get body(): string {
     return this.full().body;
   }
@@ -127,6 +161,7 @@ export class LazyRow implements LogRow, RowBinaryParts {
 /** A KeyValue's key and string value: [keyStart, keyEnd, valueStart, valueEnd] per attribute. */
 const attributeRanges = new Int32Array(4 * 127);
 const EMPTY_BODY_PATTERN = patternIdOf('');
+const NANOS_PER_SECOND = 1_000_000_000n;
 
 function isAscii(buf: Buffer, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (buf[i] > 0x7f) return false;
@@ -168,8 +203,6 @@ export function decodeRecordFast(
 ): LazyRow | undefined {
   const buf = r.buf;
   const start = r.pos;
-  let time = 0n;
-  let observed = 0n;
   /** Where the times' eight bytes are in the request (copied as they are), -1 when unset. */
   let timeAt = -1;
   let observedAt = -1;
@@ -191,7 +224,7 @@ export function decodeRecordFast(
       switch (tag) {
         case (1 << 3) | 1: // time_unix_nano, fixed64
           timeAt = r.pos;
-          time = r.fixed64();
+          r.skip(1);
           break;
         case (2 << 3) | 0: // severity_number
           severityNumber = r.varint();
@@ -261,7 +294,7 @@ export function decodeRecordFast(
         }
         case (11 << 3) | 1: // observed_time_unix_nano, fixed64
           observedAt = r.pos;
-          observed = r.fixed64();
+          r.skip(1);
           break;
         case (12 << 3) | 2: // event_name
           eventName = r.repeatedString(strings);
@@ -279,18 +312,14 @@ export function decodeRecordFast(
   }
   if (r.pos !== end) return undefined;
 
-  // OTLP: the observed time stands in for an unset time; the receive time for both (decode-common.ts).
-  if (observed === 0n) {
-    observed = limits.receivedAtUnixNano;
-    observedAt = -1;
-  }
-  if (time === 0n) {
-    time = observed;
-    timeAt = observedAt;
-  }
+  // OTLP: the observed time stands in for an unset (0) time; the receive time for both (decode-common.ts).
+  if (observedAt >= 0 && isZero(buf, observedAt, observedAt + 8)) observedAt = -1;
+  if (timeAt < 0 || isZero(buf, timeAt, timeAt + 8)) timeAt = observedAt;
   const row = new LazyRow(scratch, resource, scope, buf, start, end, limits, decodeFull);
-  row.timeUnixNano = time;
-  row.observedTimeUnixNano = observed;
+  row.timeAt = timeAt;
+  row.observedAt = observedAt;
+  row.timeSeconds =
+    timeAt >= 0 ? secondsOfNanosLE(buf, timeAt) : Number(limits.receivedAtUnixNano / NANOS_PER_SECOND);
   row.severityNumber = severityNumber;
   row.severityText = severityText;
   row.eventName = eventName;
@@ -301,9 +330,9 @@ export function decodeRecordFast(
   // The record's own columns, in LOG_COLUMNS order (sinks/clickhouse/row-binary.ts).
   row.a = scratch.pos;
   if (timeAt >= 0) scratch.copyFrom(buf, timeAt, timeAt + 8);
-  else scratch.fixed64(time);
+  else scratch.fixed64(limits.receivedAtUnixNano);
   if (observedAt >= 0) scratch.copyFrom(buf, observedAt, observedAt + 8);
-  else scratch.fixed64(observed);
+  else scratch.fixed64(limits.receivedAtUnixNano);
   scratch.byte(severityNumber);
   scratch.string(severityText);
   row.b = scratch.pos;

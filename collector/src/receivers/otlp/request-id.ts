@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { LogRow } from '../../model/log-row';
+import { LazyRow } from './lazy-row';
 
 /**
  * The id of an OTLP request: the first 64 bits of the SHA-1 of its (decompressed) bytes.
@@ -13,7 +14,8 @@ import type { LogRow } from '../../model/log-row';
  */
 export function requestIdOf(bytes: Buffer, rows: readonly LogRow[], receivedAtUnixNano: bigint): bigint {
   if (rows.length === 0) return 0n;
-  for (const row of rows) if (row.timeUnixNano === receivedAtUnixNano) return 0n;
+  for (const row of rows)
+    if (row instanceof LazyRow ? row.datedOnArrival : row.timeUnixNano === receivedAtUnixNano) return 0n;
   const id = createHash('sha1').update(bytes).digest().readBigUInt64LE(0);
   return id === 0n ? 1n : id;
 }

@@ -1,4 +1,5 @@
 import type { Attributes, LogRow } from '../../model/log-row';
+import { timeSecondsOf } from '../../model/log-row';
 import { WireWriter } from '@distlog/proto';
 import { patternIdOf } from '../../model/pattern';
 
@@ -77,10 +78,13 @@ export class RowBinaryWriter extends WireWriter {
   constructor(
     private readonly timeNanos = false,
     readonly batchId = 0n,
-    /** Bytes to start with (a table writer passes its last batch's size: no doubling and copying as it fills). */
-    initialSize = 64 * 1024,
+    /**
+     * Bytes to start with (a table writer passes its last batch's size: no doubling and
+     * copying as it fills), or a buffer to write into (a table writer reuses its batches' buffers).
+     */
+    initial: number | Buffer = 64 * 1024,
   ) {
-    super(initialSize);
+    super(initial);
     this.batchIdBytes = uint64Bytes(batchId);
   }
 
@@ -91,20 +95,24 @@ export class RowBinaryWriter extends WireWriter {
   }
 
   writeRow(row: LogRow, requestIdBytes: Buffer = ZERO_ID): void {
-    const wholeSeconds = row.timeUnixNano / NANOS_PER_SECOND;
-    const seconds = wholeSeconds > MAX_DATETIME ? MAX_DATETIME : Number(wholeSeconds);
+    const parts = row.rowBinary;
+    const encoded = parts !== undefined && parts.generation === parts.scratch.generation;
+    const wholeSeconds = timeSecondsOf(row);
+    const seconds = wholeSeconds > MAX_DATETIME ? MAX_DATETIME : wholeSeconds;
     if (seconds < this.minSeconds) this.minSeconds = seconds;
     if (seconds > this.maxSeconds) this.maxSeconds = seconds;
     this.rows++;
-    if (this.timeNanos) {
+    if (!this.timeNanos) {
+      this.fixed32(seconds);
+    } else if (encoded && wholeSeconds <= MAX_DATETIME) {
+      // The record's TimeUnixNano, first in its encoded columns: the same eight bytes.
+      this.copyFrom(parts.scratch.buf, parts.a, parts.a + 8);
+    } else {
       const nanos = row.timeUnixNano;
       this.fixed64(nanos > MAX_DATETIME64_NANOS ? MAX_DATETIME64_NANOS : nanos);
-    } else {
-      this.fixed32(seconds);
     }
     if (row.resource !== this.lastResource || row.scope !== this.lastScope) this.encodeOrigin(row);
-    const parts = row.rowBinary;
-    if (parts && parts.generation === parts.scratch.generation) {
+    if (encoded) {
       // Decoded the fast way (receivers/otlp/lazy-row.ts): its own columns are encoded already.
       const encoded = parts.scratch.buf;
       this.copyFrom(encoded, parts.a, parts.b);

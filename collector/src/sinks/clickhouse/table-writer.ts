@@ -67,6 +67,13 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
   /** Requests in unsealed or in-flight batches: a retry of one waits for it instead of adding rows. */
   private readonly pending = new Map<bigint, Promise<boolean>>();
   private nextBatchBytes = 64 * 1024;
+  /**
+   * Buffers of stored batches, written into again by the next batches: a batch is megabytes,
+   * and a fresh one for every batch was most of the collector's allocation, which V8 counts
+   * towards its next full collection (external memory): under load, a full GC every ~150 ms.
+   * At most one per insert that may be in flight, plus the filling batch.
+   */
+  private readonly spareBuffers: Buffer[] = [];
 
   constructor(
     private readonly ch: ClickHouse,
@@ -95,7 +102,7 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
       return Promise.reject(new UnavailableError(`inserts into ${this.table} are behind; retry later`));
     }
     const batch = (this.current ??= {
-      writer: new RowBinaryWriter(this.timeNanos, newBatchId(), this.nextBatchBytes),
+      writer: new RowBinaryWriter(this.timeNanos, newBatchId(), this.spareBuffer()),
       segments: [],
       waiters: [],
     });
@@ -119,6 +126,7 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
   async shutdown(): Promise<void> {
     this.closed = true;
     await this.flush();
+    this.spareBuffers.length = 0;
   }
 
   /** Inserts whatever is buffered and waits for every insert to finish. */
@@ -126,6 +134,31 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
     this.seal();
     if (this.inFlight === 0 && this.queue.length === 0) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** A spare buffer of at least the size the last batch reached, or a new one of that size. */
+  private spareBuffer(): Buffer {
+    while (this.spareBuffers.length > 0) {
+      const buf = this.spareBuffers.pop()!;
+      if (buf.length >= this.nextBatchBytes) return buf;
+    }
+    return Buffer.allocUnsafe(this.nextBatchBytes);
+  }
+
+  /**
+   * A stored batch's buffer, kept for the next batches (nothing refers to it once store()
+   * ended) unless enough are kept — a batch filling and one per insert in flight — or it is
+   * far larger than batches are now (after a burst).
+   */
+  private spare(buf: Buffer): void {
+    // Called before inFlight counts this batch out.
+    const inUse = this.inFlight - 1 + this.queue.length + (this.current ? 1 : 0);
+    if (
+      !this.closed &&
+      inUse + this.spareBuffers.length < this.options.maxConcurrentInserts + 1 &&
+      buf.length <= 4 * this.nextBatchBytes
+    )
+      this.spareBuffers.push(buf);
   }
 
   private seal(): void {
@@ -145,6 +178,7 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
       const batch = this.queue.shift()!;
       this.inFlight++;
       void this.store(batch).finally(() => {
+        this.spare(batch.writer.buf);
         this.inFlight--;
         this.pump();
         if (this.inFlight === 0 && this.queue.length === 0) {
