@@ -133,6 +133,32 @@ describe('RoutingPipeline', () => {
     expect(metrics.routed.get({ rule: 'health' })).toBe(1);
   });
 
+  it('a request whose records all match the same rules is routed whole, with the same outcome', async () => {
+    const current = routes();
+    const pipeline = new RoutingPipeline(current, metrics, undefined, {
+      tally: (rows) => () => observed.push(...rows),
+    });
+    const three = (fields: Parameters<typeof makeRow>[0]) =>
+      [1, 2, 3].map((i) => makeRow({ ...fields, body: `${fields.body} ${i}` }));
+    expect(await pipeline.consume(three({ body: 'card declined', severityNumber: 17 }), 1n)).toBeUndefined();
+    expect(await pipeline.consume(three({ body: 'query plan', severityNumber: 5 }), 2n)).toBeUndefined();
+    expect(await pipeline.consume(three({ body: 'GET /health' }), 3n)).toBeUndefined();
+    expect(await pipeline.consume(three({ body: 'login', attrs: { password: 'x' } }), 4n)).toEqual({
+      rejectedLogRecords: 3,
+      errorMessage: '3 refused by rule: records must not carry passwords',
+    });
+    expect(await spooledRowsByTable()).toEqual({ logs: 3, debug: 3 });
+    await current.forwards.get('audit')!.shutdown();
+    expect(forwarded.map((r) => r.body)).toEqual(['card declined 1', 'card declined 2', 'card declined 3']);
+    expect(observed).toHaveLength(9);
+    expect(metrics.routed.get({ rule: 'errors-copy' })).toBe(3);
+    expect(metrics.routed.get({ rule: 'debug' })).toBe(3);
+    expect(metrics.routed.get({ rule: 'health' })).toBe(3);
+    expect(metrics.routed.get({ rule: 'secrets' })).toBe(3);
+    expect(metrics.dropped.get({ reason: 'rule' })).toBe(3);
+    expect(metrics.accepted.get()).toBe(9);
+  });
+
   it('a request sent again while its first copy is pending is stored once and not counted again', async () => {
     const pipeline = new RoutingPipeline(routes(), metrics, undefined, {
       tally: (rows) => () => observed.push(...rows),

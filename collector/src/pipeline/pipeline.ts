@@ -3,7 +3,7 @@ import type { Stage } from './component';
 import type { TableWriter } from '../sinks/clickhouse/table-writer';
 import type { ForwardSink } from '../sinks/otlp/forward-sink';
 import type { PartialSuccess } from '../receivers/otlp/responses';
-import type { Router } from '../router/router';
+import type { RouteDecision, Router } from '../router/router';
 import type { CollectorMetrics } from '../telemetry/metrics';
 import type { TailHub } from '../tail/tail-hub';
 
@@ -33,6 +33,9 @@ export interface Routes {
 }
 
 export class RoutingPipeline implements Consumer {
+  /** The current request's routing decisions (reused: consume() runs to its end before the next). */
+  private readonly decisions: RouteDecision[] = [];
+
   constructor(
     private routes: Routes,
     private readonly metrics: CollectorMetrics,
@@ -67,22 +70,41 @@ export class RoutingPipeline implements Consumer {
     let dropped = 0;
     let rejected = 0;
     let rejectionMessage = '';
-    const accepted: LogRow[] | undefined = this.observer ? [] : undefined;
-    for (const row of rows) {
-      const decision = router.route(row);
-      for (const rule of decision.rules) ruleCounts.set(rule, (ruleCounts.get(rule) ?? 0) + 1);
-      if (decision.rejected !== undefined) {
-        if (rejected++ === 0) rejectionMessage = decision.rejected;
-        continue;
+    let accepted: LogRow[];
+    // The router shares one decision among records that match the same rules (router.ts):
+    // when every record of the request got the same one — the usual case — the request is
+    // handed on whole, without a list per tier built record by record.
+    const decisions = this.decisions;
+    for (const row of rows) decisions.push(router.route(row));
+    const first = decisions[0];
+    if (first !== undefined && first.rejected === undefined && decisions.every((d) => d === first)) {
+      for (const rule of first.rules) ruleCounts.set(rule, rows.length);
+      accepted = rows;
+      if (first.dropped) dropped = rows.length;
+      else {
+        for (const tier of first.stores) toTier.set(tier, rows);
+        for (const destination of first.forwards) toDestination.set(destination, rows);
       }
-      accepted?.push(row);
-      if (decision.dropped) {
-        dropped++;
-        continue;
+    } else {
+      accepted = [];
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i];
+        const decision = decisions[i];
+        for (const rule of decision.rules) ruleCounts.set(rule, (ruleCounts.get(rule) ?? 0) + 1);
+        if (decision.rejected !== undefined) {
+          if (rejected++ === 0) rejectionMessage = decision.rejected;
+          continue;
+        }
+        accepted.push(row);
+        if (decision.dropped) {
+          dropped++;
+          continue;
+        }
+        for (const tier of decision.stores) push(toTier, tier, row);
+        for (const destination of decision.forwards) push(toDestination, destination, row);
       }
-      for (const tier of decision.stores) push(toTier, tier, row);
-      for (const destination of decision.forwards) push(toDestination, destination, row);
     }
+    decisions.length = 0;
     for (const [rule, n] of ruleCounts) this.metrics.routed.inc({ rule }, n);
     if (dropped > 0) this.metrics.dropped.inc({ reason: 'rule' }, dropped);
     for (const [destination, list] of toDestination) forwards.get(destination)?.consume(list);
@@ -101,7 +123,7 @@ export class RoutingPipeline implements Consumer {
       }
       stored.push(done);
     }
-    const count = accepted && accepted.length > 0 ? this.observer!.tally(accepted) : undefined;
+    const count = this.observer && accepted.length > 0 ? this.observer.tally(accepted) : undefined;
     return this.settle(stored, count, rows.length - rejected, rejected, rejectionMessage);
   }
 
