@@ -266,6 +266,20 @@ async function benchTarget(
         rate / ceiling.rate >= 0.95,
         `${(rate / ceiling.rate).toFixed(2)}×`,
       );
+      if (serverPid) {
+        // What this machine's cores allow when ClickHouse, the clients and the collector share them.
+        const parts = ['ClickHouse', 'clients', 'collector'].map((p) =>
+          Number(columns[`${p} CPU µs/record`]),
+        );
+        const total = parts.reduce((a, b) => a + b, 0);
+        const cores = os.availableParallelism();
+        const most = (cores * 1e6) / total;
+        goals.push(
+          `  ${transport}: ${total.toFixed(1)} µs of CPU per record in all (ClickHouse ${parts[0].toFixed(1)}, ` +
+            `clients ${parts[1].toFixed(1)}, collector ${parts[2].toFixed(1)}): ${cores} cores allow at most ` +
+            `${most.toFixed(0)} records/s, ${(most / ceiling.rate).toFixed(2)}× the ceiling`,
+        );
+      }
     }
     const peak = procStats(collector.child.pid!).peakRssMb;
     goal(label, 'collector peak RSS ≤ 150 MB under the bench load', peak <= 150, `${peak.toFixed(0)} MB`);

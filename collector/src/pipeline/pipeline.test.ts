@@ -138,7 +138,7 @@ describe('RoutingPipeline', () => {
     const pipeline = new RoutingPipeline(current, metrics, undefined, {
       tally: (rows) => () => observed.push(...rows),
     });
-    const three = (fields: Parameters<typeof makeRow>[0]) =>
+    const three = (fields: NonNullable<Parameters<typeof makeRow>[0]>) =>
       [1, 2, 3].map((i) => makeRow({ ...fields, body: `${fields.body} ${i}` }));
     expect(await pipeline.consume(three({ body: 'card declined', severityNumber: 17 }), 1n)).toBeUndefined();
     expect(await pipeline.consume(three({ body: 'query plan', severityNumber: 5 }), 2n)).toBeUndefined();
