@@ -268,9 +268,11 @@ async function benchTarget(
       );
       if (serverPid) {
         // What this machine's cores allow when ClickHouse, the clients and the collector share them.
-        const parts = ['ClickHouse', 'clients', 'collector'].map((p) =>
-          Number(columns[`${p} CPU µs/record`]),
-        );
+        const parts = [
+          columns['ClickHouse CPU µs/record'],
+          columns['clients CPU µs/record'],
+          columns['collector CPU µs/record'],
+        ].map(Number);
         const total = parts.reduce((a, b) => a + b, 0);
         const cores = os.availableParallelism();
         const most = (cores * 1e6) / total;
