@@ -33,10 +33,12 @@ describe('heap settings of the processes that run a collector', () => {
     const other = youngGenerationMiB(['search']);
     expect(youngGenerationMiB(['collector'])).toBeLessThan(other);
     expect(youngGenerationMiB(['up'])).toBeLessThan(other);
-    expect(youngGenerationMiB(['collector'])).toBeLessThanOrEqual(2);
   });
 
   it('leave a process started with semi-space settings of its own alone', () => {
-    expect(youngGenerationMiB(['collector'], ['--max-semi-space-size=8'])).toBeGreaterThan(2);
+    // (The starting size differs between Node versions: compared, not fixed.)
+    expect(youngGenerationMiB(['collector'], ['--max-semi-space-size=8'])).toBeGreaterThan(
+      youngGenerationMiB(['collector']),
+    );
   });
 });

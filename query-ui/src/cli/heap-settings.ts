@@ -7,7 +7,7 @@ import v8 from 'node:v8';
  * settings took its peak memory under load from ~150–165 to ~120–140 MB and its CPU per
  * gRPC record down by ~0.5 µs:
  *
- * - The young generation keeps its starting size (1 MiB semi-spaces). V8 doubles it, up to
+ * - The young generation keeps its starting size (1 MiB semi-spaces on Node 20). V8 doubles it, up to
  *   2 × 16 MiB on 64-bit machines, whenever many objects outlive a scavenge — as they do
  *   while a process loads its code — and seldom shrinks it again. The collector's records
  *   are decoded, routed and encoded before its first await, so a small one is enough: letting
