@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ClickHouse } from '../../storage/clickhouse';
@@ -69,6 +69,28 @@ describe('TableWriter with ClickHouse down', () => {
       await spool.remove(e);
     }
     expect(batches).toEqual([120]); // one batch: 60 + 60 ≥ maxRows sealed it; the resent 60 never joined
+  });
+
+  it('batches in flight at once write into buffers of their own; a later batch reuses a stored one intact', async () => {
+    const spool = await spoolIn();
+    const writer = new TableWriter(ch, 'logs', OPTIONS, { spool, metrics: new CollectorMetrics() });
+    // Two batches sealed at once (maxRows 100, two inserts in flight), then a third, shorter
+    // one written after both were stored (spooled here), into one of their buffers.
+    await Promise.all([writer.consume(rows(100, 'first'), 31n), writer.consume(rows(100, 'second'), 32n)]);
+    await writer.consume(rows(7, 'third'), 33n);
+    await writer.flush();
+    const files: string[] = [];
+    for (let e = spool.oldest(); e; e = spool.oldest()) {
+      files.push(readFileSync(e.file, 'latin1'));
+      await spool.remove(e);
+    }
+    expect(files).toHaveLength(3);
+    const bodies = (file: string) => [...file.matchAll(/(first|second|third) \d+/g)].map((m) => m[0]);
+    expect(files.map(bodies)).toEqual([
+      rows(100, 'first').map((r) => r.body),
+      rows(100, 'second').map((r) => r.body),
+      rows(7, 'third').map((r) => r.body),
+    ]);
   });
 
   it('without a spool, refuses the rows as retryable, so the client sends them again', async () => {
