@@ -68,7 +68,7 @@ export interface LogRow {
   rowBinary?: RowBinaryParts;
 }
 
-const NANOS_PER_SECOND = 1_000_000_000n;
+export const NANOS_PER_SECOND = 1_000_000_000n;
 
 /** A record's time in whole seconds (not clamped). */
 export function timeSecondsOf(row: LogRow): number {

@@ -1,5 +1,5 @@
 import type { Attributes, LogRow, ResourceInfo, RowBinaryParts, ScopeInfo } from '../../model/log-row';
-import { secondsOfNanosLE } from '../../model/log-row';
+import { NANOS_PER_SECOND, secondsOfNanosLE } from '../../model/log-row';
 import { patternIdOf, patternIdOfAscii } from '../../model/pattern';
 import type { StringTable } from '@distlog/proto';
 import { DecodeError, WireReader, WireWriter } from '@distlog/proto';
@@ -161,7 +161,6 @@ export class LazyRow implements LogRow, RowBinaryParts {
 /** A KeyValue's key and string value: [keyStart, keyEnd, valueStart, valueEnd] per attribute. */
 const attributeRanges = new Int32Array(4 * 127);
 const EMPTY_BODY_PATTERN = patternIdOf('');
-const NANOS_PER_SECOND = 1_000_000_000n;
 
 function isAscii(buf: Buffer, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (buf[i] > 0x7f) return false;

@@ -1,5 +1,5 @@
 import type { Attributes, LogRow } from '../../model/log-row';
-import { timeSecondsOf } from '../../model/log-row';
+import { NANOS_PER_SECOND, timeSecondsOf } from '../../model/log-row';
 import { WireWriter } from '@distlog/proto';
 import { patternIdOf } from '../../model/pattern';
 
@@ -43,7 +43,6 @@ export const LOG_COLUMNS_WITHOUT_BATCH_ID = LOG_COLUMNS_WITHOUT_PATTERN_ID.filte
   (c) => c !== 'BatchId' && c !== 'RequestId',
 );
 
-const NANOS_PER_SECOND = 1_000_000_000n;
 const MAX_DATETIME = 0xffffffff;
 /**
  * DateTime64(9) reaches 2262, but times are clamped to DateTime's range on both lines: the
