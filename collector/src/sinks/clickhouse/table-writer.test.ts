@@ -71,6 +71,34 @@ describe('TableWriter with ClickHouse down', () => {
     expect(batches).toEqual([120]); // one batch: 60 + 60 ≥ maxRows sealed it; the resent 60 never joined
   });
 
+  it('when its last insert ends, a batch of a quarter of maxRows or more goes without waiting for its timer', async () => {
+    const spool = await spoolIn();
+    const options = { ...OPTIONS, maxDelayMs: 60_000, maxConcurrentInserts: 1 };
+    const writer = new TableWriter(ch, 'logs', options, { spool, metrics: new CollectorMetrics() });
+    const settled = (p: Promise<boolean>) => {
+      const state = { done: false };
+      void p.then(() => (state.done = true));
+      return state;
+    };
+    // 100 rows seal a batch; while it is stored (spooled here), 25 rows (a quarter) arrive.
+    const full = writer.consume(rows(100, 'full'), 41n);
+    const quarter = writer.consume(rows(25, 'quarter'), 42n);
+    await full;
+    await expect(quarter).resolves.toBe(true); // the timer (60 s) did not send it
+    // Fewer than a quarter wait for the timer (or a flush), even with no insert running.
+    const few = settled(writer.consume(rows(24, 'few'), 43n));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(few.done).toBe(false);
+    await writer.flush();
+    expect(few.done).toBe(true);
+    const sizes: number[] = [];
+    for (let e = spool.oldest(); e; e = spool.oldest()) {
+      sizes.push(e.batch!.rows);
+      await spool.remove(e);
+    }
+    expect(sizes).toEqual([100, 25, 24]);
+  });
+
   it('batches in flight at once write into buffers of their own; a later batch reuses a stored one intact', async () => {
     const spool = await spoolIn();
     const writer = new TableWriter(ch, 'logs', OPTIONS, { spool, metrics: new CollectorMetrics() });
