@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ClickHouse, LocalClickHouse, freePort } from '@distlog/collector/storage';
-import { drive, grpcSender, makeRows, procStats, requests } from '@distlog/collector/dist/bench/load';
+import { drive, grpcSender, makeRows, procStats, requests } from '@distlog/collector/bench';
 import type { CollectorProcess } from '../support/collector-process';
 import { distlogSchemaApply, startCollectorProcess } from '../support/collector-process';
 import type { LocalCluster } from '../support/cluster';
