@@ -346,7 +346,9 @@ export function configSchema(env: NodeJS.ProcessEnv) {
           maxRows: number('A batch is inserted at this many rows…', { min: 1, integer: true }).default(
             DEFAULTS.batch.maxRows,
           ),
-          maxDelay: duration('…or this long after its first row.').default(DEFAULTS.batch.maxDelayMs),
+          maxDelay: duration(
+            "…or this long after its first row at the latest (sooner under load: when the table's last insert ends and the batch holds a quarter of maxRows).",
+          ).default(DEFAULTS.batch.maxDelayMs),
           maxConcurrentInserts: number('Inserts in flight per table.', {
             min: 1,
             max: 64,
