@@ -61,6 +61,9 @@ export class OtlpGrpcReceiver implements Component {
     if (this.server) return;
     const server = new grpc.Server({
       'grpc.max_receive_message_length': this.options.limits.maxDecompressedBytes,
+      // Per-call bookkeeping for gRPC's channelz introspection service, which nothing here
+      // serves: ~1 % of the collector's main thread under load.
+      'grpc.enable_channelz': 0,
     });
     // The request arrives in a holder that is emptied when the handler takes the body:
     // @grpc/grpc-js keeps the request message until the call ends, and a body kept until its
