@@ -324,7 +324,7 @@ async function benchTarget(
         label,
         `${transport} ≥ 0.95× the pre-encoded RowBinary ceiling`,
         rate / ceiling.rate >= 0.95,
-        `${(rate / ceiling.rate).toFixed(2)}×`,
+        `${(rate / ceiling.rate).toFixed(3)}×`,
       );
       // The clients' window: with CONCURRENCY requests in flight, each acknowledged once its
       // batch is stored, the rate is at most (records in flight) / (time to an acknowledgement).
