@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { LogRow } from '../../model/log-row';
 import { LazyRow } from './lazy-row';
 
@@ -16,6 +16,7 @@ export function requestIdOf(bytes: Buffer, rows: readonly LogRow[], receivedAtUn
   if (rows.length === 0) return 0n;
   for (const row of rows)
     if (row instanceof LazyRow ? row.datedOnArrival : row.timeUnixNano === receivedAtUnixNano) return 0n;
-  const id = createHash('sha1').update(bytes).digest().readBigUInt64LE(0);
+  // One-shot (no Hash object per request); the same digest as createHash('sha1').
+  const id = hash('sha1', bytes, 'buffer').readBigUInt64LE(0);
   return id === 0n ? 1n : id;
 }
