@@ -192,9 +192,13 @@ describe('level rules in ClickHouse, shared by every collector', () => {
         `SELECT Change, Collector FROM ${ch.database}.level_rule_changes WHERE RuleId = '${rule.id}' ORDER BY Version`,
       );
     expect(await eventually(async () => (await changes()).length === 2, 8_000)).toBe(true);
-    // Both collectors' timers fired; give the slower one time to (not) write its own.
-    await new Promise((r) => setTimeout(r, 1500));
-    expect((await changes()).map((c) => c.Change)).toEqual(['set', 'expired']);
+    // b set it, so b records the expiry; a looks 2 s later (plus up to 1 s of jitter) and
+    // must find it recorded: give a that long to (not) write its own.
+    await new Promise((r) => setTimeout(r, 3_500));
+    expect((await changes()).map((c) => [c.Change, c.Collector])).toEqual([
+      ['set', b.levels.collectorId],
+      ['expired', b.levels.collectorId],
+    ]);
     const audit = await eventually(async () => {
       const rows = await ch.query<{ n: string }>(
         `SELECT count() AS n FROM ${ch.database}.all_logs WHERE EventName = 'distlog.level.expired' ` +

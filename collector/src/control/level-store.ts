@@ -59,6 +59,9 @@ export interface LevelStoreOptions {
 type Subscriber = { service: string; push: (rules: LevelRule[]) => void; end: () => void };
 type ChangeKind = 'set' | 'replaced' | 'cleared' | 'expired';
 
+/** How much later than a rule's setter the other collectors look at its expiry (ms). */
+const FOLLOWER_DELAY_MS = 2000;
+
 /** A process unseen (no heartbeat) this long is no longer listed. */
 const STALE_SECONDS = 30;
 
@@ -79,6 +82,8 @@ const STALE_SECONDS = 30;
  */
 export class LevelStore implements Component {
   private rules: LevelRule[] = [];
+  /** Rules this collector set (in this run): it records their expiry, the others follow. */
+  private readonly setHere = new Set<string>();
   private version = '';
   private readonly subscribers = new Set<Subscriber>();
   private readonly instances = new Map<string, LevelInstance>();
@@ -177,6 +182,7 @@ export class LevelStore implements Component {
       ...replaced.map((r) => ({ kind: 'replaced' as const, rule: r, by: rule.setBy })),
       { kind: 'set', rule, by: rule.setBy },
     ]);
+    this.setHere.add(rule.id);
     this.rules = this.rules.filter((r) => !replaced.includes(r)).concat(rule);
     this.onChange({ kind: 'set', rule });
     this.broadcast();
@@ -388,12 +394,22 @@ export class LevelStore implements Component {
     this.pollTimer.unref();
   }
 
+  /**
+   * When this collector records a rule's expiry (ms since the epoch; Infinity: never). The
+   * collector that set the rule does it at once; every other one FOLLOWER_DELAY_MS later,
+   * and only if the rule is still `set` then (its setter may be gone). Random jitter alone
+   * let two collectors check within the same few milliseconds and both record it.
+   */
+  private expiryFor(rule: LevelRule): number {
+    return nextExpiry([rule]) + (this.setHere.has(rule.id) ? 0 : FOLLOWER_DELAY_MS);
+  }
+
   private scheduleExpiry(): void {
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     if (this.closed) return;
-    const next = nextExpiry(this.rules);
+    const next = Math.min(Infinity, ...this.rules.map((r) => this.expiryFor(r)));
     if (!Number.isFinite(next)) return;
-    // Jitter: of several collectors, one records the expiry first and the others see it.
+    // Jitter: of several followers (the setter gone), one records the expiry first and the others see it.
     const jitter = Math.random() * 1000;
     this.expiryTimer = setTimeout(() => void this.expire(), Math.max(0, next - Date.now()) + 5 + jitter);
     this.expiryTimer.unref();
@@ -402,7 +418,7 @@ export class LevelStore implements Component {
   /** Records `expired` for rules past their end that no other collector has recorded yet. */
   private async expire(): Promise<void> {
     const now = Date.now();
-    const due = this.rules.filter((r) => isExpired(r, now));
+    const due = this.rules.filter((r) => this.expiryFor(r) <= now);
     try {
       for (const rule of due) {
         const [latest] = await this.ch.query<{ change: string }>(
@@ -443,6 +459,7 @@ export class LevelStore implements Component {
     );
     const missing = rules.filter((r) => !present.has(r.id));
     await this.append(missing.map((rule) => ({ kind: 'set' as const, rule, by: 'levels.json' })));
+    for (const rule of missing) this.setHere.add(rule.id);
     await fs.rename(file, `${file}.migrated`);
     log('info', 'level rules moved from the file to ClickHouse; the file is no longer read', {
       file,
