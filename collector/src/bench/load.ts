@@ -143,6 +143,8 @@ export async function drive(
   return performance.now() - started;
 }
 
+const EXPORT_PATH = logsServiceDefinition().Export.path;
+
 /**
  * OTLP/gRPC requests written straight onto HTTP/2 streams with node:http2 — gRPC's framing
  * (a 5-byte prefix, `grpc-status` in the trailers) without a gRPC library: @grpc/grpc-js
@@ -150,8 +152,6 @@ export async function drive(
  * ClickHouse. One connection per 8 requests in flight, as a fleet's services each have
  * their own (`connections` to change it).
  */
-const EXPORT_PATH = logsServiceDefinition().Export.path;
-
 export function grpcSender(
   port: number,
   connections = Math.max(1, Math.ceil(Number(process.env.BENCH_CONCURRENCY ?? 64) / 8)),
