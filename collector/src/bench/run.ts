@@ -120,36 +120,19 @@ async function benchTarget(
     const rows = makeRows(RECORDS);
     const collector = await startCollector(url, database, path.join(tmp, 'home'));
     const results: Array<Record<string, string>> = [];
-    const count = async () =>
+    // One number from ClickHouse (the query's column `n`).
+    const scalar = async (query: string) =>
       Number(
-        (
-          (await (
-            await client.query({ query: `SELECT count() AS n FROM ${database}.logs`, format: 'JSONEachRow' })
-          ).json()) as Array<{ n: string }>
-        )[0].n,
+        ((await (await client.query({ query, format: 'JSONEachRow' })).json()) as Array<{ n: string }>)[0].n,
       );
+    const count = () => scalar(`SELECT count() AS n FROM ${database}.logs`);
     // Batches the collector inserted into logs so far (each has its own BatchId).
-    const batches = async () =>
-      Number(
-        (
-          (await (
-            await client.query({
-              query: `SELECT uniqExact(BatchId) AS n FROM ${database}.logs`,
-              format: 'JSONEachRow',
-            })
-          ).json()) as Array<{ n: string }>
-        )[0].n,
-      );
+    const batches = () => scalar(`SELECT uniqExact(BatchId) AS n FROM ${database}.logs`);
     // Each phase starts once ClickHouse has merged what the last one inserted (at most a
     // minute): otherwise those merges run in, and are counted against, the next phase.
     const quiet = async () => {
-      for (let i = 0; i < 600; i++) {
-        const [{ n }] = (await (
-          await client.query({ query: 'SELECT count() AS n FROM system.merges', format: 'JSONEachRow' })
-        ).json()) as Array<{ n: string }>;
-        if (Number(n) === 0) return;
+      for (let i = 0; i < 600 && (await scalar('SELECT count() AS n FROM system.merges')) > 0; i++)
         await new Promise((r) => setTimeout(r, 100));
-      }
     };
     // CPU per record of a phase, by process: ClickHouse (when the bench started it), this
     // process (the ceiling's client, or the 64 OTLP clients) and the collector.
@@ -237,11 +220,11 @@ async function benchTarget(
       }
       return out;
     };
-    const insertAll = async (table: string, batches: Buffer[]) => {
+    const insertAll = async (table: string, bodies: Buffer[]) => {
       const from = cpuNow();
       const started = performance.now();
       const latencies: number[] = [];
-      for (const bytes of batches) {
+      for (const bytes of bodies) {
         const sent = performance.now();
         const r = await client.exec({
           query: `INSERT INTO ${database}.${table} (${LOG_COLUMNS.map((c) => '`' + c + '`').join(',')}) FORMAT RowBinary`,
