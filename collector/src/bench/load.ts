@@ -145,6 +145,34 @@ export async function drive(
 
 const EXPORT_PATH = logsServiceDefinition().Export.path;
 
+/** One OTLP/gRPC Export on an HTTP/2 session, framed by hand; rejects unless grpc-status is 0. */
+export function grpcExport(session: http2.ClientHttp2Session, message: Buffer): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': EXPORT_PATH,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    let status: string | undefined;
+    const statusOf = (h: http2.IncomingHttpHeaders) => {
+      if (h['grpc-status'] !== undefined) status = String(h['grpc-status']);
+    };
+    stream.on('response', statusOf);
+    stream.on('trailers', statusOf);
+    stream.on('data', () => undefined);
+    stream.on('error', reject);
+    stream.on('close', () =>
+      status === '0' ? resolve() : reject(new Error(`gRPC status ${status ?? 'none'} (stream closed)`)),
+    );
+    const prefix = Buffer.allocUnsafe(5);
+    prefix[0] = 0;
+    prefix.writeUInt32BE(message.length, 1);
+    stream.write(prefix);
+    stream.end(message);
+  });
+}
+
 /**
  * OTLP/gRPC requests written straight onto HTTP/2 streams with node:http2 — gRPC's framing
  * (a 5-byte prefix, `grpc-status` in the trailers) without a gRPC library: @grpc/grpc-js
@@ -162,32 +190,7 @@ export function grpcSender(
     return session;
   });
   let turn = 0;
-  const send = (message: Buffer) =>
-    new Promise<void>((resolve, reject) => {
-      const session = sessions[turn++ % sessions.length];
-      const stream = session.request({
-        ':method': 'POST',
-        ':path': EXPORT_PATH,
-        'content-type': 'application/grpc',
-        te: 'trailers',
-      });
-      let status: string | undefined;
-      const statusOf = (h: http2.IncomingHttpHeaders) => {
-        if (h['grpc-status'] !== undefined) status = String(h['grpc-status']);
-      };
-      stream.on('response', statusOf);
-      stream.on('trailers', statusOf);
-      stream.on('data', () => undefined);
-      stream.on('error', reject);
-      stream.on('close', () =>
-        status === '0' ? resolve() : reject(new Error(`gRPC status ${status ?? 'none'} (stream closed)`)),
-      );
-      const prefix = Buffer.allocUnsafe(5);
-      prefix[0] = 0;
-      prefix.writeUInt32BE(message.length, 1);
-      stream.write(prefix);
-      stream.end(message);
-    });
+  const send = (message: Buffer) => grpcExport(sessions[turn++ % sessions.length], message);
   return { send, close: () => sessions.forEach((s) => s.close()) };
 }
 

@@ -4,11 +4,13 @@ import { makeRow } from '../../model/log-row';
 import { encodeLogsRequest } from '../../sinks/otlp/encode-request';
 import { CONNECTION_WINDOW_BYTES, OtlpGrpcReceiver, STREAM_WINDOW_BYTES } from './grpc-receiver';
 import { DEFAULT_RECEIVER_LIMITS } from './limits';
+import { grpcExport } from '../../bench/load';
 
 // The gRPC receiver on a real socket, seen by a plain HTTP/2 client: the flow-control
 // windows it grants (wider than HTTP/2's 64 KiB, set through @grpc/grpc-js internals — this
 // is the test that notices when an upgrade of it drops them) and a request of several
-// windows' worth of default size, sent on one connection with others.
+// windows' worth of default size, sent on one connection with others (framed by the
+// collector bench's own gRPC client).
 let receiver: OtlpGrpcReceiver;
 const stored: LogRow[] = [];
 
@@ -26,31 +28,6 @@ beforeAll(async () => {
 });
 afterAll(() => receiver.shutdown());
 
-/** One Export call over `session`, gRPC framing by hand; resolves with grpc-status. */
-function exportOver(session: http2.ClientHttp2Session, message: Buffer): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    });
-    let status: string | undefined;
-    const statusOf = (h: http2.IncomingHttpHeaders) => {
-      if (h['grpc-status'] !== undefined) status = String(h['grpc-status']);
-    };
-    stream.on('response', statusOf);
-    stream.on('trailers', statusOf);
-    stream.on('data', () => undefined);
-    stream.on('error', reject);
-    stream.on('close', () => resolve(status));
-    const prefix = Buffer.alloc(5);
-    prefix.writeUInt32BE(message.length, 1);
-    stream.write(prefix);
-    stream.end(message);
-  });
-}
-
 describe('OTLP/gRPC receiver, HTTP/2 flow control', () => {
   it('grants each stream and each connection a wide window, and takes requests many times 64 KiB', async () => {
     const session = http2.connect(`http://127.0.0.1:${receiver.port}`);
@@ -65,8 +42,8 @@ describe('OTLP/gRPC receiver, HTTP/2 flow control', () => {
       );
       const message = encodeLogsRequest(rows);
       expect(message.length).toBeGreaterThan(8 * 65_536);
-      const statuses = await Promise.all([1, 2, 3].map(() => exportOver(session, message)));
-      expect(statuses).toEqual(['0', '0', '0']);
+      // Three at once on the one connection, each answered grpc-status 0.
+      await Promise.all([1, 2, 3].map(() => grpcExport(session, message)));
       expect(stored).toHaveLength(3 * rows.length);
       // The connection window: what this client may still send on the connection, which
       // the server's WINDOW_UPDATEs have kept above the protocol's 64 KiB.
