@@ -347,13 +347,16 @@ export function configSchema(env: NodeJS.ProcessEnv) {
             DEFAULTS.batch.maxRows,
           ),
           maxDelay: duration(
-            "…or this long after its first row at the latest (sooner under load: when the table's last insert ends and the batch holds a quarter of maxRows).",
+            "…or this long after its first row at the latest (sooner under load: when one of the table's inserts ends and the batch holds a quarter of maxRows, or when it reaches half of maxRows while fewer than maxConcurrentInserts run).",
           ).default(DEFAULTS.batch.maxDelayMs),
-          maxConcurrentInserts: number('Inserts in flight per table.', {
-            min: 1,
-            max: 64,
-            integer: true,
-          }).default(DEFAULTS.batch.maxConcurrentInserts),
+          maxConcurrentInserts: number(
+            'Inserts in flight per table (under load, a batch of half of maxRows takes a free one).',
+            {
+              min: 1,
+              max: 64,
+              integer: true,
+            },
+          ).default(DEFAULTS.batch.maxConcurrentInserts),
           maxQueuedBatches: number('Batches waiting before senders are told to back off (503).', {
             min: 1,
             integer: true,

@@ -1,18 +1,13 @@
-import http from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ClickHouse } from '../../storage/clickhouse';
-import {
-  createTestDatabase,
-  dropTestDatabase,
-  eventually,
-  testClickHouseUrl,
-} from '../../testing/test-database';
+import type { ClickHouse } from '../../storage/clickhouse';
+import { eventually } from '../../testing/test-database';
+import type { InsertProxy } from '../../testing/insert-proxy';
+import { proxiedTestDatabase } from '../../testing/insert-proxy';
 import { makeRow } from '../../model/log-row';
 import { Spool } from '../../helpers/spool';
 import { CollectorMetrics } from '../../telemetry/metrics';
-import { timeColumnTypes } from '../../storage/schema';
 import { TableWriter } from './table-writer';
 import { SpoolReplayer } from './replayer';
 import { RowBinaryWriter, LOG_COLUMNS, LOG_COLUMNS_WITHOUT_BATCH_ID } from './row-binary';
@@ -20,58 +15,21 @@ import { newBatchId } from './batch-id';
 
 // Exactly-once inserts against the real server: an insert that reached ClickHouse but
 // whose answer was cut is not stored twice, nor is a spooled batch that is stored already.
-// The "network" is a real HTTP proxy in front of ClickHouse that cuts chosen answers.
+// The "network" is a real HTTP proxy in front of ClickHouse that cuts chosen answers
+// (testing/insert-proxy.ts).
 
 let ch: ClickHouse;
 let direct: ClickHouse;
-let proxy: http.Server;
-/** Answers to INSERTs the proxy cuts (the insert itself goes through and completes). */
-let cutInsertAnswers = 0;
-/** INSERTs the proxy swallows before they reach ClickHouse (the connection is reset). */
-let dropInserts = 0;
+let proxy: InsertProxy;
 let timeNanos = false;
+let close: (() => Promise<void>) | undefined;
 const now = BigInt(Date.now()) * 1_000_000n;
 
 beforeAll(async () => {
-  direct = await createTestDatabase('exactly_once');
-  const target = new URL(testClickHouseUrl());
-  proxy = http.createServer((req, res) => {
-    const isInsert = /INSERT/.test(decodeURIComponent(req.url ?? ''));
-    if (isInsert && dropInserts > 0) {
-      dropInserts--;
-      req.socket.destroy();
-      return;
-    }
-    const upstream = http.request(
-      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
-      (answer) => {
-        const body: Buffer[] = [];
-        answer.on('data', (c: Buffer) => body.push(c));
-        answer.on('end', () => {
-          if (isInsert && cutInsertAnswers > 0) {
-            cutInsertAnswers--;
-            req.socket.destroy(); // the insert is done; its answer never arrives
-            return;
-          }
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          res.end(Buffer.concat(body));
-        });
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  const port = (proxy.address() as { port: number }).port;
-  ch = await ClickHouse.connect({ url: `http://127.0.0.1:${port}`, database: direct.database });
-  timeNanos = (await timeColumnTypes(direct, ['logs'])).get('logs') === 'DateTime64(9)';
+  ({ ch, direct, proxy, timeNanos, close } = await proxiedTestDatabase('exactly_once'));
 });
 
-afterAll(async () => {
-  await ch?.close();
-  await new Promise((r) => proxy?.close(r));
-  if (direct) await dropTestDatabase(direct);
-});
+afterAll(() => close?.());
 
 const rowsOf = (body: string, n: number) =>
   Array.from({ length: n }, (_, i) =>
@@ -98,9 +56,9 @@ function newWriter(): { metrics: CollectorMetrics; writer: TableWriter } {
 describe('exactly-once inserts (BatchId)', () => {
   it('an insert whose answer was cut is found stored and not inserted again', async () => {
     const { metrics, writer } = newWriter();
-    cutInsertAnswers = 1;
+    proxy.cutAnswers = 1;
     await writer.consume(rowsOf('cut', 300));
-    expect(cutInsertAnswers).toBe(0); // the proxy did cut the first answer
+    expect(proxy.cutAnswers).toBe(0); // the proxy did cut the first answer
     expect(await stored('cut')).toEqual({ rows: 300, distinct: 300 });
     expect(metrics.duplicatesAvoided.get({ table: 'logs' })).toBe(1);
     // Every row carries the batch's one id.
@@ -113,9 +71,9 @@ describe('exactly-once inserts (BatchId)', () => {
 
   it('an insert that never reached ClickHouse is inserted on the next attempt', async () => {
     const { metrics, writer } = newWriter();
-    dropInserts = 1;
+    proxy.dropInserts = 1;
     await writer.consume(rowsOf('dropped', 50));
-    expect(dropInserts).toBe(0); // the proxy did swallow the first attempt
+    expect(proxy.dropInserts).toBe(0); // the proxy did swallow the first attempt
     expect(await stored('dropped')).toEqual({ rows: 50, distinct: 50 });
     expect(metrics.duplicatesAvoided.get({ table: 'logs' })).toBe(0);
   });

@@ -53,12 +53,12 @@ describe('TableWriter with ClickHouse down', () => {
     expect(metrics.stored.get({ table: 'logs' })).toBe(0);
   });
 
-  it('seals a batch at maxRows, and a request sent again while pending is added once', async () => {
+  it('seals a batch at half of maxRows when an insert slot is free, and a request sent again while pending is added once', async () => {
     const spool = await spoolIn();
     const writer = new TableWriter(ch, 'logs', OPTIONS, { spool, metrics: new CollectorMetrics() });
-    const first = writer.consume(rows(60), 21n);
-    const again = writer.consume(rows(60), 21n); // the same request, e.g. from a client that timed out
-    const other = writer.consume(rows(60), 22n);
+    const first = writer.consume(rows(30), 21n);
+    const again = writer.consume(rows(30), 21n); // the same request, e.g. from a client that timed out
+    const other = writer.consume(rows(30), 22n);
     await expect(first).resolves.toBe(true);
     await expect(again).resolves.toBe(false);
     await expect(other).resolves.toBe(true);
@@ -68,7 +68,7 @@ describe('TableWriter with ClickHouse down', () => {
       batches.push(e.batch!.rows);
       await spool.remove(e);
     }
-    expect(batches).toEqual([120]); // one batch: 60 + 60 ≥ maxRows sealed it; the resent 60 never joined
+    expect(batches).toEqual([60]); // one batch: 30 + 30 ≥ maxRows / 2 sealed it; the resent 30 never joined
   });
 
   it('when its last insert ends, a batch of a quarter of maxRows or more goes without waiting for its timer', async () => {

@@ -115,7 +115,8 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
       const forget = () => this.pending.delete(requestId);
       done.then(forget, forget);
     }
-    if (batch.writer.rows >= this.options.maxRows) this.seal();
+    if (batch.writer.rows >= this.options.maxRows || this.slotFreeFor(batch, this.options.maxRows >> 1))
+      this.seal();
     else this.timer ??= setTimeout(() => this.seal(), this.options.maxDelayMs);
     return done;
   }
@@ -162,21 +163,32 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
   }
 
   /**
-   * Group commit: when the table's last insert ends and the filling batch holds at least a
-   * quarter of maxRows, the batch goes now instead of when its timer fires — under load,
-   * ClickHouse is not left idle while rows wait, and the senders of those rows (whose
-   * acknowledgements wait for the insert) get them sooner. Below a quarter the timer
-   * decides, so light traffic still makes few, larger inserts. (Bench: +13 % records/s,
-   * acknowledgements 370–410 → 315–340 ms, rows per insert the same.)
+   * Whether an insert slot is free for the filling batch and it holds at least `rows`.
+   *
+   * Two rules use it. Group commit: when one of the table's inserts ends and the filling
+   * batch holds at least a quarter of maxRows, the batch goes now instead of when its timer
+   * fires (sealIfSlotFree) — under load, ClickHouse is not left idle while rows wait, and the
+   * senders of those rows (whose acknowledgements wait for the insert) get them sooner.
+   * Below a quarter the timer decides, so light traffic still makes few, larger inserts.
+   * (Bench: +13 % records/s, acknowledgements 370–410 → 315–340 ms.)
+   *
+   * Second slot: a batch that reaches half of maxRows while a slot is free goes at once
+   * (consume), even with another insert running. Without it, under load each batch filled
+   * while the one before was inserted, so only one insert ran at a time and every batch was
+   * about half of what the senders had in flight: ClickHouse inserting one batch after
+   * another uses ~1.3 of two cores, two at once ~1.9. (Bench, three alternating runs each:
+   * records/s 0.79–0.82× → 0.80–0.91× the ceiling; rows per insert 16 000 → 10 800.)
    */
-  private sealIfIdle(): void {
-    if (
-      this.inFlight === 0 &&
+  private slotFreeFor(batch: Batch, rows: number): boolean {
+    return (
+      this.inFlight < this.options.maxConcurrentInserts &&
       this.queue.length === 0 &&
-      this.current !== undefined &&
-      this.current.writer.rows >= Math.max(1, this.options.maxRows >> 2)
-    )
-      this.seal();
+      batch.writer.rows >= Math.max(1, rows)
+    );
+  }
+
+  private sealIfSlotFree(): void {
+    if (this.current !== undefined && this.slotFreeFor(this.current, this.options.maxRows >> 2)) this.seal();
   }
 
   private seal(): void {
@@ -198,7 +210,7 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
       void this.store(batch).finally(() => {
         this.spare(batch.writer.buf);
         this.inFlight--;
-        this.sealIfIdle();
+        this.sealIfSlotFree();
         this.pump();
         if (this.inFlight === 0 && this.queue.length === 0) {
           const waiters = this.idleWaiters;
