@@ -115,3 +115,18 @@ export async function proxiedTestDatabase(prefix: string): Promise<{
   };
   return { direct, ch, proxy, timeNanos, close };
 }
+
+export type ProxiedTestDatabase = Awaited<ReturnType<typeof proxiedTestDatabase>>;
+
+/**
+ * For a test file: a proxied test database made before its tests and dropped after them
+ * (jest's beforeAll / afterAll); the object returned is filled in before the first test.
+ */
+export function useProxiedTestDatabase(prefix: string): ProxiedTestDatabase {
+  const db = {} as ProxiedTestDatabase;
+  beforeAll(async () => {
+    Object.assign(db, await proxiedTestDatabase(prefix));
+  });
+  afterAll(() => db.close?.());
+  return db;
+}

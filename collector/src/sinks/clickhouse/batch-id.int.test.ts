@@ -1,10 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ClickHouse } from '../../storage/clickhouse';
 import { eventually } from '../../testing/test-database';
-import type { InsertProxy } from '../../testing/insert-proxy';
-import { proxiedTestDatabase } from '../../testing/insert-proxy';
+import { useProxiedTestDatabase } from '../../testing/insert-proxy';
 import { makeRow } from '../../model/log-row';
 import { Spool } from '../../helpers/spool';
 import { CollectorMetrics } from '../../telemetry/metrics';
@@ -18,18 +16,8 @@ import { newBatchId } from './batch-id';
 // The "network" is a real HTTP proxy in front of ClickHouse that cuts chosen answers
 // (testing/insert-proxy.ts).
 
-let ch: ClickHouse;
-let direct: ClickHouse;
-let proxy: InsertProxy;
-let timeNanos = false;
-let close: (() => Promise<void>) | undefined;
+const db = useProxiedTestDatabase('exactly_once');
 const now = BigInt(Date.now()) * 1_000_000n;
-
-beforeAll(async () => {
-  ({ ch, direct, proxy, timeNanos, close } = await proxiedTestDatabase('exactly_once'));
-});
-
-afterAll(() => close?.());
 
 const rowsOf = (body: string, n: number) =>
   Array.from({ length: n }, (_, i) =>
@@ -37,8 +25,8 @@ const rowsOf = (body: string, n: number) =>
   );
 
 async function stored(body: string): Promise<{ rows: number; distinct: number }> {
-  const [r] = await direct.query<{ rows: string; distinct: string }>(
-    `SELECT count() AS rows, uniqExact(Body) AS distinct FROM ${direct.database}.logs ` +
+  const [r] = await db.direct.query<{ rows: string; distinct: string }>(
+    `SELECT count() AS rows, uniqExact(Body) AS distinct FROM ${db.direct.database}.logs ` +
       `WHERE ServiceName = 'once' AND startsWith(Body, '${body} ')`,
   );
   return { rows: Number(r.rows), distinct: Number(r.distinct) };
@@ -50,20 +38,23 @@ const retry = { attempts: 4, initialDelayMs: 50, maxDelayMs: 200 };
 function newWriter(): { metrics: CollectorMetrics; writer: TableWriter } {
   const metrics = new CollectorMetrics();
   const batch = { maxRows: 1000, maxDelayMs: 20, maxConcurrentInserts: 1, maxQueuedBatches: 4, retry };
-  return { metrics, writer: new TableWriter(ch, 'logs', batch, { spool: undefined, metrics }, timeNanos) };
+  return {
+    metrics,
+    writer: new TableWriter(db.ch, 'logs', batch, { spool: undefined, metrics }, db.timeNanos),
+  };
 }
 
 describe('exactly-once inserts (BatchId)', () => {
   it('an insert whose answer was cut is found stored and not inserted again', async () => {
     const { metrics, writer } = newWriter();
-    proxy.cutAnswers = 1;
+    db.proxy.cutAnswers = 1;
     await writer.consume(rowsOf('cut', 300));
-    expect(proxy.cutAnswers).toBe(0); // the proxy did cut the first answer
+    expect(db.proxy.cutAnswers).toBe(0); // the proxy did cut the first answer
     expect(await stored('cut')).toEqual({ rows: 300, distinct: 300 });
     expect(metrics.duplicatesAvoided.get({ table: 'logs' })).toBe(1);
     // Every row carries the batch's one id.
-    const [ids] = await direct.query<{ ids: string; zero: string }>(
-      `SELECT uniqExact(BatchId) AS ids, countIf(BatchId = 0) AS zero FROM ${direct.database}.logs ` +
+    const [ids] = await db.direct.query<{ ids: string; zero: string }>(
+      `SELECT uniqExact(BatchId) AS ids, countIf(BatchId = 0) AS zero FROM ${db.direct.database}.logs ` +
         `WHERE ServiceName = 'once' AND startsWith(Body, 'cut ')`,
     );
     expect(ids).toEqual({ ids: '1', zero: '0' });
@@ -71,9 +62,9 @@ describe('exactly-once inserts (BatchId)', () => {
 
   it('an insert that never reached ClickHouse is inserted on the next attempt', async () => {
     const { metrics, writer } = newWriter();
-    proxy.dropInserts = 1;
+    db.proxy.dropInserts = 1;
     await writer.consume(rowsOf('dropped', 50));
-    expect(proxy.dropInserts).toBe(0); // the proxy did swallow the first attempt
+    expect(db.proxy.dropInserts).toBe(0); // the proxy did swallow the first attempt
     expect(await stored('dropped')).toEqual({ rows: 50, distinct: 50 });
     expect(metrics.duplicatesAvoided.get({ table: 'logs' })).toBe(0);
   });
@@ -82,7 +73,7 @@ describe('exactly-once inserts (BatchId)', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'distlog-spool-once-'));
     const spool = new Spool(dir, 64 * 1024 * 1024);
     await spool.start();
-    const storedBatch = new RowBinaryWriter(timeNanos, newBatchId());
+    const storedBatch = new RowBinaryWriter(db.timeNanos, newBatchId());
     storedBatch.writeRows(rowsOf('spooled-stored', 40));
     const info = (w: RowBinaryWriter) => ({
       id: w.batchId,
@@ -91,16 +82,16 @@ describe('exactly-once inserts (BatchId)', () => {
       maxSeconds: w.maxSeconds,
     });
     // Its last attempt before spooling reached ClickHouse (the answer was lost).
-    await direct.insertRowBinary('logs', LOG_COLUMNS, storedBatch.bytes());
+    await db.direct.insertRowBinary('logs', LOG_COLUMNS, storedBatch.bytes());
     await spool.append('logs', storedBatch.bytes(), info(storedBatch));
-    const freshBatch = new RowBinaryWriter(timeNanos, newBatchId());
+    const freshBatch = new RowBinaryWriter(db.timeNanos, newBatchId());
     freshBatch.writeRows(rowsOf('spooled-fresh', 60));
     await spool.append('logs', freshBatch.bytes(), info(freshBatch));
     // Each row encoded alone, its trailing columns cut off (8 bytes each).
     const withoutLast = (rows: ReturnType<typeof rowsOf>, columns: number, batchId = 0n) =>
       Buffer.concat(
         rows.map((row) => {
-          const one = new RowBinaryWriter(timeNanos, batchId);
+          const one = new RowBinaryWriter(db.timeNanos, batchId);
           one.writeRow(row);
           return Buffer.from(one.bytes().subarray(0, one.length - 8 * columns));
         }),
@@ -128,7 +119,7 @@ describe('exactly-once inserts (BatchId)', () => {
     expect(LOG_COLUMNS_WITHOUT_BATCH_ID).not.toContain('BatchId');
 
     const metrics = new CollectorMetrics();
-    const replayer = new SpoolReplayer(ch, reopened, metrics);
+    const replayer = new SpoolReplayer(db.ch, reopened, metrics);
     await replayer.start();
     try {
       expect(await eventually(async () => reopened.isEmpty(), 20_000)).toBe(true);
@@ -142,9 +133,9 @@ describe('exactly-once inserts (BatchId)', () => {
     expect(metrics.duplicatesAvoided.get({ table: 'logs' })).toBe(1);
     expect(metrics.replayed.get({ table: 'logs' })).toBe(3);
     // Rows spooled with pattern ids keep them; older files' rows have none (0).
-    const [ids] = await direct.query<{ fresh: string; v1: string }>(
+    const [ids] = await db.direct.query<{ fresh: string; v1: string }>(
       `SELECT countIf(PatternId != 0 AND startsWith(Body, 'spooled-fresh')) AS fresh,
-              countIf(PatternId = 0 AND startsWith(Body, 'spooled-v1')) AS v1 FROM ${direct.database}.logs`,
+              countIf(PatternId = 0 AND startsWith(Body, 'spooled-v1')) AS v1 FROM ${db.direct.database}.logs`,
     );
     expect(ids).toEqual({ fresh: '60', v1: '12' });
   });

@@ -1,7 +1,5 @@
-import type { ClickHouse } from '../../storage/clickhouse';
 import { eventually } from '../../testing/test-database';
-import type { InsertProxy } from '../../testing/insert-proxy';
-import { proxiedTestDatabase } from '../../testing/insert-proxy';
+import { useProxiedTestDatabase } from '../../testing/insert-proxy';
 import { makeRow } from '../../model/log-row';
 import { CollectorMetrics } from '../../telemetry/metrics';
 import { TableWriter } from './table-writer';
@@ -9,18 +7,8 @@ import { TableWriter } from './table-writer';
 // When a table writer seals its batches, against the real server: a proxy in front of it
 // (testing/insert-proxy.ts) holds the inserts, so the test decides when each one ends.
 
-let ch: ClickHouse;
-let direct: ClickHouse;
-let proxy: InsertProxy;
-let timeNanos = false;
-let close: (() => Promise<void>) | undefined;
+const db = useProxiedTestDatabase('slots');
 const now = BigInt(Date.now()) * 1_000_000n;
-
-beforeAll(async () => {
-  ({ ch, direct, proxy, timeNanos, close } = await proxiedTestDatabase('slots'));
-});
-
-afterAll(() => close?.());
 
 let next = 0;
 const rowsOf = (n: number) =>
@@ -39,32 +27,32 @@ describe('TableWriter insert slots', () => {
       retry: { attempts: 2, initialDelayMs: 50, maxDelayMs: 100 },
     };
     const writer = new TableWriter(
-      ch,
+      db.ch,
       'logs',
       options,
       { spool: undefined, metrics: new CollectorMetrics() },
-      timeNanos,
+      db.timeNanos,
     );
-    proxy.holdInserts = true;
+    db.proxy.holdInserts = true;
     try {
       const writes = [writer.consume(rowsOf(1000), 1n)]; // maxRows: goes, and is held
-      await eventually(async () => proxy.holding === 1);
+      await eventually(async () => db.proxy.holding === 1);
       writes.push(writer.consume(rowsOf(499), 2n)); // below half of maxRows: waits
       await pause(200);
-      expect(proxy.holding).toBe(1);
+      expect(db.proxy.holding).toBe(1);
       writes.push(writer.consume(rowsOf(1), 3n)); // half, and a slot is free: goes
-      await eventually(async () => proxy.holding === 2);
+      await eventually(async () => db.proxy.holding === 2);
       writes.push(writer.consume(rowsOf(600), 4n)); // more than half, but both slots are busy
       await pause(200);
-      expect(proxy.holding).toBe(2);
-      proxy.release();
+      expect(db.proxy.holding).toBe(2);
+      db.proxy.release();
       // The last batch went when an insert ended (it held more than a quarter), not at its timer.
       await expect(Promise.all(writes)).resolves.toEqual([true, true, true, true]);
     } finally {
-      proxy.release();
+      db.proxy.release();
     }
-    const batches = await direct.query<{ n: string }>(
-      `SELECT count() AS n FROM ${direct.database}.logs WHERE ServiceName = 'slots' GROUP BY BatchId ORDER BY n`,
+    const batches = await db.direct.query<{ n: string }>(
+      `SELECT count() AS n FROM ${db.direct.database}.logs WHERE ServiceName = 'slots' GROUP BY BatchId ORDER BY n`,
     );
     expect(batches.map((b) => Number(b.n))).toEqual([500, 600, 1000]);
   });
