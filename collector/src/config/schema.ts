@@ -350,7 +350,7 @@ export function configSchema(env: NodeJS.ProcessEnv) {
             "…or this long after its first row at the latest (sooner under load: when one of the table's inserts ends and the batch holds a quarter of maxRows, or when it reaches half of maxRows while fewer than maxConcurrentInserts run).",
           ).default(DEFAULTS.batch.maxDelayMs),
           maxConcurrentInserts: number(
-            'Inserts in flight per table (under load, a batch of half of maxRows takes a free one).',
+            'Inserts in flight per table (under load, a batch of half of maxRows takes a free one; always one with the embedded store, which runs one statement at a time).',
             {
               min: 1,
               max: 64,

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { ServerFeatures } from './server-features';
-import { featuresForVersion } from './server-features';
+import { featuresForVersion, SERIAL_HEADER } from './server-features';
 import { identifier, SqlValues } from './sql';
 
 export interface ClickHouseOptions {
@@ -48,6 +48,12 @@ export class ClickHouse {
   readonly database: string;
   readonly cluster: string | undefined;
   readonly replicated: boolean;
+  /**
+   * The server runs one statement at a time (the embedded store says so in a header of
+   * its answers; a ClickHouse server runs them side by side): sending two inserts at
+   * once only queues the second there.
+   */
+  serialStatements = false;
   private constructor(
     private readonly client: ClickHouseClient,
     readonly url: string,
@@ -121,6 +127,7 @@ export class ClickHouse {
         options.cluster,
         options.replicated === true,
       );
+      ch.serialStatements = rs.response_headers[SERIAL_HEADER.toLowerCase()] === '1';
       if (ch.replicated && !ch.cluster)
         throw new ClusterConfigError(
           'replicated tables need a cluster (clickhouse.cluster): they live on its shards',

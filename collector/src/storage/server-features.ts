@@ -40,3 +40,10 @@ export function featuresForVersion(version: string): ServerFeatures {
     dateTime64: atLeast(20, 1),
   };
 }
+
+/**
+ * A header the embedded store sends with every answer: it runs one statement at a time,
+ * so a client gains nothing from sending several at once (ClickHouse.serialStatements;
+ * the table writers then insert one batch at a time, in bigger batches).
+ */
+export const SERIAL_HEADER = 'X-Distlog-Serial-Statements';

@@ -74,6 +74,13 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
    * At most one per insert that may be in flight, plus the filling batch.
    */
   private readonly spareBuffers: Buffer[] = [];
+  /**
+   * Inserts at once: batch.maxConcurrentInserts, or one where the server runs one
+   * statement at a time (the embedded store): there a second insert only waits in its
+   * queue, and taking a slot early only makes the batches smaller (bench: 0.51–0.78× the
+   * ceiling with one, 0.51–0.59× with two).
+   */
+  private readonly slots: number;
 
   constructor(
     private readonly ch: ClickHouse,
@@ -82,7 +89,9 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
     private readonly state: StorageState,
     /** The table's `Timestamp` is DateTime64(9) (storage/schema.ts timeColumnTypes). */
     readonly timeNanos = false,
-  ) {}
+  ) {
+    this.slots = ch.serialStatements ? 1 : options.maxConcurrentInserts;
+  }
 
   /**
    * @param requestId the request the rows came in (0: none); one already pending is not added again.
@@ -156,7 +165,7 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
     const inUse = this.inFlight - 1 + this.queue.length + (this.current ? 1 : 0);
     if (
       !this.closed &&
-      inUse + this.spareBuffers.length < this.options.maxConcurrentInserts + 1 &&
+      inUse + this.spareBuffers.length < this.slots + 1 &&
       buf.length <= 4 * this.nextBatchBytes
     )
       this.spareBuffers.push(buf);
@@ -180,11 +189,7 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
    * records/s 0.79–0.82× → 0.80–0.91× the ceiling; rows per insert 16 000 → 10 800.)
    */
   private slotFreeFor(batch: Batch, rows: number): boolean {
-    return (
-      this.inFlight < this.options.maxConcurrentInserts &&
-      this.queue.length === 0 &&
-      batch.writer.rows >= Math.max(1, rows)
-    );
+    return this.inFlight < this.slots && this.queue.length === 0 && batch.writer.rows >= Math.max(1, rows);
   }
 
   private sealIfSlotFree(): void {
@@ -204,7 +209,7 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
   }
 
   private pump(): void {
-    while (this.inFlight < this.options.maxConcurrentInserts && this.queue.length > 0) {
+    while (this.inFlight < this.slots && this.queue.length > 0) {
       const batch = this.queue.shift()!;
       this.inFlight++;
       void this.store(batch).finally(() => {

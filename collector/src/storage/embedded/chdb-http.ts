@@ -3,6 +3,7 @@ import { mkdirSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import type { AddressInfo } from 'node:net';
+import { SERIAL_HEADER } from '../server-features';
 
 /** The part of chDB's Session that the store uses (the `chdb` package, loaded by the caller). */
 export interface ChdbSession {
@@ -140,6 +141,7 @@ export class ChdbHttpServer {
       res.setHeader('Content-Type', 'text/plain; charset=UTF-8');
       res.setHeader('X-ClickHouse-Format', format);
       res.setHeader('X-ClickHouse-Summary', '{}');
+      res.setHeader(SERIAL_HEADER, '1');
       res.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
