@@ -110,6 +110,10 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   metrics.gauge('distlog_spool_bytes', 'Bytes waiting in the on-disk spool.', () => spool?.bytes ?? 0);
   metrics.gauge('distlog_spool_batches', 'Batches waiting in the on-disk spool.', () => spool?.count ?? 0);
 
+  if (ch.serialStatements && config.batch.maxConcurrentInserts > 1)
+    log('info', 'this store runs one statement at a time: one insert at a time per table', {
+      'batch.maxConcurrentInserts': config.batch.maxConcurrentInserts,
+    });
   // How each tier table stores `Timestamp` (DateTime64(9) on current servers): rows are encoded for it.
   let timeTypes = await timeColumnTypes(
     ch,

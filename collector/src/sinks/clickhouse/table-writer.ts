@@ -77,8 +77,8 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
   /**
    * Inserts at once: batch.maxConcurrentInserts, or one where the server runs one
    * statement at a time (the embedded store): there a second insert only waits in its
-   * queue, and taking a slot early only makes the batches smaller (bench: 0.51–0.78× the
-   * ceiling with one, 0.51–0.59× with two).
+   * queue, and taking a slot early only makes the batches smaller (bench: 0.52–0.78× the
+   * ceiling with one, 0.51–0.62× with two).
    */
   private readonly slots: number;
 
