@@ -3,11 +3,13 @@
 // Used by the collector bench (./run.ts) and by the scale-out bench (tests/bench).
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import path from 'node:path';
 import readline from 'node:readline';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { logsServiceDefinition } from '@distlog/proto';
 import { encodeLogsRequest } from '../sinks/otlp/encode-request';
 import type { LogRow, ResourceInfo, ScopeInfo } from '../model/log-row';
@@ -20,11 +22,12 @@ let nextStart = 0n;
 
 /**
  * ~330-byte rows with 5 attributes, as in the project's storage measurements, dated from `startNanos` (default now), 1 µs apart. Every call's rows are later than
- * the last call's, so two sets of rows never encode to the same request.
+ * the last call's, so two sets of rows never encode to the same request. `first`: the
+ * index of the first row in a larger set made piece by piece (see requestBodies).
  */
-export function makeRows(count: number, startNanos = BigInt(Date.now()) * 1_000_000n): LogRow[] {
-  if (startNanos < nextStart) startNanos = nextStart;
-  nextStart = startNanos + BigInt(count) * 1000n;
+export function makeRows(count: number, startNanos = BigInt(Date.now()) * 1_000_000n, first = 0): LogRow[] {
+  if (first === 0 && startNanos < nextStart) startNanos = nextStart;
+  nextStart = startNanos + BigInt(first + count) * 1000n;
   const services = ['gateway', 'orders', 'payments', 'stock'];
   const resources: ResourceInfo[] = services.map((s) => ({
     serviceName: s,
@@ -42,24 +45,52 @@ export function makeRows(count: number, startNanos = BigInt(Date.now()) * 1_000_
     schemaUrl: '',
   };
   const start = startNanos;
-  return Array.from({ length: count }, (_, i) => ({
-    timeUnixNano: start + BigInt(i) * 1000n,
-    observedTimeUnixNano: start + BigInt(i) * 1000n,
-    severityNumber: 9,
-    severityText: 'INFO',
-    body: `request handled: GET /orders/${i % 10_000} -> 200 in ${i % 97} ms`,
-    attributes: {
-      keys: ['http.method', 'http.route', 'http.status_code', 'user.id', 'duration_ms'],
-      values: ['GET', '/orders/:id', '200', `user-${i % 5000}`, String(i % 97)],
-    },
-    droppedAttributesCount: 0,
-    traceFlags: 1,
-    traceId: (i % 2 ** 31).toString(16).padStart(32, 'a'),
-    spanId: (i % 2 ** 31).toString(16).padStart(16, 'b'),
-    eventName: '',
-    resource: resources[i % resources.length],
-    scope,
-  }));
+  return Array.from({ length: count }, (_, k) => {
+    const i = first + k;
+    return {
+      timeUnixNano: start + BigInt(i) * 1000n,
+      observedTimeUnixNano: start + BigInt(i) * 1000n,
+      severityNumber: 9,
+      severityText: 'INFO',
+      body: `request handled: GET /orders/${i % 10_000} -> 200 in ${i % 97} ms`,
+      attributes: {
+        keys: ['http.method', 'http.route', 'http.status_code', 'user.id', 'duration_ms'],
+        values: ['GET', '/orders/:id', '200', `user-${i % 5000}`, String(i % 97)],
+      },
+      droppedAttributesCount: 0,
+      traceFlags: 1,
+      traceId: (i % 2 ** 31).toString(16).padStart(32, 'a'),
+      spanId: (i % 2 ** 31).toString(16).padStart(16, 'b'),
+      eventName: '',
+      resource: resources[i % resources.length],
+      scope,
+    };
+  });
+}
+
+/**
+ * The requests of `count` rows as makeRows(count) would make them, made one request at a
+ * time: the clients' rows die young instead of filling the bench process's heap, whose
+ * collection then ran in the measured passes (its CPU is counted as the clients').
+ */
+export function requestBodies(count: number, startNanos = BigInt(Date.now()) * 1_000_000n): Buffer[] {
+  const start = startNanos < nextStart ? nextStart : startNanos;
+  const out: Buffer[] = [];
+  for (let k = 0; k < count; k += PER_REQUEST)
+    out.push(encodeLogsRequest(makeRows(Math.min(PER_REQUEST, count - k), start, k)));
+  return out;
+}
+
+let gc: (() => void) | undefined;
+
+/**
+ * A full collection of this (the bench's) process's heap: called before a measured phase
+ * starts its clock, so that the setup's garbage is not collected, and counted as the
+ * clients' CPU, while it runs.
+ */
+export function collectGarbage(): void {
+  gc ??= (v8.setFlagsFromString('--expose-gc'), vm.runInNewContext('gc') as () => void);
+  gc();
 }
 
 export function requests(rows: LogRow[]): Buffer[] {
@@ -73,6 +104,24 @@ export interface ProcStats {
   cpuMs: number;
   rssMb: number;
   peakRssMb: number;
+}
+
+/**
+ * CPU time (ms) of a process's threads whose names match `name` (`/proc/PID/task/TID/comm`), e.g.
+ * ClickHouse's merge threads. Threads that ended are not counted: use it for long-lived pools.
+ */
+export function threadCpuMs(pid: number, name: RegExp): number {
+  let ticks = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      if (!name.test(readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim())) continue;
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(stat[11]) + Number(stat[12]);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return (ticks * 1000) / 100;
 }
 
 export function procStats(pid: number): ProcStats {

@@ -25,11 +25,18 @@ import {
   grpcSender,
   httpSender,
   makeRows,
+  requestBodies,
+  collectGarbage,
   procStats,
+  threadCpuMs,
   requests,
   startCollector,
 } from './load';
 
+/** ClickHouse's merge threads (18.16 names them so). */
+const MERGE_THREADS = /^BackgrProcPool/;
+/** The column of a phase's merge CPU, printed beside the goals rather than in the table. */
+const MERGES = 'ClickHouse merges µs/record';
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 400_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
@@ -118,7 +125,8 @@ async function benchTarget(
   const database = `distlog_bench_${Date.now()}`;
   const client = createClient({ url, request_timeout: 120_000 });
   try {
-    const rows = makeRows(RECORDS);
+    // The ceilings' rows, let go once they are encoded.
+    let rows = makeRows(RECORDS);
     const collector = await startCollector(url, database, path.join(tmp, 'home'));
     const results: Array<Record<string, string>> = [];
     // One number from ClickHouse (the query's column `n`).
@@ -137,8 +145,11 @@ async function benchTarget(
     };
     // CPU per record of a phase, by process: ClickHouse (when the bench started it), this
     // process (the ceiling's client, or the 64 OTLP clients) and the collector.
+    // ClickHouse's merges are counted apart too (its merge threads, `BackgrProcPool` on
+    // 18.16): the ceiling's inserts and the collector's make parts of different sizes.
     const cpuNow = () => ({
       server: serverPid ? procStats(serverPid).cpuMs : NaN,
+      merges: serverPid ? threadCpuMs(serverPid, MERGE_THREADS) : NaN,
       bench: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
       collector: procStats(collector.child.pid!).cpuMs,
     });
@@ -149,6 +160,7 @@ async function benchTarget(
         'ClickHouse CPU µs/record': serverPid ? us('server') : '-',
         'clients CPU µs/record': us('bench'),
         'collector CPU µs/record': withCollector ? us('collector') : '-',
+        [MERGES]: serverPid ? us('merges') : '-',
       };
     };
 
@@ -179,6 +191,7 @@ async function benchTarget(
       o.DroppedAttributesCount = 0;
       return o;
     });
+    collectGarbage();
     const jsonCpu = cpuNow();
     const t = performance.now();
     for (let i = 0; i < asJson.length; i += 10_000) {
@@ -189,7 +202,13 @@ async function benchTarget(
       });
     }
     const ceilingJson = RECORDS / ((performance.now() - t) / 1000);
-    const row = (path: string, rate: number, ratio: string, columns: Record<string, string>) =>
+    asJson.length = 0;
+    const row = (
+      path: string,
+      rate: number,
+      ratio: string,
+      { [MERGES]: _merges, ...columns }: Record<string, string>,
+    ) =>
       results.push({
         path,
         'records/s': rate.toFixed(0),
@@ -222,6 +241,7 @@ async function benchTarget(
       return out;
     };
     const insertAll = async (table: string, bodies: Buffer[]) => {
+      collectGarbage();
       const from = cpuNow();
       const started = performance.now();
       const latencies: number[] = [];
@@ -248,6 +268,7 @@ async function benchTarget(
     // 20 000 won in nearly every run, and the better of two noisy measurements against one
     // pass favoured the ceiling by the noise alone.
     const ceilingBodies = preEncoded(20_000);
+    rows = [];
     const ceilingOnce = async () => {
       const before = await count();
       await quiet();
@@ -265,16 +286,17 @@ async function benchTarget(
     // its heap sized. Without it the first pass paid for both.
     for (const [, make] of passes) {
       const sender = make();
-      await drive(requests(makeRows(WARMUP)), sender.send, CONCURRENCY);
+      await drive(requestBodies(WARMUP), sender.send, CONCURRENCY);
       sender.close();
     }
     const onePass = async (make: (typeof passes)[number][1]) => {
       // Records of their own per pass: a request sent again is stored once (request ids),
       // so sending an earlier pass's bytes again would store nothing.
-      const passBodies = requests(makeRows(RECORDS, BigInt(Date.now()) * 1_000_000n));
+      const passBodies = requestBodies(RECORDS, BigInt(Date.now()) * 1_000_000n);
       const before = await count();
       const batchesBefore = await batches();
       await quiet();
+      collectGarbage();
       const cpu = cpuNow();
       const sender = make();
       const latencies: number[] = [];
@@ -370,6 +392,7 @@ async function benchTarget(
         const most = (cores * 1e6) / total;
         goals.push(
           `  ${transport}: ${total.toFixed(1)} µs of CPU per record in all (ClickHouse ${parts[0].toFixed(1)}, ` +
+            `of which merges ${columns[MERGES]} against the ceiling's ${ceiling.columns[MERGES]}, ` +
             `clients ${parts[1].toFixed(1)}, collector ${parts[2].toFixed(1)}): ${cores} cores allow at most ` +
             `${most.toFixed(0)} records/s, ${(most / ceiling.rate).toFixed(2)}× the ceiling`,
         );

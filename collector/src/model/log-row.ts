@@ -92,10 +92,10 @@ export function secondsOfNanosLE(buf: Uint8Array, at: number): number {
 
 /**
  * A record's own columns in RowBinary (sinks/clickhouse/row-binary.ts, LOG_COLUMNS order),
- * in three runs of `scratch.buf`, because the columns of its resource and scope (shared by
- * a request's records, encoded once) fall between them:
+ * in four runs of `scratch.buf`, because the columns of its resource and scope (shared by
+ * a request's records, encoded once) and the batch's and request's ids fall between them:
  *   [a, b) TimeUnixNano … SeverityText   [b, c) EventName … TraceFlags
- *   [c, d) LogAttributes.key, LogAttributes.value, DroppedAttributesCount
+ *   [c, d) LogAttributes.key, LogAttributes.value, DroppedAttributesCount   [d, e) PatternId
  */
 export interface RowBinaryParts {
   /**
@@ -110,6 +110,7 @@ export interface RowBinaryParts {
   b: number;
   c: number;
   d: number;
+  e: number;
 }
 
 /**

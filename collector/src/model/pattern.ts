@@ -145,17 +145,28 @@ export function templateOf(body: string): string {
  * means "no pattern id", the rows stored before the column existed).
  */
 export function patternIdOf(body: string): [number, number] {
-  return idOfTemplate(fill(loadString(body)));
+  idOfTemplate(fill(loadString(body)));
+  return [lastId[0], lastId[1]];
 }
 
-/** patternIdOf() of a message given as ASCII bytes `buf[start, end)` (all < 0x80: the caller checked). */
-export function patternIdOfAscii(buf: Uint8Array, start: number, end: number): [number, number] {
+/**
+ * patternIdOf() of a message given as ASCII bytes `buf[start, end)` (all < 0x80: the caller
+ * checked), without an array per record (the protobuf decoder's fast path writes the id
+ * straight into RowBinary): `[high, low]` in a Uint32Array shared by every call, valid
+ * until the next one.
+ */
+export function patternIdOfAsciiInto(buf: Uint8Array, start: number, end: number): Uint32Array {
   const n = Math.min(end - start, PATTERN_PREFIX_CHARS);
   for (let i = 0; i < n; i++) input[i] = buf[start + i];
-  return idOfTemplate(fill(n));
+  idOfTemplate(fill(n));
+  return lastId;
 }
 
-function idOfTemplate(n: number): [number, number] {
+/** The last id idOfTemplate() computed, [high, low]. */
+const lastId = new Uint32Array(2);
+
+/** Puts the id of the template `out[0…n)` in lastId. */
+function idOfTemplate(n: number): void {
   let h1 = 0x811c9dc5;
   let h2 = 0x9747b28c;
   for (let k = 0; k < n; k++) {
@@ -166,7 +177,8 @@ function idOfTemplate(n: number): [number, number] {
   }
   const high = h1 >>> 0;
   const low = h2 >>> 0;
-  return high === 0 && low === 0 ? [0, 1] : [high, low];
+  lastId[0] = high;
+  lastId[1] = high === 0 && low === 0 ? 1 : low;
 }
 
 /** The id as the API writes it: hex without leading zeros. */

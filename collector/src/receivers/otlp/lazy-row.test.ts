@@ -6,6 +6,7 @@ import type { LogRow } from '../../model/log-row';
 import { attributeValue } from '../../model/log-row';
 import { RowBinaryWriter } from '../../sinks/clickhouse/row-binary';
 import { requestIdOf } from './request-id';
+import { patternIdOf } from '../../model/pattern';
 
 // The decoder's fast path (lazy-row.ts) against the usual decoding: a record of the common
 // shape becomes a LazyRow whose pre-encoded columns, strings read on demand, attribute
@@ -113,6 +114,9 @@ describe('the protobuf decoder fast path (LazyRow)', () => {
         const fresh = decodeLogsRequestProtobuf(request, limits).rows;
         expect(lookups(fresh)).toEqual(lookups(copies));
         expect(rowBinary(fresh, timeNanos)).toBe(rowBinary(copies, timeNanos));
+        // The id a fast row hands out (the live tail reads it), kept with its encoded columns.
+        for (const r of decodeLogsRequestProtobuf(request, limits).rows)
+          if (r.rowBinary) expect(r.patternId).toEqual(patternIdOf(r.body));
       }),
       { numRuns: 300 },
     );

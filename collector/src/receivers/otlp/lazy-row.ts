@@ -1,6 +1,6 @@
 import type { Attributes, LogRow, ResourceInfo, RowBinaryParts, ScopeInfo } from '../../model/log-row';
 import { NANOS_PER_SECOND, secondsOfNanosLE } from '../../model/log-row';
-import { patternIdOf, patternIdOfAscii } from '../../model/pattern';
+import { patternIdOf, patternIdOfAsciiInto } from '../../model/pattern';
 import type { StringTable } from '@distlog/proto';
 import { DecodeError, WireReader, WireWriter } from '@distlog/proto';
 import type { DecodeLimits } from './decode-common';
@@ -67,7 +67,8 @@ export class LazyRow implements LogRow, RowBinaryParts {
   droppedAttributesCount = 0;
   traceFlags = 0;
   eventName = '';
-  patternId: [number, number] | undefined = undefined;
+  /** Set by a stage, or read from the encoded columns ([d, e)) when first asked. */
+  private pattern: [number, number] | undefined = undefined;
   /** Its own columns in RowBinary; undefined once a stage changed a field they hold. */
   rowBinary: RowBinaryParts | undefined = this;
   generation: number;
@@ -75,6 +76,7 @@ export class LazyRow implements LogRow, RowBinaryParts {
   b = 0;
   c = 0;
   d = 0;
+  e = 0;
   private decoded: LogRow | undefined = undefined;
 
   constructor(
@@ -125,13 +127,33 @@ export class LazyRow implements LogRow, RowBinaryParts {
     return this.timeUnixNano === this.limits.receivedAtUnixNano;
   }
 
+  /**
+   * The fast path writes the message's pattern id with the record's columns (no array per
+   * record) and reads it from there when first asked (the live tail). Once a stage changed
+   * the record, it is undefined until the table writer computes it again from the body.
+   */
+  get patternId(): [number, number] | undefined {
+    if (
+      this.pattern === undefined &&
+      this.rowBinary !== undefined &&
+      this.generation === this.scratch.generation
+    ) {
+      const buf = this.scratch.buf;
+      this.pattern = [buf.readUInt32LE(this.d + 4), buf.readUInt32LE(this.d)];
+    }
+    return this.pattern;
+  }
+  set patternId(value: [number, number] | undefined) {
+    this.pattern = value;
+  }
+
   get body(): string {
     return this.full().body;
   }
   set body(value: string) {
     this.full().body = value;
     this.rowBinary = undefined;
-    this.patternId = undefined; // computed again from the new body when the row is written
+    this.pattern = undefined; // computed again from the new body when the row is written
   }
   get attributes(): Attributes {
     // Handed out to be read or changed: the encoded columns no longer speak for them.
@@ -160,7 +182,7 @@ export class LazyRow implements LogRow, RowBinaryParts {
 
 /** A KeyValue's key and string value: [keyStart, keyEnd, valueStart, valueEnd] per attribute. */
 const attributeRanges = new Int32Array(4 * 127);
-const EMPTY_BODY_PATTERN = patternIdOf('');
+const EMPTY_BODY_PATTERN = Uint32Array.from(patternIdOf(''));
 
 function isAscii(buf: Buffer, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (buf[i] > 0x7f) return false;
@@ -324,7 +346,6 @@ export function decodeRecordFast(
   row.eventName = eventName;
   row.traceFlags = flags;
   row.droppedAttributesCount = dropped;
-  row.patternId = bodyStart < bodyEnd ? patternIdOfAscii(buf, bodyStart, bodyEnd) : EMPTY_BODY_PATTERN;
 
   // The record's own columns, in LOG_COLUMNS order (sinks/clickhouse/row-binary.ts).
   row.a = scratch.pos;
@@ -351,5 +372,10 @@ export function decodeRecordFast(
     scratch.stringBytes(buf, attributeRanges[k + 2], attributeRanges[k + 3]);
   scratch.fixed32(dropped);
   row.d = scratch.pos;
+  // PatternId: a UInt64, [high, low] written low half first.
+  const id = bodyStart < bodyEnd ? patternIdOfAsciiInto(buf, bodyStart, bodyEnd) : EMPTY_BODY_PATTERN;
+  scratch.fixed32(id[1]);
+  scratch.fixed32(id[0]);
+  row.e = scratch.pos;
   return row;
 }

@@ -57,11 +57,8 @@ export class RowBinaryWriter extends WireWriter {
   minSeconds = Infinity;
   maxSeconds = -Infinity;
 
-  /**
-   * @param timeNanos the table's `Timestamp` is DateTime64(9) (else DateTime seconds; see storage/schema.ts).
-   * @param batchId written with every row (`BatchId`): what tells whether a batch is stored (batch-id.ts).
-   */
-  private readonly batchIdBytes: Buffer;
+  /** BatchId then RequestId (0): the ids of a row written without a request. */
+  private readonly noRequestIds: Buffer;
   /**
    * The columns that come from a record's resource and scope, encoded once per
    * (resource, scope) pair: a request's records share those objects, and encoding their
@@ -74,6 +71,10 @@ export class RowBinaryWriter extends WireWriter {
   /** ResourceSchemaUrl, ResourceAttributes.key/.value, ScopeAttributes.key/.value. */
   private contextBytes = Buffer.alloc(0);
 
+  /**
+   * @param timeNanos the table's `Timestamp` is DateTime64(9) (else DateTime seconds; see storage/schema.ts).
+   * @param batchId written with every row (`BatchId`): what tells whether a batch is stored (batch-id.ts).
+   */
   constructor(
     private readonly timeNanos = false,
     readonly batchId = 0n,
@@ -84,16 +85,25 @@ export class RowBinaryWriter extends WireWriter {
     initial: number | Buffer = 64 * 1024,
   ) {
     super(initial);
-    this.batchIdBytes = uint64Bytes(batchId);
+    this.noRequestIds = this.idsOf(0n);
+  }
+
+  /** The BatchId and RequestId columns of the rows of one request: 16 bytes, copied as one. */
+  private idsOf(requestId: bigint): Buffer {
+    const ids = Buffer.allocUnsafe(16);
+    ids.writeBigUInt64LE(this.batchId, 0);
+    ids.writeBigUInt64LE(requestId, 8);
+    return ids;
   }
 
   /** @param requestId the OTLP request the rows came in (receivers/otlp/request-id.ts), 0 if none. */
   writeRows(rows: readonly LogRow[], requestId = 0n): void {
-    const requestIdBytes = uint64Bytes(requestId);
-    for (const row of rows) this.writeRow(row, requestIdBytes);
+    const ids = requestId === 0n ? this.noRequestIds : this.idsOf(requestId);
+    for (const row of rows) this.writeRow(row, ids);
   }
 
-  writeRow(row: LogRow, requestIdBytes: Buffer = ZERO_ID): void {
+  /** @param ids the row's BatchId and RequestId (see idsOf). */
+  writeRow(row: LogRow, ids: Buffer = this.noRequestIds): void {
     const parts = row.rowBinary;
     const encoded = parts !== undefined && parts.generation === parts.scratch.generation;
     const wholeSeconds = timeSecondsOf(row);
@@ -119,11 +129,12 @@ export class RowBinaryWriter extends WireWriter {
       this.copyFrom(encoded, parts.b, parts.c);
       this.raw(this.contextBytes);
       this.copyFrom(encoded, parts.c, parts.d);
-    } else {
-      this.ownColumns(row);
+      this.raw(ids);
+      this.copyFrom(encoded, parts.d, parts.e);
+      return;
     }
-    this.raw(this.batchIdBytes);
-    this.raw(requestIdBytes);
+    this.ownColumns(row);
+    this.raw(ids);
     const [high, low] = (row.patternId ??= patternIdOf(row.body));
     this.fixed32(low);
     this.fixed32(high);
@@ -175,13 +186,5 @@ export class RowBinaryWriter extends WireWriter {
   }
 }
 
-const ZERO_ID = Buffer.alloc(8);
 /** Where encodeOrigin encodes (reused: its bytes are copied out at once). */
 let asideWriter: RowBinaryWriter | undefined;
-
-function uint64Bytes(value: bigint): Buffer {
-  if (value === 0n) return ZERO_ID;
-  const bytes = Buffer.allocUnsafe(8);
-  bytes.writeBigUInt64LE(value);
-  return bytes;
-}
