@@ -108,20 +108,23 @@ export interface ProcStats {
 
 /**
  * CPU time (ms) of a process's threads whose names match `name` (`/proc/PID/task/TID/comm`), e.g.
- * ClickHouse's merge threads. Threads that ended are not counted: use it for long-lived pools.
+ * ClickHouse's merge threads; NaN when none has that name. Threads that ended are not
+ * counted: use it for long-lived pools.
  */
 export function threadCpuMs(pid: number, name: RegExp): number {
   let ticks = 0;
+  let matched = false;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       if (!name.test(readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim())) continue;
+      matched = true;
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
       ticks += Number(stat[11]) + Number(stat[12]);
     } catch {
       // The thread ended between the listing and the read.
     }
   }
-  return (ticks * 1000) / 100;
+  return matched ? (ticks * 1000) / 100 : NaN;
 }
 
 export function procStats(pid: number): ProcStats {

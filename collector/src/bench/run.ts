@@ -33,8 +33,8 @@ import {
   startCollector,
 } from './load';
 
-/** ClickHouse's merge threads (18.16 names them so). */
-const MERGE_THREADS = /^BackgrProcPool/;
+/** ClickHouse's merge threads: `BackgrProcPool` on 18.16, `MergeMutate` on current releases (the embedded store). */
+const MERGE_THREADS = /^(BackgrProcPool|MergeMutate)/;
 /** The column of a phase's merge CPU, printed beside the goals rather than in the table. */
 const MERGES = 'ClickHouse merges µs/record';
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 400_000);
@@ -145,8 +145,8 @@ async function benchTarget(
     };
     // CPU per record of a phase, by process: ClickHouse (when the bench started it), this
     // process (the ceiling's client, or the 64 OTLP clients) and the collector.
-    // ClickHouse's merges are counted apart too (its merge threads, `BackgrProcPool` on
-    // 18.16): the ceiling's inserts and the collector's make parts of different sizes.
+    // ClickHouse's merges are counted apart too (its merge threads): the ceiling's inserts
+    // and the collector's make parts of different sizes.
     const cpuNow = () => ({
       server: serverPid ? procStats(serverPid).cpuMs : NaN,
       merges: serverPid ? threadCpuMs(serverPid, MERGE_THREADS) : NaN,
@@ -160,7 +160,7 @@ async function benchTarget(
         'ClickHouse CPU µs/record': serverPid ? us('server') : '-',
         'clients CPU µs/record': us('bench'),
         'collector CPU µs/record': withCollector ? us('collector') : '-',
-        [MERGES]: serverPid ? us('merges') : '-',
+        [MERGES]: Number.isNaN(to.merges - from.merges) ? '-' : us('merges'),
       };
     };
 
