@@ -62,17 +62,49 @@ export function ensureClickHouseInstalled(log: (line: string) => void = console.
   if (!findClickHouseServer()) throw new ClickHouseNotInstalledError();
 }
 
+/**
+ * A port free on 127.0.0.1 now, for a server to listen on. Taken below the kernel's range of
+ * ephemeral ports where that range can be read (Linux): no outgoing connection takes such a
+ * port as its own, so a server stopped and started again on the same port finds it free. A
+ * port from listen(0) is an ephemeral one, which any client connecting anywhere may hold
+ * meanwhile (CI saw a restarted ClickHouse refuse to start: "Address already in use").
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  // From 20 000: above the private ClickHouse's own defaults (18123, 19000).
+  const below = ephemeralPortsStart();
+  for (let i = 0; below > 21_000 && i < 50; i++) {
+    const port = 20_000 + Math.floor(Math.random() * (below - 20_000));
+    if ((await listenOn(port)) === port) return port;
+  }
+  const port = await listenOn(0);
+  if (port === undefined) throw new Error('no free port on 127.0.0.1');
+  return port;
+}
+
+/** The first port the kernel hands out to outgoing connections (0 when it cannot be read). */
+function ephemeralPortsStart(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Listens on `port` (0: any) at 127.0.0.1 and closes again: the port, or undefined when it is taken. */
+function listenOn(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
+    server.on('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => {
+      const { port: bound } = server.address() as net.AddressInfo;
+      server.close(() => resolve(bound));
     });
   });
 }
+
+/** The server could not listen: a port it was given is taken. */
+class PortTakenError extends Error {}
 
 export class LocalClickHouse {
   private constructor(
@@ -90,7 +122,22 @@ export class LocalClickHouse {
     return this.child.pid;
   }
 
+  /**
+   * Starts a server and waits for it to answer. When it picked a port itself and the server
+   * finds it taken by the time it listens, it tries again with new ones (twice).
+   */
   static async start(options: LocalClickHouseOptions): Promise<LocalClickHouse> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await LocalClickHouse.startOnce(options);
+      } catch (err) {
+        const ownPorts = !options.httpPort || !options.tcpPort;
+        if (!(err instanceof PortTakenError) || !ownPorts || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  private static async startOnce(options: LocalClickHouseOptions): Promise<LocalClickHouse> {
     const command = findClickHouseServer();
     if (!command) throw new ClickHouseNotInstalledError();
     const dir = path.resolve(options.dir);
@@ -116,7 +163,11 @@ export class LocalClickHouse {
 
     const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
     while (Date.now() < deadline) {
-      if (exited) throw new Error(`ClickHouse server ${exited} during start-up; see ${server.logTail()}`);
+      if (exited) {
+        const tail = server.logTail();
+        const message = `ClickHouse server ${exited} during start-up; see ${tail}`;
+        throw tail.includes('Address already in use') ? new PortTakenError(message) : new Error(message);
+      }
       if (await pingOk(server.url)) return server;
       await new Promise((r) => setTimeout(r, 150));
     }
