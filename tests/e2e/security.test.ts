@@ -231,7 +231,7 @@ describe('level control', () => {
       `127.0.0.1:${collector.grpcPort}`,
       grpc.credentials.createSsl(certs.ca),
     ) as unknown as {
-      Subscribe(req: object, metadata: grpc.Metadata): grpc.ClientReadableStream<{ rules: unknown[] }>;
+      Subscribe(req: object, metadata: grpc.Metadata): grpc.ClientReadableStream<unknown[]>;
     };
     const first = (key?: string, service = 'gateway') =>
       new Promise<string>((resolve) => {

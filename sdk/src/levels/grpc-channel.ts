@@ -1,8 +1,8 @@
 import http2 from 'node:http2';
 import type { ControlChannel, ControlEvents, CloseKind } from './subscriber';
 import type { ControlTransport } from './http-channel';
-import type { EffectiveLevels } from './control-wire';
-import { decodeLevelRules, encodeLevelReport, encodeSubscribeRequest } from './control-wire';
+import type { EffectiveLevels } from '@distlog/proto';
+import { decodeLevelRules, encodeLevelReport, encodeSubscribeRequest } from '@distlog/proto';
 
 const SERVICE = '/distlog.v1.LevelControl';
 
@@ -54,7 +54,10 @@ export class GrpcControlChannel implements ControlChannel {
     };
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = this.call('Subscribe', encodeSubscribeRequest(this.service, this.instance, []));
+      stream = this.call(
+        'Subscribe',
+        encodeSubscribeRequest({ service: this.service, instance: this.instance, loggers: [] }),
+      );
     } catch (err) {
       end((err as Error).message, 'unsupported');
       return () => undefined;
@@ -107,7 +110,10 @@ export class GrpcControlChannel implements ControlChannel {
 
   report(levels: EffectiveLevels): void {
     try {
-      const stream = this.call('Report', encodeLevelReport(this.service, this.instance, levels));
+      const stream = this.call(
+        'Report',
+        encodeLevelReport({ service: this.service, instance: this.instance, loggers: levels }),
+      );
       stream.on('error', () => undefined);
       stream.resume();
     } catch {

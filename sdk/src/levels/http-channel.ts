@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { diag } from '@opentelemetry/api';
 import type { ControlChannel, ControlEvents } from './subscriber';
-import type { EffectiveLevels } from './control-wire';
+import type { EffectiveLevels } from '@distlog/proto';
 import type { LevelRule } from './rules';
 
 /** How to reach the collector: the OTLP exporter's headers (its ingest key) and TLS files. */

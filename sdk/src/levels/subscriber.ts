@@ -1,6 +1,6 @@
 import type { LevelRegistry } from './registry';
 import type { LevelRule } from './rules';
-import type { EffectiveLevels } from './control-wire';
+import type { EffectiveLevels } from '@distlog/proto';
 
 /** How a control stream ended: worth retrying soon, refused (credentials), or not offered at all. */
 export type CloseKind = 'transient' | 'refused' | 'unsupported';
