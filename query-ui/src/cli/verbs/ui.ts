@@ -1,7 +1,7 @@
 import { Authenticator } from '@distlog/collector/auth';
 import { ClickHouse } from '@distlog/collector/storage';
 import { commonSettings, loadSettingsConfig } from '../settings';
-import { startQueryServer } from '../../server/app';
+import { loadQueryServer } from '../load-query-server';
 import type { Command } from '../command';
 import { say, parse, untilSignal } from '../command';
 import { uiPort, uiTrustProxy, uiHost, scheme } from '../server-verbs';
@@ -13,7 +13,9 @@ export const ui: Command = {
     const settings = commonSettings(parse(args, this.usage).values);
     const config = loadSettingsConfig(settings);
     const ch = await ClickHouse.connect(config.clickhouse);
-    const server = await startQueryServer({
+    const server = await (
+      await loadQueryServer()
+    ).startQueryServer({
       ch,
       host: uiHost(),
       port: uiPort(),

@@ -2,7 +2,7 @@ import type { RunningCollector } from '@distlog/collector';
 import { Authenticator } from '@distlog/collector/auth';
 import { commonSettings, loadSettingsConfig } from '../settings';
 import { openClickHouseTarget } from '../clickhouse-target';
-import { startQueryServer } from '../../server/app';
+import { loadQueryServer } from '../load-query-server';
 import type { Command } from '../command';
 import { say, parse, untilSignal } from '../command';
 import { uiPort, uiTrustProxy, uiHost, scheme, reloader, accessLines } from '../server-verbs';
@@ -25,7 +25,9 @@ export const up: Command = {
     const { config } = collector;
     let ui;
     try {
-      ui = await startQueryServer({
+      ui = await (
+        await loadQueryServer()
+      ).startQueryServer({
         ch: collector.clickhouse,
         host: uiHost(),
         port: uiPort(),
