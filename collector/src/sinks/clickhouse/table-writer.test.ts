@@ -122,6 +122,34 @@ describe('TableWriter with ClickHouse down', () => {
     ]);
   });
 
+  it('reserves batch buffers too large to grow, and lets one go that a burst wrote far more of than batches now', async () => {
+    const spool = new Spool(dir, 64 << 20);
+    await spool.start();
+    const writer = new TableWriter(ch, 'logs', OPTIONS, { spool, metrics: new CollectorMetrics() });
+    const allocate = jest.spyOn(Buffer, 'allocUnsafe');
+    const batchBuffers = () => allocate.mock.calls.filter(([size]) => size >= 64 * 1024 * 1024).length;
+    try {
+      // One batch after another: a few buffers (a batch starts before the last one's buffer
+      // is back), reserved once, then written again by every batch.
+      for (let i = 0; i < 5; i++) await writer.consume(rows(3), BigInt(100 + i));
+      const steady = batchBuffers();
+      expect(steady).toBeGreaterThanOrEqual(1);
+      expect(steady).toBeLessThanOrEqual(OPTIONS.maxConcurrentInserts + 1);
+      for (let i = 0; i < 5; i++) await writer.consume(rows(3), BigInt(110 + i));
+      expect(batchBuffers()).toBe(steady);
+      // A burst: 100 rows of 4 KB, ~400 KB written into one of them, then small batches
+      // again. That buffer is kept while batches of its size are recent, and let go (a new
+      // one reserved in its place) once they write far less.
+      await writer.consume(rows(100, 'x'.repeat(4000)), 200n);
+      await writer.consume(rows(3), 201n);
+      expect(batchBuffers()).toBe(steady);
+      for (let i = 0; i < 40; i++) await writer.consume(rows(3), BigInt(300 + i));
+      expect(batchBuffers()).toBe(steady + 1);
+    } finally {
+      allocate.mockRestore();
+    }
+  });
+
   it('without a spool, refuses the rows as retryable, so the client sends them again', async () => {
     const writer = new TableWriter(ch, 'logs', OPTIONS, {
       spool: undefined,
