@@ -150,6 +150,28 @@ describe('TableWriter with ClickHouse down', () => {
     }
   });
 
+  it('where 64 MiB cannot be reserved, writes batches into buffers of their size', async () => {
+    const spool = await spoolIn();
+    const writer = new TableWriter(ch, 'logs', OPTIONS, { spool, metrics: new CollectorMetrics() });
+    const allocateUnsafe = Buffer.allocUnsafe.bind(Buffer);
+    const allocate = jest.spyOn(Buffer, 'allocUnsafe').mockImplementation((size) => {
+      if (size >= 64 * 1024 * 1024) throw new RangeError('Array buffer allocation failed');
+      return allocateUnsafe(size);
+    });
+    try {
+      await writer.consume(rows(3, 'small'), 41n);
+      await writer.consume(rows(50, 'y'.repeat(2000)), 42n); // ~100 KB: the buffer grows
+    } finally {
+      allocate.mockRestore();
+    }
+    const bodies: string[] = [];
+    for (let e = spool.oldest(); e; e = spool.oldest()) {
+      bodies.push(...[...readFileSync(e.file, 'latin1').matchAll(/(small|y+) \d+/g)].map((m) => m[0]));
+      await spool.remove(e);
+    }
+    expect(bodies).toEqual([...rows(3, 'small'), ...rows(50, 'y'.repeat(2000))].map((r) => r.body));
+  });
+
   it('without a spool, refuses the rows as retryable, so the client sends them again', async () => {
     const writer = new TableWriter(ch, 'logs', OPTIONS, {
       spool: undefined,

@@ -159,13 +159,23 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
   private newBatch(): Batch {
     let spare = this.spareBuffers.pop();
     while (spare && spare.buf.length < this.nextBatchBytes) spare = this.spareBuffers.pop();
-    const buf = spare?.buf ?? Buffer.allocUnsafe(Math.max(this.nextBatchBytes, BATCH_BUFFER_BYTES));
+    const buf = spare?.buf ?? this.reserveBuffer();
     return {
       writer: new RowBinaryWriter(this.timeNanos, newBatchId(), buf),
       touched: spare?.touched ?? 0,
       segments: [],
       waiters: [],
     };
+  }
+
+  private reserveBuffer(): Buffer {
+    try {
+      return Buffer.allocUnsafe(Math.max(this.nextBatchBytes, BATCH_BUFFER_BYTES));
+    } catch {
+      // Where reserved memory counts as used (strict overcommit, an address-space limit),
+      // a buffer of the size batches reach, grown by copies when one is larger.
+      return Buffer.allocUnsafe(this.nextBatchBytes);
+    }
   }
 
   /**
