@@ -43,13 +43,15 @@ export class Counter extends Metric {
   }
 }
 
+/** A value read when /metrics is scraped: a gauge, or a counter something else keeps (CPU seconds). */
 export class Gauge extends Metric {
   constructor(
     name: string,
     help: string,
     private readonly read: () => number,
+    type: 'gauge' | 'counter' = 'gauge',
   ) {
-    super(name, help, 'gauge');
+    super(name, help, type);
   }
   samples(): string[] {
     return [`${this.name} ${this.read()}`];
@@ -148,7 +150,41 @@ export class CollectorMetrics {
     'distlog_metric_series_overflow_total',
     'Records counted under "~other" because their metric had more groups than metricOptions.maxSeries, by metric.',
   );
-  private readonly gauges: Gauge[] = [];
+  /**
+   * The process's own, under the names Prometheus clients use, so the usual dashboards and
+   * alerts apply. Resident memory is what to watch: the table writers reserve batch
+   * buffers of 64 MiB of which only written pages are resident (table-writer.ts), so
+   * virtual and array-buffer sizes overstate the memory in use.
+   */
+  private readonly gauges: Gauge[] = [
+    new Gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', () =>
+      process.memoryUsage.rss(),
+    ),
+    new Gauge(
+      'process_cpu_seconds_total',
+      'User and system CPU time spent, in seconds.',
+      () => {
+        const { user, system } = process.cpuUsage();
+        return (user + system) / 1e6;
+      },
+      'counter',
+    ),
+    new Gauge(
+      'process_start_time_seconds',
+      'Start time of the process since the Unix epoch, in seconds.',
+      () => Math.round(Date.now() / 1000 - process.uptime()),
+    ),
+    new Gauge(
+      'nodejs_heap_size_total_bytes',
+      "V8's heap size in bytes.",
+      () => process.memoryUsage().heapTotal,
+    ),
+    new Gauge(
+      'nodejs_heap_size_used_bytes',
+      "V8's heap in use, in bytes.",
+      () => process.memoryUsage().heapUsed,
+    ),
+  ];
   /** More exposition text (the declared metrics' current values). */
   extra: () => string = () => '';
 
