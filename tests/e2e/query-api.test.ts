@@ -358,6 +358,28 @@ describe('console verbs through the API', () => {
     );
   });
 
+  it('names the severity of a record sent with a number only (OTLP leaves the text optional)', async () => {
+    const found = await distlog([
+      'search',
+      '--service',
+      "o'brien",
+      '--text',
+      `${tag} plain`,
+      '--since',
+      '1h',
+    ]);
+    expect({ code: found.code, stderr: found.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(found.stdout).toMatch(new RegExp(`^\\S+ \\S+ WARN {2}o'brien/test: ${tag} plain`, 'm'));
+    // The stored text stays what the sender sent: empty.
+    const [json] = (
+      await distlog(['search', '--service', "o'brien", '--text', `${tag} plain`, '--since', '1h', '--json'])
+    ).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Rec);
+    expect({ text: json.severityText, number: json.severityNumber }).toEqual({ text: '', number: 13 });
+  });
+
   it('`tree` draws the scope tree of a trace; `context` shows the neighbours of a record', async () => {
     const t = await distlog(['tree', traces[4]]);
     expect({ code: t.code, stderr: t.stderr }).toEqual({ code: 0, stderr: '' });

@@ -314,6 +314,10 @@ describe('web UI', () => {
     await page
       .locator('[data-testid=tail-line]', { hasText: `${tag} arrived live` })
       .waitFor({ timeout: 15_000 });
+    // Sent with a severity number only: the line names it.
+    await expect(
+      page.locator('[data-testid=tail-line]', { hasText: `${tag} arrived live` }).textContent(),
+    ).resolves.toMatch(/WARN/);
     expect(await page.locator('[data-testid=tail-line]', { hasText: `${tag} filtered out` }).count()).toBe(0);
     expect(await page.locator('[data-testid=tail-line]', { hasText: `${tag} noise` }).count()).toBe(0);
     await page.screenshot({ path: path.join(SHOTS, 'tail.png') });

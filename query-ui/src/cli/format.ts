@@ -2,6 +2,7 @@
 import type { ApiRecord } from '../shared/api-types';
 import type { TraceResult } from '../server/queries';
 import type { ScopeNode } from '../trace/scope-tree';
+import { severityLabel } from '../shared/severity';
 
 export const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
 
@@ -22,7 +23,7 @@ export function prettyRecord(r: ApiRecord): string {
   const attrs = Object.entries(r.attributes);
   const tail = attrs.length ? ' ' + paint(90, attrs.map(([k, v]) => `${k}=${v}`).join(' ')) : '';
   const trace = r.traceId ? paint(90, ` trace=${r.traceId}`) : '';
-  return `${paint(90, r.time.replace('T', ' ').slice(0, 23))} ${paint(color, (r.severityText || 'UNSET').padEnd(5))} ${paint(36, r.service)}${r.scope ? paint(90, '/' + r.scope) : ''}: ${r.body}${tail}${trace}`;
+  return `${paint(90, r.time.replace('T', ' ').slice(0, 23))} ${paint(color, severityLabel(r.severityText, r.severityNumber).padEnd(5))} ${paint(36, r.service)}${r.scope ? paint(90, '/' + r.scope) : ''}: ${r.body}${tail}${trace}`;
 }
 
 /** The `--json` line: one object per record with the documented fields. */

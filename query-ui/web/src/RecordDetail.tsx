@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import type { ApiRecord } from './api';
 import { navigate } from './url';
+import { severityLabel } from '../../src/shared/severity';
 
 /** One record opened beside the results: its body, fields, attributes (click one to filter by it) and resource. */
 export function RecordDetail(props: {
@@ -12,7 +13,7 @@ export function RecordDetail(props: {
   const fields: Array<[string, string]> = [
     ['time', r.time],
     ['service', r.service],
-    ['severity', `${r.severityText} (${r.severityNumber})`],
+    ['severity', `${severityLabel(r.severityText, r.severityNumber)} (${r.severityNumber})`],
     ['logger', r.scope],
     ['event', r.eventName],
     ['trace id', r.traceId],

@@ -9,6 +9,7 @@ import { addTerm, fieldTerm } from './query-text';
 import { filterParams, navigate } from './url';
 import { useSearchResults } from './useSearchResults';
 import { VirtualList } from './VirtualList';
+import { severityLabel } from '../../src/shared/severity';
 
 /** Search: the filter bar, the histogram, facets beside the results, one record opened in detail. */
 export function SearchPage(props: { params: URLSearchParams }): ReactNode {
@@ -158,7 +159,9 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
                 onClick={() => go((p) => p.set('record', r.id), true)}
               >
                 <span className="c-time">{r.time.slice(11, 23)}</span>
-                <span className={`c-sev ${severityClass(r.severityNumber)}`}>{r.severityText}</span>
+                <span className={`c-sev ${severityClass(r.severityNumber)}`}>
+                  {severityLabel(r.severityText, r.severityNumber)}
+                </span>
                 <span className="c-svc">{r.service}</span>
                 <span className="c-scope">{r.scope}</span>
                 <span className="c-body">{r.body}</span>

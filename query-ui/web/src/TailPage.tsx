@@ -6,6 +6,7 @@ import { FilterBar } from './FilterBar';
 import type { Facets } from './useSearchResults';
 import { NO_FACETS } from './useSearchResults';
 import { filterParams } from './url';
+import { severityLabel } from '../../src/shared/severity';
 
 /** Live tail: records pushed by the server (SSE) as they arrive, with pause, and the search's filter bar (in the URL). */
 export function TailPage(props: { params: URLSearchParams }): ReactNode {
@@ -51,8 +52,10 @@ export function TailPage(props: { params: URLSearchParams }): ReactNode {
         {lines.map((r) => (
           <div key={r.id} className="line" data-testid="tail-line">
             <span className="muted">{r.time.slice(11, 23)}</span>{' '}
-            <span className={severityClass(r.severityNumber)}>{r.severityText}</span> <b>{r.service}</b>{' '}
-            {r.body}
+            <span className={severityClass(r.severityNumber)}>
+              {severityLabel(r.severityText, r.severityNumber)}
+            </span>{' '}
+            <b>{r.service}</b> {r.body}
           </div>
         ))}
       </div>
