@@ -380,6 +380,35 @@ describe('console verbs through the API', () => {
     expect({ text: json.severityText, number: json.severityNumber }).toEqual({ text: '', number: 13 });
   });
 
+  it("`tree` groups another SDK's records by their spans (no scope records)", async () => {
+    const traceId = randomUUID().replace(/-/g, '');
+    const [outer, inner] = ['a1', 'b2'].map((p) => p + randomUUID().replace(/-/g, '').slice(0, 14));
+    const at = (ms: number) => (BigInt(Date.now() - 60_000 + ms) * 1_000_000n).toString();
+    await postJson(
+      collector.httpPort,
+      otlpJson('plain-otel', [
+        { body: 'request in', traceId, spanId: outer, timeUnixNano: at(0) },
+        { body: 'select 1', traceId, spanId: inner, timeUnixNano: at(1) },
+        { body: 'db timeout', traceId, spanId: inner, timeUnixNano: at(2), severityNumber: 17 },
+        { body: 'responding 500', traceId, spanId: outer, timeUnixNano: at(3) },
+        { body: 'no span', traceId, timeUnixNano: at(4) },
+      ]),
+    );
+    await eventually(async () => (await distlog(['tree', traceId])).stdout.includes('no span'), 20_000);
+    const t = await distlog(['tree', traceId]);
+    expect({ code: t.code, stderr: t.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(t.stdout.trim().split('\n').slice(1)).toEqual([
+      `span ${outer} [plain-otel]`,
+      '   · request in',
+      '   · responding 500',
+      `span ${inner} [plain-otel]`,
+      '   · select 1',
+      '   · db timeout',
+      'outside any span:',
+      '  plain-otel: no span',
+    ]);
+  });
+
   it('`tree` draws the scope tree of a trace; `context` shows the neighbours of a record', async () => {
     const t = await distlog(['tree', traces[4]]);
     expect({ code: t.code, stderr: t.stderr }).toEqual({ code: 0, stderr: '' });

@@ -2,6 +2,7 @@
 import type { ApiRecord } from '../shared/api-types';
 import type { TraceResult } from '../server/queries';
 import type { ScopeNode } from '../trace/scope-tree';
+import { statusText } from '../trace/scope-tree';
 import { severityLabel } from '../shared/severity';
 
 export const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -36,8 +37,7 @@ export function renderWithRecords(result: TraceResult): string {
   const lines: string[] = [];
   const walk = (n: ScopeNode, prefix: string, last: boolean, root: boolean) => {
     const branch = root ? '' : last ? '└─ ' : '├─ ';
-    const status =
-      n.status === 'error' ? paint(31, ` ✗ ${n.error ?? 'error'}`) : n.status === 'running' ? ' …' : '';
+    const status = n.status === 'error' ? paint(31, statusText(n, 'error')) : statusText(n, 'error');
     const duration = n.durationMs !== undefined ? paint(90, ` ${n.durationMs} ms`) : '';
     lines.push(`${prefix}${branch}${paint(1, n.name)} ${paint(36, `[${n.service}]`)}${duration}${status}`);
     const inner = root ? prefix : prefix + (last ? '   ' : '│  ');
@@ -50,7 +50,7 @@ export function renderWithRecords(result: TraceResult): string {
   };
   result.tree.roots.forEach((r) => walk(r, '', true, true));
   if (result.tree.orphans.length) {
-    lines.push(paint(90, 'outside any scope:'));
+    lines.push(paint(90, 'outside any span:'));
     for (const r of result.tree.orphans) lines.push(`  ${r.service}: ${r.body}`);
   }
   return lines.join('\n');

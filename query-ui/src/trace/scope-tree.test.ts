@@ -69,7 +69,7 @@ describe('buildScopeTree', () => {
         },
         'orders',
       ),
-      rec('zz', '', {}, 'other', 'orphan'),
+      rec('', '', {}, 'other', 'orphan'),
     ];
     // Input order must not matter.
     const tree = buildScopeTree([...records].reverse());
@@ -83,6 +83,35 @@ describe('buildScopeTree', () => {
     );
     expect(tree.roots[0].children[0].children[0].records.map((r) => r.body)).toEqual(['valid']);
     expect(tree.orphans.map((r) => r.body)).toEqual(['orphan']);
+  });
+
+  it("makes a node of each span another SDK's records name, in time order; records without a span stay outside", () => {
+    const records = [
+      rec('a', 'distlog.scope.start', { 'scope.name': 'GET /checkout' }, 'gateway'),
+      rec('5eed000000000001', '', {}, 'java-svc', 'request in'),
+      rec('a', '', {}, 'gateway', 'in the scope'),
+      rec('5eed000000000002', '', {}, 'java-svc', 'db query'),
+      rec('5eed000000000001', '', {}, 'java-svc', 'responding'),
+      rec('0000000000000000', '', {}, 'java-svc', 'all-zero span id'),
+      rec('', '', {}, 'java-svc', 'no span'),
+    ];
+    const tree = buildScopeTree([...records].reverse());
+    expect(renderScopeTree(tree)).toBe(
+      [
+        'GET /checkout [gateway] …',
+        'span 5eed000000000001 [java-svc]',
+        'span 5eed000000000002 [java-svc]',
+      ].join('\n'),
+    );
+    const [scope, first, second] = tree.roots;
+    expect(scope.records.map((r) => r.body)).toEqual(['in the scope']);
+    expect(first.records.map((r) => r.body)).toEqual(['request in', 'responding']);
+    expect(second.records.map((r) => r.body)).toEqual(['db query']);
+    expect({ status: first.status, start: first.startUnixNano }).toEqual({
+      status: 'unknown',
+      start: records[1].timeUnixNano,
+    });
+    expect(tree.orphans.map((r) => r.body)).toEqual(['all-zero span id', 'no span']);
   });
 
   it('derives the start of a scope whose start record is missing from its end and duration', () => {

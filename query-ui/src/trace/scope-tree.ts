@@ -4,6 +4,10 @@
  * the scope's span id as the record's span id and `scope.parent_span_id` pointing at
  * the enclosing scope (possibly in another process). Records logged inside a scope
  * share its span id and are hung under it.
+ *
+ * Records from other OpenTelemetry SDKs carry a span id but no scope records: each such
+ * span becomes a node of its own (status `unknown`, named by its id, starting at its first
+ * record), at the top level, as log records do not say which span a span was started in.
  */
 export const SCOPE_START_EVENT = 'distlog.scope.start';
 export const SCOPE_END_EVENT = 'distlog.scope.end';
@@ -27,7 +31,8 @@ export interface ScopeNode {
   /** ns since epoch, as text (UInt64). */
   startUnixNano: string | undefined;
   durationMs: number | undefined;
-  status: 'ok' | 'error' | 'running';
+  /** `unknown`: a span known only from the records logged in it (another SDK's span). */
+  status: 'ok' | 'error' | 'running' | 'unknown';
   error: string | undefined;
   children: ScopeNode[];
   /** Records logged in this scope (not the start/end records). */
@@ -36,7 +41,7 @@ export interface ScopeNode {
 
 export interface ScopeTree {
   roots: ScopeNode[];
-  /** Records whose span id matches no scope (e.g. from spans the SDK did not create). */
+  /** Records without a span id. */
   orphans: TraceRecord[];
 }
 
@@ -78,6 +83,10 @@ export function buildScopeTree(records: readonly TraceRecord[]): ScopeTree {
   const orphans: TraceRecord[] = [];
   for (const r of sorted) {
     if (r.eventName === SCOPE_START_EVENT || r.eventName === SCOPE_END_EVENT) continue;
+    if (!nodes.has(r.spanId) && isSpanId(r.spanId)) {
+      // Another SDK's span: known from its records alone; sorted, so this is its first.
+      Object.assign(node(r), { name: `span ${r.spanId}`, status: 'unknown', startUnixNano: r.timeUnixNano });
+    }
     const n = nodes.get(r.spanId);
     if (n) n.records.push(r);
     else orphans.push(r);
@@ -101,13 +110,23 @@ export function renderScopeTree(tree: ScopeTree, options: { durations?: boolean 
   const walk = (n: ScopeNode, prefix: string, last: boolean, root: boolean) => {
     const branch = root ? '' : last ? '└─ ' : '├─ ';
     const duration = options.durations && n.durationMs !== undefined ? ` ${n.durationMs} ms` : '';
-    const status = n.status === 'error' ? ` ✗ ${n.error ?? ''}` : n.status === 'running' ? ' …' : '';
+    const status = statusText(n, '');
     lines.push(`${prefix}${branch}${n.name} [${n.service}]${duration}${status}`);
     const childPrefix = root ? prefix : prefix + (last ? '   ' : '│  ');
     n.children.forEach((c, i) => walk(c, childPrefix, i === n.children.length - 1, false));
   };
   tree.roots.forEach((r) => walk(r, '', true, true));
   return lines.join('\n');
+}
+
+/** What a line says of a scope's outcome: ✗ and the error, … while it runs, nothing otherwise. */
+export function statusText(n: ScopeNode, unnamedError: string): string {
+  return n.status === 'error' ? ` ✗ ${n.error ?? unnamedError}` : n.status === 'running' ? ' …' : '';
+}
+
+/** A span id that names a span: not empty, not all zeros (OTLP's "no span"). */
+function isSpanId(spanId: string): boolean {
+  return spanId !== '' && !/^0+$/.test(spanId);
 }
 
 function compareNanos(a: string, b: string): number {

@@ -49,7 +49,7 @@ export function TracePage(props: { traceId: string }): ReactNode {
       </div>
       {trace.tree.orphans.length > 0 && (
         <>
-          <h4>Outside any scope</h4>
+          <h4>Outside any span</h4>
           {trace.tree.orphans.map((r, i) => (
             <div key={i} className={`record ${severityClass(r.severityNumber)}`}>
               {r.service}: {r.body}
@@ -89,7 +89,9 @@ function Scope(props: {
           {n.name}
         </span>
         <span className="scope-svc">{n.service}</span>
-        <span className="scope-dur">{n.durationMs !== undefined ? `${n.durationMs} ms` : 'running'}</span>
+        <span className="scope-dur">
+          {n.durationMs !== undefined ? `${n.durationMs} ms` : n.status === 'running' ? 'running' : ''}
+        </span>
         <span className="scope-err">{n.status === 'error' ? `✗ ${n.error}` : ''}</span>
         <span className="timeline">
           <i
