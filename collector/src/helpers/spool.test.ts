@@ -1,7 +1,8 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Spool, SpoolFullError } from './spool';
+import { Spool, SpoolFullError, SpoolInUseError, processIdentity } from './spool';
 import { kindOf } from '../errors';
 
 const batch = (id: bigint, rows: number) => ({
@@ -25,6 +26,7 @@ describe('Spool', () => {
     expect(spool.bytes).toBe(12);
 
     // A new process finds the same batches, in order, with their ids and columns.
+    await spool.shutdown();
     const again = new Spool(dir, 1 << 20);
     await again.start();
     expect(again.count).toBe(2);
@@ -34,10 +36,10 @@ describe('Spool', () => {
     await again.remove(oldest);
     expect(again.oldest()).toMatchObject({ table: 'debug', batch: batch(2n, 1) });
     expect(again.bytes).toBe(7);
-    expect(readdirSync(dir)).toHaveLength(1);
+    expect(batchFiles(dir)).toHaveLength(1);
     // Sequence numbers go on after the highest one found.
     await again.append('logs', Buffer.from('third'), batch(3n, 2));
-    const names = readdirSync(dir).sort();
+    const names = batchFiles(dir).sort();
     expect(names[names.length - 1]).toMatch(/^000000000003\.logs\.0000000000000003-2-/);
   });
 
@@ -83,4 +85,55 @@ describe('Spool', () => {
     await spool.shutdown();
     await spool.shutdown();
   });
+
+  it('is used by one collector at a time: a second one is refused, naming the first, until it lets go', async () => {
+    const first = new Spool(dir, 1 << 20);
+    await first.start();
+    await first.append('logs', Buffer.from('mine'), batch(1n, 1));
+    const second = new Spool(dir, 1 << 20);
+    await expect(second.start()).rejects.toThrow(
+      new SpoolInUseError(
+        `another collector in this process uses the spool in ${dir}: give each collector its own DISTLOG_HOME (--home) or spool.dir`,
+      ),
+    );
+    await first.shutdown();
+    await second.start();
+    expect(second.count).toBe(1);
+    await second.shutdown();
+  });
+
+  it('refuses a spool another running process holds, and takes over one whose owner is gone or whose pid was reused', async () => {
+    const lock = path.join(dir, 'spool.lock');
+    // Another collector process, alive.
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+    await new Promise((r) => other.once('spawn', r));
+    try {
+      writeFileSync(lock, JSON.stringify({ pid: other.pid, identity: processIdentity(other.pid!) }));
+      await expect(new Spool(dir, 1 << 20).start()).rejects.toThrow(
+        `another collector (pid ${other.pid}) uses the spool in ${dir}`,
+      );
+      // The same pid, but a process started at another time (the pid was given to it later).
+      writeFileSync(lock, JSON.stringify({ pid: other.pid, identity: `${other.pid}@1` }));
+      const reused = new Spool(dir, 1 << 20);
+      await reused.start();
+      expect(JSON.parse(readFileSync(lock, 'utf8'))).toEqual({
+        pid: process.pid,
+        identity: processIdentity(process.pid),
+      });
+      await reused.shutdown();
+      expect(readdirSync(dir)).not.toContain('spool.lock');
+      writeFileSync(lock, JSON.stringify({ pid: other.pid, identity: processIdentity(other.pid!) }));
+    } finally {
+      other.kill('SIGKILL');
+      await new Promise((r) => other.once('exit', r));
+    }
+    // Its owner died without letting go (SIGKILL): taken over.
+    const after = new Spool(dir, 1 << 20);
+    await after.start();
+    await after.shutdown();
+  });
 });
+
+function batchFiles(dir: string): string[] {
+  return readdirSync(dir).filter((n) => /\.rowbinary2?$/.test(n));
+}

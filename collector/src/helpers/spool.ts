@@ -1,4 +1,4 @@
-import { promises as fs, constants as fsConstants } from 'node:fs';
+import { promises as fs, constants as fsConstants, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UnavailableError } from '../errors';
 import type { BatchInfo } from '../sinks/clickhouse/batch-id';
@@ -35,6 +35,17 @@ export class SpoolFullError extends UnavailableError {
   }
 }
 
+/** A second collector on a spool another one uses (it would replay and delete that one's batches). */
+export class SpoolInUseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SpoolInUseError';
+  }
+}
+
+/** Spool folders this process holds (a second collector in the same process is refused too). */
+const heldHere = new Set<string>();
+
 export class Spool implements Component {
   private entries: SpoolEntry[] = [];
   private size = 0;
@@ -42,6 +53,7 @@ export class Spool implements Component {
   /** Set when a batch did not fit; cleared when replay frees space. Drives /readyz. */
   full = false;
   private opened = false;
+  private lockFile: string | undefined;
 
   constructor(
     readonly dir: string,
@@ -52,7 +64,13 @@ export class Spool implements Component {
   async start(): Promise<void> {
     if (this.opened) return;
     this.opened = true;
-    await fs.mkdir(this.dir, { recursive: true });
+    try {
+      await fs.mkdir(this.dir, { recursive: true });
+      await this.lock();
+    } catch (err) {
+      this.opened = false;
+      throw err;
+    }
     for (const name of await fs.readdir(this.dir)) {
       if (name.endsWith('.tmp')) {
         await fs.rm(path.join(this.dir, name), { force: true });
@@ -130,8 +148,52 @@ export class Spool implements Component {
     this.entries.push({ seq, table, file, bytes: data.length, batch, patternIds: true });
   }
 
-  /** Nothing to release: every write is closed and synced when append() resolves. */
-  async shutdown(): Promise<void> {}
+  /** Lets the spool go (every write is closed and synced when append() resolves). */
+  async shutdown(): Promise<void> {
+    if (!this.lockFile) return;
+    heldHere.delete(this.lockFile);
+    try {
+      const owner = JSON.parse(await fs.readFile(this.lockFile, 'utf8')) as { pid?: number };
+      if (owner.pid === process.pid) await fs.rm(this.lockFile, { force: true });
+    } catch {
+      // gone or unreadable: nothing of ours to remove
+    }
+    this.lockFile = undefined;
+  }
+
+  /**
+   * One collector per spool. Two on one folder (one DISTLOG_HOME for both) would each
+   * replay and delete the other's batches, and delete its half-written ones at start.
+   * `spool.lock` names the owner by pid and, on Linux, its start time, so that a lock left
+   * by a process that died is taken over even where its pid was given to another process
+   * (a container restarted: the collector is pid 1 again).
+   */
+  private async lock(): Promise<void> {
+    const file = path.join(this.dir, 'spool.lock');
+    const inUse = (by: string) =>
+      new SpoolInUseError(
+        `${by} uses the spool in ${this.dir}: give each collector its own DISTLOG_HOME (--home) or spool.dir`,
+      );
+    if (heldHere.has(file)) throw inUse('another collector in this process');
+    try {
+      const owner = JSON.parse(await fs.readFile(file, 'utf8')) as { pid?: number; identity?: string };
+      if (
+        typeof owner.pid === 'number' &&
+        owner.pid !== process.pid &&
+        owner.identity !== undefined &&
+        processIdentity(owner.pid) === owner.identity
+      )
+        throw inUse(`another collector (pid ${owner.pid})`);
+    } catch (err) {
+      if (err instanceof SpoolInUseError) throw err;
+      // no lock, or a damaged one: take it
+    }
+    const tmp = `${file}.${process.pid}`;
+    await fs.writeFile(tmp, JSON.stringify({ pid: process.pid, identity: processIdentity(process.pid) }));
+    await fs.rename(tmp, file);
+    heldHere.add(file);
+    this.lockFile = file;
+  }
 
   read(entry: SpoolEntry): Promise<Buffer> {
     return fs.readFile(entry.file);
@@ -147,6 +209,35 @@ export class Spool implements Component {
     }
   }
 }
+
+/**
+ * What tells a running process from a later one with the same pid: its start time (field 22
+ * of /proc/PID/stat, after the command's name) on Linux; elsewhere the pid while it runs.
+ * Undefined when no such process runs.
+ */
+export function processIdentity(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return `${pid}@${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`;
+  } catch {
+    if (HAS_PROC) return undefined;
+    try {
+      process.kill(pid, 0);
+      return String(pid);
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EPERM' ? String(pid) : undefined;
+    }
+  }
+}
+
+const HAS_PROC = (() => {
+  try {
+    readFileSync('/proc/self/stat');
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 async function syncDir(dir: string): Promise<void> {
   const handle = await fs.open(dir, fsConstants.O_RDONLY);

@@ -144,6 +144,13 @@ export class LocalClickHouse {
     for (const sub of ['data', 'tmp', 'user_files', 'format_schemas', 'log'])
       mkdirSync(path.join(dir, sub), { recursive: true });
     stopStaleServer(dir);
+    // A port given that another server already answers on would pass the /ping below.
+    for (const port of [options.httpPort, options.tcpPort]) {
+      if (port && (await listenOn(port)) !== port)
+        throw new PortTakenError(
+          `127.0.0.1:${port} is already in use: the ClickHouse server cannot listen on it`,
+        );
+    }
     const httpPort = options.httpPort || (await freePort());
     const tcpPort = options.tcpPort || (await freePort());
     const configFile = path.join(dir, 'config.xml');

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -158,6 +159,59 @@ describe('distlog command line', () => {
       // The private server is gone after Ctrl-C.
       await expect(fetch(`http://127.0.0.1:${chPort}/ping`)).rejects.toThrow();
     } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('`up` whose ports are taken (another one running) says which and what moves each, and starts nothing', async () => {
+    const home = mkdtempSync(path.join(os.tmpdir(), 'distlog-up-taken-'));
+    // Another server on the private ClickHouse's HTTP port (it answers /ping as ClickHouse
+    // does: before the check, `up --store server` took it for the server it had started)
+    // and on the UI's port.
+    const other = net.createServer((socket) =>
+      socket.end('HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nOk.\n'),
+    );
+    const [chPort, uiPort, grpcPort] = [await freePort(), await freePort(), await freePort()];
+    const ui = net.createServer();
+    await Promise.all(
+      [other.listen(chPort, '127.0.0.1'), ui.listen(uiPort, '127.0.0.1')].map(
+        (s) => new Promise((r) => s.once('listening', r)),
+      ),
+    );
+    try {
+      for (const store of ['server', 'embedded']) {
+        const result = await run(
+          [
+            'up',
+            '--store',
+            store,
+            '--grpc-port',
+            String(grpcPort),
+            '--http-port',
+            '0',
+            '--ui-port',
+            String(uiPort),
+          ],
+          {
+            CLICKHOUSE_URL: undefined,
+            DISTLOG_HOME: home,
+            DISTLOG_CLICKHOUSE_HTTP_PORT: String(chPort),
+            DISTLOG_CLICKHOUSE_TCP_PORT: String(await freePort()),
+          },
+        );
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain(`127.0.0.1:${chPort} (`);
+        expect(result.stderr).toContain('another port: DISTLOG_CLICKHOUSE_HTTP_PORT');
+        expect(result.stderr).toContain(
+          `127.0.0.1:${uiPort} (web UI and API) is already in use; another port: --ui-port`,
+        );
+        // Nothing started: no store, no receiver.
+        expect(result.stderr).not.toMatch(/starting/);
+        await expect(fetch(`http://127.0.0.1:${grpcPort}/`)).rejects.toThrow();
+      }
+    } finally {
+      other.close();
+      ui.close();
       rmSync(home, { recursive: true, force: true });
     }
   });

@@ -2,17 +2,8 @@
 import type { CollectorConfig } from '@distlog/collector/config';
 import type { RunningCollector } from '@distlog/collector';
 import type { CommonSettings } from './settings';
-import { loadSettingsConfig, UsageError } from './settings';
+import { loadSettingsConfig } from './settings';
 import { say } from './command';
-
-export function uiPort(): number {
-  const raw = process.env.DISTLOG_UI_PORT;
-  if (raw === undefined || raw === '') return 4320;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new UsageError(`DISTLOG_UI_PORT: expected a port number 0-65535, got ${JSON.stringify(raw)}`);
-  return n;
-}
 
 /** DISTLOG_UI_TRUST_PROXY: comma-separated proxy addresses or CIDR ranges (see AppOptions.trustProxy). */
 export function uiTrustProxy(): string[] | undefined {

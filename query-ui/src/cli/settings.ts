@@ -18,6 +18,8 @@ export interface CommonSettings {
   replicated: boolean;
   grpcPort: number | undefined;
   httpPort: number | undefined;
+  /** The web UI and query API (`up`, `ui`). */
+  uiPort: number;
   localClickHouseHttpPort: number;
   localClickHouseTcpPort: number;
   /**
@@ -42,6 +44,7 @@ export const COMMON_OPTIONS = {
   replicated: { type: 'boolean' },
   'grpc-port': { type: 'string' },
   'http-port': { type: 'string' },
+  'ui-port': { type: 'string' },
   store: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -59,6 +62,7 @@ export function commonSettings(
     replicated: flags.replicated === true,
     grpcPort: port('--grpc-port / DISTLOG_GRPC_PORT', str(flags['grpc-port']) ?? env.DISTLOG_GRPC_PORT),
     httpPort: port('--http-port / DISTLOG_HTTP_PORT', str(flags['http-port']) ?? env.DISTLOG_HTTP_PORT),
+    uiPort: port('--ui-port / DISTLOG_UI_PORT', str(flags['ui-port']) ?? env.DISTLOG_UI_PORT) ?? 4320,
     localClickHouseHttpPort: port('DISTLOG_CLICKHOUSE_HTTP_PORT', env.DISTLOG_CLICKHOUSE_HTTP_PORT) ?? 18123,
     localClickHouseTcpPort: port('DISTLOG_CLICKHOUSE_TCP_PORT', env.DISTLOG_CLICKHOUSE_TCP_PORT) ?? 19000,
     store: storeKind(str(flags.store) ?? env.DISTLOG_STORE),

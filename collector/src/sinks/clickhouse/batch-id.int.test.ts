@@ -113,6 +113,7 @@ describe('exactly-once inserts (BatchId)', () => {
       ),
       withoutLast(v1Rows, 1, v1Id),
     );
+    await spool.shutdown(); // the collector that spooled them stops; a new one opens the folder
     const reopened = new Spool(dir, 64 * 1024 * 1024);
     await reopened.start();
     expect(reopened.count).toBe(4);

@@ -4,6 +4,7 @@ import type { Command } from '../command';
 import { say, parse, untilSignal } from '../command';
 import { reloader } from '../server-verbs';
 import { loadCollector } from '../load-collector';
+import { assertPortsFree, receiverPorts } from '../ports';
 
 export const collector: Command = {
   summary: 'run only the collector (`distlog collector check-config FILE` validates a configuration)',
@@ -35,6 +36,7 @@ export const collector: Command = {
       throw new UsageError(`unknown collector command ${JSON.stringify(sub)}\nusage: ${this.usage}`);
     const settings = commonSettings(parsed.values);
     const config = loadSettingsConfig(settings);
+    await assertPortsFree(receiverPorts(config));
     const running = await (await loadCollector()).startCollector({ config });
     // One machine-readable line, so scripts and tests can use port 0.
     process.stdout.write(

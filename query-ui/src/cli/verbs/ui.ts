@@ -4,21 +4,31 @@ import { commonSettings, loadSettingsConfig } from '../settings';
 import { loadQueryServer } from '../load-query-server';
 import type { Command } from '../command';
 import { say, parse, untilSignal } from '../command';
-import { uiPort, uiTrustProxy, uiHost, scheme } from '../server-verbs';
+import { assertPortsFree } from '../ports';
+import { uiTrustProxy, uiHost, scheme } from '../server-verbs';
 
 export const ui: Command = {
-  summary: 'run only the query API and web UI (DISTLOG_UI_PORT, default 4320) against CLICKHOUSE_URL',
-  usage: 'distlog ui [--clickhouse-url URL] [--database NAME] [--config FILE]',
+  summary:
+    'run only the query API and web UI (--ui-port / DISTLOG_UI_PORT, default 4320) against CLICKHOUSE_URL',
+  usage: 'distlog ui [--clickhouse-url URL] [--database NAME] [--config FILE] [--ui-port N]',
   async run(args) {
     const settings = commonSettings(parse(args, this.usage).values);
     const config = loadSettingsConfig(settings);
+    await assertPortsFree([
+      {
+        host: uiHost(),
+        port: settings.uiPort,
+        what: 'web UI and API',
+        setting: '--ui-port / DISTLOG_UI_PORT',
+      },
+    ]);
     const ch = await ClickHouse.connect(config.clickhouse);
     const server = await (
       await loadQueryServer()
     ).startQueryServer({
       ch,
       host: uiHost(),
-      port: uiPort(),
+      port: settings.uiPort,
       auth: new Authenticator(config.auth),
       tls: config.tls,
       trustProxy: uiTrustProxy(),

@@ -5,16 +5,28 @@ import { openClickHouseTarget } from '../clickhouse-target';
 import { loadQueryServer } from '../load-query-server';
 import type { Command } from '../command';
 import { say, parse, untilSignal } from '../command';
-import { uiPort, uiTrustProxy, uiHost, scheme, reloader, accessLines } from '../server-verbs';
+import { uiTrustProxy, uiHost, scheme, reloader, accessLines } from '../server-verbs';
 import { loadCollector } from '../load-collector';
+import { assertPortsFree, receiverPorts, storePorts } from '../ports';
 
 export const up: Command = {
   summary: 'start (or connect to) ClickHouse, apply the schema, run the collector until Ctrl-C',
   usage:
-    'distlog up [--home DIR] [--config FILE] [--clickhouse-url URL | --store server|embedded] [--database NAME] [--grpc-port N] [--http-port N]',
+    'distlog up [--home DIR] [--config FILE] [--clickhouse-url URL | --store server|embedded] [--database NAME] [--grpc-port N] [--http-port N] [--ui-port N]',
   async run(args) {
     const settings = commonSettings(parse(args, this.usage).values);
-    const target = await openClickHouseTarget(settings, loadSettingsConfig(settings), say);
+    const planned = loadSettingsConfig(settings);
+    await assertPortsFree([
+      ...storePorts(settings),
+      ...receiverPorts(planned),
+      {
+        host: uiHost(),
+        port: settings.uiPort,
+        what: 'web UI and API',
+        setting: '--ui-port / DISTLOG_UI_PORT',
+      },
+    ]);
+    const target = await openClickHouseTarget(settings, planned, say);
     let collector: RunningCollector;
     try {
       collector = await (await loadCollector()).startCollector({ config: target.config });
@@ -30,7 +42,7 @@ export const up: Command = {
       ).startQueryServer({
         ch: collector.clickhouse,
         host: uiHost(),
-        port: uiPort(),
+        port: settings.uiPort,
         collectorUrl: `${scheme(config)}://${config.receivers.http.host}:${collector.httpPort}`,
         auth: new Authenticator(config.auth),
         tls: config.tls,
@@ -46,6 +58,10 @@ export const up: Command = {
       `  OTLP gRPC    ${config.receivers.grpc.host}:${collector.grpcPort}`,
       `  OTLP HTTP    ${scheme(config)}://${config.receivers.http.host}:${collector.httpPort}/v1/logs`,
       `  Web UI, API  ${scheme(config)}://${uiHost()}:${ui.port}/`,
+      // The console verbs read http://127.0.0.1:4320 unless told otherwise.
+      ...(ui.port !== 4320
+        ? [`  Console      DISTLOG_API=${scheme(config)}://${uiHost()}:${ui.port} npx distlog search …`]
+        : []),
       `  Metrics      ${scheme(config)}://${config.receivers.http.host}:${collector.httpPort}/metrics`,
       `  ClickHouse   ${config.clickhouse.url} (database ${config.clickhouse.database}${target.local ? `, ${target.local}` : ''})`,
       `  Tiers        ${config.tiers.map((t) => `${t.name} (${t.retentionDays} d)`).join(', ')}`,
