@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import type { RunningCollector } from './collector';
@@ -6,6 +9,7 @@ import type { ClickHouse } from './storage/clickhouse';
 import {
   createTestDatabase,
   dropTestDatabase,
+  eventually,
   holdExpiredRows,
   testClickHouseUrl,
 } from './testing/test-database';
@@ -451,5 +455,48 @@ describe('start-up errors', () => {
         http: { port: 0 },
       }),
     ).rejects.toThrow(/^ClickHouse at http:\/\/127\.0\.0\.1:1 is unreachable: /);
+  });
+});
+
+describe('a tier table dropped while the collector runs', () => {
+  it('is made again from the schema, and what was sent meanwhile is stored', async () => {
+    const db = await createTestDatabase('collector_dropped');
+    const spoolDir = mkdtempSync(path.join(os.tmpdir(), 'distlog-dropped-'));
+    const running = await startCollector({
+      clickhouse: { url: testClickHouseUrl(), database: db.database },
+      grpc: { port: 0 },
+      http: { port: 0 },
+      batch: { maxDelayMs: 20 },
+      spoolDir,
+    });
+    try {
+      // Someone empties the tier the quick way.
+      await db.command(`DROP TABLE ${db.database}.logs`);
+      const res = await fetch(`http://127.0.0.1:${running.httpPort}/v1/logs`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          resourceLogs: [
+            {
+              resource: { attributes: [{ key: 'service.name', value: { stringValue: 'dropper' } }] },
+              scopeLogs: [{ logRecords: [{ severityNumber: 9, body: { stringValue: 'after the drop' } }] }],
+            },
+          ],
+        }),
+      });
+      // Acknowledged (spooled), then stored once the table is back.
+      expect(res.status).toBe(200);
+      const stored = await eventually(async () => {
+        const [row] = await db
+          .query<{ n: string }>(`SELECT count() AS n FROM ${db.database}.logs WHERE Body = 'after the drop'`)
+          .catch(() => [{ n: '0' }]);
+        return row.n === '1';
+      }, 20_000);
+      expect(stored).toBe(true);
+    } finally {
+      await running.stop();
+      await dropTestDatabase(db);
+      rmSync(spoolDir, { recursive: true, force: true });
+    }
   });
 });

@@ -101,7 +101,12 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   if (options.spoolDir !== false) {
     spool = new Spool(config.spool.dir, config.spool.maxBytes);
     await spool.start();
-    replayer = new SpoolReplayer(ch, spool, metrics);
+    replayer = new SpoolReplayer(
+      ch,
+      spool,
+      metrics,
+      migrate ? () => applySchema(ch, config.tiers) : undefined,
+    );
     await replayer.start();
     if (!spool.isEmpty())
       log('info', 'replaying spooled batches', { batches: spool.count, bytes: spool.bytes });

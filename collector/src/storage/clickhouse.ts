@@ -3,7 +3,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { ServerFeatures } from './server-features';
 import { featuresForVersion, SERIAL_HEADER } from './server-features';
-import { identifier, SqlValues } from './sql';
+import { identifier, SqlValues, stringLiteral } from './sql';
 
 export interface ClickHouseOptions {
   /** HTTP interface, e.g. http://127.0.0.1:8123. */
@@ -75,6 +75,14 @@ export class ClickHouse {
   /** The table that holds the rows of `table` on this server: `<table>_local` in cluster mode. */
   storageTable(table: string): string {
     return this.cluster ? `${table}_local` : table;
+  }
+
+  /** The tables of the database on this server (storage names: see storageTable). */
+  async tableNames(): Promise<Set<string>> {
+    const rows = await this.query<{ name: string }>(
+      `SELECT name FROM system.tables WHERE database = ${stringLiteral(this.database)}`,
+    );
+    return new Set(rows.map((r) => r.name));
   }
 
   /** A system table of every node of the cluster (or of this server): e.g. `parts`. */

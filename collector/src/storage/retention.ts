@@ -107,10 +107,13 @@ export interface TierStatus {
   partitions: number;
   oldestPartition: string | null;
   newestPartition: string | null;
+  /** False: the table is gone (dropped by hand); `distlog schema apply` makes it again. */
+  exists: boolean;
 }
 
 export async function tierStatus(ch: ClickHouse, tiers: readonly TierConfig[]): Promise<TierStatus[]> {
   const out: TierStatus[] = [];
+  const present = await ch.tableNames();
   for (const tier of tiers) {
     const [parts] = await ch.query<{
       rows: string;
@@ -135,6 +138,7 @@ export async function tierStatus(ch: ClickHouse, tiers: readonly TierConfig[]): 
       partitions,
       oldestPartition: partitions > 0 ? parts.oldest.replace(/^'|'$/g, '') : null,
       newestPartition: partitions > 0 ? parts.newest.replace(/^'|'$/g, '') : null,
+      exists: present.has(ch.storageTable(tier.table)),
     });
   }
   return out;

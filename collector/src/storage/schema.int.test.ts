@@ -108,6 +108,26 @@ describe('schema migrations', () => {
   });
 });
 
+describe('a tier table dropped by hand', () => {
+  it('is made again with all of its steps, and its views feed from it again', async () => {
+    await applySchema(ch, TWO);
+    await ch.command(`DROP TABLE ${ch.database}.audit_logs`);
+    const steps = await applySchema(ch, TWO);
+    expect(steps.map((s) => s.target)).toEqual(steps.map(() => 'audit_logs'));
+    expect(steps.map((s) => s.migration)).toContain('0001_tier_table');
+    expect(steps.map((s) => s.migration)).toContain('0008_batch_ids');
+    await ch.command(
+      `INSERT INTO ${ch.database}.audit_logs (Timestamp, ServiceName, Body, TraceId) VALUES (now(), 'svc', 'again', 'after-drop')`,
+    );
+    const [index] = await ch.query<{ Tier: string }>(
+      `SELECT Tier FROM ${ch.database}.trace_index WHERE TraceId = 'after-drop'`,
+    );
+    expect(index).toEqual({ Tier: 'audit' });
+    // And nothing the time after.
+    expect(await applySchema(ch, TWO)).toEqual([]);
+  });
+});
+
 describe('what the server has', () => {
   it('stores Timestamp as DateTime64(9) where the server has it, DateTime seconds on 18.16', async () => {
     const [col] = await ch.query<{ type: string }>(

@@ -88,10 +88,14 @@ export async function applySchema(ch: ClickHouse, tiers: readonly TierConfig[]):
     `CREATE TABLE IF NOT EXISTS ${ch.database}.${LEDGER} (id String, target String, applied_at DateTime) ` +
       `ENGINE = MergeTree ORDER BY (id, target)`,
   );
+  // A tier table dropped by hand (to empty it, or by mistake) is made again with all of its
+  // tier's steps, as if the tier were new: they are idempotent, and the ledger alone would say
+  // there is nothing to do while the collector's inserts fail.
+  const missing = await missingTierTables(ch, tiers);
   const done = new Set(
-    (await ch.query<{ id: string; target: string }>(`SELECT id, target FROM ${ch.database}.${LEDGER}`)).map(
-      (r) => `${r.id}\u0000${r.target}`,
-    ),
+    (await ch.query<{ id: string; target: string }>(`SELECT id, target FROM ${ch.database}.${LEDGER}`))
+      .filter((r) => !missing.has(r.target))
+      .map((r) => `${r.id}\u0000${r.target}`),
   );
   const applied: AppliedStep[] = [];
   const timeType = await chooseTimeType(ch, tiers);
@@ -121,6 +125,16 @@ export async function applySchema(ch: ClickHouse, tiers: readonly TierConfig[]):
   await createAllTiersTable(ch, tiers);
   if (ch.features.mapType && ch.features.dateTime64) await createOtelLogsView(ch);
   return applied;
+}
+
+/** The ledger targets (see applySchema) of the tiers whose table this server does not have. */
+async function missingTierTables(ch: ClickHouse, tiers: readonly TierConfig[]): Promise<Set<string>> {
+  const present = await ch.tableNames();
+  return new Set(
+    tiers
+      .filter((t) => !present.has(ch.storageTable(t.table)))
+      .map((t) => t.table + (ch.cluster ? ` on cluster ${ch.cluster}` : '')),
+  );
 }
 
 /** The Distributed table `table` over the shards' `<table>_local`, on every server of the cluster. */

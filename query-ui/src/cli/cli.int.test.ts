@@ -106,6 +106,18 @@ describe('distlog command line', () => {
     expect(first.stderr).toContain(`applied 0001_tier_table to logs`);
     const second = await run(['schema', 'apply'], env);
     expect(second.stderr).toContain('schema is up to date');
+    // A tier table dropped by hand: status says so (exit 1), apply makes it again.
+    await ch.command(`DROP TABLE ${ch.database}_schema.debug`);
+    const status = await run(['schema', 'status'], env);
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(/^debug +\S+\.debug +3 d +MISSING /m);
+    expect(status.stderr).toContain(
+      `${ch.database}_schema.debug missing (dropped?): \`distlog schema apply\` makes it again`,
+    );
+    const third = await run(['schema', 'apply'], env);
+    expect(third.stderr).toContain('applied 0001_tier_table to debug');
+    expect(third.stderr).not.toContain('to logs');
+    expect((await run(['schema', 'status'], env)).code).toBe(0);
     await ch.command(`DROP DATABASE ${ch.database}_schema`);
   });
 

@@ -23,11 +23,18 @@ export class SpoolReplayer implements Component {
   private stopped = false;
   /** While ClickHouse still refuses: 200 ms doubling up to 5 s. */
   private readonly backoff = new Backoff({ initialDelayMs: 200, maxDelayMs: 5_000 }, false);
+  /** When the schema was last applied for a missing table (at most once a minute). */
+  private repairedAt = -Infinity;
 
   constructor(
     private readonly ch: ClickHouse,
     private readonly spool: Spool,
     private readonly metrics: CollectorMetrics,
+    /**
+     * Applies the schema again (the collector's, when it manages the schema): a batch whose
+     * table was dropped by hand waits for it, and every batch behind it too, until then.
+     */
+    private readonly repairSchema?: () => Promise<unknown>,
   ) {}
 
   async start(): Promise<void> {
@@ -76,6 +83,7 @@ export class SpoolReplayer implements Component {
           left: this.spool.count,
         });
       } catch (err) {
+        if (isMissingTable(err) && (await this.repaired(entry.table, err))) continue;
         const retryInMs = this.backoff.next();
         log('warn', 'spool replay failed; will retry', { table: entry.table, error: String(err), retryInMs });
         this.schedule(retryInMs);
@@ -85,4 +93,39 @@ export class SpoolReplayer implements Component {
     }
     this.schedule(this.spool.isEmpty() ? 500 : 0);
   }
+
+  /** For a table that is gone: applies the schema again (true when it did), or says what would. */
+  private async repaired(table: string, err: unknown): Promise<boolean> {
+    if (!this.repairSchema) {
+      log('warn', `table ${table} does not exist; \`distlog schema apply\` makes it again`, {
+        error: String(err),
+      });
+      return false;
+    }
+    if (performance.now() - this.repairedAt < 60_000) return false;
+    this.repairedAt = performance.now();
+    log('warn', `table ${table} does not exist (dropped?): applying the schema again`, {
+      error: String(err),
+    });
+    try {
+      await this.repairSchema();
+      return true;
+    } catch (failed) {
+      log('warn', 'applying the schema failed', { error: String(failed) });
+      return false;
+    }
+  }
+}
+
+/**
+ * ClickHouse's UNKNOWN_TABLE (code 60): as @clickhouse/client reports it, or in the message
+ * of servers whose error text it does not parse (18.16: "Code: 60, e.displayText() = …").
+ */
+export function isMissingTable(err: unknown): boolean {
+  const e = err as { code?: unknown; type?: unknown; message?: unknown };
+  return (
+    e?.code === '60' ||
+    e?.type === 'UNKNOWN_TABLE' ||
+    (typeof e?.message === 'string' && /^Code: 60\b/.test(e.message))
+  );
 }

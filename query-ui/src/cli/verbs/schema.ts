@@ -57,7 +57,7 @@ export const schema: Command = {
           s.tier,
           `${ch.database}.${s.table}`,
           `${s.retentionDays} d`,
-          String(s.rows),
+          s.exists ? String(s.rows) : 'MISSING',
           formatBytes(s.bytesOnDisk),
           s.oldestPartition ?? '-',
           s.newestPartition ?? '-',
@@ -76,7 +76,13 @@ export const schema: Command = {
             ...rows.map(line),
           ].join('\n') + '\n',
         );
-        return 0;
+        const missing = status.filter((s) => !s.exists);
+        if (missing.length === 0) return 0;
+        say(
+          `${missing.map((s) => `${ch.database}.${s.table}`).join(', ')} missing (dropped?): ` +
+            '`distlog schema apply` makes it again, with its indexes and views (a running collector does when it next stores into it)',
+        );
+        return 1;
       });
     }
     throw new UsageError(`unknown schema command ${JSON.stringify(sub ?? '')}\nusage: ${this.usage}`);
