@@ -94,7 +94,13 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   const metrics = new CollectorMetrics();
   const ch = await ClickHouse.connect(config.clickhouse);
   const migrate = options.applySchema !== false;
-  if (migrate) await applySchema(ch, config.tiers);
+  // What the schema needed (new tables, a tier's retention changed), in the collector's log.
+  const migrateSchema = async (tiers: CollectorConfig['tiers']) => {
+    const steps = await applySchema(ch, tiers);
+    if (steps.length > 0)
+      log('info', 'schema applied', { steps: steps.map((s) => `${s.migration} to ${s.target}`) });
+  };
+  if (migrate) await migrateSchema(config.tiers);
 
   let spool: Spool | undefined;
   let replayer: SpoolReplayer | undefined;
@@ -105,7 +111,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       ch,
       spool,
       metrics,
-      migrate ? () => applySchema(ch, config.tiers) : undefined,
+      migrate ? () => migrateSchema(config.tiers) : undefined,
     );
     await replayer.start();
     if (!spool.isEmpty())
@@ -299,7 +305,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     },
     async reload(next: CollectorConfig) {
       const merged = effectiveConfig({ ...options, config: next });
-      if (migrate) await applySchema(ch, merged.tiers);
+      if (migrate) await migrateSchema(merged.tiers);
       timeTypes = await timeColumnTypes(
         ch,
         merged.tiers.map((t) => t.table),

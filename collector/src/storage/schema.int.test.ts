@@ -128,6 +128,31 @@ describe('a tier table dropped by hand', () => {
   });
 });
 
+describe('a tier whose retention changes', () => {
+  it("gets a TTL that follows it where the server has TTL (the table's own would undercut it)", async () => {
+    const ttl = async () => {
+      const [t] = await ch.query<{ q: string }>(
+        `SELECT create_table_query AS q FROM system.tables WHERE database = '${ch.database}' AND name = 'logs'`,
+      );
+      return /\bTTL .*?(\d+)\)?(?: DAY)?(?: SETTINGS|$)/.exec(t.q)?.[1];
+    };
+    const longer: TierConfig[] = [{ ...ONE[0], retentionDays: 90 }];
+    const steps = await applySchema(ch, longer);
+    if (!ch.features.ttl) {
+      // 18.16: no TTL; the retention job's partition drops follow the configuration.
+      expect(steps).toEqual([]);
+      expect(await ttl()).toBeUndefined();
+      return;
+    }
+    expect(steps).toEqual([{ migration: 'TTL 30 d → 90 d', target: 'logs' }]);
+    expect(await ttl()).toBe('91');
+    expect(await applySchema(ch, longer)).toEqual([]);
+    // Back, for the other tests.
+    expect(await applySchema(ch, ONE)).toEqual([{ migration: 'TTL 90 d → 30 d', target: 'logs' }]);
+    expect(await ttl()).toBe('31');
+  });
+});
+
 describe('what the server has', () => {
   it('stores Timestamp as DateTime64(9) where the server has it, DateTime seconds on 18.16', async () => {
     const [col] = await ch.query<{ type: string }>(

@@ -122,9 +122,48 @@ export async function applySchema(ch: ClickHouse, tiers: readonly TierConfig[]):
       applied.push({ migration: migration.id, target });
     }
   }
+  applied.push(...(await followRetention(ch, tiers)));
   await createAllTiersTable(ch, tiers);
   if (ch.features.mapType && ch.features.dateTime64) await createOtelLogsView(ch);
   return applied;
+}
+
+/**
+ * A tier table's TTL: by day, as the partition drops are (a day goes once all of it is past
+ * retention); Date arithmetic also stays in range for times clamped to DateTime's end (2106).
+ */
+function ttlExpression(retentionDays: number): string {
+  return `toDate(Timestamp) + INTERVAL ${retentionDays + 1} DAY`;
+}
+
+/**
+ * Where the server has TTL, a tier table's TTL is the retention it was made with: a
+ * retention changed in the configuration since would be undercut by it (raised from 30 to
+ * 90 days, ClickHouse would still delete rows after 31). So a table whose TTL is the one
+ * Distlog writes, with another number of days, gets the configured one (a mutation that
+ * recomputes the parts' TTL). A TTL of another form (set by hand) is left alone.
+ */
+async function followRetention(ch: ClickHouse, tiers: readonly TierConfig[]): Promise<AppliedStep[]> {
+  if (!ch.features.ttl) return [];
+  const tables = await ch.query<{ name: string; create_table_query: string }>(
+    `SELECT name, create_table_query FROM system.tables WHERE database = ${stringLiteral(ch.database)}`,
+  );
+  const steps: AppliedStep[] = [];
+  for (const tier of tiers) {
+    const table = ch.storageTable(tier.table);
+    const query = tables.find((t) => t.name === table)?.create_table_query ?? '';
+    const m =
+      /\bTTL toDate\(Timestamp\) \+ (?:toIntervalDay\((\d+)\)|INTERVAL (\d+) DAY)(?:\s+SETTINGS\b|\s*$)/.exec(
+        query,
+      );
+    const days = m ? Number(m[1] ?? m[2]) : undefined;
+    if (days === undefined || days === tier.retentionDays + 1) continue;
+    await ch.command(
+      `ALTER TABLE ${ch.database}.${table}${ch.onCluster} MODIFY TTL ${ttlExpression(tier.retentionDays)}`,
+    );
+    steps.push({ migration: `TTL ${days - 1} d → ${tier.retentionDays} d`, target: tier.table });
+  }
+  return steps;
 }
 
 /** The ledger targets (see applySchema) of the tiers whose table this server does not have. */
@@ -274,12 +313,7 @@ function render(
     .replace(/\{\{time_type\}\}/g, timeType)
     .replace(/\{\{tier\}\}/g, tier ? stringLiteral(tier.name) : "''")
     .replace(/\{\{tier_table\}\}/g, tier ? stringLiteral(tier.table) : "''")
-    .replace(
-      /\{\{ttl\}\}/g,
-      // By day, as the partition drops are (a day goes once all of it is past retention);
-      // Date arithmetic also stays in range for times clamped to DateTime's end (2106).
-      tier && ch.features.ttl ? `TTL toDate(Timestamp) + INTERVAL ${tier.retentionDays + 1} DAY` : '',
-    );
+    .replace(/\{\{ttl\}\}/g, tier && ch.features.ttl ? `TTL ${ttlExpression(tier.retentionDays)}` : '');
 }
 
 /**
