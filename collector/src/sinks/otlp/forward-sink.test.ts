@@ -80,6 +80,32 @@ describe.each([
     expect(metrics.forwarded.get({ destination: 'audit', outcome: 'sent' })).toBe(4);
   });
 
+  it('says once when a full queue starts dropping, and how many went once the destination is back', async () => {
+    const said: string[] = [];
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((line) => {
+      said.push(String(line));
+      return true;
+    });
+    try {
+      destination.behaviour = 'unavailable';
+      const sink = new ForwardSink(
+        { ...config('audit', protocol, receiver.port), maxQueueRecords: 3 },
+        metrics,
+      );
+      for (let i = 0; i < 4; i++) sink.consume(rows(2, `burst${i}`));
+      destination.behaviour = 'take';
+      await eventually(async () => destination.received.length === 3, 5_000, 10);
+      await sink.shutdown();
+      const lines = said.map((l) => JSON.parse(l) as { msg: string; dropped?: number });
+      expect(lines.filter((l) => l.msg.startsWith('forward queue full'))).toHaveLength(1);
+      expect(lines.filter((l) => l.msg.startsWith('forwarding again'))).toEqual([
+        expect.objectContaining({ destination: 'audit', dropped: 5 }),
+      ]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('drops records the destination refuses as invalid, counted, and goes on with the next', async () => {
     destination.behaviour = 'invalid';
     const sink = new ForwardSink(config('audit', protocol, receiver.port), metrics);

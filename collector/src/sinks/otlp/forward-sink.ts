@@ -22,6 +22,8 @@ class PermanentForwardError extends Error {}
 export class ForwardSink implements Component, Stage<void> {
   private queue: LogRow[] = [];
   private sending = false;
+  /** Records dropped from a full queue since the last time it was said (undefined: not dropping). */
+  private droppedUnsaid: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** After a retryable failure: 200 ms doubling up to 10 s, reset by a success. */
   private readonly backoff = new Backoff({ initialDelayMs: 200, maxDelayMs: 10_000 }, false);
@@ -58,6 +60,13 @@ export class ForwardSink implements Component, Stage<void> {
     if (excess > 0) {
       this.queue.splice(0, excess);
       this.metrics.dropped.inc({ reason: 'forward_queue_full', destination: this.config.name }, excess);
+      // Said when it starts, and how many went once the destination takes records again.
+      if (this.droppedUnsaid === undefined)
+        log('warn', 'forward queue full; dropping the oldest records until the destination catches up', {
+          destination: this.config.name,
+          maxQueueRecords: this.config.maxQueueRecords,
+        });
+      this.droppedUnsaid = (this.droppedUnsaid ?? 0) + excess;
     }
     this.kick(0);
   }
@@ -100,6 +109,13 @@ export class ForwardSink implements Component, Stage<void> {
           this.metrics.forwarded.inc({ destination: this.config.name, outcome: 'sent' }, batch.length);
           this.backoff.reset();
           this.queue.splice(0, batch.length);
+          if (this.droppedUnsaid !== undefined) {
+            log('warn', 'forwarding again; records were dropped from the full queue', {
+              destination: this.config.name,
+              dropped: this.droppedUnsaid,
+            });
+            this.droppedUnsaid = undefined;
+          }
         } catch (err) {
           if (err instanceof PermanentForwardError) {
             log('error', 'forward refused by the destination; records dropped', {
