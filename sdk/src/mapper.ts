@@ -39,6 +39,7 @@ const RESERVED = new Set([
   'span_id',
   'trace_flags',
   'distlog_ctx',
+  'distlog_scope',
 ]);
 
 const DEFAULT_LABELS: Readonly<Record<number, string>> = Object.fromEntries(

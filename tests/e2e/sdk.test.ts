@@ -111,7 +111,9 @@ logger.flush(() => shutdown());
       expect(row.SpanId).toBe(where.spanId);
       // Trace ids go into the record's fields, not into attributes.
       expect(row.attrs).not.toHaveProperty('trace_id');
-      expect(row.attrs.tenant).toBe('acme');
+      expect(row.attrs).not.toHaveProperty('distlog_scope');
+      // The scope's attribute, except where the line has its own value of it.
+      expect(row.attrs.tenant).toBe(row === byBody.child ? 'globex' : 'acme');
     }
     expect(byBody.plain).toMatchObject({
       SeverityNumber: SeverityNumber.INFO,

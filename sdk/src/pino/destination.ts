@@ -2,6 +2,7 @@ import { diag } from '@opentelemetry/api';
 import type { EmitterOptions } from './emit';
 import { createPinoEmitter } from './emit';
 import { DISTLOG_DESTINATION, markDistlogPinoActive } from '../internal/pino-integration';
+import { parsePinoLine } from './parse-line';
 
 export type DestinationOptions = EmitterOptions;
 
@@ -22,7 +23,7 @@ export function distlogDestination(options: DestinationOptions = {}): DistlogDes
     [DISTLOG_DESTINATION]: true,
     write(line: string): boolean {
       try {
-        emit(JSON.parse(line));
+        emit(parsePinoLine(line) as Record<string, unknown>);
       } catch (err) {
         diag.warn('distlog: pino line could not be sent, skipped', err);
       }

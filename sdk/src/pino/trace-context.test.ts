@@ -4,6 +4,7 @@ import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { appendTraceContext, installTraceEnd } from './trace-context';
 import { withTraceContext } from './factory';
 import { createPinoEmitter } from './emit';
+import { parsePinoLine } from './parse-line';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { Distlog } from '../init';
 import { runScope } from '../scope';
@@ -137,5 +138,36 @@ describe('withTraceContext', () => {
     expect(queued.map((r) => r.spanContext?.spanId)).toEqual(expected);
     expect(queued.map((r) => r.body)).toEqual(lines.map((l) => JSON.parse(l).msg));
     for (const r of queued) expect(r.attributes.distlog_ctx).toBeUndefined();
+  });
+
+  it("a key the call or a child binding has too keeps the line's own value, not the scope's", async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pino = require('pino');
+    const lines: string[] = [];
+    const logger = pino({}, { write: (s: string) => lines.push(s) });
+    expect(installTraceEnd(logger)).toBe(true);
+    const child = logger.child({ orderId: 'from-child' });
+    await runScope('checkout', { orderId: 'from-scope', tenant: 'acme' }, context.active(), async () => {
+      logger.info({ orderId: 'from-call' }, 'call');
+      child.info('child');
+      child.info({ orderId: 'from-call' }, 'call in child');
+      logger.info({ note: 'orderId: is text here' }, 'scope only');
+    });
+    // The line lists its scope's keys before them (what the worker needs to tell them apart).
+    expect(lines[0]).toContain('"distlog_scope":["orderId","tenant"],"orderId":"from-scope"');
+    const queued: Array<{ attributes: Record<string, unknown> }> = [];
+    const collecting = {
+      processor: { enqueue: (r: (typeof queued)[number]) => queued.push(r) },
+      resource: resourceFromAttributes({}),
+    } as unknown as Distlog;
+    const emit = createPinoEmitter({ distlog: collecting });
+    for (const line of lines) emit(parsePinoLine(line) as Record<string, unknown>);
+    expect(queued.map((r) => [r.attributes.orderId, r.attributes.tenant])).toEqual([
+      ['from-call', 'acme'],
+      ['from-child', 'acme'],
+      ['from-call', 'acme'],
+      ['from-scope', 'acme'],
+    ]);
+    for (const r of queued) expect(r.attributes.distlog_scope).toBeUndefined();
   });
 });

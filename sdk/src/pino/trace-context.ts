@@ -1,6 +1,7 @@
 import type { Span, SpanContext } from '@opentelemetry/api';
 import { trace, isSpanContextValid } from '@opentelemetry/api';
 import { scopeAttributes } from '../scope';
+import { SCOPE_KEYS } from './parse-line';
 
 /**
  * Trace context for pino lines, written in the app's thread — which is what lets the
@@ -51,17 +52,20 @@ function buildSuffixes(sc: SpanContext): SpanSuffix {
   // Each replaces the line's closing `}\n`.
   const ids = `"trace_id":"${sc.traceId}","span_id":"${sc.spanId}","trace_flags":${sc.traceFlags | 0}`;
   const attributes = scopeAttributes();
-  let stickable = true;
   let fields = '';
+  const keys: string[] = [];
   if (attributes) {
     for (const key in attributes) {
       if (key === 'trace_id' || key === 'span_id' || key === 'trace_flags') continue;
       const value = JSON.stringify(attributes[key]);
       if (value === undefined) continue;
       fields += `,${JSON.stringify(key)}:${value}`;
-      stickable = false;
+      keys.push(key);
     }
   }
+  // Listed first, so the worker can give the line's own value of a key precedence (parse-line.ts).
+  if (keys.length > 0) fields = `,"${SCOPE_KEYS}":${JSON.stringify(keys)}${fields}`;
+  const stickable = keys.length === 0;
   const plain = `${fields},${ids}}\n`;
   return { plain, sticky: stickable ? `,${ids},"distlog_ctx":1}\n` : plain, stickable };
 }

@@ -6,6 +6,7 @@ import { settledWithin } from '../internal/deadline';
 import type { DistlogOptions } from '../config';
 import { createPinoEmitter } from './emit';
 import { ONLY_TRANSPORT_EVENT } from '../internal/pino-integration';
+import { parsePinoLine } from './parse-line';
 
 /**
  * The pino transport: `pino({ transport: { target: '@distlog/sdk/pino', options } })`.
@@ -36,7 +37,7 @@ async function distlogTransport(options: DistlogOptions = {}): Promise<Writable>
   const emitLine = (line: string) => {
     let value: unknown;
     try {
-      value = JSON.parse(line);
+      value = parsePinoLine(line);
     } catch {
       // Not a pino line (something else wrote to the stream): kept as the body.
       value = { msg: line };
