@@ -31,3 +31,11 @@ export function isExpired(rule: Pick<LevelRule, 'expiresAt'>, now = Date.now()):
 export function nextExpiry(rules: ReadonlyArray<Pick<LevelRule, 'expiresAt'>>): number {
   return Math.min(Infinity, ...rules.filter((r) => r.expiresAt).map((r) => Date.parse(r.expiresAt!)));
 }
+
+/** A rule's logger pattern: `*` matches any run of characters; `db.*` also matches `db` itself (a logger and its descendants). */
+export function patternToRegExp(pattern: string): RegExp {
+  const glob = (p: string) => p.replace(/[.+^${}()|[\]\\?]/g, '\\$&').replace(/\*/g, '.*');
+  if (pattern.endsWith('.*') && pattern.length > 2)
+    return new RegExp(`^${glob(pattern.slice(0, -2))}(\\..*)?$`);
+  return new RegExp(`^${glob(pattern)}$`);
+}

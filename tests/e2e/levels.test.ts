@@ -265,6 +265,30 @@ describe('`distlog level` through the query API', () => {
       ]);
       expect(set.code).toBe(0);
       expect(set.stdout).toMatch(/^rule \w+: levels-d \/ db\.\* → debug until \d{4}-/);
+      expect(set.stderr).toBe('');
+      // A rule that reaches nothing now is set, and said to reach nothing: a mistyped service…
+      const typo = await distlog(['level', 'set', '--service', 'levels-dd', 'debug', '--for', '1m']);
+      expect(typo.code).toBe(0);
+      expect(typo.stderr).toMatch(
+        /no connected process of service "levels-dd" follows level rules now \(connected services: [^)]*levels-d/,
+      );
+      // …or a logger the service's processes do not have.
+      const noLogger = await distlog([
+        'level',
+        'set',
+        '--service',
+        'levels-d',
+        '--logger',
+        'dbx',
+        'debug',
+        '--for',
+        '1m',
+      ]);
+      expect(noLogger.stderr).toMatch(
+        /no logger of "levels-d" matches "dbx" now \(they have: [^)]*\bcache\b[^)]*\bdb\b/,
+      );
+      await distlog(['level', 'clear', '--service', 'levels-dd']);
+      await distlog(['level', 'clear', '--service', 'levels-d', '--logger', 'dbx']);
       const bad = await distlog(['level', 'set', '--service', 'levels-d', '--logger', 'cache', 'loud']);
       expect(bad.code).toBe(1);
       expect(bad.stderr).toContain(

@@ -1,5 +1,5 @@
 import type { LevelRule } from '@distlog/proto';
-import { isExpired } from '@distlog/proto';
+import { isExpired, patternToRegExp } from '@distlog/proto';
 /**
  * Level rules as the collector pushes them (see proto/distlog/v1/control.proto), and
  * which one applies to a logger: the most specific match — an exact service beats "*",
@@ -7,14 +7,7 @@ import { isExpired } from '@distlog/proto';
  * the newest rule wins a tie. Expired rules never apply.
  */
 export type { LevelRule } from '@distlog/proto';
-
-/** `*` matches any run of characters; `db.*` also matches `db` itself (a logger and its descendants). */
-export function patternToRegExp(pattern: string): RegExp {
-  const glob = (p: string) => p.replace(/[.+^${}()|[\]\\?]/g, '\\$&').replace(/\*/g, '.*');
-  if (pattern.endsWith('.*') && pattern.length > 2)
-    return new RegExp(`^${glob(pattern.slice(0, -2))}(\\..*)?$`);
-  return new RegExp(`^${glob(pattern)}$`);
-}
+export { patternToRegExp } from '@distlog/proto';
 
 export function specificity(rule: Pick<LevelRule, 'service' | 'logger'>): number {
   const service = rule.service === '*' ? 0 : 1_000_000;
