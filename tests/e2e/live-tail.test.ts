@@ -1,10 +1,12 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { ClickHouse } from '@distlog/collector/storage';
+import { ClickHouse, freePort } from '@distlog/collector/storage';
 import { eventually, testClickHouseUrl } from '@distlog/collector/testing';
 import { buildApp } from '@distlog/query-ui';
 import type { CollectorProcess } from '../support/collector-process';
 import {
+  DISTLOG_BIN,
   collectorWithDatabase,
   startCollectorProcess,
   stopCollectorAndDatabase,
@@ -133,6 +135,69 @@ describe('live tail, pushed from the collectors', () => {
       expect(queries).toBeLessThanOrEqual(Math.ceil(seconds / 5) + 1);
     } finally {
       for (const v of views) v.close();
+    }
+  });
+
+  it('a collector killed and started again on its address is followed once, not twice', async () => {
+    // Killed: it never says it is gone, and stays listed as alive for a while beside the new one.
+    await b.stop('SIGKILL');
+    b = await startCollectorProcess(testClickHouseUrl(), ch.database, {
+      grpcPort: b.grpcPort,
+      httpPort: b.httpPort,
+    });
+    const view = viewer(`service=again-${tag}`);
+    try {
+      const status = await eventually(async () => {
+        const s = view.events.findLast((e) => e.name === 'status')?.data as
+          { connected: string[] } | undefined;
+        return s && s.connected.length >= 2 ? s : undefined;
+      });
+      await postJson(b.httpPort, otlpJson(`again-${tag}`, [{ body: 'after the restart' }]));
+      await eventually(async () => view.records.length >= 1);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(view.records.map((r) => r.body)).toEqual(['after the restart']);
+      expect(status?.connected).toHaveLength(2);
+    } finally {
+      view.close();
+    }
+  });
+
+  it('`distlog tail` rides out a restart of the query server, and says what it could not show', async () => {
+    const port = await freePort();
+    const serve = async () => {
+      const server = await buildApp({ ch });
+      await server.listen({ host: '127.0.0.1', port });
+      return server;
+    };
+    let server = await serve();
+    const child = spawn(process.execPath, [DISTLOG_BIN, 'tail', '--service', `restart-${tag}`], {
+      env: { ...process.env, DISTLOG_API: `http://127.0.0.1:${port}`, NO_COLOR: '1' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    try {
+      await eventually(async () => stderr.includes('live from'), 15_000);
+      await postJson(a.httpPort, otlpJson(`restart-${tag}`, [{ body: 'before' }]));
+      await eventually(async () => stdout.includes('before'), 15_000);
+      await server.close();
+      await eventually(async () => stderr.includes('lost the Distlog API'), 15_000);
+      server = await serve();
+      await eventually(async () => stderr.includes('back;'), 15_000);
+      expect(stderr).toMatch(
+        new RegExp(`is not shown here: distlog search --service restart-${tag} --from \\S+Z --to \\S+Z\n`),
+      );
+      await eventually(async () => (stderr.match(/live from/g) ?? []).length >= 2, 15_000);
+      await postJson(a.httpPort, otlpJson(`restart-${tag}`, [{ body: 'after' }]));
+      await eventually(async () => stdout.includes('after'), 15_000);
+      expect(stdout.match(/restart-\w+\/test: (before|after)/g)).toEqual([
+        `restart-${tag}/test: before`,
+        `restart-${tag}/test: after`,
+      ]);
+    } finally {
+      child.kill('SIGINT');
+      await server.close();
     }
   });
 });

@@ -21,6 +21,13 @@ export interface LocalClickHouseOptions {
   startTimeoutMs?: number;
   /** Extra XML placed inside the server config's root element (e.g. remote_servers). */
   extraConfig?: string;
+  /**
+   * In a process group of its own, so that Ctrl-C in a terminal (which signals the whole
+   * foreground group) does not stop it before the collector writing into it has stored
+   * what it holds; the owner stops it. One left behind when its owner was killed is
+   * stopped at the next start (its pid file).
+   */
+  ownProcessGroup?: boolean;
 }
 
 export class ClickHouseNotInstalledError extends Error {
@@ -161,6 +168,7 @@ export class LocalClickHouse {
     const child = spawn(command[0], [...command.slice(1), `--config-file=${configFile}`], {
       cwd: dir,
       stdio: ['ignore', stdout, stdout],
+      detached: options.ownProcessGroup === true,
     });
     closeSync(stdout);
     writeFileSync(path.join(dir, 'server.pid'), String(child.pid));

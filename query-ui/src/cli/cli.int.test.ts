@@ -168,6 +168,10 @@ describe('distlog command line', () => {
         `ClickHouse   http://127.0.0.1:${chPort} (database distlog, private server)`,
       );
       expect(result.banner).toContain(`Data         ${home}`);
+      // Ctrl-C reached the whole group, the server too, but it went last: the collector
+      // still wrote into it as it stopped (it used to find it gone).
+      expect(result.stderr).not.toContain('cannot register');
+      expect(result.stderr).not.toContain('spooling');
       // The private server is gone after Ctrl-C.
       await expect(fetch(`http://127.0.0.1:${chPort}/ping`)).rejects.toThrow();
     } finally {
@@ -249,6 +253,8 @@ describe('distlog command line', () => {
         ),
       );
       expect(result.stderr).toContain('stopped.');
+      expect(result.stderr).not.toContain('cannot register');
+      expect(result.stderr).not.toContain('spooling');
       await expect(fetch(`http://127.0.0.1:${storePort}/ping`)).rejects.toThrow();
     } finally {
       rmSync(home, { recursive: true, force: true });

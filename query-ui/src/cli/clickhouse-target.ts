@@ -39,6 +39,7 @@ export async function openClickHouseTarget(
     dir: path.join(settings.home, 'clickhouse'),
     httpPort: settings.localClickHouseHttpPort,
     tcpPort: settings.localClickHouseTcpPort,
+    ownProcessGroup: true,
   });
   return { config: withUrl(local.url), local: 'private server', stop: () => local.stop() };
 }

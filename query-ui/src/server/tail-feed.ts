@@ -113,10 +113,11 @@ export class TailFeed {
 
   /** Subscribes to collectors that appeared, drops those that went away. */
   private async refresh(): Promise<void> {
-    let rows: Array<{ id: string; url: string; alive: number | string }>;
+    let rows: Array<{ id: string; url: string; alive: number | string; version: string }>;
     try {
       rows = await this.ch.query(
-        `SELECT Collector AS id, argMax(TailUrl, Version) AS url, argMax(Alive, Version) AS alive ` +
+        `SELECT Collector AS id, argMax(TailUrl, Version) AS url, argMax(Alive, Version) AS alive, ` +
+          `toString(max(Version)) AS version ` +
           `FROM ${this.ch.database}.collectors WHERE SeenAt >= now() - ${ALIVE_SECONDS} GROUP BY Collector`,
       );
       this.listProblem = undefined;
@@ -124,7 +125,16 @@ export class TailFeed {
       this.listProblem = `cannot read the list of collectors from ClickHouse: ${String((err as Error).message).split('\n')[0]}`;
       return;
     }
-    const alive = new Map(rows.filter((r) => Number(r.alive) === 1).map((r) => [r.id, r.url]));
+    // One stream per address: a collector killed and started again on the same address within
+    // ALIVE_SECONDS is listed twice, the one gone never having said so; the newest is the one there.
+    const newestByUrl = new Map<string, { id: string; version: bigint }>();
+    for (const r of rows) {
+      if (Number(r.alive) !== 1) continue;
+      const seen = newestByUrl.get(r.url);
+      if (!seen || BigInt(r.version) > seen.version)
+        newestByUrl.set(r.url, { id: r.id, version: BigInt(r.version) });
+    }
+    const alive = new Map([...newestByUrl].map(([url, { id }]) => [id, url]));
     for (const [id, s] of this.subscriptions)
       if (alive.get(id) !== s.url) {
         s.request.destroy();

@@ -62,7 +62,13 @@ async function main(): Promise<void> {
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop());
-  process.on('SIGINT', () => void stop());
+  // Ctrl-C in a terminal reaches every process of the group at once: the store would go
+  // before the collector that writes into it had stored what it holds. Its parent stops it
+  // (SIGTERM) after that; and when the parent is gone (killed), its end of stdin closes.
+  process.on('SIGINT', () => undefined);
+  process.stdin.on('end', () => void stop());
+  process.stdin.on('error', () => void stop());
+  process.stdin.resume();
 }
 
 function alive(pid: number): boolean {

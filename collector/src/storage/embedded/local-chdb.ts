@@ -36,7 +36,8 @@ export class LocalChdb {
     const child = spawn(
       process.execPath,
       [path.join(__dirname, 'chdb-main.js'), '--dir', dir, '--port', String(options.httpPort ?? 0)],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      // stdin: the store's tie to this process (it stops when this end closes).
+      { stdio: ['pipe', 'pipe', 'pipe'] },
     );
     let stderr = '';
     child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));

@@ -8,57 +8,143 @@ export const tail: Command = {
   usage: "distlog tail ['QUERY'] [filters as for search] [--json]",
   async run(args) {
     const { values: flags, positionals } = parseFlags(args, this.usage);
-    const url = `${apiBase(flags)}/api/tail?${filterParams(flags, positionals)}`;
+    const base = apiBase(flags);
+    const url = `${base}/api/tail?${filterParams(flags, positionals)}`;
     const controller = new AbortController();
     process.once('SIGINT', () => controller.abort());
-    let res: Response;
-    try {
-      res = await fetch(url, { signal: controller.signal, headers: authHeaders() });
-    } catch (err) {
-      throw new Error(
-        `cannot reach the Distlog API (${(err as Error).message}); is \`distlog up\` running?`,
-        {
-          cause: err,
-        },
-      );
-    }
-    if (!res.ok || !res.body)
-      throw new Error(((await res.json()) as { error?: string }).error ?? `HTTP ${res.status}`);
-    let buffer = '';
     let live = 0;
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += Buffer.from(chunk).toString('utf8');
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const event = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = event.split('\n').find((l) => l.startsWith('data: '));
-          if (!data) continue;
-          if (event.startsWith('event: problem')) {
-            // Why nothing can arrive (no collector reachable): said, not silently waited on.
-            process.stderr.write(`distlog tail: ${(JSON.parse(data.slice(6)) as { error: string }).error}\n`);
-            continue;
-          }
-          if (event.startsWith('event: status')) {
-            // Said once it is live, and again when the number of collectors changes.
-            const connected = (JSON.parse(data.slice(6)) as { connected?: string[] }).connected?.length ?? 0;
-            if (connected > 0 && connected !== live) {
-              process.stderr.write(
-                `distlog tail: live from ${connected} collector${connected === 1 ? '' : 's'}\n`,
-              );
-            }
-            live = connected;
-            continue;
-          }
-          if (event.startsWith('event: ')) continue;
-          const r = JSON.parse(data.slice(6)) as ApiRecord;
-          process.stdout.write((flags.json ? jsonRecord(r) : prettyRecord(r)) + '\n');
-        }
+    const printed = new RecentlyPrinted();
+    // Set while the API is away (a restart of `distlog up`, a network cut): tail keeps trying,
+    // as `tail -F` does, and says what it could not show once it is back.
+    let lostAt: Date | undefined;
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await fetch(url, { signal: controller.signal, headers: authHeaders() });
+      } catch (err) {
+        if (controller.signal.aborted) return 0;
+        if (lostAt === undefined)
+          throw new Error(
+            `cannot reach the Distlog API (${(err as Error).message}); is \`distlog up\` running?`,
+            { cause: err },
+          );
+        await pause(Math.min(5_000, 250 * 2 ** attempt), controller.signal);
+        continue;
       }
-    } catch (err) {
-      if (!controller.signal.aborted) throw err;
+      if (!res.ok || !res.body)
+        throw new Error(((await res.json()) as { error?: string }).error ?? `HTTP ${res.status}`);
+      if (lostAt !== undefined) {
+        const from = lostAt.toISOString();
+        const to = new Date().toISOString();
+        process.stderr.write(
+          `distlog tail: back; what was stored from ${from} to ${to} is not shown here: ` +
+            `distlog search ${searchArgs(args).map(shellWord).join(' ')} --from ${from} --to ${to}`.replace(
+              / +/g,
+              ' ',
+            ) +
+            '\n',
+        );
+        attempt = 0;
+      }
+      let reason = 'the stream ended';
+      try {
+        live = await follow(
+          res.body as unknown as AsyncIterable<Uint8Array>,
+          flags.json === true,
+          live,
+          printed,
+        );
+      } catch (err) {
+        reason = (err as Error).message;
+      }
+      if (controller.signal.aborted) return 0;
+      lostAt = new Date();
+      live = 0;
+      process.stderr.write(`distlog tail: lost the Distlog API at ${base} (${reason}); reconnecting…\n`);
     }
-    return 0;
   },
 };
+
+/** Prints the records of one tail stream until it ends; returns the collectors it was live from. */
+async function follow(
+  body: AsyncIterable<Uint8Array>,
+  json: boolean,
+  liveBefore: number,
+  printed: RecentlyPrinted,
+): Promise<number> {
+  let buffer = '';
+  let live = liveBefore;
+  for await (const chunk of body) {
+    buffer += Buffer.from(chunk).toString('utf8');
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = event.split('\n').find((l) => l.startsWith('data: '));
+      if (!data) continue;
+      if (event.startsWith('event: problem')) {
+        // Why nothing can arrive (no collector reachable): said, not silently waited on.
+        process.stderr.write(`distlog tail: ${(JSON.parse(data.slice(6)) as { error: string }).error}\n`);
+        continue;
+      }
+      if (event.startsWith('event: status')) {
+        // Said once it is live, and again when the number of collectors changes.
+        const connected = (JSON.parse(data.slice(6)) as { connected?: string[] }).connected?.length ?? 0;
+        if (connected > 0 && connected !== live) {
+          process.stderr.write(
+            `distlog tail: live from ${connected} collector${connected === 1 ? '' : 's'}\n`,
+          );
+        }
+        live = connected;
+        continue;
+      }
+      if (event.startsWith('event: ')) continue;
+      const r = JSON.parse(data.slice(6)) as ApiRecord;
+      // A tail opened again starts with the last seconds' records: those shown already are not shown twice.
+      if (!printed.add(`${r.id}\u0000${r.body}`)) continue;
+      process.stdout.write((json ? jsonRecord(r) : prettyRecord(r)) + '\n');
+    }
+  }
+  return live;
+}
+
+/** The records printed last (up to 10 000): what a reopened tail sends again is skipped. */
+class RecentlyPrinted {
+  private readonly keys = new Set<string>();
+  private readonly order: string[] = [];
+
+  /** False when the key was printed already. */
+  add(key: string): boolean {
+    if (this.keys.has(key)) return false;
+    this.keys.add(key);
+    this.order.push(key);
+    if (this.order.length > 10_000) this.keys.delete(this.order.shift()!);
+    return true;
+  }
+}
+
+/** tail's arguments as search's for a time range: without --json, --since. */
+function searchArgs(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--json' || args[i].startsWith('--since=')) continue;
+    if (args[i] === '--since') {
+      i++;
+      continue;
+    }
+    out.push(args[i]);
+  }
+  return out;
+}
+
+/** A word as a shell reads it back: quoted when it holds anything but plain characters. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}
