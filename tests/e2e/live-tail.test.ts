@@ -12,6 +12,7 @@ import {
   stopCollectorAndDatabase,
 } from '../support/collector-process';
 import { CountingProxy } from '../support/counting-proxy';
+import { launchChromium } from '../support/browser';
 import { otlpJson, postJson } from '../support/otlp-json';
 
 /**
@@ -197,6 +198,37 @@ describe('live tail, pushed from the collectors', () => {
       ]);
     } finally {
       child.kill('SIGINT');
+      await server.close();
+    }
+  });
+
+  it("the web UI's live tail reconnects after a restart of the server and shows no record twice", async () => {
+    const port = await freePort();
+    const serve = async () => {
+      const server = await buildApp({ ch });
+      await server.listen({ host: '127.0.0.1', port });
+      return server;
+    };
+    let server = await serve();
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${port}/tail?q=service%3Aweb-${tag}`);
+      const state = () => page.locator('[data-testid=tail-state]').textContent();
+      await eventually(async () => (await state()) === 'live', 15_000);
+      await postJson(a.httpPort, otlpJson(`web-${tag}`, [{ body: 'before' }]));
+      const lines = page.locator('[data-testid=tail-line]');
+      await lines.filter({ hasText: 'before' }).waitFor({ timeout: 15_000 });
+      await server.close();
+      await eventually(async () => (await state()) === 'reconnecting', 15_000);
+      server = await serve();
+      await eventually(async () => (await state()) === 'live', 30_000);
+      await postJson(a.httpPort, otlpJson(`web-${tag}`, [{ body: 'after' }]));
+      await lines.filter({ hasText: 'after' }).waitFor({ timeout: 15_000 });
+      // 'before' came again with the reopened tail's last seconds: shown once.
+      expect(await lines.filter({ hasText: 'before' }).count()).toBe(1);
+    } finally {
+      await browser.close();
       await server.close();
     }
   });

@@ -25,6 +25,10 @@ export function TailPage(props: { params: URLSearchParams }): ReactNode {
   }, []);
   useEffect(() => {
     const source = new EventSource(`/api/tail?${query}`);
+    // EventSource reconnects by itself (a restart of the server), and a tail opened again starts
+    // with the last seconds' records: those shown already are not shown twice.
+    const shown = new Set<string>();
+    const order: string[] = [];
     // Live once the server says it receives from the collectors (event: status).
     source.onopen = () => setState('connecting');
     source.onerror = () => setState('reconnecting');
@@ -34,6 +38,10 @@ export function TailPage(props: { params: URLSearchParams }): ReactNode {
     source.onmessage = (e) => {
       if (pausedRef.current) return;
       const r = JSON.parse(e.data) as ApiRecord;
+      const key = `${r.id}\u0000${r.body}`;
+      if (shown.has(key)) return;
+      shown.add(key);
+      if (order.push(key) > 4000) shown.delete(order.shift()!);
       setLines((ls) => ls.concat(r).slice(-2000));
     };
     return () => source.close();
