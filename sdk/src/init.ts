@@ -87,6 +87,20 @@ export function init(options: DistlogOptions = {}): Distlog {
         Date.now(),
       ),
     );
+  // Records the collector refuses (a wrong key, a bad endpoint) or that cannot reach it are
+  // said on stderr, once when it starts and once when it ends: not only with OTEL_LOG_LEVEL.
+  // Written directly: captureConsole() may have made `console` a source of records.
+  const target = resolveControlEndpoint({ ...options, controlEndpoint: undefined }, protocol, {
+    ...process.env,
+    DISTLOG_CONTROL_ENDPOINT: undefined,
+  });
+  const where = `the collector at ${target.endpoint} (${protocol === 'grpc' ? 'gRPC' : 'HTTP'})`;
+  processor.onDeliveryChange = (change) =>
+    process.stderr.write(
+      change.failing
+        ? `distlog: cannot send log records to ${where}: ${change.reason}; they are lost until it takes them again (counted: stats().failed)\n`
+        : `distlog: sending log records to ${where} again; ${change.lost} were lost meanwhile\n`,
+    );
   const loggerProvider = new LoggerProvider({ resource, processors: [processor] });
   setDistlogLoggerProvider(loggerProvider);
   // False when the app's OpenTelemetry SDK registered a provider first: it keeps it.

@@ -9,7 +9,7 @@ import { eventually } from '@distlog/collector/testing';
 import { makeRow } from '@distlog/collector/model';
 import type { QueryServer } from '@distlog/query-ui';
 import type { CollectorProcess } from '../support/collector-process';
-import { runFixture } from '../support/collector-process';
+import { runFixture, runFixtureOutput } from '../support/collector-process';
 import { startSecureStack, stopSecureStack } from '../support/secure-stack';
 import type { TestCertificates } from '../support/certs';
 import { makeCertificates } from '../support/certs';
@@ -291,6 +291,22 @@ describe('level control', () => {
       return r.length >= 2 ? r : undefined;
     });
     expect(rows?.map((r) => r.Body)).toEqual([`${tag} debug after the rule`, `${tag} info over tls`]);
+  }, 30_000);
+
+  it('an SDK app whose key the collector refuses says so on stderr, once (not only with OTEL_LOG_LEVEL)', async () => {
+    const { stderr } = await runFixtureOutput('secure-app.js', {
+      FIXTURE_TAG: `${tag}-refused`,
+      FIXTURE_WAIT_MS: '0',
+      OTEL_SERVICE_NAME: 'secure-app',
+      OTEL_EXPORTER_OTLP_ENDPOINT: `https://127.0.0.1:${collector.grpcPort}`,
+      OTEL_EXPORTER_OTLP_HEADERS: `Authorization=Bearer%20${'w'.repeat(32)}`,
+      OTEL_EXPORTER_OTLP_CERTIFICATE: certs.caFile,
+    });
+    const said = stderr.split('\n').filter((l) => l.startsWith('distlog: cannot send log records'));
+    expect(said).toEqual([
+      `distlog: cannot send log records to the collector at https://127.0.0.1:${collector.grpcPort} (gRPC): ` +
+        '16 UNAUTHENTICATED: the ingest key is not valid; they are lost until it takes them again (counted: stats().failed)',
+    ]);
   }, 30_000);
 });
 

@@ -52,6 +52,31 @@ const pace = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const exportedBodies = (e: InMemoryLogRecordExporter) => e.getFinishedLogRecords().map((r) => r.body);
 
 describe('BoundedBatchProcessor', () => {
+  it('tells once when exports start failing and once when they succeed again, with the records lost', async () => {
+    // The collector refuses the first two exports (a wrong key fixed meanwhile, a restart).
+    let refusals = 2;
+    const delivered: number[] = [];
+    const exporter = {
+      export: (logs: ReadableLogRecord[], done: (r: ExportResult) => void) =>
+        setTimeout(() => {
+          if (refusals-- > 0) done({ code: ExportResultCode.FAILED, error: new Error('16 UNAUTHENTICATED') });
+          else done((delivered.push(logs.length), { code: ExportResultCode.SUCCESS }));
+        }, 1),
+      shutdown: async () => undefined,
+    };
+    const p = new BoundedBatchProcessor(exporter, { maxExportBatchSize: 3, maxConcurrentExports: 1 });
+    const told: unknown[] = [];
+    p.onDeliveryChange = (change) => told.push(change);
+    for (let i = 0; i < 9; i++) p.enqueue(record(i));
+    await p.forceFlush();
+    expect(told).toEqual([
+      { failing: true, reason: '16 UNAUTHENTICATED' },
+      { failing: false, lost: 6 },
+    ]);
+    expect(delivered).toEqual([3]);
+    expect(p.stats()).toMatchObject({ exported: 3, failed: 6 });
+  });
+
   it('sends a full batch at once and holds a partial one until the scheduled delay', async () => {
     const exporter = new SlowExporter(1);
     const p = new BoundedBatchProcessor(exporter, { maxExportBatchSize: 10, scheduledDelayMillis: 300 });

@@ -63,6 +63,14 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
   private reportedDrops = 0;
   /** Called after a successful export when records were dropped since the last call. */
   onDropsReported: ((droppedSinceLastReport: number, droppedTotal: number) => void) | undefined;
+  /**
+   * Called when exports start failing (with the first reason), and when one succeeds again
+   * (with the records lost meanwhile): once per episode, not per batch.
+   */
+  onDeliveryChange:
+    ((change: { failing: true; reason: string } | { failing: false; lost: number }) => void) | undefined;
+  /** `failed` when the current episode of failing exports began (undefined: delivering). */
+  private failedBefore: number | undefined;
 
   constructor(
     private readonly exporter: LogRecordExporter,
@@ -193,7 +201,7 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
     this.size -= count;
     const exporting: Promise<void> = new Promise<void>((resolve) => {
       const timeout = setTimeout(() => {
-        this.counts.failed += batch.length;
+        this.exportFailed(batch.length, `no answer within ${this.exportTimeoutMillis} ms`);
         diag.error(`distlog: export of ${batch.length} log records timed out`);
         resolve();
       }, this.exportTimeoutMillis);
@@ -203,20 +211,25 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
           clearTimeout(timeout);
           if (result.code === ExportResultCode.SUCCESS) {
             this.counts.exported += batch.length;
+            if (this.failedBefore !== undefined) {
+              const lost = this.counts.failed - this.failedBefore;
+              this.failedBefore = undefined;
+              this.onDeliveryChange?.({ failing: false, lost });
+            }
             const unreported = this.counts.dropped - this.reportedDrops;
             if (unreported > 0) {
               this.reportedDrops = this.counts.dropped;
               this.onDropsReported?.(unreported, this.counts.dropped);
             }
           } else {
-            this.counts.failed += batch.length;
+            this.exportFailed(batch.length, result.error?.message ?? 'the export failed');
             diag.error(`distlog: export of ${batch.length} log records failed`, result.error);
           }
           resolve();
         });
       } catch (err) {
         clearTimeout(timeout);
-        this.counts.failed += batch.length;
+        this.exportFailed(batch.length, err instanceof Error ? err.message : String(err));
         diag.error('distlog: exporter threw', err);
         resolve();
       }
@@ -227,6 +240,15 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
     });
     this.exporting.add(exporting);
     return exporting;
+  }
+
+  /** Records an export's loss; the first of an episode is told (onDeliveryChange). */
+  private exportFailed(records: number, reason: string): void {
+    if (this.failedBefore === undefined) {
+      this.failedBefore = this.counts.failed;
+      this.onDeliveryChange?.({ failing: true, reason });
+    }
+    this.counts.failed += records;
   }
 }
 
