@@ -414,6 +414,12 @@ describe('console verbs through the API', () => {
     expect({ code: t.code, stderr: t.stderr }).toEqual({ code: 0, stderr: '' });
     expect(t.stdout).toContain('GET /checkout [gateway]');
     expect(t.stdout).toMatch(/└─ reserve stock \[orders\] [\d.]+ ms ✗ unobtainium is out of stock/);
+    const short = await distlog(['tree', 'deadbeef']);
+    expect({ code: short.code, stderr: short.stderr }).toEqual({
+      code: 2,
+      stderr:
+        'distlog: a trace id is 32 hexadecimal characters (as `distlog search` prints after trace=), got "deadbeef"\n',
+    });
     const [one] = (
       await distlog(['search', '--service', 'orders', '--text', 'order placed', '--json', '--limit', '1'])
     ).stdout

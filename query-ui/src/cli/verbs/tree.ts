@@ -11,6 +11,10 @@ export const tree: Command = {
     const { values: flags, positionals } = parseFlags(args, this.usage);
     const [traceId] = positionals;
     if (!traceId) throw new UsageError(`a TRACE_ID is needed\nusage: ${this.usage}`);
+    if (!/^[0-9a-fA-F]{32}$/.test(traceId))
+      throw new UsageError(
+        `a trace id is 32 hexadecimal characters (as \`distlog search\` prints after trace=), got ${JSON.stringify(traceId)}`,
+      );
     const result = await getJson<TraceResult>(`${apiBase(flags)}/api/trace/${encodeURIComponent(traceId)}`);
     if (flags.json) {
       process.stdout.write(JSON.stringify(result.tree) + '\n');
