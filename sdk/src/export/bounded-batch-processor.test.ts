@@ -1,6 +1,6 @@
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
-import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { InMemoryLogRecordExporter } from '@opentelemetry/sdk-logs';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BoundedBatchProcessor } from './bounded-batch-processor';
@@ -56,12 +56,14 @@ describe('BoundedBatchProcessor', () => {
     // The collector refuses the first two exports (a wrong key fixed meanwhile, a restart).
     let refusals = 2;
     const delivered: number[] = [];
-    const exporter = {
-      export: (logs: ReadableLogRecord[], done: (r: ExportResult) => void) =>
+    const exporter: LogRecordExporter = {
+      export(logs, done) {
         setTimeout(() => {
           if (refusals-- > 0) done({ code: ExportResultCode.FAILED, error: new Error('16 UNAUTHENTICATED') });
           else done((delivered.push(logs.length), { code: ExportResultCode.SUCCESS }));
-        }, 1),
+        }, 1);
+      },
+      forceFlush: async () => undefined,
       shutdown: async () => undefined,
     };
     const p = new BoundedBatchProcessor(exporter, { maxExportBatchSize: 3, maxConcurrentExports: 1 });
