@@ -130,12 +130,12 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     for (const tier of cfg.tiers) {
       const old = previous?.writers.get(tier.name);
       const timeNanos = timeTypes.get(tier.table) === 'DateTime64(9)';
-      writers.set(
-        tier.name,
+      const writer =
         old && old.table === tier.table && old.timeNanos === timeNanos
           ? old
-          : new TableWriter(ch, tier.table, cfg.batch, state, timeNanos),
-      );
+          : new TableWriter(ch, tier.table, cfg.batch, state, timeNanos);
+      writer.retentionDays = tier.retentionDays;
+      writers.set(tier.name, writer);
     }
     const forwards = new Map<string, ForwardSink>();
     for (const d of cfg.destinations) {

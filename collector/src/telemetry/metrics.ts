@@ -124,6 +124,10 @@ export class CollectorMetrics {
     'distlog_requests_already_stored_total',
     'Requests sent again by their client (after a collector died) and left out because they were stored.',
   );
+  readonly misdated = new Counter(
+    'distlog_records_misdated_total',
+    "Records stored with a time older than their tier's retention (dropped at its next run) or more than a day ahead, by table and which.",
+  );
   readonly insertLatency = new Histogram(
     'distlog_insert_duration_seconds',
     'ClickHouse insert latency.',
@@ -205,6 +209,7 @@ export class CollectorMetrics {
       this.replayed,
       this.duplicatesAvoided,
       this.requestsAlreadyStored,
+      this.misdated,
       this.insertLatency,
       this.batchRows,
       this.metricPointsWritten,

@@ -216,3 +216,47 @@ describe('TableWriter with ClickHouse down', () => {
     await new TableWriter(ch, 'debug', OPTIONS, { spool, metrics: new CollectorMetrics() }).shutdown();
   });
 });
+
+describe('TableWriter and the times of records', () => {
+  it("counts and says (once an hour per service) records dated before the tier's retention or over a day ahead", async () => {
+    const said: string[] = [];
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((line) => {
+      said.push(String(line));
+      return true;
+    });
+    try {
+      const metrics = new CollectorMetrics();
+      const writer = new TableWriter(ch, 'logs', OPTIONS, { spool: await spoolIn(), metrics });
+      writer.retentionDays = 30;
+      const nanos = (ms: number) => BigInt(Math.round(ms)) * 1_000_000n;
+      const now = Date.now();
+      const dated = (service: string, ms: number) => makeRow({ service, timeUnixNano: nanos(ms) });
+      await writer.consume([
+        dated('fine', now),
+        // Milliseconds sent as nanoseconds: 1970.
+        { ...dated('unit-bug', 0), timeUnixNano: BigInt(now) },
+        dated('unit-bug', now - 40 * 86_400_000),
+        dated('clock-ahead', now + 3 * 86_400_000),
+        dated('fine', now - 29 * 86_400_000),
+      ]);
+      await writer.consume([{ ...dated('unit-bug', 0), timeUnixNano: BigInt(now) }, dated('fine', now)]);
+      expect(metrics.misdated.get({ table: 'logs', which: 'older than retention' })).toBe(3);
+      expect(metrics.misdated.get({ table: 'logs', which: 'more than a day ahead' })).toBe(1);
+      const lines = said.map((l) => JSON.parse(l) as { msg: string; service: string; time: string });
+      const misdated = lines.filter((l) => l.msg.startsWith('records dated'));
+      expect(misdated.map((l) => [l.service, l.msg])).toEqual([
+        [
+          'unit-bug',
+          "records dated older than retention of table logs: is the sender's clock or time unit wrong?",
+        ],
+        [
+          'clock-ahead',
+          "records dated more than a day ahead of table logs: is the sender's clock or time unit wrong?",
+        ],
+      ]);
+      expect(misdated[0].time).toMatch(/^1970-01-/);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});

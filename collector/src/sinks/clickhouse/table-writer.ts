@@ -1,4 +1,5 @@
 import type { LogRow } from '../../model/log-row';
+import { timeSecondsOf } from '../../model/log-row';
 import type { ClickHouse } from '../../storage/clickhouse';
 import type { RetryOptions } from '../../helpers/retry';
 import type { Spool } from '../../helpers/spool';
@@ -126,6 +127,8 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
     const batch = (this.current ??= this.newBatch());
     const start = batch.writer.length;
     batch.writer.writeRows(rows, requestId);
+    if (batch.writer.minSeconds < this.oldestKept() || batch.writer.maxSeconds > this.newestPlausible())
+      this.noticeMisdated(rows);
     batch.segments.push({ requestId, start, end: batch.writer.length, rows: rows.length });
     const done = new Promise<boolean>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     if (requestId !== 0n) {
@@ -140,6 +143,50 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
   }
 
   async start(): Promise<void> {}
+
+  /**
+   * The tier's retention (days), for telling records dated before it (set by the collector;
+   * undefined: not checked). Such records are stored and then dropped by the next retention
+   * run, and a time unit mistaken by a sender (milliseconds sent as nanoseconds: 1970) looks
+   * exactly like that — so they are counted and said, once an hour per service.
+   */
+  retentionDays: number | undefined;
+  private readonly misdatedSaid = new Map<string, number>();
+
+  private oldestKept(): number {
+    return this.retentionDays === undefined ? -Infinity : Date.now() / 1000 - this.retentionDays * 86_400;
+  }
+
+  private newestPlausible(): number {
+    return Date.now() / 1000 + 86_400;
+  }
+
+  /** The rare path: which of these rows are dated out of range, counted, and said per service. */
+  private noticeMisdated(rows: readonly LogRow[]): void {
+    const oldest = this.oldestKept();
+    const newest = this.newestPlausible();
+    for (const row of rows) {
+      const seconds = timeSecondsOf(row);
+      const which =
+        seconds < oldest ? 'older than retention' : seconds > newest ? 'more than a day ahead' : undefined;
+      if (which === undefined) continue;
+      this.state.metrics.misdated.inc({ table: this.table, which });
+      const service = row.resource.serviceName;
+      const said = this.misdatedSaid.get(`${service}\u0000${which}`);
+      if (said !== undefined && Date.now() - said < 3_600_000) continue;
+      this.misdatedSaid.set(`${service}\u0000${which}`, Date.now());
+      log(
+        'warn',
+        `records dated ${which} of table ${this.table}: is the sender's clock or time unit wrong?`,
+        {
+          service,
+          table: this.table,
+          time: new Date(Math.min(seconds, 8.64e12) * 1000).toISOString(),
+          ...(this.retentionDays !== undefined ? { retentionDays: this.retentionDays } : {}),
+        },
+      );
+    }
+  }
 
   /** Takes no more rows, stores what it holds (ClickHouse or the spool) and waits for it. */
   async shutdown(): Promise<void> {
