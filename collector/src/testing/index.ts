@@ -8,3 +8,4 @@ export {
   testClickHouseUrl,
   eventually,
 } from './test-database';
+export { captureStderr } from './stderr';

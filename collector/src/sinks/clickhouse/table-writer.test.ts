@@ -9,6 +9,7 @@ import { makeRow } from '../../model/log-row';
 import { kindOf } from '../../errors';
 import type { BatchOptions } from './table-writer';
 import { TableWriter } from './table-writer';
+import { captureStderr } from '../../testing/stderr';
 
 // The table writer where ClickHouse is down: a closed port on this machine, so every
 // insert fails the way it does when the server is unreachable. What a writer does with
@@ -219,11 +220,7 @@ describe('TableWriter with ClickHouse down', () => {
 
 describe('TableWriter and the times of records', () => {
   it("counts and says (once an hour per service) records dated before the tier's retention or over a day ahead", async () => {
-    const said: string[] = [];
-    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((line) => {
-      said.push(String(line));
-      return true;
-    });
+    const { lines: said, restore } = captureStderr();
     try {
       const metrics = new CollectorMetrics();
       const writer = new TableWriter(ch, 'logs', OPTIONS, { spool: await spoolIn(), metrics });
@@ -256,7 +253,7 @@ describe('TableWriter and the times of records', () => {
       ]);
       expect(misdated[0].time).toMatch(/^1970-01-/);
     } finally {
-      spy.mockRestore();
+      restore();
     }
   });
 });

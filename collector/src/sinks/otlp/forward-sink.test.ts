@@ -8,6 +8,7 @@ import { DEFAULT_RECEIVER_LIMITS } from '../../receivers/otlp/limits';
 import { eventually } from '../../testing/test-database';
 import type { DestinationConfig } from '../../config/collector-config';
 import { ForwardSink } from './forward-sink';
+import { captureStderr } from '../../testing/stderr';
 
 // Forwarding to real OTLP endpoints: this project's own receivers on loopback ports, whose
 // consumer keeps what arrives — or refuses it the way a destination does when it is down
@@ -81,11 +82,7 @@ describe.each([
   });
 
   it('says once when a full queue starts dropping, and how many went once the destination is back', async () => {
-    const said: string[] = [];
-    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((line) => {
-      said.push(String(line));
-      return true;
-    });
+    const { lines: said, restore } = captureStderr();
     try {
       destination.behaviour = 'unavailable';
       const sink = new ForwardSink(
@@ -102,7 +99,7 @@ describe.each([
         expect.objectContaining({ destination: 'audit', dropped: 5 }),
       ]);
     } finally {
-      spy.mockRestore();
+      restore();
     }
   });
 
