@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { isMainThread } from 'node:worker_threads';
-import { format } from 'node:util';
+import { format, isDeepStrictEqual } from 'node:util';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { logs, SeverityNumber } from '@opentelemetry/api-logs';
 import { directRecord } from './internal/direct-record';
@@ -56,7 +56,11 @@ export interface Distlog {
  */
 export function init(options: DistlogOptions = {}): Distlog {
   const existing = currentDistlog();
-  if (existing) return existing;
+  if (existing) {
+    sayIfIgnored(options, existing);
+    return existing;
+  }
+  started = { options, by: startedBy ?? 'an earlier init() call' };
   configureDiagnostics();
   // OTEL_SDK_DISABLED=true: nothing is sent and pino is left alone. Scopes keep their
   // spans, so a request's trace context still passes through this service to the next.
@@ -310,4 +314,45 @@ function buildResource(options: DistlogOptions): Resource {
 }
 
 // scope() and other parts start Distlog with the defaults when the app did not call init().
-setDefaultInitializer(() => init());
+setDefaultInitializer(() => initAs('a scope or a record made before init() was called'));
+
+/** What started the running instance: its options, and who called (for sayIfIgnored). */
+let started: { options: DistlogOptions; by: string } | undefined;
+let startedBy: string | undefined;
+let saidIgnored = false;
+
+/** @internal init() on behalf of `by` (the register hook, a scope made first), which says so if init() comes again. */
+export function initAs(by: string, options: DistlogOptions = {}): Distlog {
+  startedBy = by;
+  try {
+    return init(options);
+  } finally {
+    startedBy = undefined;
+  }
+}
+
+/**
+ * init() again, with options of its own, returns the running instance: said once on stderr,
+ * as those options are not applied. The common case: `-r @distlog/sdk/register` started
+ * Distlog from OTEL_* variables, and the app's `init({ serviceName })` came too late — its
+ * records went out as unknown_service and its level rules under that name.
+ */
+function sayIfIgnored(options: DistlogOptions, existing: Distlog): void {
+  if (saidIgnored || !started) return;
+  const first = started.options as Record<string, unknown>;
+  const differing = Object.entries(options as Record<string, unknown>).filter(
+    ([k, v]) => v !== undefined && !isDeepStrictEqual(v, first[k]),
+  );
+  if (differing.length === 0) return;
+  saidIgnored = true;
+  const shown = differing
+    .map(([k, v]) => `${k} ${typeof v === 'object' || typeof v === 'function' ? '{…}' : JSON.stringify(v)}`)
+    .join(', ');
+  process.stderr.write(
+    `distlog: init() was called again, with ${shown}, but Distlog was started already by ${started.by} ` +
+      `and keeps its settings (service ${JSON.stringify(String(existing.resource.attributes['service.name']))}). ` +
+      (started.by.includes('register')
+        ? 'With -r/--import @distlog/sdk/register, set OTEL_SERVICE_NAME and the other OTEL_* variables instead, or keep init() and drop the flag.\n'
+        : 'Call init() once, before anything logs.\n'),
+  );
+}

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { eventually } from '@distlog/collector/testing';
-import { collectorForFile, runFixture, setLevelRule } from '../support/collector-process';
+import { collectorForFile, runFixture, runFixtureOutput, setLevelRule } from '../support/collector-process';
 
 /**
  * pino and init() in either order (issue 13): an ES module's static `import pino` always
@@ -97,5 +97,42 @@ describe('pino and init() in any order', () => {
       { Body: `${tag} root`, ScopeName: 'lo', TraceId: ids.traceId, SpanId: ids.spanId },
       { Body: `${tag} child`, ScopeName: 'lo.child', TraceId: ids.traceId, SpanId: ids.spanId },
     ]);
+  });
+});
+
+describe('-r @distlog/sdk/register and init() in the code', () => {
+  const app = path.resolve(__dirname, '../dist/fixtures', 'register-and-init.cjs');
+  const run = (source: string, env: Record<string, string>) => {
+    writeFileSync(app, source);
+    return runFixtureOutput(
+      app,
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${started.collector.grpcPort}`,
+        ...env,
+      },
+      ['-r', '@distlog/sdk/register'],
+    );
+  };
+  const source = (options: string) =>
+    `const { init, getDistlog, shutdown } = require('@distlog/sdk');\n` +
+    `init(${options});\n` +
+    `process.stdout.write(JSON.stringify({ service: String(getDistlog().resource.attributes['service.name']) }) + '\\n');\n` +
+    'void shutdown();\n';
+
+  it("says that init()'s own options come too late, and what to do", async () => {
+    const { lines, stderr } = await run(source(`{ serviceName: 'from-code' }`), {});
+    // The flag started Distlog first: the code's service name is not the one in use.
+    expect(lines[0].service).toMatch(/^unknown_service:/);
+    expect(stderr).toContain(
+      'distlog: init() was called again, with serviceName "from-code", but Distlog was started already by ' +
+        `-r/--import @distlog/sdk/register and keeps its settings (service "${lines[0].service}"). ` +
+        'With -r/--import @distlog/sdk/register, set OTEL_SERVICE_NAME',
+    );
+  });
+
+  it('says nothing where the two agree (the name from OTEL_SERVICE_NAME, init() without options)', async () => {
+    const { lines, stderr } = await run(source(''), { OTEL_SERVICE_NAME: 'from-env' });
+    expect(lines[0].service).toBe('from-env');
+    expect(stderr).not.toContain('init() was called again');
   });
 });
