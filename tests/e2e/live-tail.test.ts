@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { ClickHouse, freePort } from '@distlog/collector/storage';
@@ -178,12 +179,21 @@ describe('live tail, pushed from the collectors', () => {
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
     child.stderr.on('data', (c) => (stderr += c));
+    let proxy: http.Server | undefined;
     try {
       await eventually(async () => stderr.includes('live from'), 15_000);
       await postJson(a.httpPort, otlpJson(`restart-${tag}`, [{ body: 'before' }]));
       await eventually(async () => stdout.includes('before'), 15_000);
       await server.close();
       await eventually(async () => stderr.includes('lost the Distlog API'), 15_000);
+      // Meanwhile something answers 503 there (a proxy before the server is back): not the end of the tail.
+      let unavailable = 0;
+      proxy = http.createServer((_req, res) => (unavailable++, res.writeHead(503).end('starting')));
+      await new Promise<void>((r) => proxy!.listen(port, '127.0.0.1', r));
+      await eventually(async () => unavailable >= 2, 15_000);
+      await new Promise((r) => proxy!.close(r));
+      proxy = undefined;
+      expect(child.exitCode).toBeNull();
       server = await serve();
       await eventually(async () => stderr.includes('back;'), 15_000);
       expect(stderr).toMatch(
@@ -197,6 +207,7 @@ describe('live tail, pushed from the collectors', () => {
         `restart-${tag}/test: after`,
       ]);
     } finally {
+      proxy?.close();
       child.kill('SIGINT');
       await server.close();
     }

@@ -31,8 +31,16 @@ export const tail: Command = {
         await pause(Math.min(5_000, 250 * 2 ** attempt), controller.signal);
         continue;
       }
+      if (lostAt !== undefined && res.status >= 500) {
+        // Still starting, or a proxy in front of it still has no server: as unreachable.
+        await res.body?.cancel();
+        await pause(Math.min(5_000, 250 * 2 ** attempt), controller.signal);
+        continue;
+      }
       if (!res.ok || !res.body)
-        throw new Error(((await res.json()) as { error?: string }).error ?? `HTTP ${res.status}`);
+        throw new Error(
+          ((await res.json().catch(() => ({}))) as { error?: string }).error ?? `HTTP ${res.status}`,
+        );
       if (lostAt !== undefined) {
         const from = lostAt.toISOString();
         const to = new Date().toISOString();
