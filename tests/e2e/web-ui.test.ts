@@ -338,6 +338,10 @@ describe('web UI', () => {
     await expect(rules.locator('tr', { hasText: 'payments' }).textContent()).resolves.toMatch(
       /paymentsconsolewarn.*web UI/,
     );
+    // The shop's processes have ended: the rule is set, and the page says it reaches none now.
+    await expect(page.getByTestId('level-notes').textContent()).resolves.toContain(
+      'Set, but: no connected process of service "payments" follows level rules now',
+    );
     await page.screenshot({ path: path.join(SHOTS, 'levels.png') });
     await rules.locator('tr', { hasText: 'payments' }).getByRole('button', { name: 'Clear' }).click();
     await page.waitForFunction(() => !document.querySelector('[data-testid=level-rules] tbody tr'));

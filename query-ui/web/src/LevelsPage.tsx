@@ -12,6 +12,8 @@ const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 export function LevelsPage(): ReactNode {
   const [data, setData] = useState<{ rules: Rule[]; instances: Instance[] }>({ rules: [], instances: [] });
   const [error, setError] = useState<string | undefined>();
+  // What a rule just set reaches now, when it is nothing (a mistyped service, a logger no process has).
+  const [notes, setNotes] = useState<string[]>([]);
   const [form, setForm] = useState({ service: '', logger: '', level: 'debug', for: '15m', onError: false });
   const load = useCallback(
     () =>
@@ -27,6 +29,7 @@ export function LevelsPage(): ReactNode {
   }, [load]);
   const call = async (method: string, query = '', body?: object) => {
     setError(undefined);
+    setNotes([]);
     const res = await fetch(`/api/levels${query}`, {
       method,
       headers: body ? { 'Content-Type': 'application/json' } : {},
@@ -34,6 +37,7 @@ export function LevelsPage(): ReactNode {
     });
     const json = await res.json();
     if (!res.ok) setError(json.error ?? `HTTP ${res.status}`);
+    else if (Array.isArray(json.notes)) setNotes(json.notes as string[]);
     await load();
   };
   return (
@@ -96,6 +100,13 @@ export function LevelsPage(): ReactNode {
       {error && (
         <div className="error" role="alert">
           {error}
+        </div>
+      )}
+      {notes.length > 0 && (
+        <div className="notice" role="status" data-testid="level-notes">
+          {notes.map((n) => (
+            <div key={n}>Set, but: {n.replace(/`distlog level list`; /, '')}</div>
+          ))}
         </div>
       )}
       <h3>Rules</h3>

@@ -3,7 +3,6 @@ import { UsageError } from '../settings';
 import type { ApiLevelInstance, ApiLevelRule } from '../../shared/api-types';
 import type { Command } from '../command';
 import { authHeaders } from '../api-client';
-import { patternToRegExp } from '@distlog/proto';
 
 type ApiRule = ApiLevelRule;
 
@@ -65,7 +64,7 @@ export const level: Command = {
         throw new UsageError(
           `a LEVEL is needed (trace, debug, info, warn, error, fatal, silent)\nusage: ${this.usage}`,
         );
-      const { rule } = await levelRequest<{ rule: ApiRule }>(base, 'POST', '', {
+      const { rule, notes } = await levelRequest<{ rule: ApiRule; notes?: string[] }>(base, 'POST', '', {
         service: flags.service ?? '*',
         logger: flags.logger ?? '*',
         level: levelName,
@@ -77,8 +76,7 @@ export const level: Command = {
       process.stdout.write(
         `rule ${rule.id}: ${rule.service} / ${rule.logger} → ${rule.level}${rule.onError ? ', held and sent only when a request fails' : ''}${rule.expiresAt ? ` until ${rule.expiresAt}` : ' (no expiry)'}\n`,
       );
-      const { instances } = await levelRequest<{ instances: ApiInstance[] }>(base, 'GET');
-      for (const note of ruleReach(rule, instances)) process.stderr.write(`distlog: ${note}\n`);
+      for (const note of notes ?? []) process.stderr.write(`distlog: ${note}\n`);
       return 0;
     }
     if (sub === 'list') {
@@ -133,55 +131,3 @@ export const level: Command = {
     throw new UsageError(`unknown level command ${JSON.stringify(sub ?? '')}\nusage: ${this.usage}`);
   },
 };
-
-/**
- * What a rule just set reaches now, said when it is nothing — a service name mistyped, a
- * logger no process has (yet), processes that send logs but follow no rules — so that a rule
- * that changes nothing does not pass for one that works.
- */
-export function ruleReach(
-  rule: Pick<ApiRule, 'service' | 'logger'>,
-  instances: readonly ApiInstance[],
-): string[] {
-  const ofService = instances.filter((i) => rule.service === '*' || i.service === rule.service);
-  const connected = ofService.filter((i) => i.connected !== false);
-  const notes: string[] = [];
-  // Those that sent records in the last five minutes (the list keeps ones gone for longer).
-  const deaf = ofService.filter(
-    (i) => i.connected === false && Date.now() - Date.parse(i.lastSeenAt ?? '') < 5 * 60_000,
-  );
-  if (deaf.length > 0)
-    notes.push(
-      `${deaf.length} process${deaf.length === 1 ? '' : 'es'} of ${deaf
-        .map((i) => i.service)
-        .filter(unique)
-        .join(', ')} ` + 'send logs but follow no level rules (`distlog level list`; see their stderr)',
-    );
-  if (connected.length === 0) {
-    const services = instances
-      .filter((i) => i.connected !== false)
-      .map((i) => i.service)
-      .filter(unique);
-    notes.push(
-      `no connected process ${rule.service === '*' ? '' : `of service ${JSON.stringify(rule.service)} `}follows level rules now ` +
-        `(connected services: ${services.length ? services.join(', ') : 'none'}); the rule applies to processes that connect before it expires`,
-    );
-    return notes;
-  }
-  const pattern = patternToRegExp(rule.logger);
-  if (!connected.some((i) => Object.keys(i.loggers).some((name) => pattern.test(name)))) {
-    const names = connected
-      .flatMap((i) => Object.keys(i.loggers))
-      .filter(unique)
-      .sort();
-    notes.push(
-      `no logger of ${rule.service === '*' ? 'any connected process' : JSON.stringify(rule.service)} matches ${JSON.stringify(rule.logger)} now ` +
-        `(${names.length ? `they have: ${names.join(', ')}` : 'they have made none yet'}); the rule applies to one made before it expires`,
-    );
-  }
-  return notes;
-}
-
-function unique<T>(value: T, index: number, all: readonly T[]): boolean {
-  return all.indexOf(value) === index;
-}

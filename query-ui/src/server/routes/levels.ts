@@ -3,6 +3,8 @@ import https from 'node:https';
 import tls from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TlsConfig } from '@distlog/collector/auth';
+import type { ApiLevelInstance, ApiLevelRule } from '../../shared/api-types';
+import { ruleReach } from '../level-reach';
 
 export function registerLevelRoutes(
   app: FastifyInstance,
@@ -36,7 +38,28 @@ export function registerLevelRoutes(
         .code(502)
         .send({ error: `the collector at ${collectorUrl} is unreachable (${(err as Error).message})` });
     }
+    if (req.method === 'POST' && res.status === 201) {
+      // What the new rule reaches now, said when it is nothing (a mistyped service, a logger
+      // no process has): the CLI and the web UI show these notes.
+      const { rule } = JSON.parse(res.body) as { rule: ApiLevelRule };
+      const notes = await current(req.caller?.token)
+        .then(({ instances }) => ruleReach(rule, instances))
+        .catch(() => []);
+      return reply.code(201).send({ ...(JSON.parse(res.body) as object), notes });
+    }
     return reply.code(res.status).type('application/json').send(res.body);
+  };
+  /** The collector's rules and subscribed processes, as GET /api/levels answers them. */
+  const current = async (token: string | undefined): Promise<{ instances: ApiLevelInstance[] }> => {
+    const res = await request(`${collectorUrl}/v1/levels`, {
+      method: 'GET',
+      headers: token ? { Authorization: `Bearer ${token}` } : {},
+      ca: options.tls ? (options.tls.ca ?? options.tls.cert) : undefined,
+      clientCert: options.tls?.clientCert,
+      clientKey: options.tls?.clientKey,
+    });
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+    return JSON.parse(res.body) as { instances: ApiLevelInstance[] };
   };
   app.get('/api/levels', levels);
   app.post('/api/levels', { schema: { body: { type: 'object' } } }, levels);
