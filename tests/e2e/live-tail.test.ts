@@ -47,6 +47,13 @@ afterAll(async () => {
   await stopCollectorAndDatabase(a, ch);
 });
 
+/** A query server of its own on `port` (a test stops it and starts another there). */
+async function queryServerOn(port: number): Promise<FastifyInstance> {
+  const server = await buildApp({ ch });
+  await server.listen({ host: '127.0.0.1', port });
+  return server;
+}
+
 /** A viewer of /api/tail: the records and the named events it received. */
 function viewer(query: string) {
   const records: Array<{ body: string; service: string }> = [];
@@ -166,11 +173,7 @@ describe('live tail, pushed from the collectors', () => {
 
   it('`distlog tail` rides out a restart of the query server, and says what it could not show', async () => {
     const port = await freePort();
-    const serve = async () => {
-      const server = await buildApp({ ch });
-      await server.listen({ host: '127.0.0.1', port });
-      return server;
-    };
+    const serve = () => queryServerOn(port);
     let server = await serve();
     const child = spawn(process.execPath, [DISTLOG_BIN, 'tail', '--service', `restart-${tag}`], {
       env: { ...process.env, DISTLOG_API: `http://127.0.0.1:${port}`, NO_COLOR: '1' },
@@ -215,11 +218,7 @@ describe('live tail, pushed from the collectors', () => {
 
   it("the web UI's live tail reconnects after a restart of the server and shows no record twice", async () => {
     const port = await freePort();
-    const serve = async () => {
-      const server = await buildApp({ ch });
-      await server.listen({ host: '127.0.0.1', port });
-      return server;
-    };
+    const serve = () => queryServerOn(port);
     let server = await serve();
     const browser = await launchChromium();
     try {
