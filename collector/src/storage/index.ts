@@ -18,6 +18,7 @@ export {
   ensureClickHouseInstalled,
   findClickHouseServer,
   freePort,
+  portInUse,
 } from './local-clickhouse';
 export type { LocalClickHouseOptions } from './local-clickhouse';
 export { LocalChdb } from './embedded/local-chdb';

@@ -110,6 +110,16 @@ function listenOn(port: number): Promise<number | undefined> {
   });
 }
 
+/** Whether something listens on `host:port` now (a listen there fails with EADDRINUSE). */
+export function portInUse(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE'));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(false)));
+  });
+}
+
 /** The server could not listen: a port it was given is taken. */
 class PortTakenError extends Error {}
 
@@ -153,7 +163,7 @@ export class LocalClickHouse {
     stopStaleServer(dir);
     // A port given that another server already answers on would pass the /ping below.
     for (const port of [options.httpPort, options.tcpPort]) {
-      if (port && (await listenOn(port)) !== port)
+      if (port && (await portInUse('127.0.0.1', port)))
         throw new PortTakenError(
           `127.0.0.1:${port} is already in use: the ClickHouse server cannot listen on it`,
         );

@@ -1,4 +1,4 @@
-import net from 'node:net';
+import { portInUse } from '@distlog/collector/storage';
 import type { CollectorConfig } from '@distlog/collector/config';
 import type { CommonSettings } from './settings';
 
@@ -18,7 +18,7 @@ export interface PlannedPort {
  */
 export async function assertPortsFree(ports: readonly PlannedPort[]): Promise<void> {
   const taken: PlannedPort[] = [];
-  for (const p of ports) if (p.port !== 0 && (await isTaken(p.host, p.port))) taken.push(p);
+  for (const p of ports) if (p.port !== 0 && (await portInUse(p.host, p.port))) taken.push(p);
   if (taken.length === 0) return;
   throw new PortsTakenError(
     taken
@@ -70,13 +70,4 @@ export function storePorts(settings: CommonSettings): PlannedPort[] {
     setting: 'DISTLOG_CLICKHOUSE_TCP_PORT',
   };
   return [http, tcp];
-}
-
-function isTaken(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE'));
-    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(false)));
-  });
 }

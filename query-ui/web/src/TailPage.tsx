@@ -7,6 +7,7 @@ import type { Facets } from './useSearchResults';
 import { NO_FACETS } from './useSearchResults';
 import { filterParams } from './url';
 import { severityLabel } from '../../src/shared/severity';
+import { RecentKeys } from '../../src/shared/recent-keys';
 
 /** Live tail: records pushed by the server (SSE) as they arrive, with pause, and the search's filter bar (in the URL). */
 export function TailPage(props: { params: URLSearchParams }): ReactNode {
@@ -27,8 +28,7 @@ export function TailPage(props: { params: URLSearchParams }): ReactNode {
     const source = new EventSource(`/api/tail?${query}`);
     // EventSource reconnects by itself (a restart of the server), and a tail opened again starts
     // with the last seconds' records: those shown already are not shown twice.
-    const shown = new Set<string>();
-    const order: string[] = [];
+    const shown = new RecentKeys(4000);
     // Live once the server says it receives from the collectors (event: status).
     source.onopen = () => setState('connecting');
     source.onerror = () => setState('reconnecting');
@@ -39,9 +39,7 @@ export function TailPage(props: { params: URLSearchParams }): ReactNode {
       if (pausedRef.current) return;
       const r = JSON.parse(e.data) as ApiRecord;
       const key = `${r.id}\u0000${r.body}`;
-      if (shown.has(key)) return;
-      shown.add(key);
-      if (order.push(key) > 4000) shown.delete(order.shift()!);
+      if (!shown.add(key)) return;
       setLines((ls) => ls.concat(r).slice(-2000));
     };
     return () => source.close();

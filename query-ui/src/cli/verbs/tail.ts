@@ -2,6 +2,7 @@ import type { ApiRecord } from '../../shared/api-types';
 import type { Command } from '../command';
 import { parseFlags, apiBase, filterParams, authHeaders } from '../api-client';
 import { prettyRecord, jsonRecord } from '../format';
+import { RecentKeys } from '../../shared/recent-keys';
 
 export const tail: Command = {
   summary: 'follow new records live, coloured (same filters as search); says on stderr once it is live',
@@ -13,7 +14,7 @@ export const tail: Command = {
     const controller = new AbortController();
     process.once('SIGINT', () => controller.abort());
     let live = 0;
-    const printed = new RecentlyPrinted();
+    const printed = new RecentKeys(10_000);
     // Set while the API is away (a restart of `distlog up`, a network cut): tail keeps trying,
     // as `tail -F` does, and says what it could not show once it is back.
     let lostAt: Date | undefined;
@@ -78,7 +79,7 @@ async function follow(
   body: AsyncIterable<Uint8Array>,
   json: boolean,
   liveBefore: number,
-  printed: RecentlyPrinted,
+  printed: RecentKeys,
 ): Promise<number> {
   let buffer = '';
   let live = liveBefore;
@@ -114,21 +115,6 @@ async function follow(
     }
   }
   return live;
-}
-
-/** The records printed last (up to 10 000): what a reopened tail sends again is skipped. */
-class RecentlyPrinted {
-  private readonly keys = new Set<string>();
-  private readonly order: string[] = [];
-
-  /** False when the key was printed already. */
-  add(key: string): boolean {
-    if (this.keys.has(key)) return false;
-    this.keys.add(key);
-    this.order.push(key);
-    if (this.order.length > 10_000) this.keys.delete(this.order.shift()!);
-    return true;
-  }
 }
 
 /** tail's arguments as search's for a time range: without --json, --since. */
