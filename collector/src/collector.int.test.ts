@@ -500,3 +500,65 @@ describe('a tier table dropped while the collector runs', () => {
     }
   });
 });
+
+describe('a column changed by hand while the collector runs', () => {
+  it('sets the refused batches aside without holding up the spool, and stores them after the fix and a reload', async () => {
+    const db = await createTestDatabase('collector_refused');
+    const spoolDir = mkdtempSync(path.join(os.tmpdir(), 'distlog-refused-'));
+    const running = await startCollector({
+      clickhouse: { url: testClickHouseUrl(), database: db.database },
+      grpc: { port: 0 },
+      http: { port: 0 },
+      batch: { maxDelayMs: 20, retry: { attempts: 1, initialDelayMs: 10, maxDelayMs: 10 } },
+      spoolDir,
+    });
+    const [{ type }] = await db.query<{ type: string }>(
+      `SELECT type FROM system.columns WHERE database = '${db.database}' AND table = 'logs' AND name = 'ScopeVersion'`,
+    );
+    const send = (body: string) =>
+      fetch(`http://127.0.0.1:${running.httpPort}/v1/logs`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          resourceLogs: [
+            {
+              resource: { attributes: [{ key: 'service.name', value: { stringValue: 'altered' } }] },
+              scopeLogs: [{ logRecords: [{ severityNumber: 9, body: { stringValue: body } }] }],
+            },
+          ],
+        }),
+      });
+    const metric = async (name: string) => {
+      const text = await (await fetch(`http://127.0.0.1:${running.httpPort}/metrics`)).text();
+      return Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    };
+    const count = async (body: string) =>
+      Number(
+        (
+          await db.query<{ n: string }>(`SELECT count() AS n FROM ${db.database}.logs WHERE Body = '${body}'`)
+        )[0].n,
+      );
+    try {
+      await db.command(`ALTER TABLE ${db.database}.logs DROP COLUMN ScopeVersion`);
+      // Acknowledged (spooled), refused by ClickHouse on replay, set aside: the spool drains.
+      expect((await send('while altered')).status).toBe(200);
+      await eventually(async () => (await metric('distlog_spool_set_aside_batches')) === 1, 20_000);
+      expect(await metric('distlog_spool_batches')).toBe(0);
+      expect(await metric('distlog_batches_set_aside_total')).toBe(1);
+      expect(await count('while altered')).toBe(0);
+
+      // Fixed by hand; a reload (what SIGHUP does) tries the set-aside batch again.
+      await db.command(`ALTER TABLE ${db.database}.logs ADD COLUMN ScopeVersion ${type} AFTER ScopeName`);
+      await running.reload(running.config);
+      await eventually(async () => (await count('while altered')) === 1, 20_000);
+      expect(await metric('distlog_spool_set_aside_batches')).toBe(0);
+      // And records sent now go straight in.
+      expect((await send('after the fix')).status).toBe(200);
+      await eventually(async () => (await count('after the fix')) === 1, 20_000);
+    } finally {
+      await running.stop();
+      await dropTestDatabase(db);
+      rmSync(spoolDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -111,10 +111,17 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     await replayer.start();
     if (!spool.isEmpty())
       log('info', 'replaying spooled batches', { batches: spool.count, bytes: spool.bytes });
+    if (spool.requeuedAtStart > 0)
+      log('info', 'trying set-aside batches again', { batches: spool.requeuedAtStart });
   }
   const state: StorageState = { spool, metrics };
   metrics.gauge('distlog_spool_bytes', 'Bytes waiting in the on-disk spool.', () => spool?.bytes ?? 0);
   metrics.gauge('distlog_spool_batches', 'Batches waiting in the on-disk spool.', () => spool?.count ?? 0);
+  metrics.gauge(
+    'distlog_spool_set_aside_batches',
+    'Spooled batches ClickHouse refused, set aside until the collector restarts or reloads.',
+    () => spool?.setAside.batches ?? 0,
+  );
 
   if (ch.serialStatements && config.batch.maxConcurrentInserts > 1)
     log('info', 'this store runs one statement at a time: one insert at a time per table', {
@@ -301,6 +308,8 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     async reload(next: CollectorConfig) {
       const merged = effectiveConfig({ ...options, config: next });
       if (migrate) await migrateSchema(merged.tiers);
+      const requeued = (await spool?.requeueSetAside()) ?? 0;
+      if (requeued > 0) log('info', 'trying set-aside batches again', { batches: requeued });
       timeTypes = await timeColumnTypes(
         ch,
         merged.tiers.map((t) => t.table),

@@ -132,6 +132,42 @@ describe('Spool', () => {
     await after.start();
     await after.shutdown();
   });
+
+  it('sets a batch aside (with its error beside it) and puts it back in its place when asked or at the next start', async () => {
+    const spool = new Spool(dir, 100);
+    await spool.start();
+    await spool.append('logs', Buffer.from('refused!'), batch(1n, 2));
+    await spool.append('logs', Buffer.from('fine'), batch(2n, 1));
+    const refused = spool.oldest()!;
+    const moved = await spool.setAsideEntry(refused, 'logs: TYPE_MISMATCH');
+    expect(path.dirname(moved)).toBe(path.join(dir, 'set-aside'));
+    expect(readFileSync(`${moved}.error`, 'utf8')).toMatch(/TYPE_MISMATCH/);
+    expect(spool.oldest()).toMatchObject({ batch: batch(2n, 1) });
+    expect(spool.count).toBe(1);
+    expect(spool.bytes).toBe(4);
+    expect(spool.setAside).toEqual({ batches: 1, bytes: 8 });
+    // Set-aside bytes still count against the spool's size.
+    await expect(spool.append('logs', Buffer.alloc(90), batch(3n, 1))).rejects.toBeInstanceOf(SpoolFullError);
+
+    expect(await spool.requeueSetAside()).toBe(1);
+    expect(spool.setAside).toEqual({ batches: 0, bytes: 0 });
+    expect(spool.count).toBe(2);
+    expect(spool.oldest()).toMatchObject({ batch: batch(1n, 2), bytes: 8 });
+    expect((await spool.read(spool.oldest()!)).toString()).toBe('refused!');
+    expect(readdirSync(path.join(dir, 'set-aside'))).toEqual([]);
+    expect(await spool.requeueSetAside()).toBe(0);
+
+    // Set aside again, then a new collector on the folder: back in the queue, first.
+    await spool.setAsideEntry(spool.oldest()!, 'logs: TYPE_MISMATCH');
+    await spool.shutdown();
+    const again = new Spool(dir, 100);
+    await again.start();
+    expect(again.requeuedAtStart).toBe(1);
+    expect(again.count).toBe(2);
+    expect(again.oldest()).toMatchObject({ batch: batch(1n, 2) });
+    expect(readdirSync(path.join(dir, 'set-aside'))).toEqual([]);
+    await again.shutdown();
+  });
 });
 
 function batchFiles(dir: string): string[] {

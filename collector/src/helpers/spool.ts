@@ -12,6 +12,12 @@ import type { Component } from '../pipeline/component';
  * temporary name, fsync'd and renamed before the batch counts as spooled — so after
  * a crash every acknowledged batch is either in ClickHouse or here, whole. Replayed
  * oldest first.
+ *
+ * A batch ClickHouse keeps refusing for what it holds (a damaged file, a column changed by
+ * hand: see replayer.ts) is set aside in `set-aside/`, with its error in a `.error` file
+ * beside it, so that the batches behind it go on. Set-aside batches still count against
+ * the spool's size, and are tried again when a collector starts on the folder or reloads
+ * its configuration (requeueSetAside).
  */
 export interface SpoolEntry {
   seq: number;
@@ -49,9 +55,14 @@ const heldHere = new Set<string>();
 export class Spool implements Component {
   private entries: SpoolEntry[] = [];
   private size = 0;
+  /** Batches in `set-aside/` and their bytes (counted against maxBytes too). */
+  private setAsideCount = 0;
+  private setAsideSize = 0;
   private nextSeq = 1;
   /** Set when a batch did not fit; cleared when replay frees space. Drives /readyz. */
   full = false;
+  /** Set-aside batches start() put back in the queue. */
+  requeuedAtStart = 0;
   private opened = false;
   private lockFile: string | undefined;
 
@@ -71,39 +82,114 @@ export class Spool implements Component {
       this.opened = false;
       throw err;
     }
+    this.requeuedAtStart = (await this.moveBack()).length;
     for (const name of await fs.readdir(this.dir)) {
       if (name.endsWith('.tmp')) {
         await fs.rm(path.join(this.dir, name), { force: true });
         continue;
       }
-      const m = ENTRY.exec(name);
-      if (!m) continue;
-      const file = path.join(this.dir, name);
-      const { size } = await fs.stat(file);
-      const batch = m[3]
-        ? {
-            id: BigInt(`0x${m[3]}`),
-            rows: Number(m[4]),
-            minSeconds: Number(m[5]),
-            maxSeconds: Number(m[6]),
-          }
-        : undefined;
-      this.entries.push({
-        seq: Number(m[1]),
-        table: m[2],
-        file,
-        bytes: size,
-        ...(batch ? { batch } : {}),
-        patternIds: m[7] === '2',
-      });
-      this.size += size;
+      const entry = await this.entryOf(name);
+      if (!entry) continue;
+      this.entries.push(entry);
+      this.size += entry.bytes;
     }
     this.entries.sort((a, b) => a.seq - b.seq);
     this.nextSeq = (this.entries.at(-1)?.seq ?? 0) + 1;
   }
 
+  /** The entry of a batch file in the spool's folder (undefined: not one). */
+  private async entryOf(name: string): Promise<SpoolEntry | undefined> {
+    const m = ENTRY.exec(name);
+    if (!m) return undefined;
+    const file = path.join(this.dir, name);
+    const { size } = await fs.stat(file);
+    const batch = m[3]
+      ? {
+          id: BigInt(`0x${m[3]}`),
+          rows: Number(m[4]),
+          minSeconds: Number(m[5]),
+          maxSeconds: Number(m[6]),
+        }
+      : undefined;
+    return {
+      seq: Number(m[1]),
+      table: m[2],
+      file,
+      bytes: size,
+      ...(batch ? { batch } : {}),
+      patternIds: m[7] === '2',
+    };
+  }
+
   get bytes(): number {
     return this.size;
+  }
+
+  /** Batches set aside (and their bytes) since they were last tried. */
+  get setAside(): { batches: number; bytes: number } {
+    return { batches: this.setAsideCount, bytes: this.setAsideSize };
+  }
+
+  private get setAsideDir(): string {
+    return path.join(this.dir, 'set-aside');
+  }
+
+  /**
+   * Moves a batch ClickHouse refuses out of the queue into `set-aside/`, with `reason` in a
+   * `.error` file beside it; returns the batch's new path. The batches behind it go on.
+   */
+  async setAsideEntry(entry: SpoolEntry, reason: string): Promise<string> {
+    await fs.mkdir(this.setAsideDir, { recursive: true });
+    const file = path.join(this.setAsideDir, path.basename(entry.file));
+    await fs.writeFile(`${file}.error`, `${new Date().toISOString()} ${reason}\n`);
+    await fs.rename(entry.file, file);
+    await syncDir(this.dir);
+    const i = this.entries.indexOf(entry);
+    if (i >= 0) this.entries.splice(i, 1);
+    this.size -= entry.bytes;
+    this.setAsideCount++;
+    this.setAsideSize += entry.bytes;
+    return file;
+  }
+
+  /**
+   * Puts the set-aside batches back in the queue, in their places (oldest first), to be
+   * tried again (after the table was fixed); returns how many.
+   */
+  async requeueSetAside(): Promise<number> {
+    const moved = await this.moveBack();
+    if (moved.length === 0) return 0;
+    for (const name of moved) {
+      const entry = await this.entryOf(name);
+      if (entry) this.entries.push(entry);
+    }
+    this.entries.sort((a, b) => a.seq - b.seq);
+    this.setAsideCount = 0;
+    this.size += this.setAsideSize;
+    this.setAsideSize = 0;
+    return moved.length;
+  }
+
+  /** Moves every set-aside batch back into the spool's folder; returns their names. */
+  private async moveBack(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.setAsideDir);
+    } catch {
+      return [];
+    }
+    const moved: string[] = [];
+    for (const name of names) {
+      const from = path.join(this.setAsideDir, name);
+      if (!ENTRY.test(name)) {
+        if (name.endsWith('.error')) await fs.rm(from, { force: true });
+        continue;
+      }
+      await fs.rename(from, path.join(this.dir, name));
+      moved.push(name);
+    }
+    if (moved.length > 0) await syncDir(this.dir);
+    return moved;
   }
 
   get count(): number {
@@ -120,7 +206,7 @@ export class Spool implements Component {
 
   /** Writes a batch durably; throws SpoolFullError (retryable) when it does not fit. */
   async append(table: string, data: Buffer, batch: BatchInfo): Promise<void> {
-    if (this.size + data.length > this.maxBytes) {
+    if (this.size + this.setAsideSize + data.length > this.maxBytes) {
       this.full = true;
       throw new SpoolFullError(this.maxBytes);
     }

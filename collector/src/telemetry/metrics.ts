@@ -116,6 +116,10 @@ export class CollectorMetrics {
     'distlog_batches_replayed_total',
     'Spooled batches inserted into ClickHouse.',
   );
+  readonly setAside = new Counter(
+    'distlog_batches_set_aside_total',
+    "Spooled batches ClickHouse refused for what they hold, set aside in the spool's set-aside/ folder.",
+  );
   readonly duplicatesAvoided = new Counter(
     'distlog_batches_already_stored_total',
     'Batches whose insert outcome was unknown and that were found stored: not inserted again.',
@@ -207,6 +211,7 @@ export class CollectorMetrics {
       this.forwarded,
       this.spooled,
       this.replayed,
+      this.setAside,
       this.duplicatesAvoided,
       this.requestsAlreadyStored,
       this.misdated,

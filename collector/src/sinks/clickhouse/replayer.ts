@@ -1,10 +1,11 @@
 import type { ClickHouse } from '../../storage/clickhouse';
-import type { Spool } from '../../helpers/spool';
+import type { Spool, SpoolEntry } from '../../helpers/spool';
 import type { CollectorMetrics } from '../../telemetry/metrics';
 import { log } from '../../helpers/log';
 import { LOG_COLUMNS, LOG_COLUMNS_WITHOUT_BATCH_ID, LOG_COLUMNS_WITHOUT_PATTERN_ID } from './row-binary';
 import { insertOnce } from './batch-id';
 import { Backoff } from '../../helpers/retry';
+import { isMissingTable, refusedData } from '../../storage/clickhouse-errors';
 import type { Component } from '../../pipeline/component';
 
 /**
@@ -13,9 +14,18 @@ import type { Component } from '../../pipeline/component';
  * only after its insert succeeded, and is inserted only if it is not stored already
  * (its last attempt before spooling, or a replay before a crash, may have stored it):
  * exactly once, see batch-id.ts.
+ *
+ * A batch ClickHouse refuses for what it holds (refusedData: a damaged file, a column
+ * changed by hand) on REFUSALS_BEFORE_SET_ASIDE attempts in a row is set aside
+ * (Spool.setAsideEntry), said once as an error naming the file and the reason, and the
+ * batches behind it go on: one such batch used to hold up every later one, the spool
+ * filled, and the collector refused every client. It is tried again when the collector
+ * restarts or reloads its configuration.
  */
 /** The replayer backs off by itself; each drain tries a batch once. */
 const ONE_ATTEMPT = { attempts: 1, initialDelayMs: 0, maxDelayMs: 0 };
+
+export const REFUSALS_BEFORE_SET_ASIDE = 3;
 
 export class SpoolReplayer implements Component {
   private timer: NodeJS.Timeout | undefined;
@@ -25,6 +35,8 @@ export class SpoolReplayer implements Component {
   private readonly backoff = new Backoff({ initialDelayMs: 200, maxDelayMs: 5_000 }, false);
   /** When the schema was last applied for a missing table (at most once a minute). */
   private repairedAt = -Infinity;
+  /** The oldest batch's refusals in a row (refusedData), and which batch that is. */
+  private refusals = { file: '', count: 0 };
 
   constructor(
     private readonly ch: ClickHouse,
@@ -84,6 +96,10 @@ export class SpoolReplayer implements Component {
         });
       } catch (err) {
         if (isMissingTable(err) && (await this.repaired(entry.table, err))) continue;
+        if (await this.setAsideIfRefused(entry, err)) {
+          entry = this.spool.oldest();
+          continue;
+        }
         const retryInMs = this.backoff.next();
         log('warn', 'spool replay failed; will retry', { table: entry.table, error: String(err), retryInMs });
         this.schedule(retryInMs);
@@ -92,6 +108,35 @@ export class SpoolReplayer implements Component {
       entry = this.spool.oldest();
     }
     this.schedule(this.spool.isEmpty() ? 500 : 0);
+  }
+
+  /** Counts a refusal of the oldest batch; at the limit, sets it aside (true). */
+  private async setAsideIfRefused(entry: SpoolEntry, err: unknown): Promise<boolean> {
+    const refused = refusedData(err);
+    if (refused === undefined) {
+      this.refusals = { file: '', count: 0 };
+      return false;
+    }
+    if (this.refusals.file !== entry.file) this.refusals = { file: entry.file, count: 0 };
+    if (++this.refusals.count < REFUSALS_BEFORE_SET_ASIDE) return false;
+    this.refusals = { file: '', count: 0 };
+    const reason = `${entry.table}: ClickHouse refused this batch ${REFUSALS_BEFORE_SET_ASIDE} times (${refused}): ${String(err)}`;
+    let file: string;
+    try {
+      file = await this.spool.setAsideEntry(entry, reason);
+    } catch (failed) {
+      log('error', 'could not set a refused batch aside', { file: entry.file, error: String(failed) });
+      return false;
+    }
+    this.metrics.setAside.inc({ table: entry.table });
+    log(
+      'error',
+      `ClickHouse refuses a spooled batch of ${entry.table} (${refused}); set aside so the batches ` +
+        'behind it go on. Fix the table, then restart the collector or reload its configuration ' +
+        '(SIGHUP) to try it again',
+      { file, rows: entry.batch?.rows, error: String(err) },
+    );
+    return true;
   }
 
   /** For a table that is gone: applies the schema again (true when it did), or says what would. */
@@ -115,17 +160,4 @@ export class SpoolReplayer implements Component {
       return false;
     }
   }
-}
-
-/**
- * ClickHouse's UNKNOWN_TABLE (code 60): as @clickhouse/client reports it, or in the message
- * of servers whose error text it does not parse (18.16: "Code: 60, e.displayText() = …").
- */
-export function isMissingTable(err: unknown): boolean {
-  const e = err as { code?: unknown; type?: unknown; message?: unknown };
-  return (
-    e?.code === '60' ||
-    e?.type === 'UNKNOWN_TABLE' ||
-    (typeof e?.message === 'string' && /^Code: 60\b/.test(e.message))
-  );
 }
