@@ -9,6 +9,7 @@ import { DISTLOG_BIN, collectorWithDatabase, fastMetricsConfig } from '../suppor
 import { runShop } from '../support/shop';
 import { otlpJson, postJson } from '../support/otlp-json';
 import { listenQueryApi } from '../support/query-api';
+import { PrefixProxy } from '../support/prefix-proxy';
 
 let ch: ClickHouse;
 let collector: CollectorProcess;
@@ -300,10 +301,13 @@ describe('console verbs through the API', () => {
   });
   afterAll(() => server.close());
 
-  function distlog(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  function distlog(
+    args: string[],
+    api = `http://127.0.0.1:${server.port}`,
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
       const child = spawn(process.execPath, [DISTLOG_BIN, ...args], {
-        env: { ...process.env, DISTLOG_API: `http://127.0.0.1:${server.port}`, NO_COLOR: '1' },
+        env: { ...process.env, DISTLOG_API: api, NO_COLOR: '1' },
       });
       let stdout = '';
       let stderr = '';
@@ -523,6 +527,35 @@ describe('console verbs through the API', () => {
     const bad = await distlog(['search', 'service:orders (timeout']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('distlog: q: at 16: this parenthesis is not closed (a ) is missing)');
+  });
+
+  it('work behind a reverse proxy at a path, and say so when DISTLOG_API lacks the path', async () => {
+    const proxy = new PrefixProxy(`http://127.0.0.1:${server.port}`, '/ops/distlog');
+    const front = await proxy.start();
+    try {
+      const through = await distlog(
+        ['search', '--service', 'payments', '--since', '1h', '--json'],
+        `${front}/ops/distlog`,
+      );
+      expect(through.code).toBe(0);
+      const services = through.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).service);
+      expect(services.length).toBeGreaterThan(5);
+      expect(new Set(services)).toEqual(new Set(['payments']));
+      // Without the path: the proxy's own 404 page, said as such (it was a JSON parse error).
+      for (const args of [['search', '--since', '1h'], ['level', 'list'], ['tail']]) {
+        const wrong = await distlog(args, front);
+        expect(wrong.code).toBe(1);
+        expect(wrong.stderr).toContain(`${front}/api/`);
+        expect(wrong.stderr).toContain(
+          'answered HTTP 404 with text/html, not the Distlog API: is DISTLOG_API right',
+        );
+      }
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('`tail` prints records that arrive after it started', async () => {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Response } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import type { ClickHouse } from '@distlog/collector/storage';
 import { dropTestDatabase } from '@distlog/collector/testing';
@@ -10,6 +10,7 @@ import type { CollectorProcess } from '../support/collector-process';
 import { collectorWithShopData } from '../support/shop';
 import { otlpJson, postJson } from '../support/otlp-json';
 import { launchChromium } from '../support/browser';
+import { PrefixProxy } from '../support/prefix-proxy';
 
 /**
  * The web UI in a real browser: Debian's Chromium driven by playwright-core (no browser
@@ -406,6 +407,44 @@ describe('web UI', () => {
       () => document.querySelectorAll('[data-testid=metric-table] tbody tr').length === 1,
     );
     await page.screenshot({ path: path.join(SHOTS, 'metrics.png') });
+  });
+
+  it('works behind a reverse proxy at a path: a search, a trace by link and afresh, the live tail', async () => {
+    // The proxy strips its path and says it in X-Forwarded-Prefix; the query server needs no setting.
+    const proxy = new PrefixProxy(base, '/ops/distlog');
+    const front = await proxy.start();
+    const failed: string[] = [];
+    const onResponse = (r: Response) => void (r.status() >= 400 && failed.push(`${r.status()} ${r.url()}`));
+    page.on('response', onResponse);
+    try {
+      await page.goto(`${front}/ops/distlog/?service=orders&text=${encodeURIComponent('order failed')}`);
+      await page.locator('[data-testid=result-row]').first().click();
+      await page.getByTestId('follow').click();
+      await page.waitForURL(`${front}/ops/distlog/trace/${traces[4]}?record=*`);
+      await page.getByTestId('scope-tree').waitFor();
+      // A deep link opened afresh (a bookmark, a reload) finds its files and its data too.
+      await page.reload();
+      await page.getByTestId('scope-tree').waitFor();
+      expect(await page.locator('[data-testid=scope]').count()).toBe(5);
+      // The navigation stays under the path; the live tail's stream passes through the proxy.
+      expect(await page.locator('nav a', { hasText: 'Patterns' }).getAttribute('href')).toBe(
+        '/ops/distlog/patterns',
+      );
+      await page.locator('nav a', { hasText: 'Live tail' }).click();
+      await page.waitForURL(`${front}/ops/distlog/tail`);
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid=tail-state]')?.textContent === 'live',
+      );
+      const tag = randomUUID().slice(0, 8);
+      await postJson(collector.httpPort, otlpJson('proxied', [{ body: `${tag} through the proxy` }]));
+      await page
+        .locator('[data-testid=tail-line]', { hasText: `${tag} through the proxy` })
+        .waitFor({ timeout: 15_000 });
+      expect(failed).toEqual([]);
+    } finally {
+      page.off('response', onResponse);
+      await proxy.stop();
+    }
   });
 
   it('keeps the results table virtualised with 100 000 rows', async () => {

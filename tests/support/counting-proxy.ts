@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { closeServer, forward, listenLocal } from './http-forward';
 
 /**
  * An HTTP proxy in front of ClickHouse that counts the requests (queries and inserts)
@@ -15,23 +16,12 @@ export class CountingProxy {
     const target = new URL(this.target);
     this.server = http.createServer((req, res) => {
       this.requests++;
-      const upstream = http.request(
-        { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      upstream.on('error', () => res.destroy());
-      req.pipe(upstream);
+      forward(target, req, res);
     });
-    const server = this.server;
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    return listenLocal(this.server);
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
+    await closeServer(this.server);
   }
 }

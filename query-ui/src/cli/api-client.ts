@@ -67,6 +67,23 @@ export async function getJson<T>(url: string): Promise<T> {
       { cause: err },
     );
   }
+  return apiAnswer<T>(res, url);
+}
+
+/**
+ * The API's JSON answer, or its error as an Error. An answer that is not JSON did not come
+ * from the Distlog API — typically a reverse proxy's own page because DISTLOG_API lacks the
+ * path the proxy serves Distlog under — and is said so, instead of a JSON parse error.
+ */
+export async function apiAnswer<T>(res: Response, url: string): Promise<T> {
+  const type = res.headers.get('content-type') ?? '';
+  if (!/[/+]json\b/.test(type)) {
+    await res.body?.cancel();
+    throw new Error(
+      `${url.split('?')[0]} answered HTTP ${res.status}${type ? ` with ${type.split(';')[0]}` : ''}, not the Distlog API: ` +
+        'is DISTLOG_API right (behind a reverse proxy, with the path it serves Distlog under, e.g. https://ops.example.com/distlog)?',
+    );
+  }
   const body = (await res.json()) as T & { error?: string };
   if (!res.ok) throw new Error(body.error ?? `HTTP ${res.status}`);
   return body;

@@ -97,6 +97,13 @@ describe('distlog command line', () => {
     expect(badPort.stderr).toContain(
       '--grpc-port / DISTLOG_GRPC_PORT: expected a port number 0-65535, got "abc"',
     );
+    // A proxy path that is not a plain path stops the start before anything runs.
+    const badBase = await run(['up'], { DISTLOG_UI_BASE_PATH: 'distlog/"x' });
+    expect(badBase.code).not.toBe(0);
+    expect(badBase.stderr).toContain(
+      'DISTLOG_UI_BASE_PATH="distlog/\\"x" is not a plain path such as /distlog',
+    );
+    expect(badBase.stderr).not.toMatch(/starting/);
   });
 
   it('`schema apply` creates the tables once and reports nothing to do the second time', async () => {
@@ -130,10 +137,12 @@ describe('distlog command line', () => {
         DISTLOG_DATABASE: ch.database,
         DISTLOG_HOME: mkdtempSync(path.join(os.tmpdir(), 'distlog-up-ext-')),
         DISTLOG_UI_PORT: '0',
+        DISTLOG_UI_BASE_PATH: '/ops/distlog/',
       },
       body,
     );
     expect(result.code).toBe(0);
+    expect(result.banner).toContain('Proxy path   /ops/distlog/ (DISTLOG_UI_BASE_PATH)');
     expect(result.banner).toContain(`ClickHouse   ${testClickHouseUrl()} (database ${ch.database})`);
     // Open by default on loopback, and it says so.
     expect(result.banner).toContain('Sending      OPEN: anyone who can reach 127.0.0.1 may send');

@@ -4,6 +4,7 @@ import type { RunningCollector } from '@distlog/collector';
 import type { CommonSettings } from './settings';
 import { loadSettingsConfig } from './settings';
 import { say } from './command';
+import { normalizeBasePath } from '../server/base-path';
 
 /** DISTLOG_UI_TRUST_PROXY: comma-separated proxy addresses or CIDR ranges (see AppOptions.trustProxy). */
 export function uiTrustProxy(): string[] | undefined {
@@ -12,6 +13,21 @@ export function uiTrustProxy(): string[] | undefined {
     .map((s) => s.trim())
     .filter(Boolean);
   return list.length ? list : undefined;
+}
+
+/**
+ * DISTLOG_UI_BASE_PATH: the path a reverse proxy serves the UI under (`/distlog`), or
+ * undefined; a value that is not a plain path stops the start with what is wrong.
+ */
+export function uiBasePath(): string | undefined {
+  const value = process.env.DISTLOG_UI_BASE_PATH;
+  if (value === undefined || value.trim() === '') return undefined;
+  const base = normalizeBasePath(value);
+  if (base === undefined)
+    throw new Error(
+      `DISTLOG_UI_BASE_PATH=${JSON.stringify(value)} is not a plain path such as /distlog (letters, digits, ._~- between slashes)`,
+    );
+  return base || undefined;
 }
 
 export function uiHost(): string {

@@ -13,6 +13,7 @@ import { registerTailRoute } from './routes/tail';
 import { registerMetricRoutes } from './routes/metrics';
 import { registerLevelRoutes } from './routes/levels';
 import { registerWebRoutes } from './routes/web';
+import { normalizeBasePath, stripBasePath } from './base-path';
 
 export { WEB_DIR } from './routes/web';
 
@@ -34,13 +35,26 @@ export interface AppOptions {
    * the address that the wrong-token throttle counts. Default none: the peer's address.
    */
   trustProxy?: string[];
+  /**
+   * The path a reverse proxy serves the UI under (`/distlog`); default none. Requests are
+   * answered with it (a proxy that passes its path on) and without (one that strips it);
+   * the page is told it as its `<base href>`. A proxy's `X-Forwarded-Prefix` says the same
+   * per request, and needs no setting.
+   */
+  basePath?: string;
   /** Serve HTTPS with this certificate; its `ca` (else the certificate itself) is trusted when calling an https collector. */
   tls?: TlsConfig;
 }
 
 /** The query API (and the web UI's static files) as a Fastify app; tests call it with inject(). */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const basePath = normalizeBasePath(options.basePath);
+  if (basePath === undefined)
+    throw new Error(
+      `the UI's base path ${JSON.stringify(options.basePath)} is not a plain path such as /distlog (letters, digits, ._~- between slashes)`,
+    );
   const app = Fastify({
+    ...(basePath ? { rewriteUrl: (req: { url?: string }) => stripBasePath(req.url ?? '/', basePath) } : {}),
     ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
     logger: false,
     // Live-tail streams never end by themselves: closing the server ends them.
@@ -67,7 +81,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerTailRoute(routes, tailFeed, queries);
   registerMetricRoutes(routes, options.ch);
   registerLevelRoutes(routes, options);
-  registerWebRoutes(routes, options.webDir);
+  registerWebRoutes(routes, options.webDir, basePath);
   return app as unknown as FastifyInstance;
 }
 

@@ -2,6 +2,7 @@ import type { ReactNode } from 'react';
 import { useCallback, useEffect, useState } from 'react';
 import type { ApiLevelInstance, ApiLevelRule } from './api';
 import { getJson } from './api';
+import { withBase } from './base';
 
 type Rule = ApiLevelRule;
 type Instance = ApiLevelInstance;
@@ -30,7 +31,7 @@ export function LevelsPage(): ReactNode {
   const call = async (method: string, query = '', body?: object) => {
     setError(undefined);
     setNotes([]);
-    const res = await fetch(`/api/levels${query}`, {
+    const res = await fetch(withBase(`/api/levels${query}`), {
       method,
       headers: body ? { 'Content-Type': 'application/json' } : {},
       body: body ? JSON.stringify(body) : undefined,

@@ -6,6 +6,7 @@ import type { Vocabulary } from './QueryBox';
 import { addTerm } from './query-text';
 import { filterParams, navigate } from './url';
 import type { ApiPattern, PatternsResult } from '../../src/server/patterns';
+import { withBase } from './base';
 
 const RANGES = ['15m', '1h', '6h', '24h', '7d'];
 
@@ -166,7 +167,7 @@ export function PatternsPage({ params }: { params: URLSearchParams }): ReactNode
                 <td>
                   {p.traceId && (
                     <a
-                      href={`/trace/${p.traceId}`}
+                      href={withBase(`/trace/${p.traceId}`)}
                       data-testid="follow-newest"
                       onClick={(e) => {
                         e.preventDefault();

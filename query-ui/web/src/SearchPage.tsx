@@ -10,6 +10,7 @@ import { filterParams, navigate } from './url';
 import { useSearchResults } from './useSearchResults';
 import { VirtualList } from './VirtualList';
 import { severityLabel } from '../../src/shared/severity';
+import { withBase } from './base';
 
 /** Search: the filter bar, the histogram, facets beside the results, one record opened in detail. */
 export function SearchPage(props: { params: URLSearchParams }): ReactNode {
@@ -70,7 +71,7 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
         inputRef={queryInput}
       >
         <a
-          href={`/patterns?${new URLSearchParams(query)}`}
+          href={withBase(`/patterns?${new URLSearchParams(query)}`)}
           data-testid="to-patterns"
           onClick={(e) => {
             e.preventDefault();

@@ -8,6 +8,7 @@ import { NO_FACETS } from './useSearchResults';
 import { filterParams } from './url';
 import { severityLabel } from '../../src/shared/severity';
 import { RecentKeys } from '../../src/shared/recent-keys';
+import { withBase } from './base';
 
 /** Live tail: records pushed by the server (SSE) as they arrive, with pause, and the search's filter bar (in the URL). */
 export function TailPage(props: { params: URLSearchParams }): ReactNode {
@@ -25,7 +26,7 @@ export function TailPage(props: { params: URLSearchParams }): ReactNode {
       .catch(() => undefined);
   }, []);
   useEffect(() => {
-    const source = new EventSource(`/api/tail?${query}`);
+    const source = new EventSource(withBase(`/api/tail?${query}`));
     // EventSource reconnects by itself (a restart of the server), and a tail opened again starts
     // with the last seconds' records: those shown already are not shown twice.
     const shown = new RecentKeys(4000);

@@ -1,5 +1,6 @@
 /** The query API, typed as the server sends it (see query-ui/src/server). */
 import type { ApiRecord } from '../../src/shared/api-types';
+import { withBase } from './base';
 
 export type { ApiRecord };
 export type { ApiLevelRule, ApiLevelInstance } from '../../src/shared/api-types';
@@ -36,7 +37,7 @@ export interface TraceResult {
 export const LOGIN_NEEDED = 'distlog:login-needed';
 
 export async function getJson<T>(path: string, params?: URLSearchParams): Promise<T> {
-  const res = await fetch(params ? `${path}?${params}` : path);
+  const res = await fetch(withBase(params ? `${path}?${params}` : path));
   return answer<T>(res);
 }
 
@@ -66,7 +67,7 @@ export interface Me {
 }
 
 export async function postJson<T>(path: string, payload: unknown): Promise<T> {
-  const res = await fetch(path, {
+  const res = await fetch(withBase(path), {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify(payload),

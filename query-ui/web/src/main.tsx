@@ -12,6 +12,7 @@ import { LevelsPage } from './LevelsPage';
 import { MetricsPage } from './MetricsPage';
 import { PatternsPage } from './PatternsPage';
 import './styles.css';
+import { withBase } from './base';
 
 /** Who is logged in: undefined while asking, null when a login is needed. */
 function useMe(): [Me | null | undefined, (me: Me | null) => void] {
@@ -75,7 +76,7 @@ function App(): ReactNode {
   const trace = /^\/trace\/([0-9a-fA-F]{32})$/.exec(path);
   const link = (to: string, label: string, active: boolean) => (
     <a
-      href={to}
+      href={withBase(to)}
       className={active ? 'active' : ''}
       onClick={(e) => {
         e.preventDefault();

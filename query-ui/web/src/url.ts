@@ -1,17 +1,19 @@
 import { useEffect, useState } from 'react';
+import { withBase, withoutBase } from './base';
 
 /**
  * The page's state lives in its URL (path + query string), so a link can be shared.
- * navigate() pushes a history entry; useLocation() re-renders on back/forward.
+ * navigate() pushes a history entry; useLocation() re-renders on back/forward. Paths here
+ * are the app's (`/trace/…`); the base the UI is served under is added and taken off here.
  */
 export function navigate(to: string, replace = false): void {
-  if (replace) history.replaceState(null, '', to);
-  else history.pushState(null, '', to);
+  if (replace) history.replaceState(null, '', withBase(to));
+  else history.pushState(null, '', withBase(to));
   window.dispatchEvent(new Event('distlog:navigate'));
 }
 
 export function useLocation(): { path: string; params: URLSearchParams } {
-  const read = () => ({ path: location.pathname, params: new URLSearchParams(location.search) });
+  const read = () => ({ path: withoutBase(location.pathname), params: new URLSearchParams(location.search) });
   const [loc, setLoc] = useState(read);
   useEffect(() => {
     const update = () => setLoc(read());

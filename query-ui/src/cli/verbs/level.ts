@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../settings';
 import type { ApiLevelInstance, ApiLevelRule } from '../../shared/api-types';
 import type { Command } from '../command';
-import { authHeaders } from '../api-client';
+import { authHeaders, apiAnswer } from '../api-client';
 
 type ApiRule = ApiLevelRule;
 
@@ -34,9 +34,7 @@ async function levelRequest<T>(base: string, method: string, query = '', body?: 
       { cause: err },
     );
   }
-  const json = (await res.json()) as T & { error?: string };
-  if (!res.ok) throw new Error(json.error ?? `HTTP ${res.status}`);
-  return json;
+  return apiAnswer<T>(res, `${base}/api/levels`);
 }
 
 export const level: Command = {

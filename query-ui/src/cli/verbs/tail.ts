@@ -1,6 +1,6 @@
 import type { ApiRecord } from '../../shared/api-types';
 import type { Command } from '../command';
-import { parseFlags, apiBase, filterParams, authHeaders } from '../api-client';
+import { parseFlags, apiBase, filterParams, authHeaders, apiAnswer } from '../api-client';
 import { prettyRecord, jsonRecord } from '../format';
 import { RecentKeys } from '../../shared/recent-keys';
 
@@ -38,10 +38,10 @@ export const tail: Command = {
         await pause(Math.min(5_000, 250 * 2 ** attempt), controller.signal);
         continue;
       }
-      if (!res.ok || !res.body)
-        throw new Error(
-          ((await res.json().catch(() => ({}))) as { error?: string }).error ?? `HTTP ${res.status}`,
-        );
+      if (!res.ok || !res.body || !res.headers.get('content-type')?.startsWith('text/event-stream')) {
+        await apiAnswer(res, url);
+        throw new Error(`HTTP ${res.status}`);
+      }
       if (lostAt !== undefined) {
         const from = lostAt.toISOString();
         const to = new Date().toISOString();

@@ -5,7 +5,7 @@ import { loadQueryServer } from '../load-query-server';
 import type { Command } from '../command';
 import { say, parse, untilSignal } from '../command';
 import { assertPortsFree } from '../ports';
-import { uiTrustProxy, uiHost, scheme } from '../server-verbs';
+import { uiTrustProxy, uiHost, uiBasePath, scheme } from '../server-verbs';
 
 export const ui: Command = {
   summary:
@@ -14,6 +14,7 @@ export const ui: Command = {
   async run(args) {
     const settings = commonSettings(parse(args, this.usage).values);
     const config = loadSettingsConfig(settings);
+    const basePath = uiBasePath();
     await assertPortsFree([
       {
         host: uiHost(),
@@ -32,9 +33,13 @@ export const ui: Command = {
       auth: new Authenticator(config.auth),
       tls: config.tls,
       trustProxy: uiTrustProxy(),
+      basePath,
     });
     process.stdout.write(JSON.stringify({ event: 'listening', uiPort: server.port }) + '\n');
-    say(`Distlog UI and API at ${scheme(config)}://${uiHost()}:${server.port}/`);
+    say(
+      `Distlog UI and API at ${scheme(config)}://${uiHost()}:${server.port}/` +
+        (basePath ? ` (behind a proxy at ${basePath}/: DISTLOG_UI_BASE_PATH)` : ''),
+    );
     say(
       config.auth.users.length
         ? `${config.auth.users.length} users may log in (auth.users)`

@@ -5,7 +5,7 @@ import { openClickHouseTarget } from '../clickhouse-target';
 import { loadQueryServer } from '../load-query-server';
 import type { Command } from '../command';
 import { say, parse, untilSignal } from '../command';
-import { uiTrustProxy, uiHost, scheme, reloader, accessLines } from '../server-verbs';
+import { uiTrustProxy, uiHost, uiBasePath, scheme, reloader, accessLines } from '../server-verbs';
 import { loadCollector } from '../load-collector';
 import { assertPortsFree, receiverPorts, storePorts } from '../ports';
 
@@ -16,6 +16,7 @@ export const up: Command = {
   async run(args) {
     const settings = commonSettings(parse(args, this.usage).values);
     const planned = loadSettingsConfig(settings);
+    const basePath = uiBasePath();
     await assertPortsFree([
       ...storePorts(settings),
       ...receiverPorts(planned),
@@ -47,6 +48,7 @@ export const up: Command = {
         auth: new Authenticator(config.auth),
         tls: config.tls,
         trustProxy: uiTrustProxy(),
+        basePath,
       });
     } catch (err) {
       await collector.stop();
@@ -58,6 +60,7 @@ export const up: Command = {
       `  OTLP gRPC    ${config.receivers.grpc.host}:${collector.grpcPort}`,
       `  OTLP HTTP    ${scheme(config)}://${config.receivers.http.host}:${collector.httpPort}/v1/logs`,
       `  Web UI, API  ${scheme(config)}://${uiHost()}:${ui.port}/`,
+      ...(basePath ? [`  Proxy path   ${basePath}/ (DISTLOG_UI_BASE_PATH)`] : []),
       // The console verbs read http://127.0.0.1:4320 unless told otherwise.
       ...(ui.port !== 4320
         ? [`  Console      DISTLOG_API=${scheme(config)}://${uiHost()}:${ui.port} npx distlog search …`]
