@@ -50,9 +50,20 @@ export function parseSince(value: string): number {
   return ms;
 }
 
-/** ISO 8601 or milliseconds since the epoch. */
+/** A date, or a date and time, without a zone: `2026-12-07`, `2026-12-07T07:52`, `2026-12-07 07:52:05.123`. */
+const ZONELESS = /^(\d{4}-\d\d-\d\d)(?:[T ](\d\d:\d\d(?::\d\d(?:\.\d+)?)?))?$/;
+
+/**
+ * ISO 8601 or milliseconds since the epoch. A time without a zone is UTC — the zone every
+ * time is shown in (console, web UI, API) — never the zone of the machine the query server
+ * happens to run on: a time copied from `distlog search` output into `--from` means what it
+ * said wherever the server is.
+ */
 export function parseTime(name: string, value: string): number {
-  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  const zoneless = ZONELESS.exec(value.trim());
+  const ms = /^\d+$/.test(value)
+    ? Number(value)
+    : Date.parse(zoneless ? `${zoneless[1]}T${zoneless[2] ?? '00:00'}Z` : value);
   if (!Number.isFinite(ms))
     throw new FilterError(
       `${name}: expected an ISO 8601 time or milliseconds since the epoch, got ${JSON.stringify(value)}`,

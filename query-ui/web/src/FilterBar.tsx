@@ -35,11 +35,12 @@ export function removeValue(p: URLSearchParams, key: string, value: string): voi
   for (const v of rest) p.append(key, v);
 }
 
-function toLocalInput(iso: string | null): string {
+/** The time inputs show UTC, as the results do (not the browser's zone: a range picked there would not match the times shown). */
+function toUtcInput(iso: string | null): string {
   if (!iso) return '';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return '';
-  return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+  return d.toISOString().slice(0, 16);
 }
 
 export function FilterBar(props: {
@@ -61,10 +62,10 @@ export function FilterBar(props: {
   useEffect(() => setText(params.get('q') ?? ''), [params]);
   const go = (edit: (p: URLSearchParams) => void) => navigate(withParam(path, params, edit));
   const setQuery = (next: string) => go((p) => (next.trim() ? p.set('q', next.trim()) : p.delete('q')));
-  // Absolute range: local date-times in the inputs, ISO 8601 (UTC) in the URL.
-  const setTime = (key: 'from' | 'to', local: string) =>
+  // Absolute range: UTC date-times in the inputs (as the results show them), ISO 8601 in the URL.
+  const setTime = (key: 'from' | 'to', utc: string) =>
     go((p) => {
-      if (local) p.set(key, new Date(local).toISOString());
+      if (utc) p.set(key, new Date(`${utc}Z`).toISOString());
       else p.delete(key);
       if (p.get('from') && !p.get('to')) p.set('to', new Date().toISOString());
       p.delete('since');
@@ -102,15 +103,16 @@ export function FilterBar(props: {
           <input
             type="datetime-local"
             aria-label="from"
-            value={toLocalInput(params.get('from'))}
+            value={toUtcInput(params.get('from'))}
             onChange={(e) => setTime('from', e.target.value)}
           />
           <input
             type="datetime-local"
             aria-label="to"
-            value={toLocalInput(params.get('to'))}
+            value={toUtcInput(params.get('to'))}
             onChange={(e) => setTime('to', e.target.value)}
           />
+          <span className="muted">UTC</span>
         </>
       )}
       <FieldSelect

@@ -135,7 +135,7 @@ export function SearchPage(props: { params: URLSearchParams }): ReactNode {
         />
         <div className="table">
           <div className="thead">
-            <span className="c-time">time</span>
+            <span className="c-time">time (UTC)</span>
             <span className="c-sev">severity</span>
             <span className="c-svc">service</span>
             <span className="c-scope">logger</span>
