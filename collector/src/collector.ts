@@ -18,6 +18,7 @@ import { OtlpHttpReceiver } from './receivers/otlp/http-receiver';
 import { OtlpGrpcReceiver } from './receivers/otlp/grpc-receiver';
 import type { ReceiverLimits } from './receivers/otlp/limits';
 import { Spool } from './helpers/spool';
+import { COLLECTOR_VERSION } from './version';
 import { CollectorMetrics } from './telemetry/metrics';
 import { log } from './helpers/log';
 import type { LevelChange } from './control/level-store';
@@ -273,6 +274,8 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   retentionTimer.unref();
 
   log('info', 'collector started', {
+    version: COLLECTOR_VERSION,
+    node: process.version,
     grpcPort,
     httpPort,
     clickhouse: ch.url,

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { CollectorMetrics } from './metrics';
 
 /** The value of an unlabelled sample in Prometheus text. */
@@ -36,5 +38,13 @@ describe('the process metrics in /metrics', () => {
     while (Date.now() < until) spin++;
     expect(spin).toBeGreaterThan(0);
     expect(sample(metrics.render(), 'process_cpu_seconds_total')).toBeGreaterThan(cpu);
+  });
+
+  it('say which version runs, on which Node (distlog_build_info), as the package says', () => {
+    const { version } = JSON.parse(readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8'));
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    const text = new CollectorMetrics().render();
+    expect(text).toContain('# TYPE distlog_build_info gauge\n');
+    expect(text).toContain(`distlog_build_info{node="${process.version}",version="${version}"} 1\n`);
   });
 });

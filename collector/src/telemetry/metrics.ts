@@ -2,6 +2,8 @@
  * Prometheus metrics in the text exposition format, kept per batch, never per record
  * on the hot path (callers add counts). Served at GET /metrics on the HTTP port.
  */
+import { COLLECTOR_VERSION } from '../version';
+
 type Labels = Record<string, string>;
 
 function key(labels: Labels): string {
@@ -55,6 +57,20 @@ export class Gauge extends Metric {
   }
   samples(): string[] {
     return [`${this.name} ${this.read()}`];
+  }
+}
+
+/** `NAME{labels} 1`: facts about the process as labels (the build_info convention). */
+class Info extends Metric {
+  constructor(
+    name: string,
+    help: string,
+    private readonly labels: Labels,
+  ) {
+    super(name, help, 'gauge');
+  }
+  samples(): string[] {
+    return [`${this.name}{${key(this.labels)}} 1`];
   }
 }
 
@@ -164,7 +180,11 @@ export class CollectorMetrics {
    * buffers of 64 MiB of which only written pages are resident (table-writer.ts), so
    * virtual and array-buffer sizes overstate the memory in use.
    */
-  private readonly gauges: Gauge[] = [
+  private readonly gauges: Metric[] = [
+    new Info('distlog_build_info', "The collector's version and the Node.js it runs on.", {
+      version: COLLECTOR_VERSION,
+      node: process.version,
+    }),
     new Gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', () =>
       process.memoryUsage.rss(),
     ),

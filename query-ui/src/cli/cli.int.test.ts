@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ClickHouse } from '@distlog/collector/storage';
@@ -89,6 +89,16 @@ describe('distlog command line', () => {
     const help = await run(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^ {2}up +start \(or connect to\) ClickHouse/m);
+    // The version, as the package says, and `help COMMAND` as `COMMAND --help`.
+    const { version } = JSON.parse(readFileSync(path.join(ROOT, 'query-ui/package.json'), 'utf8'));
+    for (const flag of ['--version', '-V']) {
+      const v = await run([flag]);
+      expect(v.code).toBe(0);
+      expect(v.stdout).toBe(`distlog ${version} (Node ${process.version})\n`);
+    }
+    const helpTree = await run(['help', 'tree']);
+    expect(helpTree.code).toBe(0);
+    expect(helpTree.stdout).toContain('usage: distlog tree TRACE_ID');
     const unknown = await run(['frobnicate']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('distlog: unknown command "frobnicate"');

@@ -1,8 +1,18 @@
 #!/usr/bin/env node
 // First: it acts before the other modules load (see there).
 import './heap-settings';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { COMMANDS } from './registry';
 import { UsageError } from './settings';
+
+/** `distlog 0.1.0 (Node v20.20.2)`: this package's version (its package.json, above src/ and dist/). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as {
+    version: string;
+  };
+  return `distlog ${pkg.version} (Node ${process.version})`;
+}
 
 function help(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
@@ -13,12 +23,18 @@ function help(): string {
     '',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run `distlog <command> --help` for the options of one command.',
+    'Run `distlog <command> --help` for the options of one command; `distlog --version` for the version.',
   ].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(version() + '\n');
+    return 0;
+  }
+  // `distlog help search` as `distlog search --help`.
+  if (name === 'help' && args[0] !== undefined && COMMANDS[args[0]]) return main([args[0], '--help']);
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     process.stdout.write(help() + '\n');
     return 0;
