@@ -545,6 +545,9 @@ describe('a column changed by hand while the collector runs', () => {
       await eventually(async () => (await metric('distlog_spool_set_aside_batches')) === 1, 20_000);
       expect(await metric('distlog_spool_batches')).toBe(0);
       expect(await metric('distlog_batches_set_aside_total')).toBe(1);
+      // As `distlog status` shows it (the collector's /v1/status).
+      const status = await (await fetch(`http://127.0.0.1:${running.httpPort}/v1/status`)).json();
+      expect(status).toMatchObject({ ready: true, spool: { batches: 0, setAsideBatches: 1 } });
       expect(await count('while altered')).toBe(0);
 
       // Fixed by hand; a reload (what SIGHUP does) tries the set-aside batch again.

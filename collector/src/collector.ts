@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ClickHouse } from './storage/clickhouse';
 import { applySchema, timeColumnTypes } from './storage/schema';
 import { enforceRetention } from './storage/retention';
@@ -19,6 +20,8 @@ import { OtlpGrpcReceiver } from './receivers/otlp/grpc-receiver';
 import type { ReceiverLimits } from './receivers/otlp/limits';
 import { Spool } from './helpers/spool';
 import { COLLECTOR_VERSION } from './version';
+import type { CollectorStatus } from './control/status';
+import { withoutCredentials } from './control/status';
 import { CollectorMetrics } from './telemetry/metrics';
 import { log } from './helpers/log';
 import type { LevelChange } from './control/level-store';
@@ -206,20 +209,60 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     metrics,
   );
   httpReceiver.addRoute(levelRoutes(levels, auth, () => senders.list()));
-  httpReceiver.addRoute((req, res) => {
-    if ((req.url ?? '').split('?', 1)[0] !== '/v1/tail' || req.method !== 'GET') return false;
-    // What readers may see: a user token where users are configured (the query servers use one).
+  // What readers may see (the live tail, the status): a user token where users are configured
+  // (the query servers use one). False when refused (answered here).
+  const readerAllowed = (req: IncomingMessage, res: ServerResponse): boolean => {
     try {
       authenticator.userFromHeader(req.headers.authorization);
+      return true;
     } catch (err) {
       if (!(err instanceof AuthError)) throw err;
       res.statusCode = err.status;
       if (err.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="distlog"');
       res.setHeader('Content-Type', 'application/json');
       res.end(JSON.stringify({ error: err.message }));
-      return true;
+      return false;
     }
-    tail.serve(req, res);
+  };
+  httpReceiver.addRoute((req, res) => {
+    if ((req.url ?? '').split('?', 1)[0] !== '/v1/tail' || req.method !== 'GET') return false;
+    if (readerAllowed(req, res)) tail.serve(req, res);
+    return true;
+  });
+  const startedAt = new Date();
+  // This collector's state in one answer, for `distlog status` (through the query server).
+  httpReceiver.addRoute((req, res) => {
+    if ((req.url ?? '').split('?', 1)[0] !== '/v1/status' || req.method !== 'GET') return false;
+    if (!readerAllowed(req, res)) return true;
+    const status: CollectorStatus = {
+      collector: levels.collectorId,
+      version: COLLECTOR_VERSION,
+      node: process.version,
+      startedAt: startedAt.toISOString(),
+      uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
+      ready: ready && !spool?.full,
+      clickhouse: { url: withoutCredentials(ch.url), database: ch.database, server: ch.features.version },
+      tiers: config.tiers.map((t) => t.name),
+      spool: spool
+        ? {
+            batches: spool.count,
+            bytes: spool.bytes,
+            full: spool.full,
+            setAsideBatches: spool.setAside.batches,
+            setAsideBytes: spool.setAside.bytes,
+          }
+        : null,
+      records: {
+        received: metrics.received.total(),
+        accepted: metrics.accepted.total(),
+        refused: metrics.refused.total(),
+        dropped: metrics.dropped.total(),
+        stored: metrics.stored.total(),
+      },
+      processes: senders.list().length,
+    };
+    res.setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify(status));
     return true;
   });
   let ready = true;

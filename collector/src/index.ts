@@ -25,6 +25,7 @@ export { CollectorMetrics } from './telemetry/metrics';
 export { encodeLogsRequest } from './sinks/otlp/encode-request';
 export { LevelStore } from './control/level-store';
 export type { TailRecord } from './tail/tail-hub';
+export type { CollectorStatus } from './control/status';
 export type { LevelInstance, LevelChange } from './control/level-store';
 export { LEVELS, LevelRuleError, validateRule } from './control/level-rules';
 export type { Level, LevelRule, NewLevelRule } from './control/level-rules';

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
@@ -555,6 +557,54 @@ describe('console verbs through the API', () => {
       }
     } finally {
       await proxy.stop();
+    }
+  });
+
+  it('`status` lists the running collector with its version, readiness, spool and counts; names one that does not answer', async () => {
+    const { version } = JSON.parse(
+      readFileSync(path.resolve(__dirname, '../../collector/package.json'), 'utf8'),
+    );
+    const ok = await distlog(['status']);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(
+      /^COLLECTOR +ADDRESS +VERSION +UP +READY +SPOOL +SET ASIDE +RECEIVED +REFUSED +STORED +SENDERS$/m,
+    );
+    expect(ok.stdout).toMatch(
+      new RegExp(
+        `:${collector.httpPort} +${version.replace(/\./g, '\\.')} +\\d+m \\d\\ds +yes +0 +0 +[1-9]\\d* +\\d+ +[1-9]\\d*`,
+      ),
+    );
+    const json = await distlog(['status', '--json']);
+    const status = JSON.parse(json.stdout);
+    expect(status.problems).toEqual([]);
+    expect(status.collectors).toHaveLength(1);
+    expect(status.collectors[0].status).toMatchObject({
+      version,
+      node: expect.stringMatching(/^v\d+/),
+      ready: true,
+      clickhouse: { database: ch.database },
+      spool: { batches: 0, setAsideBatches: 0, full: false },
+    });
+    expect(status.collectors[0].status.records.stored).toBeGreaterThan(0);
+
+    // A collector listed as running that does not answer (killed without saying so): named, exit 1.
+    const ghost = `ghost-${tag}`;
+    const register = (alive: 0 | 1) =>
+      ch.command(
+        `INSERT INTO ${ch.database}.collectors (Collector, TailUrl, Alive, SeenAt, Version) ` +
+          `VALUES ('${ghost}', 'http://127.0.0.1:1', ${alive}, now(), ${Date.now()})`,
+      );
+    await register(1);
+    try {
+      const down = await distlog(['status']);
+      expect(down.code).toBe(1);
+      expect(down.stdout).toContain(`${ghost}`);
+      expect(down.stderr).toContain(
+        `distlog status: collector ${ghost} at http://127.0.0.1:1 does not answer: `,
+      );
+    } finally {
+      await register(0); // said stopped: no longer listed (nor tailed)
     }
   });
 

@@ -39,6 +39,12 @@ export class Counter extends Metric {
   get(labels: Labels = {}): number {
     return this.values.get(key(labels)) ?? 0;
   }
+  /** The sum over every label set. */
+  total(): number {
+    let sum = 0;
+    for (const v of this.values.values()) sum += v;
+    return sum;
+  }
   samples(): string[] {
     if (this.values.size === 0) return [`${this.name} 0`];
     return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);

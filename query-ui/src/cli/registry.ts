@@ -12,12 +12,14 @@ import { context } from './verbs/context';
 import { level } from './verbs/level';
 import { metrics } from './verbs/metrics';
 import { patterns } from './verbs/patterns';
+import { status } from './verbs/status';
 
 export const COMMANDS: Record<string, Command> = {
   up,
   collector,
   ui,
   schema,
+  status,
   search,
   tail,
   tree,

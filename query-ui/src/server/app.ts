@@ -13,6 +13,7 @@ import { registerTailRoute } from './routes/tail';
 import { registerMetricRoutes } from './routes/metrics';
 import { registerLevelRoutes } from './routes/levels';
 import { registerWebRoutes } from './routes/web';
+import { registerStatusRoute } from './routes/status';
 import { normalizeBasePath, stripBasePath } from './base-path';
 
 export { WEB_DIR } from './routes/web';
@@ -81,6 +82,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerTailRoute(routes, tailFeed, queries);
   registerMetricRoutes(routes, options.ch);
   registerLevelRoutes(routes, options);
+  registerStatusRoute(routes, { ch: options.ch, auth, tls: options.tls });
   registerWebRoutes(routes, options.webDir, basePath);
   return app as unknown as FastifyInstance;
 }

@@ -1,11 +1,10 @@
-import http from 'node:http';
-import https from 'node:https';
-import tls from 'node:tls';
+import type http from 'node:http';
 import type { Authenticator, TlsConfig } from '@distlog/collector/auth';
 import type { ClickHouse } from '@distlog/collector/storage';
 import type { TailRecord } from '@distlog/collector';
 import type { ApiRecord } from './records';
 import { toApiRecord } from './records';
+import { ALIVE_SECONDS, anyUserToken, getFromCollector, runningCollectors } from './collectors';
 
 /**
  * Live tail without polling: while anyone tails, this query server subscribes to every
@@ -21,8 +20,6 @@ import { toApiRecord } from './records';
 const REFRESH_MS = 5_000;
 /** Subscriptions are kept this long after the last viewer left (a page reload). */
 const LINGER_MS = 10_000;
-/** A collector seen within this time is subscribed to. */
-const ALIVE_SECONDS = 30;
 
 export type TailListener = (records: ApiRecord[]) => void;
 
@@ -91,7 +88,7 @@ export class TailFeed {
   problem(): string | undefined {
     if (this.listProblem) return this.listProblem;
     if (this.subscriptions.size === 0)
-      return 'no collector has registered in ClickHouse in the last 30 s: nothing can be tailed';
+      return `no collector has registered in ClickHouse in the last ${ALIVE_SECONDS} s: nothing can be tailed`;
     if (
       ![...this.subscriptions.values()].some((s) => s.connected) &&
       [...this.subscriptions.values()].every((s) => s.error)
@@ -113,28 +110,14 @@ export class TailFeed {
 
   /** Subscribes to collectors that appeared, drops those that went away. */
   private async refresh(): Promise<void> {
-    let rows: Array<{ id: string; url: string; alive: number | string; version: string }>;
+    let alive: Map<string, string>;
     try {
-      rows = await this.ch.query(
-        `SELECT Collector AS id, argMax(TailUrl, Version) AS url, argMax(Alive, Version) AS alive, ` +
-          `toString(max(Version)) AS version ` +
-          `FROM ${this.ch.database}.collectors WHERE SeenAt >= now() - ${ALIVE_SECONDS} GROUP BY Collector`,
-      );
+      alive = await runningCollectors(this.ch);
       this.listProblem = undefined;
     } catch (err) {
       this.listProblem = `cannot read the list of collectors from ClickHouse: ${String((err as Error).message).split('\n')[0]}`;
       return;
     }
-    // One stream per address: a collector killed and started again on the same address within
-    // ALIVE_SECONDS is listed twice, the one gone never having said so; the newest is the one there.
-    const newestByUrl = new Map<string, { id: string; version: bigint }>();
-    for (const r of rows) {
-      if (Number(r.alive) !== 1) continue;
-      const seen = newestByUrl.get(r.url);
-      if (!seen || BigInt(r.version) > seen.version)
-        newestByUrl.set(r.url, { id: r.id, version: BigInt(r.version) });
-    }
-    const alive = new Map([...newestByUrl].map(([url, { id }]) => [id, url]));
     for (const [id, s] of this.subscriptions)
       if (alive.get(id) !== s.url) {
         s.request.destroy();
@@ -151,19 +134,8 @@ export class TailFeed {
   private connect(id: string, url: string): Promise<void> {
     let settle: () => void = () => undefined;
     const settled = new Promise<void>((r) => (settle = r));
-    const target = new URL('/v1/tail', url);
-    const client = target.protocol === 'https:' ? https : http;
-    const token = this.auth.userTokens().values().next().value;
-    const request = client.get(target, {
-      headers: { Accept: 'text/event-stream', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-      ...(this.tlsConfig && target.protocol === 'https:'
-        ? {
-            ca: [...tls.rootCertificates, this.tlsConfig.ca ?? this.tlsConfig.cert],
-            ...(this.tlsConfig.clientCert && this.tlsConfig.clientKey
-              ? { cert: this.tlsConfig.clientCert, key: this.tlsConfig.clientKey }
-              : {}),
-          }
-        : {}),
+    const request = getFromCollector(new URL('/v1/tail', url), anyUserToken(this.auth), this.tlsConfig, {
+      Accept: 'text/event-stream',
     });
     const subscription: Subscription = { url, request, connected: false };
     this.subscriptions.set(id, subscription);

@@ -1,4 +1,5 @@
 import type { LevelRule } from '@distlog/proto';
+import type { CollectorStatus } from '@distlog/collector';
 /**
  * The JSON shapes of the query API, shared by the server, the command line and the web UI
  * (types only: no runtime code, no Node.js imports, so the browser build can use it too).
@@ -40,6 +41,13 @@ export interface ApiLevelInstance {
 }
 
 /** The search language's fields, in the order a reader takes them (autocompletion). */
+/** `GET /api/status`: the running collectors, each with its own status or why it did not answer. */
+export interface ApiStatus {
+  collectors: Array<{ id: string; url: string; status?: CollectorStatus; error?: string }>;
+  /** What an operator must act on, in words (empty when all is well). */
+  problems: string[];
+}
+
 export const COMPLETABLE_FIELDS = [
   'service:',
   'severity>=',
