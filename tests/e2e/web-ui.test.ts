@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Browser, Page, Response } from 'playwright-core';
@@ -406,6 +406,20 @@ describe('web UI', () => {
       () => document.querySelectorAll('[data-testid=metric-table] tbody tr').length === 1,
     );
     await page.screenshot({ path: path.join(SHOTS, 'metrics.png') });
+  });
+
+  it('shows the running collectors on the Status page, as `distlog status` does', async () => {
+    await page.goto(`${base}/status`);
+    const row = page.locator('[data-testid=status-collector]', { hasText: `:${collector.httpPort}` });
+    await row.waitFor();
+    expect(await row.getAttribute('data-ready')).toBe('true');
+    const { version } = JSON.parse(
+      readFileSync(path.resolve(__dirname, '../../collector/package.json'), 'utf8'),
+    );
+    await expect(row.textContent()).resolves.toContain(version);
+    await page.getByText('All collectors ready, nothing waiting.').waitFor();
+    expect(await page.locator('[data-testid=status-problem]').count()).toBe(0);
+    await page.screenshot({ path: path.join(SHOTS, 'status.png') });
   });
 
   it('works behind a reverse proxy at a path: a search, a trace by link and afresh, the live tail', async () => {

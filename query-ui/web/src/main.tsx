@@ -9,6 +9,7 @@ import { TracePage } from './TracePage';
 import { TailPage } from './TailPage';
 import { SqlPage } from './SqlPage';
 import { LevelsPage } from './LevelsPage';
+import { StatusPage } from './StatusPage';
 import { MetricsPage } from './MetricsPage';
 import { PatternsPage } from './PatternsPage';
 import './styles.css';
@@ -96,6 +97,7 @@ function App(): ReactNode {
           {link('/tail', 'Live tail', path === '/tail')}
           {link('/metrics', 'Metrics', path === '/metrics')}
           {link('/levels', 'Levels', path === '/levels')}
+          {link('/status', 'Status', path === '/status')}
           {me.role === 'admin' && link('/sql', 'SQL', path === '/sql')}
         </nav>
         {me.authRequired && (
@@ -119,6 +121,8 @@ function App(): ReactNode {
           <MetricsPage params={params} />
         ) : path === '/levels' ? (
           <LevelsPage />
+        ) : path === '/status' ? (
+          <StatusPage />
         ) : (
           <SearchPage params={params} />
         )}
