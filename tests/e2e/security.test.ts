@@ -331,6 +331,27 @@ describe('query API and web UI', () => {
     expect((await sql(ADMIN_TOKEN)).status).toBe(200);
   });
 
+  it("the status needs a reader: each collector is asked over TLS with the caller's token; not for a tenant-limited user", async () => {
+    expect((await request(collectorUrl('/v1/status'))).status).toBe(401);
+    expect((await request(collectorUrl('/v1/status'), { headers: bearer(GATEWAY_KEY) })).status).toBe(401);
+    const direct = await request(collectorUrl('/v1/status'), { headers: bearer(READER_TOKEN) });
+    expect(direct.status).toBe(200);
+    expect(direct.json()).toMatchObject({ ready: true });
+    // The collector's URL without its credentials, were there any.
+    expect(JSON.stringify(direct.json())).not.toContain(READER_TOKEN);
+
+    expect((await request(uiUrl('/api/status'))).status).toBe(401);
+    const asReader = await request(uiUrl('/api/status'), { headers: bearer(READER_TOKEN) });
+    expect(asReader.status).toBe(200);
+    expect(asReader.json()).toMatchObject({
+      problems: [],
+      collectors: [{ url: `https://127.0.0.1:${collector.httpPort}`, status: { ready: true } }],
+    });
+    const asShop = await request(uiUrl('/api/status'), { headers: bearer(SHOP_TOKEN) });
+    expect(asShop.status).toBe(403);
+    expect(asShop.json().error).toContain("the status counts every tenant's records");
+  });
+
   it("a user limited to a tenant (even an admin) reads only that tenant's records, everywhere, and has no SQL console", async () => {
     type Rec = { body: string; traceId: string; id: string; resource: Record<string, string> };
     const get = async (p: string, token: string) => {
@@ -463,9 +484,24 @@ describe('web UI login (Chromium)', () => {
         'Live tail',
         'Metrics',
         'Levels',
+        'Status',
       ]);
       await page.goto(uiUrl(`/?text=${tag}&since=1h`));
       await page.getByText(`${tag} own service`).first().waitFor();
+      await page.click('[data-testid=user] button');
+      await page.getByTestId('login').waitFor();
+      // An admin limited to a tenant: neither the SQL console nor the status (both show every tenant).
+      await page.fill('[data-testid=login] input', SHOP_TOKEN);
+      await page.click('[data-testid=login] button');
+      await page.getByTestId('user').waitFor();
+      expect(await page.getByTestId('user').innerText()).toContain('shop-admin (admin, tenants shop)');
+      expect(await page.locator('header nav a').allInnerTexts()).toEqual([
+        'Search',
+        'Patterns',
+        'Live tail',
+        'Metrics',
+        'Levels',
+      ]);
       await page.click('[data-testid=user] button');
       await page.getByTestId('login').waitFor();
     } finally {

@@ -61,10 +61,11 @@ export function registerAuth(
     if (throttled(req, reply)) return reply;
     try {
       req.caller = identify(req, auth, sessions, neededRole(req.method, path));
-      if (path === '/api/sql' && req.caller.user.tenants)
+      const everyTenant = EVERY_TENANT[path];
+      if (everyTenant && req.caller.user.tenants)
         throw new AuthError(
           403,
-          `user ${JSON.stringify(req.caller.user.name)} may read only tenants ${req.caller.user.tenants.join(', ')}; the SQL console reads every tenant`,
+          `user ${JSON.stringify(req.caller.user.name)} may read only tenants ${req.caller.user.tenants.join(', ')}; ${everyTenant}`,
         );
     } catch (err) {
       if (!(err instanceof AuthError)) throw err;
@@ -102,7 +103,7 @@ export function registerAuth(
         return reply.code(401).send({ error: 'the token is not valid' });
       }
       reply.header('Set-Cookie', cookie(sessions.issue(user.name, token), SESSION_MS / 1000, secureCookie));
-      return { name: user.name, role: user.role, authRequired: !open };
+      return me(user, open);
     },
   );
 
@@ -113,15 +114,26 @@ export function registerAuth(
     return { ok: true };
   });
 
-  app.get('/api/me', async (req) => ({
-    name: req.caller!.user.name,
-    role: req.caller!.user.role,
+  app.get('/api/me', async (req) => me(req.caller!.user, open));
+}
+
+/** Who is logged in, as `/api/me` and `/api/login` answer (the web UI shows what the user may use by it). */
+function me(user: UserIdentity, open: boolean) {
+  return {
+    name: user.name,
+    role: user.role,
     authRequired: !open,
-    ...(req.caller!.user.tenants ? { tenants: req.caller!.user.tenants } : {}),
-  }));
+    ...(user.tenants ? { tenants: user.tenants } : {}),
+  };
 }
 
 /** Reading needs a reader; the SQL console and changing levels need an admin. */
+/** Routes that show every tenant's data, closed to users limited to some tenants (and why). */
+const EVERY_TENANT: Record<string, string> = {
+  '/api/sql': 'the SQL console reads every tenant',
+  '/api/status': "the status counts every tenant's records",
+};
+
 function neededRole(method: string, path: string): Role {
   if (path === '/api/sql') return 'admin';
   if (path === '/api/levels' && method !== 'GET') return 'admin';

@@ -97,8 +97,8 @@ function App(): ReactNode {
           {link('/tail', 'Live tail', path === '/tail')}
           {link('/metrics', 'Metrics', path === '/metrics')}
           {link('/levels', 'Levels', path === '/levels')}
-          {link('/status', 'Status', path === '/status')}
-          {me.role === 'admin' && link('/sql', 'SQL', path === '/sql')}
+          {!me.tenants && link('/status', 'Status', path === '/status')}
+          {me.role === 'admin' && !me.tenants && link('/sql', 'SQL', path === '/sql')}
         </nav>
         {me.authRequired && (
           <span className="user" data-testid="user">
