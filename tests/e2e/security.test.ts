@@ -474,36 +474,32 @@ describe('web UI login (Chromium)', () => {
       await page.fill('[data-testid=login] input', 'not-a-valid-token-at-all');
       await page.click('[data-testid=login] button');
       await page.getByText('the token is not valid').waitFor();
-      await page.fill('[data-testid=login] input', READER_TOKEN);
-      await page.click('[data-testid=login] button');
-      await page.getByTestId('user').waitFor();
-      expect(await page.getByTestId('user').innerText()).toContain('support (reader)');
-      expect(await page.locator('header nav a').allInnerTexts()).toEqual([
-        'Search',
-        'Patterns',
-        'Live tail',
-        'Metrics',
-        'Levels',
-        'Status',
-      ]);
+      /** Logs in with `token`: who the page says is logged in, and the pages it offers. */
+      const logIn = async (token: string) => {
+        await page.fill('[data-testid=login] input', token);
+        await page.click('[data-testid=login] button');
+        await page.getByTestId('user').waitFor();
+        return {
+          user: await page.getByTestId('user').innerText(),
+          nav: await page.locator('header nav a').allInnerTexts(),
+        };
+      };
+      const logOut = async () => {
+        await page.click('[data-testid=user] button');
+        await page.getByTestId('login').waitFor();
+      };
+      const pages = ['Search', 'Patterns', 'Live tail', 'Metrics', 'Levels'];
+      const reader = await logIn(READER_TOKEN);
+      expect(reader.user).toContain('support (reader)');
+      expect(reader.nav).toEqual([...pages, 'Status']);
       await page.goto(uiUrl(`/?text=${tag}&since=1h`));
       await page.getByText(`${tag} own service`).first().waitFor();
-      await page.click('[data-testid=user] button');
-      await page.getByTestId('login').waitFor();
+      await logOut();
       // An admin limited to a tenant: neither the SQL console nor the status (both show every tenant).
-      await page.fill('[data-testid=login] input', SHOP_TOKEN);
-      await page.click('[data-testid=login] button');
-      await page.getByTestId('user').waitFor();
-      expect(await page.getByTestId('user').innerText()).toContain('shop-admin (admin, tenants shop)');
-      expect(await page.locator('header nav a').allInnerTexts()).toEqual([
-        'Search',
-        'Patterns',
-        'Live tail',
-        'Metrics',
-        'Levels',
-      ]);
-      await page.click('[data-testid=user] button');
-      await page.getByTestId('login').waitFor();
+      const shop = await logIn(SHOP_TOKEN);
+      expect(shop.user).toContain('shop-admin (admin, tenants shop)');
+      expect(shop.nav).toEqual(pages);
+      await logOut();
     } finally {
       await browser.close();
     }
