@@ -143,6 +143,7 @@ export class Spool implements Component {
     const file = path.join(this.setAsideDir, path.basename(entry.file));
     await fs.writeFile(`${file}.error`, `${new Date().toISOString()} ${reason}\n`);
     await fs.rename(entry.file, file);
+    await syncDir(this.setAsideDir);
     await syncDir(this.dir);
     const i = this.entries.indexOf(entry);
     if (i >= 0) this.entries.splice(i, 1);
