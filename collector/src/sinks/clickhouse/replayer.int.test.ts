@@ -99,6 +99,23 @@ describe('spool replay of a batch ClickHouse refuses', () => {
     await spool.shutdown();
   });
 
+  it('says a run of refused batches once, not once per batch', async () => {
+    const { spool } = await newSpool('distlog-spool-run-');
+    for (const body of ['run-1', 'run-2', 'run-3']) {
+      const damaged = encoded(body, 10);
+      await spool.append('logs', damaged.bytes.subarray(0, damaged.bytes.length - 5), damaged.info);
+    }
+    const metrics = new CollectorMetrics();
+    const lines = await replayUntilEmpty(spool, metrics);
+    expect(metrics.setAside.get({ table: 'logs' })).toBe(3);
+    expect(spool.setAside.batches).toBe(3);
+    expect(lines.filter((l) => l.includes('set aside so the batches behind it go on'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('spool replay failed'))).toHaveLength(
+      REFUSALS_BEFORE_SET_ASIDE - 1,
+    );
+    await spool.shutdown();
+  });
+
   it('stores a refused batch once the table is fixed and the batch is tried again', async () => {
     const { dir, spool } = await newSpool('distlog-spool-fixed-');
     const table = `${db.direct.database}.logs`;

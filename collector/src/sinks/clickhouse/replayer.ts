@@ -37,6 +37,18 @@ export class SpoolReplayer implements Component {
   private repairedAt = -Infinity;
   /** The oldest batch's refusals in a row (refusedData), and which batch that is. */
   private refusals = { file: '', count: 0 };
+  /**
+   * Per table, when a set-aside was last said and how many were set aside since without a
+   * word: a table changed so that every batch is refused sets each one aside, said once a
+   * minute rather than once per batch.
+   */
+  private readonly setAsideSaid = new Map<string, { at: number; more: number }>();
+
+  /** Whether refusals of `table`'s batches are being said already (within the last minute). */
+  private quiet(table: string): boolean {
+    const said = this.setAsideSaid.get(table);
+    return said !== undefined && performance.now() - said.at < 60_000;
+  }
 
   constructor(
     private readonly ch: ClickHouse,
@@ -101,7 +113,8 @@ export class SpoolReplayer implements Component {
           continue;
         }
         const retryInMs = this.backoff.next();
-        log('warn', 'spool replay failed; will retry', { table: entry.table, error: String(err), retryInMs });
+        if (!(refusedData(err) !== undefined && this.quiet(entry.table)))
+          log('warn', 'spool replay failed; will retry', { table: entry.table, error: String(err), retryInMs });
         this.schedule(retryInMs);
         return;
       }
@@ -129,11 +142,23 @@ export class SpoolReplayer implements Component {
       return false;
     }
     this.metrics.setAside.inc({ table: entry.table });
+    // Progress: the next batch starts with short delays again.
+    this.backoff.reset();
+    const said = this.setAsideSaid.get(entry.table);
+    if (said && this.quiet(entry.table)) {
+      said.more++;
+      return true;
+    }
+    this.setAsideSaid.set(entry.table, { at: performance.now(), more: 0 });
     log(
       'error',
       `ClickHouse refuses a spooled batch of ${entry.table} (${refused}); set aside so the batches ` +
         'behind it go on. Fix the table, then restart the collector or reload its configuration ' +
-        '(SIGHUP) to try it again',
+        '(SIGHUP) to try it again' +
+        (said?.more
+          ? `. ${said.more} more batches of ${entry.table} were set aside in the minute before this one, ` +
+            'said here only: when every batch is refused, the table itself was changed (`distlog schema status`)'
+          : ''),
       { file, rows: entry.batch?.rows, error: String(err) },
     );
     return true;
