@@ -114,7 +114,11 @@ export class SpoolReplayer implements Component {
         }
         const retryInMs = this.backoff.next();
         if (!(refusedData(err) !== undefined && this.quiet(entry.table)))
-          log('warn', 'spool replay failed; will retry', { table: entry.table, error: String(err), retryInMs });
+          log('warn', 'spool replay failed; will retry', {
+            table: entry.table,
+            error: String(err),
+            retryInMs,
+          });
         this.schedule(retryInMs);
         return;
       }
