@@ -1,3 +1,4 @@
+import { LOG_COLUMNS } from '../sinks/clickhouse/row-binary';
 import type { TierConfig } from '../config/tiers';
 import type { ClickHouse } from './clickhouse';
 import { stringLiteral } from './sql';
@@ -109,12 +110,21 @@ export interface TierStatus {
   newestPartition: string | null;
   /** False: the table is gone (dropped by hand); `distlog schema apply` makes it again. */
   exists: boolean;
+  /**
+   * Columns the collector writes that the table lacks (dropped or renamed by hand): every
+   * insert into it is refused, and its batches are set aside (replayer.ts) until they are back.
+   */
+  missingColumns: string[];
 }
 
 export async function tierStatus(ch: ClickHouse, tiers: readonly TierConfig[]): Promise<TierStatus[]> {
   const out: TierStatus[] = [];
   const present = await ch.tableNames();
+  const columns = await ch.query<{ table: string; name: string }>(
+    `SELECT table, name FROM system.columns WHERE database = ${stringLiteral(ch.database)}`,
+  );
   for (const tier of tiers) {
+    const has = new Set(columns.filter((c) => c.table === tier.table).map((c) => c.name));
     const [parts] = await ch.query<{
       rows: string;
       bytes: string;
@@ -139,6 +149,7 @@ export async function tierStatus(ch: ClickHouse, tiers: readonly TierConfig[]): 
       oldestPartition: partitions > 0 ? parts.oldest.replace(/^'|'$/g, '') : null,
       newestPartition: partitions > 0 ? parts.newest.replace(/^'|'$/g, '') : null,
       exists: present.has(ch.storageTable(tier.table)),
+      missingColumns: present.has(tier.table) ? LOG_COLUMNS.filter((c) => !has.has(c)) : [],
     });
   }
   return out;

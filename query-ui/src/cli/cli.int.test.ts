@@ -135,6 +135,21 @@ describe('distlog command line', () => {
     expect(third.stderr).toContain('applied 0001_tier_table to debug');
     expect(third.stderr).not.toContain('to logs');
     expect((await run(['schema', 'status'], env)).code).toBe(0);
+    // A column the collector writes, dropped by hand: named, with what to do (exit 1).
+    const [{ type }] = await ch.query<{ type: string }>(
+      `SELECT type FROM system.columns WHERE database = '${ch.database}_schema' AND table = 'logs' AND name = 'ScopeVersion'`,
+    );
+    await ch.command(`ALTER TABLE ${ch.database}_schema.logs DROP COLUMN ScopeVersion`);
+    const changed = await run(['schema', 'status'], env);
+    expect(changed.code).toBe(1);
+    expect(changed.stdout).toMatch(/^logs +\S+\.logs +30 d +\d+ CHANGED /m);
+    expect(changed.stderr).toContain(
+      `${ch.database}_schema.logs lacks columns the collector writes: ScopeVersion (dropped or renamed by hand?)`,
+    );
+    await ch.command(
+      `ALTER TABLE ${ch.database}_schema.logs ADD COLUMN ScopeVersion ${type} AFTER ScopeName`,
+    );
+    expect((await run(['schema', 'status'], env)).code).toBe(0);
     await ch.command(`DROP DATABASE ${ch.database}_schema`);
   });
 

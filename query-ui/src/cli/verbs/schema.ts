@@ -57,7 +57,7 @@ export const schema: Command = {
           s.tier,
           `${ch.database}.${s.table}`,
           `${s.retentionDays} d`,
-          s.exists ? String(s.rows) : 'MISSING',
+          !s.exists ? 'MISSING' : s.missingColumns.length > 0 ? `${s.rows} CHANGED` : String(s.rows),
           formatBytes(s.bytesOnDisk),
           s.oldestPartition ?? '-',
           s.newestPartition ?? '-',
@@ -77,12 +77,19 @@ export const schema: Command = {
           ].join('\n') + '\n',
         );
         const missing = status.filter((s) => !s.exists);
-        if (missing.length === 0) return 0;
-        say(
-          `${missing.map((s) => `${ch.database}.${s.table}`).join(', ')} missing (dropped?): ` +
-            '`distlog schema apply` makes it again, with its indexes and views (a running collector does when it next stores into it)',
-        );
-        return 1;
+        const changed = status.filter((s) => s.missingColumns.length > 0);
+        for (const s of changed)
+          say(
+            `${ch.database}.${s.table} lacks columns the collector writes: ${s.missingColumns.join(', ')} ` +
+              '(dropped or renamed by hand?): every insert into it is refused and set aside. Add them back ' +
+              `(\`SHOW CREATE TABLE\` of another tier has their types), then reload the collectors (SIGHUP) to store what was set aside`,
+          );
+        if (missing.length > 0)
+          say(
+            `${missing.map((s) => `${ch.database}.${s.table}`).join(', ')} missing (dropped?): ` +
+              '`distlog schema apply` makes it again, with its indexes and views (a running collector does when it next stores into it)',
+          );
+        return missing.length + changed.length > 0 ? 1 : 0;
       });
     }
     throw new UsageError(`unknown schema command ${JSON.stringify(sub ?? '')}\nusage: ${this.usage}`);
