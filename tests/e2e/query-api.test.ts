@@ -9,7 +9,7 @@ import { buildApp } from '@distlog/query-ui';
 import type { CollectorProcess } from '../support/collector-process';
 import { DISTLOG_BIN, collectorWithDatabase, fastMetricsConfig } from '../support/collector-process';
 import { runShop } from '../support/shop';
-import { otlpJson, postJson } from '../support/otlp-json';
+import { otlpJson, postCallWithClockBehind, postJson } from '../support/otlp-json';
 import { listenQueryApi } from '../support/query-api';
 import { PrefixProxy } from '../support/prefix-proxy';
 
@@ -384,6 +384,25 @@ describe('console verbs through the API', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as Rec);
     expect({ text: json.severityText, number: json.severityNumber }).toEqual({ text: '', number: 13 });
+  });
+
+  it("`tree` says when a service's clock is evidently behind its caller's", async () => {
+    // Called by the gateway, stamped 300 ms before the gateway's scope began: that host runs behind.
+    const traceId = await postCallWithClockBehind(
+      collector.httpPort,
+      { service: 'skew-gateway', scope: 'GET /cart' },
+      { service: 'skew-cart', scope: 'load cart' },
+      300,
+    );
+    await eventually(async () => (await distlog(['tree', traceId])).stdout.includes('load cart'), 20_000);
+    const t = await distlog(['tree', traceId]);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toContain(
+      `note: skew-cart's clock is at least 300 ms behind skew-gateway's: "load cart" [skew-cart] starts before ` +
+        '"GET /cart" [skew-gateway], which called it',
+    );
+    const json = JSON.parse((await distlog(['tree', traceId, '--json'])).stdout);
+    expect(json.clockNotes).toHaveLength(1);
   });
 
   it("`tree` groups another SDK's records by their spans (no scope records)", async () => {

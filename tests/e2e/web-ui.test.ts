@@ -4,11 +4,11 @@ import { randomUUID } from 'node:crypto';
 import type { Browser, Page, Response } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import type { ClickHouse } from '@distlog/collector/storage';
-import { dropTestDatabase } from '@distlog/collector/testing';
+import { dropTestDatabase, eventually } from '@distlog/collector/testing';
 import { buildApp } from '@distlog/query-ui';
 import type { CollectorProcess } from '../support/collector-process';
 import { collectorWithShopData } from '../support/shop';
-import { otlpJson, postJson } from '../support/otlp-json';
+import { otlpJson, postCallWithClockBehind, postJson } from '../support/otlp-json';
 import { launchChromium } from '../support/browser';
 import { PrefixProxy } from '../support/prefix-proxy';
 
@@ -291,6 +291,24 @@ describe('web UI', () => {
       .evaluateAll((els) => [...new Set(els.map((e) => e.getAttribute('data-service')))]);
     expect(services).toEqual(['gateway', 'orders', 'payments']);
     await page.screenshot({ path: path.join(SHOTS, 'trace.png'), fullPage: true });
+  });
+
+  it("notes on the trace page when a service's clock is evidently behind its caller's", async () => {
+    const traceId = await postCallWithClockBehind(
+      collector.httpPort,
+      { service: 'ui-gateway', scope: 'GET /' },
+      { service: 'ui-late', scope: 'work' },
+      500,
+    );
+    await eventually(async () => {
+      const trace = await (await fetch(`${base}/api/trace/${traceId}`)).json();
+      return trace.records?.length === 2;
+    }, 20_000);
+    await page.goto(`${base}/trace/${traceId}`);
+    await page.getByTestId('clock-note').waitFor({ timeout: 20_000 });
+    await expect(page.getByTestId('clock-note').textContent()).resolves.toContain(
+      "ui-late's clock is at least 500 ms behind ui-gateway's",
+    );
   });
 
   it('live tail shows a record sent after the page opened, filtered, and pauses', async () => {

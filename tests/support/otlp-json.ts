@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 /** Builders for OTLP/JSON requests, as any HTTP client would send them. */
 export interface JsonRecord {
   body: string;
@@ -75,4 +76,37 @@ export async function sendUntilAcknowledged(
     options.onRetry?.(status);
     await new Promise((r) => setTimeout(r, options.pauseMs));
   }
+}
+
+/**
+ * One call across two services whose clocks disagree, as their scope start records say it:
+ * `caller`'s scope, and `called`'s scope inside it stamped `behindMs` before it (that host's
+ * clock runs behind). Sent the way any OTLP/HTTP sender would; returns the trace id.
+ */
+export async function postCallWithClockBehind(
+  httpPort: number,
+  caller: { service: string; scope: string },
+  called: { service: string; scope: string },
+  behindMs: number,
+): Promise<string> {
+  const hex = () => randomUUID().replace(/-/g, '');
+  const traceId = hex();
+  const [outer, inner] = [hex().slice(0, 16), hex().slice(0, 16)];
+  const t0 = Date.now() - 60_000;
+  const at = (ms: number) => (BigInt(t0 + ms) * 1_000_000n).toString();
+  const start = 'distlog.scope.start';
+  const scopeStart = (spanId: string, ms: number, name: string, parent?: string): JsonRecord => ({
+    body: `${name} started`,
+    eventName: start,
+    traceId,
+    spanId,
+    timeUnixNano: at(ms),
+    attributes: { 'scope.name': name, ...(parent ? { 'scope.parent_span_id': parent } : {}) },
+  });
+  await postJson(httpPort, otlpJson(caller.service, [scopeStart(outer, 1000, caller.scope)]));
+  await postJson(
+    httpPort,
+    otlpJson(called.service, [scopeStart(inner, 1000 - behindMs, called.scope, outer)]),
+  );
+  return traceId;
 }

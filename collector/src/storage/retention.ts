@@ -1,4 +1,4 @@
-import { LOG_COLUMNS } from '../sinks/clickhouse/row-binary';
+import { LOG_COLUMNS } from './log-columns';
 import type { TierConfig } from '../config/tiers';
 import type { ClickHouse } from './clickhouse';
 import { stringLiteral } from './sql';

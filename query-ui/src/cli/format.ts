@@ -53,6 +53,7 @@ export function renderWithRecords(result: TraceResult): string {
     lines.push(paint(90, 'outside any span:'));
     for (const r of result.tree.orphans) lines.push(`  ${r.service}: ${r.body}`);
   }
+  for (const note of result.tree.clockNotes ?? []) lines.push(paint(33, `note: ${note}`));
   return lines.join('\n');
 }
 

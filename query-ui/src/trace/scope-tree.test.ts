@@ -123,4 +123,61 @@ describe('buildScopeTree', () => {
     const [root] = buildScopeTree([end]).roots;
     expect(BigInt(end.timeUnixNano) - BigInt(root.startUnixNano!)).toBe(2_000_000n);
   });
+
+  it("says when a called service's clock is evidently behind its caller's (a scope starting before the one that called it)", () => {
+    const at = (ms: number) =>
+      (1_700_000_000_000_000_000n + BigInt(Math.round(ms * 1000)) * 1_000n).toString();
+    const scope = (
+      spanId: string,
+      eventName: string,
+      ms: number,
+      service: string,
+      attributes: Record<string, string>,
+    ): TraceRecord => ({
+      timeUnixNano: at(ms),
+      service,
+      scope: 'distlog.scope',
+      eventName,
+      body: '',
+      spanId,
+      severityNumber: 9,
+      attributes,
+    });
+    const records = [
+      scope('a', 'distlog.scope.start', 1000, 'gateway', { 'scope.name': 'GET /checkout' }),
+      // orders' host runs 250 ms behind: its scope, called at ~1005 ms, is stamped 755 ms.
+      scope('b', 'distlog.scope.start', 755, 'orders', {
+        'scope.name': 'POST /orders',
+        'scope.parent_span_id': 'a',
+      }),
+      scope('c', 'distlog.scope.start', 760, 'orders', {
+        'scope.name': 'validate',
+        'scope.parent_span_id': 'b',
+      }),
+      // payments is on time (called by orders: 1010 ms on its clock, 760 on orders').
+      scope('d', 'distlog.scope.start', 1010, 'payments', {
+        'scope.name': 'charge',
+        'scope.parent_span_id': 'b',
+      }),
+      scope('a', 'distlog.scope.end', 1100, 'gateway', { 'scope.status': 'ok', 'scope.duration_ms': '100' }),
+    ];
+    const tree = buildScopeTree(records);
+    expect(tree.clockNotes).toEqual([
+      `orders's clock is at least 245 ms behind gateway's: "POST /orders" [orders] starts before "GET /checkout" [gateway], ` +
+        'which called it (times are shown as each host recorded them)',
+    ]);
+    // Within a millisecond, or a called scope starting after its caller: nothing said.
+    expect(buildScopeTree(records.filter((r) => r.spanId !== 'b' && r.spanId !== 'c')).clockNotes).toEqual(
+      [],
+    );
+    expect(
+      buildScopeTree([
+        scope('a', 'distlog.scope.start', 1000, 'gateway', { 'scope.name': 'GET /' }),
+        scope('b', 'distlog.scope.start', 999.5, 'orders', {
+          'scope.name': 'POST /',
+          'scope.parent_span_id': 'a',
+        }),
+      ]).clockNotes,
+    ).toEqual([]);
+  });
 });

@@ -43,6 +43,12 @@ export interface ScopeTree {
   roots: ScopeNode[];
   /** Records without a span id. */
   orphans: TraceRecord[];
+  /**
+   * Where a service's clock evidently differs from its caller's, in words: a scope that starts
+   * before the scope that called it (in another service) shows that its host's clock is behind
+   * by at least the difference. Times are shown as each host recorded them.
+   */
+  clockNotes: string[];
 }
 
 export function buildScopeTree(records: readonly TraceRecord[]): ScopeTree {
@@ -101,7 +107,37 @@ export function buildScopeTree(records: readonly TraceRecord[]): ScopeTree {
     compareNanos(a.startUnixNano ?? '0', b.startUnixNano ?? '0');
   for (const n of nodes.values()) n.children.sort(byStart);
   roots.sort(byStart);
-  return { roots, orphans };
+  return { roots, orphans, clockNotes: clockNotes(nodes.values()) };
+}
+
+/** A called scope may start this much before its caller before its clock is said to be behind. */
+const CLOCK_TOLERANCE_NS = 1_000_000n;
+
+/** For each pair of services, the largest lead of a called scope over its caller (see ScopeTree.clockNotes). */
+function clockNotes(nodes: Iterable<ScopeNode>): string[] {
+  const byPair = new Map<string, { lead: bigint; called: ScopeNode; caller: ScopeNode }>();
+  const all = [...nodes];
+  const bySpan = new Map(all.map((n) => [n.spanId, n]));
+  for (const n of all) {
+    const caller = n.parentSpanId ? bySpan.get(n.parentSpanId) : undefined;
+    if (!caller || caller.service === n.service || !caller.startUnixNano || !n.startUnixNano) continue;
+    const lead = BigInt(caller.startUnixNano) - BigInt(n.startUnixNano);
+    if (lead <= CLOCK_TOLERANCE_NS) continue;
+    const key = `${n.service}\u0000${caller.service}`;
+    const seen = byPair.get(key);
+    if (!seen || lead > seen.lead) byPair.set(key, { lead, called: n, caller });
+  }
+  return [...byPair.values()].map(
+    ({ lead, called, caller }) =>
+      `${called.service}'s clock is at least ${formatMs(lead)} behind ${caller.service}'s: ` +
+      `"${called.name}" [${called.service}] starts before "${caller.name}" [${caller.service}], which called it ` +
+      '(times are shown as each host recorded them)',
+  );
+}
+
+function formatMs(ns: bigint): string {
+  const ms = Number(ns) / 1e6;
+  return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms >= 10 ? Math.round(ms) : ms.toFixed(1)} ms`;
 }
 
 /** An indented text picture of the tree, one scope per line (what `distlog tree` prints). */

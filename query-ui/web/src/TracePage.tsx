@@ -42,6 +42,11 @@ export function TracePage(props: { traceId: string }): ReactNode {
           all records of this trace in search
         </button>
       </p>
+      {trace.tree.clockNotes?.map((note) => (
+        <p className="sev-warn" key={note} data-testid="clock-note">
+          {note}
+        </p>
+      ))}
       <div className="tree" data-testid="scope-tree">
         {trace.tree.roots.map((n) => (
           <Scope key={n.spanId} node={n} depth={0} t0={t0} span={span} traceId={trace.traceId} />

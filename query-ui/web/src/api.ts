@@ -28,7 +28,7 @@ export interface ScopeNode {
 export interface TraceResult {
   traceId: string;
   records: ApiRecord[];
-  tree: { roots: ScopeNode[]; orphans: ScopeNode['records'] };
+  tree: { roots: ScopeNode[]; orphans: ScopeNode['records']; clockNotes?: string[] };
   services: string[];
   tiers: string[];
 }

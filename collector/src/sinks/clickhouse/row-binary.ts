@@ -2,6 +2,7 @@ import type { Attributes, LogRow } from '../../model/log-row';
 import { NANOS_PER_SECOND, timeSecondsOf } from '../../model/log-row';
 import { WireWriter } from '@distlog/proto';
 import { patternIdOf } from '../../model/pattern';
+import { LOG_COLUMNS } from '../../storage/log-columns';
 
 /**
  * Encodes LogRows in ClickHouse's RowBinary format, in the column order of
@@ -9,32 +10,7 @@ import { patternIdOf } from '../../model/pattern';
  * servers (about 1.5x pre-serialised TabSeparated, 1.8x JSONEachRow), and encoding
  * here avoids any per-row intermediate object.
  */
-export const LOG_COLUMNS = [
-  'Timestamp',
-  'TimeUnixNano',
-  'ObservedTimeUnixNano',
-  'SeverityNumber',
-  'SeverityText',
-  'ServiceName',
-  'ScopeName',
-  'ScopeVersion',
-  'EventName',
-  'Body',
-  'TraceId',
-  'SpanId',
-  'TraceFlags',
-  'ResourceSchemaUrl',
-  'ResourceAttributes.key',
-  'ResourceAttributes.value',
-  'ScopeAttributes.key',
-  'ScopeAttributes.value',
-  'LogAttributes.key',
-  'LogAttributes.value',
-  'DroppedAttributesCount',
-  'BatchId',
-  'RequestId',
-  'PatternId',
-] as const;
+export { LOG_COLUMNS };
 
 /** The columns of spool files written before rows carried pattern ids (`.rowbinary`, replayed as they are). */
 export const LOG_COLUMNS_WITHOUT_PATTERN_ID = LOG_COLUMNS.filter((c) => c !== 'PatternId');
