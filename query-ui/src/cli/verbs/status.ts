@@ -1,6 +1,7 @@
 import type { ApiStatus } from '../../shared/api-types';
 import type { Command } from '../command';
 import { parseFlags, apiBase, getJson } from '../api-client';
+import { textTable } from '../format';
 
 export const status: Command = {
   summary:
@@ -49,13 +50,7 @@ function render(result: ApiStatus): string {
       : [id, url, '?', '?', `no answer: ${error}`, '', '', '', '', '', ''],
   );
   if (rows.length === 0) return 'no running collector\n';
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
-      .join('  ')
-      .trimEnd() + '\n';
-  return [header, ...rows].map(line).join('');
+  return textTable(header, rows) + '\n';
 }
 
 /** 3725 → `1h 02m`; 90 → `1m 30s`. */
