@@ -11,6 +11,7 @@ import { DISTLOG_BIN, collectorWithDatabase, fastMetricsConfig } from '../suppor
 import { runShop } from '../support/shop';
 import { otlpJson, postCallWithClockBehind, postJson } from '../support/otlp-json';
 import { listenQueryApi } from '../support/query-api';
+import { listGhostCollector } from '../support/registry';
 import { PrefixProxy } from '../support/prefix-proxy';
 
 let ch: ClickHouse;
@@ -609,12 +610,7 @@ describe('console verbs through the API', () => {
 
     // A collector listed as running that does not answer (killed without saying so): named, exit 1.
     const ghost = `ghost-${tag}`;
-    const register = (alive: 0 | 1) =>
-      ch.command(
-        `INSERT INTO ${ch.database}.collectors (Collector, TailUrl, Alive, SeenAt, Version) ` +
-          `VALUES ('${ghost}', 'http://127.0.0.1:1', ${alive}, now(), ${Date.now()})`,
-      );
-    await register(1);
+    const forget = await listGhostCollector(ch, ghost);
     try {
       const down = await distlog(['status']);
       expect(down.code).toBe(1);
@@ -623,7 +619,7 @@ describe('console verbs through the API', () => {
         `distlog status: collector ${ghost} at http://127.0.0.1:1 does not answer: `,
       );
     } finally {
-      await register(0); // said stopped: no longer listed (nor tailed)
+      await forget(); // said stopped: no longer listed (nor tailed)
     }
   });
 

@@ -10,6 +10,7 @@ import type { CollectorProcess } from '../support/collector-process';
 import { collectorWithShopData } from '../support/shop';
 import { otlpJson, postCallWithClockBehind, postJson } from '../support/otlp-json';
 import { launchChromium } from '../support/browser';
+import { listGhostCollector } from '../support/registry';
 import { PrefixProxy } from '../support/prefix-proxy';
 
 /**
@@ -438,6 +439,23 @@ describe('web UI', () => {
     await page.getByText('All collectors ready, nothing waiting.').waitFor();
     expect(await page.locator('[data-testid=status-problem]').count()).toBe(0);
     await page.screenshot({ path: path.join(SHOTS, 'status.png') });
+
+    // A collector listed as running that does not answer: named above the table.
+    const ghost = `ghost-${randomUUID().slice(0, 8)}`;
+    const forget = await listGhostCollector(ch, ghost);
+    try {
+      await page.reload();
+      const problem = page.locator('[data-testid=status-problem]', { hasText: ghost });
+      await problem.waitFor();
+      await expect(problem.textContent()).resolves.toContain(
+        `collector ${ghost} at http://127.0.0.1:1 does not answer`,
+      );
+      expect(
+        await page.locator('[data-testid=status-collector]', { hasText: ghost }).getAttribute('data-ready'),
+      ).toBe('unknown');
+    } finally {
+      await forget();
+    }
   });
 
   it('works behind a reverse proxy at a path: a search, a trace by link and afresh, the live tail', async () => {
