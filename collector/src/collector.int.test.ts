@@ -4,6 +4,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import type { RunningCollector } from './collector';
+import type { CollectorStatus } from './control/status';
 import { startCollector } from './collector';
 import type { ClickHouse } from './storage/clickhouse';
 import {
@@ -546,8 +547,17 @@ describe('a column changed by hand while the collector runs', () => {
       expect(await metric('distlog_spool_batches')).toBe(0);
       expect(await metric('distlog_batches_set_aside_total')).toBe(1);
       // As `distlog status` shows it (the collector's /v1/status).
-      const status = await (await fetch(`http://127.0.0.1:${running.httpPort}/v1/status`)).json();
+      const status = (await (
+        await fetch(`http://127.0.0.1:${running.httpPort}/v1/status`)
+      ).json()) as CollectorStatus;
       expect(status).toMatchObject({ ready: true, spool: { batches: 0, setAsideBatches: 1 } });
+      // The cause, too: the table lacks a column the collector writes.
+      expect(status.tables).toContainEqual({
+        tier: 'logs',
+        table: 'logs',
+        exists: true,
+        missingColumns: ['ScopeVersion'],
+      });
       expect(await count('while altered')).toBe(0);
 
       // Fixed by hand; a reload (what SIGHUP does) tries the set-aside batch again.

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ClickHouse } from './storage/clickhouse';
 import { applySchema, timeColumnTypes } from './storage/schema';
-import { enforceRetention } from './storage/retention';
+import { enforceRetention, tierTables } from './storage/retention';
 import type { CollectorConfig } from './config/collector-config';
 import { DEFAULT_CONFIG_FILE, loadConfigFile } from './config/collector-config';
 import { DEFAULTS } from './config/defaults';
@@ -234,37 +234,48 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   httpReceiver.addRoute((req, res) => {
     if ((req.url ?? '').split('?', 1)[0] !== '/v1/status' || req.method !== 'GET') return false;
     if (!readerAllowed(req, res)) return true;
-    const status: CollectorStatus = {
-      collector: levels.collectorId,
-      version: COLLECTOR_VERSION,
-      node: process.version,
-      startedAt: startedAt.toISOString(),
-      uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
-      ready: ready && !spool?.full,
-      clickhouse: { url: withoutCredentials(ch.url), database: ch.database, server: ch.features.version },
-      tiers: config.tiers.map((t) => t.name),
-      spool: spool
-        ? {
-            batches: spool.count,
-            bytes: spool.bytes,
-            full: spool.full,
-            setAsideBatches: spool.setAside.batches,
-            setAsideBytes: spool.setAside.bytes,
-          }
-        : null,
-      records: {
-        received: metrics.received.total(),
-        accepted: metrics.accepted.total(),
-        refused: metrics.refused.total(),
-        dropped: metrics.dropped.total(),
-        stored: metrics.stored.total(),
-      },
-      processes: senders.list().length,
-    };
-    res.setHeader('Content-Type', 'application/json');
-    res.end(JSON.stringify(status));
+    void tablesNow().then(({ tables, tablesError }) => {
+      const status: CollectorStatus = {
+        collector: levels.collectorId,
+        version: COLLECTOR_VERSION,
+        node: process.version,
+        startedAt: startedAt.toISOString(),
+        uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
+        ready: ready && !spool?.full,
+        clickhouse: { url: withoutCredentials(ch.url), database: ch.database, server: ch.features.version },
+        tiers: config.tiers.map((t) => t.name),
+        spool: spool
+          ? {
+              batches: spool.count,
+              bytes: spool.bytes,
+              full: spool.full,
+              setAsideBatches: spool.setAside.batches,
+              setAsideBytes: spool.setAside.bytes,
+            }
+          : null,
+        records: {
+          received: metrics.received.total(),
+          accepted: metrics.accepted.total(),
+          refused: metrics.refused.total(),
+          dropped: metrics.dropped.total(),
+          stored: metrics.stored.total(),
+        },
+        processes: senders.list().length,
+        tables,
+        ...(tablesError ? { tablesError } : {}),
+      };
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify(status));
+    });
     return true;
   });
+  const tablesNow = async (): Promise<Pick<CollectorStatus, 'tables' | 'tablesError'>> => {
+    try {
+      return { tables: await tierTables(ch, config.tiers) };
+    } catch (err) {
+      return { tables: null, tablesError: String((err as Error).message).split('\n')[0] };
+    }
+  };
   let ready = true;
   httpReceiver.addRoute((req, res) => {
     const path = (req.url ?? '').split('?', 1)[0];

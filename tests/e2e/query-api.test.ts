@@ -608,6 +608,22 @@ describe('console verbs through the API', () => {
     });
     expect(status.collectors[0].status.records.stored).toBeGreaterThan(0);
 
+    // A column dropped by hand from a tier table: named as the problem it is (exit 1), until it is back.
+    const [{ type }] = await ch.query<{ type: string }>(
+      `SELECT type FROM system.columns WHERE database = '${ch.database}' AND table = 'debug' AND name = 'ScopeVersion'`,
+    );
+    await ch.command(`ALTER TABLE ${ch.database}.debug DROP COLUMN ScopeVersion`);
+    try {
+      const changed = await distlog(['status']);
+      expect(changed.code).toBe(1);
+      expect(changed.stderr).toContain(
+        `distlog status: table ${ch.database}.debug (tier debug) lacks columns the collector writes: ScopeVersion; its inserts are refused`,
+      );
+    } finally {
+      await ch.command(`ALTER TABLE ${ch.database}.debug ADD COLUMN ScopeVersion ${type} AFTER ScopeName`);
+    }
+    expect((await distlog(['status'])).code).toBe(0);
+
     // A collector listed as running that does not answer (killed without saying so): named, exit 1.
     const ghost = `ghost-${tag}`;
     const forget = await listGhostCollector(ch, ghost);

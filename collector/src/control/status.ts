@@ -12,6 +12,13 @@ export interface CollectorStatus {
   ready: boolean;
   clickhouse: { url: string; database: string; server: string };
   tiers: string[];
+  /**
+   * Each tier's table as ClickHouse has it now: gone (dropped by hand) or lacking columns the
+   * collector writes (its inserts are refused). Null, with `tablesError`, when ClickHouse
+   * could not be asked.
+   */
+  tables: Array<{ tier: string; table: string; exists: boolean; missingColumns: string[] }> | null;
+  tablesError?: string;
   /** Null where the collector runs without a spool. */
   spool: {
     batches: number;

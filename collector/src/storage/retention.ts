@@ -117,14 +117,30 @@ export interface TierStatus {
   missingColumns: string[];
 }
 
-export async function tierStatus(ch: ClickHouse, tiers: readonly TierConfig[]): Promise<TierStatus[]> {
-  const out: TierStatus[] = [];
+/** Whether each tier's table exists, and which columns the collector writes it lacks (see TierStatus). */
+export async function tierTables(
+  ch: ClickHouse,
+  tiers: readonly TierConfig[],
+): Promise<Array<{ tier: string; table: string; exists: boolean; missingColumns: string[] }>> {
   const present = await ch.tableNames();
   const columns = await ch.query<{ table: string; name: string }>(
     `SELECT table, name FROM system.columns WHERE database = ${stringLiteral(ch.database)}`,
   );
-  for (const tier of tiers) {
+  return tiers.map((tier) => {
     const has = new Set(columns.filter((c) => c.table === tier.table).map((c) => c.name));
+    return {
+      tier: tier.name,
+      table: tier.table,
+      exists: present.has(ch.storageTable(tier.table)),
+      missingColumns: present.has(tier.table) ? LOG_COLUMNS.filter((c) => !has.has(c)) : [],
+    };
+  });
+}
+
+export async function tierStatus(ch: ClickHouse, tiers: readonly TierConfig[]): Promise<TierStatus[]> {
+  const out: TierStatus[] = [];
+  const shapes = await tierTables(ch, tiers);
+  for (const [i, tier] of tiers.entries()) {
     const [parts] = await ch.query<{
       rows: string;
       bytes: string;
@@ -148,8 +164,8 @@ export async function tierStatus(ch: ClickHouse, tiers: readonly TierConfig[]): 
       partitions,
       oldestPartition: partitions > 0 ? parts.oldest.replace(/^'|'$/g, '') : null,
       newestPartition: partitions > 0 ? parts.newest.replace(/^'|'$/g, '') : null,
-      exists: present.has(ch.storageTable(tier.table)),
-      missingColumns: present.has(tier.table) ? LOG_COLUMNS.filter((c) => !has.has(c)) : [],
+      exists: shapes[i].exists,
+      missingColumns: shapes[i].missingColumns,
     });
   }
   return out;

@@ -58,6 +58,21 @@ export function registerStatusRoute(
           problems.push(
             `collector ${c.id} has ${s.spool.batches} batches in its spool, waiting for ClickHouse`,
           );
+        for (const t of s.tables ?? []) {
+          const said = `table ${s.clickhouse.database}.${t.table}`;
+          if (problems.some((p) => p.startsWith(said))) continue; // several collectors, one table
+          if (!t.exists)
+            problems.push(
+              `${said} (tier ${t.tier}) is missing (dropped?): \`distlog schema apply\` makes it again`,
+            );
+          else if (t.missingColumns.length > 0)
+            problems.push(
+              `${said} (tier ${t.tier}) lacks columns the collector writes: ${t.missingColumns.join(', ')}; ` +
+                'its inserts are refused (`distlog schema status`)',
+            );
+        }
+        if (s.tablesError)
+          problems.push(`collector ${c.id} cannot ask ClickHouse about its tables: ${s.tablesError}`);
       }
     }
     return { collectors, problems } satisfies ApiStatus;
