@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ClickHouse } from './storage/clickhouse';
 import { applySchema, timeColumnTypes } from './storage/schema';
-import { enforceRetention, tierTables } from './storage/retention';
+import { enforceRetention } from './storage/retention';
 import type { CollectorConfig } from './config/collector-config';
 import { DEFAULT_CONFIG_FILE, loadConfigFile } from './config/collector-config';
 import { DEFAULTS } from './config/defaults';
@@ -20,8 +20,7 @@ import { OtlpGrpcReceiver } from './receivers/otlp/grpc-receiver';
 import type { ReceiverLimits } from './receivers/otlp/limits';
 import { Spool } from './helpers/spool';
 import { COLLECTOR_VERSION } from './version';
-import type { CollectorStatus } from './control/status';
-import { withoutCredentials } from './control/status';
+import { statusRoute, withoutCredentials } from './control/status';
 import { CollectorMetrics } from './telemetry/metrics';
 import { log } from './helpers/log';
 import type { LevelChange } from './control/level-store';
@@ -229,53 +228,20 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     if (readerAllowed(req, res)) tail.serve(req, res);
     return true;
   });
-  const startedAt = new Date();
   // This collector's state in one answer, for `distlog status` (through the query server).
-  httpReceiver.addRoute((req, res) => {
-    if ((req.url ?? '').split('?', 1)[0] !== '/v1/status' || req.method !== 'GET') return false;
-    if (!readerAllowed(req, res)) return true;
-    void tablesNow().then(({ tables, tablesError }) => {
-      const status: CollectorStatus = {
-        collector: levels.collectorId,
-        version: COLLECTOR_VERSION,
-        node: process.version,
-        startedAt: startedAt.toISOString(),
-        uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
-        ready: ready && !spool?.full,
-        clickhouse: { url: withoutCredentials(ch.url), database: ch.database, server: ch.features.version },
-        tiers: config.tiers.map((t) => t.name),
-        spool: spool
-          ? {
-              batches: spool.count,
-              bytes: spool.bytes,
-              full: spool.full,
-              setAsideBatches: spool.setAside.batches,
-              setAsideBytes: spool.setAside.bytes,
-            }
-          : null,
-        records: {
-          received: metrics.received.total(),
-          accepted: metrics.accepted.total(),
-          refused: metrics.refused.total(),
-          dropped: metrics.dropped.total(),
-          stored: metrics.stored.total(),
-        },
-        processes: senders.list().length,
-        tables,
-        ...(tablesError ? { tablesError } : {}),
-      };
-      res.setHeader('Content-Type', 'application/json');
-      res.end(JSON.stringify(status));
-    });
-    return true;
-  });
-  const tablesNow = async (): Promise<Pick<CollectorStatus, 'tables' | 'tablesError'>> => {
-    try {
-      return { tables: await tierTables(ch, config.tiers) };
-    } catch (err) {
-      return { tables: null, tablesError: String((err as Error).message).split('\n')[0] };
-    }
-  };
+  httpReceiver.addRoute(
+    statusRoute({
+      collectorId: levels.collectorId,
+      ch,
+      spool,
+      metrics,
+      startedAt: new Date(),
+      ready: () => ready && !spool?.full,
+      tiers: () => config.tiers,
+      processes: () => senders.list().length,
+      readerAllowed,
+    }),
+  );
   let ready = true;
   httpReceiver.addRoute((req, res) => {
     const path = (req.url ?? '').split('?', 1)[0];
@@ -332,7 +298,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     node: process.version,
     grpcPort,
     httpPort,
-    clickhouse: ch.url,
+    clickhouse: withoutCredentials(ch.url),
     database: ch.database,
     server: ch.features.version,
     config: config.source,
