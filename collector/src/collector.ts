@@ -20,7 +20,7 @@ import { OtlpGrpcReceiver } from './receivers/otlp/grpc-receiver';
 import type { ReceiverLimits } from './receivers/otlp/limits';
 import { Spool } from './helpers/spool';
 import { COLLECTOR_VERSION } from './version';
-import { statusRoute, withoutCredentials } from './control/status';
+import { statusRoute } from './control/status';
 import { CollectorMetrics } from './telemetry/metrics';
 import { log } from './helpers/log';
 import type { LevelChange } from './control/level-store';
@@ -298,7 +298,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     node: process.version,
     grpcPort,
     httpPort,
-    clickhouse: withoutCredentials(ch.url),
+    clickhouse: ch.url,
     database: ch.database,
     server: ch.features.version,
     config: config.source,

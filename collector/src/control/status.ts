@@ -42,18 +42,6 @@ export interface CollectorStatus {
   processes: number;
 }
 
-/** A URL without the user and password it may carry (`http://user:secret@ch:8123`). */
-export function withoutCredentials(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//');
-  }
-}
-
 /** What the status is read from; `ready` and `tiers` are read at each request (a reload changes them). */
 export interface StatusSources {
   collectorId: string;
@@ -100,7 +88,7 @@ async function collectorStatus(s: StatusSources): Promise<CollectorStatus> {
     startedAt: s.startedAt.toISOString(),
     uptimeSeconds: Math.round((Date.now() - s.startedAt.getTime()) / 1000),
     ready: s.ready(),
-    clickhouse: { url: withoutCredentials(ch.url), database: ch.database, server: ch.features.version },
+    clickhouse: { url: ch.url, database: ch.database, server: ch.features.version },
     tiers: tiers.map((t) => t.name),
     spool: spool
       ? {

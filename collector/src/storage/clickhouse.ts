@@ -4,6 +4,8 @@ import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { ServerFeatures } from './server-features';
 import { featuresForVersion, SERIAL_HEADER } from './server-features';
 import { identifier, SqlValues, stringLiteral } from './sql';
+import { withoutCredentials } from './url';
+import { clickHouseErrorCode } from './clickhouse-errors';
 
 export interface ClickHouseOptions {
   /** HTTP interface, e.g. http://127.0.0.1:8123. */
@@ -29,9 +31,22 @@ export interface ClickHouseOptions {
   replicated?: boolean;
 }
 
+/**
+ * ClickHouse's codes for a user it does not let in: UNKNOWN_USER, WRONG_PASSWORD,
+ * REQUIRED_PASSWORD (18.16 and later), IP_ADDRESS_NOT_ALLOWED, AUTHENTICATION_FAILED (current).
+ */
+const REFUSED_USER = new Set([192, 193, 194, 195, 516]);
+
 export class ClickHouseUnavailableError extends Error {
   constructor(url: string, cause: unknown) {
-    super(`ClickHouse at ${url} is unreachable: ${cause instanceof Error ? cause.message : String(cause)}`);
+    const why = cause instanceof Error ? cause.message : String(cause);
+    const code = clickHouseErrorCode(cause);
+    super(
+      code !== undefined && REFUSED_USER.has(code)
+        ? `ClickHouse at ${withoutCredentials(url)} answers but refuses the user: ${why.trim()} ` +
+            '(the user and password come from CLICKHOUSE_URL as http://USER:PASSWORD@host:8123, else CLICKHOUSE_USER and CLICKHOUSE_PASSWORD, or clickhouse.username and clickhouse.password in the configuration)'
+        : `ClickHouse at ${withoutCredentials(url)} is unreachable: ${why}`,
+    );
     this.name = 'ClickHouseUnavailableError';
   }
 }
@@ -56,6 +71,7 @@ export class ClickHouse {
   serialStatements = false;
   private constructor(
     private readonly client: ClickHouseClient,
+    /** Where the server is, without the user and password the URL given may carry: safe to show. */
     readonly url: string,
     database: string,
     readonly features: ServerFeatures,
@@ -98,7 +114,7 @@ export class ClickHouse {
   static withKnownVersion(options: ClickHouseOptions, version: string): ClickHouse {
     return new ClickHouse(
       ClickHouse.client(options),
-      options.url,
+      withoutCredentials(options.url),
       options.database,
       featuresForVersion(version),
       options.cluster,
@@ -107,10 +123,14 @@ export class ClickHouse {
   }
 
   private static client(options: ClickHouseOptions): ClickHouseClient {
+    // A user and password in the URL (http://writer:secret@host:8123, the usual way to give
+    // them in CLICKHOUSE_URL) win over the options; passed apart, so that the client does
+    // not warn on stderr that the URL overrides them.
+    const { url, username, password } = credentialsOf(options);
     return createClient({
-      url: options.url,
-      username: options.username ?? 'default',
-      password: options.password ?? '',
+      url,
+      username,
+      password,
       request_timeout: options.requestTimeoutMs ?? 30_000,
       // The client's own JSON handling stays out of the insert path; see insertRowBinary.
       compression: { request: false, response: false },
@@ -129,7 +149,7 @@ export class ClickHouse {
       const [{ v }] = (await rs.json()) as Array<{ v: string }>;
       const ch = new ClickHouse(
         client,
-        options.url,
+        withoutCredentials(options.url),
         options.database,
         featuresForVersion(v),
         options.cluster,
@@ -268,4 +288,25 @@ export class ClickHouse {
   async close(): Promise<void> {
     await this.client.close();
   }
+}
+
+/** The URL without its user and password, and the user and password it or the options give. */
+export function credentialsOf(options: Pick<ClickHouseOptions, 'url' | 'username' | 'password'>): {
+  url: string;
+  username: string;
+  password: string;
+} {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(options.url);
+  } catch {
+    // Not a URL: the client says so, naming it.
+  }
+  const fromUrl = parsed !== undefined && (parsed.username !== '' || parsed.password !== '');
+  return {
+    url: fromUrl ? withoutCredentials(options.url) : options.url,
+    username:
+      fromUrl && parsed!.username ? decodeURIComponent(parsed!.username) : (options.username ?? 'default'),
+    password: fromUrl ? decodeURIComponent(parsed!.password) : (options.password ?? ''),
+  };
 }

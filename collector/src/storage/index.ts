@@ -5,6 +5,7 @@
 // the query server and the `distlog` console verbs use it alone.
 export { ClickHouse, ClickHouseUnavailableError, ClusterConfigError } from './clickhouse';
 export type { ClickHouseOptions } from './clickhouse';
+export { withoutCredentials } from './url';
 export { identifier, qualified, stringLiteral, intLiteral, SqlValues } from './sql';
 export { applySchema, loadMigrations } from './schema';
 export { featuresForVersion } from './server-features';

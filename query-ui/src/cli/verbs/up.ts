@@ -1,5 +1,6 @@
 import type { RunningCollector } from '@distlog/collector';
 import { Authenticator } from '@distlog/collector/auth';
+import { withoutCredentials } from '@distlog/collector/storage';
 import { commonSettings, loadSettingsConfig } from '../settings';
 import { openClickHouseTarget } from '../clickhouse-target';
 import { loadQueryServer } from '../load-query-server';
@@ -66,7 +67,7 @@ export const up: Command = {
         ? [`  Console      DISTLOG_API=${scheme(config)}://${uiHost()}:${ui.port} npx distlog search …`]
         : []),
       `  Metrics      ${scheme(config)}://${config.receivers.http.host}:${collector.httpPort}/metrics`,
-      `  ClickHouse   ${config.clickhouse.url} (database ${config.clickhouse.database}${target.local ? `, ${target.local}` : ''})`,
+      `  ClickHouse   ${withoutCredentials(config.clickhouse.url)} (database ${config.clickhouse.database}${target.local ? `, ${target.local}` : ''})`,
       `  Tiers        ${config.tiers.map((t) => `${t.name} (${t.retentionDays} d)`).join(', ')}`,
       `  Config       ${config.source}`,
       `  Data         ${settings.home}`,
