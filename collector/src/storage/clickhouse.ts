@@ -141,6 +141,9 @@ export class ClickHouse {
 
   /** Connects and detects the server version; fails with one line naming the URL. */
   static async connect(options: ClickHouseOptions): Promise<ClickHouse> {
+    // Names checked before any request: a bad one is the configuration's fault, not the server's.
+    identifier(options.database, 'database name (--database, DISTLOG_DATABASE or clickhouse.database)');
+    if (options.cluster !== undefined) identifier(options.cluster, 'cluster name (clickhouse.cluster)');
     const client = ClickHouse.client(options);
     try {
       const ping = await client.ping();

@@ -80,4 +80,15 @@ describe('credentials in a ClickHouse URL', () => {
       expect(err?.message).not.toContain('wrong-secret-42');
     },
   );
+
+  it('a database name ClickHouse cannot take is said as a setting, not as an unreachable server', async () => {
+    const err = await ClickHouse.connect({ url: testClickHouseUrl(), database: 'my-logs' }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(
+      /^invalid database name \(--database, DISTLOG_DATABASE or clickhouse.database\) "my-logs"/,
+    );
+    expect(err?.message).not.toContain('unreachable');
+  });
 });
