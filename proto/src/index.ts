@@ -6,7 +6,7 @@
 export { WireWriter, WIRE_VARINT, WIRE_FIXED64, WIRE_LEN, WIRE_FIXED32 } from './wire-writer';
 export { WireReader, DecodeError, expectWireType } from './wire-reader';
 export { StringTable, MAX_TABLE_STRING_BYTES } from './string-table';
-export { PROTO_DIR, logsServiceDefinition } from './services';
+export { PROTO_DIR, logsServiceDefinition, traceServiceDefinition } from './services';
 export type { RawMethod } from './services';
 export { durationMs, DURATION_PATTERN } from './duration';
 export { LEVELS, isExpired, nextExpiry, patternToRegExp } from './level-rules';

@@ -42,3 +42,16 @@ export function logsServiceDefinition(): { Export: RawMethod } {
     }),
   };
 }
+
+/**
+ * opentelemetry.proto.collector.trace.v1.TraceService (trace_service.proto): Export, unary.
+ * The collector takes spans as scope records (collector/src/receivers/otlp/decode-traces.ts).
+ */
+export function traceServiceDefinition(): { Export: RawMethod } {
+  return {
+    Export: method('opentelemetry.proto.collector.trace.v1.TraceService', 'Export', {
+      request: false,
+      response: false,
+    }),
+  };
+}

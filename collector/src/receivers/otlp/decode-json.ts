@@ -6,7 +6,7 @@ import { finishRecordTimes, rejectRecord, validateId } from './decode-common';
 import { DecodeError } from '@distlog/proto';
 import { SEVERITY_NUMBER_BY_NAME } from './severity-names';
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
 /**
  * Decodes an OTLP/JSON ExportLogsServiceRequest (the OTLP JSON mapping: lowerCamelCase
@@ -15,13 +15,7 @@ type Json = Record<string, unknown>;
  * specification requires.
  */
 export function decodeLogsRequestJson(text: string, limits: DecodeLimits): DecodedRequest {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new DecodeError(`body is not valid JSON (${(err as Error).message})`);
-  }
-  const request = asObject(parsed, 'request');
+  const request = parseRequest(text);
   const out: DecodedRequest = { rows: [], rejected: 0, rejectionMessage: '' };
   list(request, 'resourceLogs', 'resource_logs').forEach((item, i) => {
     try {
@@ -34,24 +28,7 @@ export function decodeLogsRequestJson(text: string, limits: DecodeLimits): Decod
 }
 
 function decodeResourceLogs(json: Json, out: DecodedRequest, limits: DecodeLimits, index: number): void {
-  const resource: ResourceInfo = {
-    serviceName: UNKNOWN_SERVICE,
-    attributes: emptyAttributes(),
-    schemaUrl: str(json, 'schemaUrl', 'schema_url'),
-    droppedAttributesCount: 0,
-  };
-  const resourceJson = json.resource;
-  if (resourceJson !== undefined && resourceJson !== null) {
-    try {
-      const obj = asObject(resourceJson, 'Resource');
-      decodeAttributes(obj, resource.attributes, limits);
-      resource.droppedAttributesCount = uint(obj, 'droppedAttributesCount', 'dropped_attributes_count');
-    } catch (err) {
-      throw err instanceof DecodeError ? err.at('resource') : err;
-    }
-    const i = resource.attributes.keys.indexOf('service.name');
-    if (i >= 0 && resource.attributes.values[i] !== '') resource.serviceName = resource.attributes.values[i];
-  }
+  const resource = resourceOf(json, limits);
   list(json, 'scopeLogs', 'scope_logs').forEach((item, i) => {
     try {
       decodeScopeLogs(
@@ -74,6 +51,42 @@ function decodeScopeLogs(
   limits: DecodeLimits,
   where: string,
 ): void {
+  const scope = scopeOf(json, limits);
+  list(json, 'logRecords', 'log_records').forEach((item, i) => {
+    try {
+      out.rows.push(decodeLogRecord(asObject(item, 'LogRecord'), resource, scope, limits));
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      rejectRecord(out, where, err.at(`logRecords[${i}]`));
+    }
+  });
+}
+
+/** The `resource` (and `schemaUrl`) of a ResourceLogs or ResourceSpans object. */
+export function resourceOf(json: Json, limits: DecodeLimits): ResourceInfo {
+  const resource: ResourceInfo = {
+    serviceName: UNKNOWN_SERVICE,
+    attributes: emptyAttributes(),
+    schemaUrl: str(json, 'schemaUrl', 'schema_url'),
+    droppedAttributesCount: 0,
+  };
+  const resourceJson = json.resource;
+  if (resourceJson !== undefined && resourceJson !== null) {
+    try {
+      const obj = asObject(resourceJson, 'Resource');
+      decodeAttributes(obj, resource.attributes, limits);
+      resource.droppedAttributesCount = uint(obj, 'droppedAttributesCount', 'dropped_attributes_count');
+    } catch (err) {
+      throw err instanceof DecodeError ? err.at('resource') : err;
+    }
+    const i = resource.attributes.keys.indexOf('service.name');
+    if (i >= 0 && resource.attributes.values[i] !== '') resource.serviceName = resource.attributes.values[i];
+  }
+  return resource;
+}
+
+/** The `scope` (and `schemaUrl`) of a ScopeLogs or ScopeSpans object. */
+export function scopeOf(json: Json, limits: DecodeLimits): ScopeInfo {
   const scope: ScopeInfo = {
     name: '',
     version: '',
@@ -90,14 +103,7 @@ function decodeScopeLogs(
       throw err instanceof DecodeError ? err.at('scope') : err;
     }
   }
-  list(json, 'logRecords', 'log_records').forEach((item, i) => {
-    try {
-      out.rows.push(decodeLogRecord(asObject(item, 'LogRecord'), resource, scope, limits));
-    } catch (err) {
-      if (!(err instanceof DecodeError)) throw err;
-      rejectRecord(out, where, err.at(`logRecords[${i}]`));
-    }
-  });
+  return scope;
 }
 
 function decodeLogRecord(json: Json, resource: ResourceInfo, scope: ScopeInfo, limits: DecodeLimits): LogRow {
@@ -129,7 +135,7 @@ function decodeLogRecord(json: Json, resource: ResourceInfo, scope: ScopeInfo, l
   return row;
 }
 
-function decodeAttributes(json: Json, into: Attributes, limits: DecodeLimits): void {
+export function decodeAttributes(json: Json, into: Attributes, limits: DecodeLimits): void {
   list(json, 'attributes').forEach((item, i) => {
     try {
       const kv = asObject(item, 'KeyValue');
@@ -199,7 +205,7 @@ function anyValue(raw: unknown, nested: boolean, depth: number, limits: DecodeLi
   return nested ? 'null' : '';
 }
 
-function wrap<T>(fn: () => T, segment: string): T {
+export function wrap<T>(fn: () => T, segment: string): T {
   try {
     return fn();
   } catch (err) {
@@ -212,28 +218,28 @@ function pick(json: Json, camel: string, snake?: string): unknown {
   return v !== undefined || snake === undefined ? v : json[snake];
 }
 
-function asObject(value: unknown, what: string): Json {
+export function asObject(value: unknown, what: string): Json {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new DecodeError(`expected a ${what} object, got ${describe(value)}`);
   }
   return value as Json;
 }
 
-function list(json: Json, camel: string, snake?: string): unknown[] {
+export function list(json: Json, camel: string, snake?: string): unknown[] {
   const v = pick(json, camel, snake);
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) throw new DecodeError(`expected an array, got ${describe(v)}`).at(camel);
   return v;
 }
 
-function str(json: Json, camel: string, snake?: string): string {
+export function str(json: Json, camel: string, snake?: string): string {
   const v = pick(json, camel, snake);
   if (v === undefined || v === null) return '';
   if (typeof v !== 'string') throw new DecodeError(`expected a string, got ${describe(v)}`).at(camel);
   return v;
 }
 
-function uint(json: Json, camel: string, snake?: string): number {
+export function uint(json: Json, camel: string, snake?: string): number {
   const v = pick(json, camel, snake);
   if (v === undefined || v === null) return 0;
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
@@ -243,7 +249,7 @@ function uint(json: Json, camel: string, snake?: string): number {
   return n;
 }
 
-function uint64(json: Json, camel: string, snake: string): bigint {
+export function uint64(json: Json, camel: string, snake: string): bigint {
   const v = pick(json, camel, snake);
   if (v === undefined || v === null) return 0n;
   if (typeof v === 'string' && /^\d{1,20}$/.test(v)) {
@@ -281,7 +287,7 @@ function severity(json: Json): number {
   return n;
 }
 
-function hexId(json: Json, camel: string, snake: string): string {
+export function hexId(json: Json, camel: string, snake: string): string {
   const v = str(json, camel, snake);
   if (!/^[0-9a-fA-F]*$/.test(v) || v.length % 2 !== 0) {
     throw new DecodeError(`expected a hex string, got ${describe(v)}`).at(camel);
@@ -289,10 +295,21 @@ function hexId(json: Json, camel: string, snake: string): string {
   return v.toLowerCase();
 }
 
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
   if (typeof value === 'object') return 'an object';
   return `${typeof value} ${String(value)}`;
+}
+
+/** The request object of an OTLP/JSON body. */
+export function parseRequest(text: string): Json {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new DecodeError(`body is not valid JSON (${(err as Error).message})`);
+  }
+  return asObject(parsed, 'request');
 }

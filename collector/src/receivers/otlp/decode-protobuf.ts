@@ -16,7 +16,7 @@ import type { DecodeLimits, DecodedRequest } from './decode-common';
 import { finishRecordTimes, rejectRecord, validateId } from './decode-common';
 
 /** Keys, names and short values repeat from record to record: decoded once (StringTable). */
-const STRINGS = new StringTable();
+export const STRINGS = new StringTable();
 /** The records' own columns in RowBinary, request after request (lazy-row.ts). */
 const SCRATCH = new RecordScratch(256 * 1024);
 
@@ -108,7 +108,12 @@ function decodeResourceLogs(
   finishEnd(r, end);
 }
 
-function decodeResource(r: WireReader, end: number, resource: ResourceInfo, limits: DecodeLimits): void {
+export function decodeResource(
+  r: WireReader,
+  end: number,
+  resource: ResourceInfo,
+  limits: DecodeLimits,
+): void {
   while (r.pos < end) {
     const tag = r.varint();
     switch (tag >>> 3) {
@@ -200,7 +205,7 @@ function decodeScopeLogs(
   finishEnd(r, end);
 }
 
-function decodeScope(r: WireReader, end: number, scope: ScopeInfo, limits: DecodeLimits): void {
+export function decodeScope(r: WireReader, end: number, scope: ScopeInfo, limits: DecodeLimits): void {
   while (r.pos < end) {
     const tag = r.varint();
     switch (tag >>> 3) {
@@ -313,7 +318,12 @@ function decodeLogRecord(
 }
 
 /** Decodes one KeyValue message (the reader is at its length prefix) into parallel arrays. */
-function decodeKeyValueInto(r: WireReader, into: Attributes, limits: DecodeLimits, field: string): void {
+export function decodeKeyValueInto(
+  r: WireReader,
+  into: Attributes,
+  limits: DecodeLimits,
+  field: string,
+): void {
   const end = r.lengthDelimitedEnd();
   const index = into.keys.length;
   let key = '';
@@ -453,6 +463,6 @@ function decodeAnyValue(
   return out;
 }
 
-function finishEnd(r: WireReader, end: number): void {
+export function finishEnd(r: WireReader, end: number): void {
   if (r.pos !== end) throw new DecodeError('field runs past the end of its enclosing message');
 }

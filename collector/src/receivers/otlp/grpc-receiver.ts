@@ -1,12 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
-import { logsServiceDefinition } from '@distlog/proto';
+import { logsServiceDefinition, traceServiceDefinition } from '@distlog/proto';
 import type { Consumer } from '../../pipeline/pipeline';
 import type { Component } from '../../pipeline/component';
 import type { CollectorMetrics } from '../../telemetry/metrics';
 import { ERROR_KINDS } from '../../errors';
 import { encodeExportResponseProtobuf } from './responses';
 import type { TlsConfig } from '../../auth/auth-config';
-import type { IngestOptions, Refusal } from './ingest';
+import type { IngestOptions, Refusal, Signal } from './ingest';
 import { Ingest } from './ingest';
 import type { Http2Session } from 'node:http2';
 import { log } from '../../helpers/log';
@@ -38,7 +38,7 @@ export function serverCredentials(tls: TlsConfig | undefined): grpc.ServerCreden
     : grpc.ServerCredentials.createInsecure();
 }
 
-/** OTLP/gRPC logs receiver: LogsService/Export, plus other services on the same port. */
+/** OTLP/gRPC receiver: LogsService/Export and TraceService/Export, plus other services on the same port. */
 export class OtlpGrpcReceiver implements Component {
   private server: grpc.Server | undefined;
   private readonly ingest: Ingest;
@@ -71,18 +71,23 @@ export class OtlpGrpcReceiver implements Component {
     // The request arrives in a holder that is emptied when the handler takes the body:
     // @grpc/grpc-js keeps the request message until the call ends, and a body kept until its
     // records are stored dies old (see Ingest.accept).
-    const definition = logsServiceDefinition();
-    const held = {
-      Export: { ...definition.Export, requestDeserialize: (body: Buffer): HeldBody => ({ body }) },
-    };
-    server.addService(held, {
-      Export: (call: grpc.ServerUnaryCall<HeldBody, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-        const body = call.request.body;
-        call.request.body = undefined;
-        if (body) this.export(body, call.metadata, callback, peerAddress(call.getPeer()));
-        else callback({ code: grpc.status.INTERNAL, details: 'the request was handled already' });
-      },
-    });
+    // LogsService, and TraceService: spans taken as scope records (decode-traces.ts).
+    for (const [definition, signal] of [
+      [logsServiceDefinition(), 'logs'],
+      [traceServiceDefinition(), 'traces'],
+    ] as const) {
+      const held = {
+        Export: { ...definition.Export, requestDeserialize: (body: Buffer): HeldBody => ({ body }) },
+      };
+      server.addService(held, {
+        Export: (call: grpc.ServerUnaryCall<HeldBody, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+          const body = call.request.body;
+          call.request.body = undefined;
+          if (body) this.export(body, call.metadata, callback, peerAddress(call.getPeer()), signal);
+          else callback({ code: grpc.status.INTERNAL, details: 'the request was handled already' });
+        },
+      });
+    }
     for (const [definition, implementation] of this.extraServices)
       server.addService(definition, implementation);
     const port = await new Promise<number>((resolve, reject) =>
@@ -116,12 +121,13 @@ export class OtlpGrpcReceiver implements Component {
     metadata: grpc.Metadata,
     callback: grpc.sendUnaryData<Buffer>,
     address: string,
+    signal: Signal,
   ): void {
     const refuse = (r: Refusal) => callback({ code: ERROR_KINDS[r.kind].grpc, details: r.message });
     // Credentials first: an unknown sender's bytes are not even decoded.
     const admission = this.ingest.admit('grpc', metadataString(metadata, 'authorization'), address);
     if (!admission.ok) return refuse(admission);
-    void this.ingest.accept('grpc', request, 'protobuf', admission.sender).then((outcome) =>
+    void this.ingest.accept('grpc', request, 'protobuf', admission.sender, signal).then((outcome) =>
       // OTLP: UNAVAILABLE is retryable; RetryInfo is optional, the client backs off on its own.
       outcome.ok ? callback(null, encodeExportResponseProtobuf(outcome.partial)) : refuse(outcome),
     );

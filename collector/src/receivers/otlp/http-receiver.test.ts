@@ -135,7 +135,9 @@ describe('OtlpHttpReceiver', () => {
   it('says what is wrong with the method, the path, the content type and the encoding', async () => {
     const get = await fetch(url);
     expect([get.status, get.headers.get('allow')]).toEqual([405, 'POST']);
-    expect((await fetch(url.replace('/v1/logs', '/v1/traces'), { method: 'POST' })).status).toBe(404);
+    const metricsExport = await fetch(url.replace('/v1/logs', '/v1/metrics'), { method: 'POST' });
+    expect(metricsExport.status).toBe(404);
+    expect(await metricsExport.text()).toMatch(/spans to POST \/v1\/traces .*Distlog stores no metrics/);
     const text = await post('x', { 'Content-Type': 'text/plain' });
     expect(text.status).toBe(415);
     expect(await text.text()).toMatch(/application\/x-protobuf or application\/json/);

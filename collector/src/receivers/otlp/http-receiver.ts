@@ -14,7 +14,7 @@ import {
 } from './responses';
 import type { IngestIdentity } from '../../auth/authenticator';
 import type { TlsConfig } from '../../auth/auth-config';
-import type { Encoding, IngestOptions, Outcome, Refusal } from './ingest';
+import type { Encoding, IngestOptions, Outcome, Refusal, Signal } from './ingest';
 import { Ingest } from './ingest';
 
 export interface HttpReceiverOptions extends IngestOptions {
@@ -35,7 +35,7 @@ function expectsContinue(req: http.IncomingMessage): boolean {
 /** Extra routes (health, metrics, …) served on the same port by other components. */
 export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 
-/** OTLP/HTTP logs receiver: POST /v1/logs, protobuf or JSON, optionally gzip. */
+/** OTLP/HTTP receiver: POST /v1/logs (and /v1/traces: spans as scope records), protobuf or JSON, optionally gzip. */
 export class OtlpHttpReceiver implements Component {
   private server: http.Server | https.Server | undefined;
   private readonly routes: HttpRoute[] = [];
@@ -73,7 +73,7 @@ export class OtlpHttpReceiver implements Component {
     server.keepAliveTimeout = 65_000;
     // `Expect: 100-continue` (curl, for large bodies): the handler decides whether to continue.
     server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
-      if ((req.url ?? '/').split('?', 1)[0] !== '/v1/logs') res.writeContinue();
+      if (!signalOf((req.url ?? '/').split('?', 1)[0])) res.writeContinue();
       handler(req, res);
     });
     this.server = server;
@@ -103,17 +103,21 @@ export class OtlpHttpReceiver implements Component {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = req.url ?? '/';
     const pathname = url.split('?', 1)[0];
-    if (pathname !== '/v1/logs') {
+    const signal = signalOf(pathname);
+    if (!signal) {
       for (const route of this.routes) if (route(req, res)) return;
       return this.plainError(
         res,
         404,
-        `no route for ${req.method} ${pathname}; OTLP logs go to POST /v1/logs`,
+        `no route for ${req.method} ${pathname}; OTLP logs go to POST /v1/logs, spans to POST /v1/traces` +
+          (pathname === '/v1/metrics'
+            ? ' (Distlog stores no metrics: set OTEL_METRICS_EXPORTER=none, or send them elsewhere)'
+            : ''),
       );
     }
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'POST');
-      return this.plainError(res, 405, `${req.method} is not allowed on /v1/logs; use POST`);
+      return this.plainError(res, 405, `${req.method} is not allowed on ${pathname}; use POST`);
     }
     const contentType = (req.headers['content-type'] ?? '').split(';', 1)[0].trim().toLowerCase();
     const encoding: Encoding | undefined =
@@ -198,7 +202,7 @@ export class OtlpHttpReceiver implements Component {
       }
       const body = Buffer.concat(chunks, received);
       chunks.length = 0; // this listener lives as long as the request: the chunks need not
-      this.process(body, encoding, contentEncoding === 'gzip', res, sender);
+      this.process(body, encoding, contentEncoding === 'gzip', res, sender, signal);
     });
   }
 
@@ -209,10 +213,18 @@ export class OtlpHttpReceiver implements Component {
     gzipped: boolean,
     res: http.ServerResponse,
     sender: IngestIdentity | undefined,
+    signal: Signal,
   ): void {
-    if (!gzipped) return void this.answer(this.ingest.accept('http', body, encoding, sender), res, encoding);
+    if (!gzipped)
+      return void this.answer(
+        this.ingest.accept('http', body, encoding, sender, signal),
+        res,
+        encoding,
+        signal,
+      );
     gunzipLimited(body, this.options.limits.maxDecompressedBytes).then(
-      (raw) => void this.answer(this.ingest.accept('http', raw, encoding, sender), res, encoding),
+      (raw) =>
+        void this.answer(this.ingest.accept('http', raw, encoding, sender, signal), res, encoding, signal),
       (err: unknown) => this.refuse(res, encoding, this.ingest.refusal('http', err, 'decompressing')),
     );
   }
@@ -221,6 +233,7 @@ export class OtlpHttpReceiver implements Component {
     pending: Promise<Outcome>,
     res: http.ServerResponse,
     encoding: Encoding,
+    signal: Signal,
   ): Promise<void> {
     const outcome = await pending;
     if (!outcome.ok) return this.refuse(res, encoding, outcome);
@@ -230,7 +243,7 @@ export class OtlpHttpReceiver implements Component {
       res.end(encodeExportResponseProtobuf(outcome.partial));
     } else {
       res.setHeader('Content-Type', 'application/json');
-      res.end(encodeExportResponseJson(outcome.partial));
+      res.end(encodeExportResponseJson(outcome.partial, signal));
     }
   }
 
@@ -279,4 +292,9 @@ export function gunzipLimited(body: Buffer, limit: number): Promise<Buffer> {
       reject(new InvalidRequestError(`body is not valid gzip (${err.message})`));
     });
   });
+}
+
+/** The OTLP signal a path takes, if any. */
+function signalOf(pathname: string): Signal | undefined {
+  return pathname === '/v1/logs' ? 'logs' : pathname === '/v1/traces' ? 'traces' : undefined;
 }

@@ -8,6 +8,7 @@ import { throttledMessage } from '../../auth/throttle';
 import type { ErrorKind, CollectorError } from '../../errors';
 import { kindOf } from '../../errors';
 import { decodeLogsRequestProtobuf } from './decode-protobuf';
+import { decodeTracesRequestJson, decodeTracesRequestProtobuf } from './decode-traces';
 import { decodeLogsRequestJson } from './decode-json';
 import { nowUnixNano } from './decode-common';
 import type { ReceiverLimits } from './limits';
@@ -17,6 +18,8 @@ import { requestIdOf } from './request-id';
 
 export type Transport = 'grpc' | 'http';
 export type Encoding = 'protobuf' | 'json';
+/** What a request carries: log records, or spans taken as scope records (decode-traces.ts). */
+export type Signal = 'logs' | 'traces';
 
 export interface IngestOptions {
   limits: ReceiverLimits;
@@ -82,15 +85,20 @@ export class Ingest {
     body: Buffer,
     encoding: Encoding,
     sender: IngestIdentity | undefined,
+    signal: Signal = 'logs',
   ): Promise<Outcome> {
     let decoded;
     let requestId: bigint;
     try {
       const limits = { ...this.options.limits, receivedAtUnixNano: nowUnixNano() };
       decoded =
-        encoding === 'protobuf'
-          ? decodeLogsRequestProtobuf(body, limits)
-          : decodeLogsRequestJson(body.toString('utf8'), limits);
+        signal === 'traces'
+          ? encoding === 'protobuf'
+            ? decodeTracesRequestProtobuf(body, limits)
+            : decodeTracesRequestJson(body.toString('utf8'), limits)
+          : encoding === 'protobuf'
+            ? decodeLogsRequestProtobuf(body, limits)
+            : decodeLogsRequestJson(body.toString('utf8'), limits);
       if (sender) authorizeRows(sender, decoded.rows);
       requestId = requestIdOf(body, decoded.rows, limits.receivedAtUnixNano);
     } catch (err) {

@@ -23,11 +23,15 @@ export function encodeExportResponseProtobuf(partial?: PartialSuccess): Buffer {
   return Buffer.from(w.bytes());
 }
 
-export function encodeExportResponseJson(partial?: PartialSuccess): string {
+/** ExportTraceServiceResponse has the same fields, its count named `rejectedSpans`. */
+export function encodeExportResponseJson(
+  partial?: PartialSuccess,
+  signal: 'logs' | 'traces' = 'logs',
+): string {
   if (!partial || (partial.rejectedLogRecords === 0 && partial.errorMessage === '')) return '{}';
   return JSON.stringify({
     partialSuccess: {
-      rejectedLogRecords: String(partial.rejectedLogRecords),
+      [signal === 'traces' ? 'rejectedSpans' : 'rejectedLogRecords']: String(partial.rejectedLogRecords),
       errorMessage: partial.errorMessage,
     },
   });
