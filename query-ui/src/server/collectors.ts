@@ -36,18 +36,27 @@ export function anyUserToken(auth: Authenticator): string | undefined {
 }
 
 /**
- * A GET to a collector (`/v1/tail`, `/v1/status`) as the query server makes it: with a
- * reader's token (none without users), trusting the configured CA over https.
+ * A request to a collector as the query server makes it (live tail, status, level control):
+ * with the token given (a reader's or the caller's; none without users), and over https
+ * trusting the configured CA besides the system's and showing the client certificate a
+ * collector that wants one (tls.clientCaFile) asks for. The caller ends it.
  */
-export function getFromCollector(
+export function requestToCollector(
   target: URL,
-  token: string | undefined,
-  tlsConfig: TlsConfig | undefined,
-  headers: Record<string, string> = {},
+  options: {
+    method?: string;
+    token?: string;
+    tls?: TlsConfig;
+    headers?: Record<string, string>;
+    timeout?: number;
+  },
 ): http.ClientRequest {
+  const { tls: tlsConfig, token } = options;
   const client = target.protocol === 'https:' ? https : http;
-  return client.get(target, {
-    headers: { ...headers, ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+  return client.request(target, {
+    method: options.method ?? 'GET',
+    headers: { ...options.headers, ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    ...(options.timeout ? { timeout: options.timeout } : {}),
     ...(tlsConfig && target.protocol === 'https:'
       ? {
           ca: [...tls.rootCertificates, tlsConfig.ca ?? tlsConfig.cert],
@@ -57,4 +66,16 @@ export function getFromCollector(
         }
       : {}),
   });
+}
+
+/** A GET to a collector (`/v1/tail`, `/v1/status`): see requestToCollector. */
+export function getFromCollector(
+  target: URL,
+  token: string | undefined,
+  tlsConfig: TlsConfig | undefined,
+  headers: Record<string, string> = {},
+): http.ClientRequest {
+  const req = requestToCollector(target, { token, tls: tlsConfig, headers });
+  req.end();
+  return req;
 }

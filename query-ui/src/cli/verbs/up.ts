@@ -74,7 +74,8 @@ export const up: Command = {
       ...accessLines(config, uiHost()),
       '',
       `Send logs with OTEL_EXPORTER_OTLP_ENDPOINT=${scheme(config)}://${config.receivers.grpc.host}:${collector.grpcPort} and @distlog/sdk,`,
-      'or any OpenTelemetry SDK. SIGHUP reloads the configuration. Press Ctrl-C to stop.',
+      'or any OpenTelemetry SDK (its logs, and its spans as scopes).',
+      'SIGHUP reloads the configuration. Press Ctrl-C to stop.',
     ];
     process.stdout.write(lines.join('\n') + '\n');
     const signal = await untilSignal(reloader(settings, collector, config.clickhouse.url));

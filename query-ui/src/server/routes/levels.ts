@@ -1,10 +1,8 @@
-import http from 'node:http';
-import https from 'node:https';
-import tls from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TlsConfig } from '@distlog/collector/auth';
 import type { ApiLevelInstance, ApiLevelRule } from '../../shared/api-types';
 import { ruleReach } from '../level-reach';
+import { requestToCollector } from '../collectors';
 
 export function registerLevelRoutes(
   app: FastifyInstance,
@@ -20,18 +18,12 @@ export function registerLevelRoutes(
     const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
     let res: { status: number; body: string };
     try {
-      const headers: Record<string, string> =
-        req.method === 'POST' ? { 'Content-Type': 'application/json' } : {};
       // The collector checks the caller's own token (an admin's, to change levels).
-      if (req.caller?.token) headers.Authorization = `Bearer ${req.caller.token}`;
       res = await request(`${collectorUrl}/v1/levels${query}`, {
         method: req.method,
-        headers,
+        token: req.caller?.token,
+        tls: options.tls,
         body: req.method === 'POST' ? JSON.stringify(req.body ?? {}) : undefined,
-        ca: options.tls ? (options.tls.ca ?? options.tls.cert) : undefined,
-        // A collector that wants client certificates (tls.clientCaFile) gets this one.
-        clientCert: options.tls?.clientCert,
-        clientKey: options.tls?.clientKey,
       });
     } catch (err) {
       return reply
@@ -51,13 +43,7 @@ export function registerLevelRoutes(
   };
   /** The collector's rules and subscribed processes, as GET /api/levels answers them. */
   const current = async (token: string | undefined): Promise<{ instances: ApiLevelInstance[] }> => {
-    const res = await request(`${collectorUrl}/v1/levels`, {
-      method: 'GET',
-      headers: token ? { Authorization: `Bearer ${token}` } : {},
-      ca: options.tls ? (options.tls.ca ?? options.tls.cert) : undefined,
-      clientCert: options.tls?.clientCert,
-      clientKey: options.tls?.clientKey,
-    });
+    const res = await request(`${collectorUrl}/v1/levels`, { method: 'GET', token, tls: options.tls });
     if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
     return JSON.parse(res.body) as { instances: ApiLevelInstance[] };
   };
@@ -66,46 +52,28 @@ export function registerLevelRoutes(
   app.delete('/api/levels', levels);
 }
 
-/** One HTTP(S) request; `ca` is trusted besides the system's authorities (a self-signed collector). */
+/** One request to the collector's level control, its answer read whole (see requestToCollector). */
 function request(
   url: string,
-  options: {
-    method: string;
-    headers: Record<string, string>;
-    body?: string;
-    ca?: Buffer;
-    clientCert?: Buffer;
-    clientKey?: Buffer;
-  },
+  options: { method: string; token: string | undefined; tls: TlsConfig | undefined; body?: string },
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const client = target.protocol === 'https:' ? https : http;
-    const req = client.request(
-      target,
-      {
-        method: options.method,
-        headers: options.headers,
-        timeout: 10_000,
-        ...(options.ca && target.protocol === 'https:' ? { ca: [...tlsRootCertificates(), options.ca] } : {}),
-        ...(options.clientCert && options.clientKey
-          ? { cert: options.clientCert, key: options.clientKey }
-          : {}),
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 502, body }));
-        res.on('error', reject);
-      },
-    );
+    const req = requestToCollector(new URL(url), {
+      method: options.method,
+      token: options.token,
+      tls: options.tls,
+      headers: options.body !== undefined ? { 'Content-Type': 'application/json' } : {},
+      timeout: 10_000,
+    });
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 502, body }));
+      res.on('error', reject);
+    });
     req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
     req.on('error', reject);
     req.end(options.body);
   });
-}
-
-function tlsRootCertificates(): readonly string[] {
-  return tls.rootCertificates;
 }
