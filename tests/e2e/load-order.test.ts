@@ -136,3 +136,62 @@ describe('-r @distlog/sdk/register and init() in the code', () => {
     expect(stderr).not.toContain('init() was called again');
   });
 });
+
+describe('-r @distlog/sdk/register with pino transports (the README’s start)', () => {
+  // pino's transport worker inherits the app's -r flag: Distlog must start there only as the
+  // transport, not a second time with level control under the app's instance id.
+  const transports = {
+    'one target': `{ target: '@distlog/sdk/pino' }`,
+    'targets, with a file beside it': `{ targets: [{ target: 'pino/file', options: { destination: require('os').devNull } }, { target: '@distlog/sdk/pino' }] }`,
+  };
+  it.each(Object.entries(transports))(
+    '%s: nothing said on stderr, and level control lists the app’s logger',
+    async (_name, transport) => {
+      const service = `register-transport-${randomUUID().slice(0, 8)}`;
+      const levelsUrl = `http://127.0.0.1:${started.collector.httpPort}/v1/levels`;
+      const file = path.resolve(__dirname, '../dist/fixtures', 'register-transport.cjs');
+      writeFileSync(
+        file,
+        [
+          `const pino = require('pino');`,
+          `const logger = pino({ name: 'tr', transport: ${transport} });`,
+          `logger.info('hello from ' + process.env.OTEL_SERVICE_NAME);`,
+          // What the collector lists for this process, once it has stayed the same for 1.5 s.
+          'async function main() {',
+          '  const deadline = Date.now() + 15000;',
+          '  let last, since = Date.now();',
+          '  while (Date.now() < deadline) {',
+          `    const { instances } = await (await fetch(${JSON.stringify(levelsUrl)})).json();`,
+          '    const mine = instances.find((i) => i.service === process.env.OTEL_SERVICE_NAME);',
+          '    const now = JSON.stringify(mine ? Object.keys(mine.loggers).sort() : null);',
+          '    if (now !== last) { last = now; since = Date.now(); }',
+          "    else if (now.includes('tr') && Date.now() - since > 1500) break;",
+          '    await new Promise((r) => setTimeout(r, 100));',
+          '  }',
+          // The logger lives as long as the app uses it (level control holds loggers weakly).
+          "  logger.info('done');",
+          "  process.stdout.write(JSON.stringify({ loggers: last }) + '\\n');",
+          '  process.exit(0);',
+          '}',
+          'void main();',
+        ].join('\n'),
+      );
+      const { lines, stderr } = await runFixtureOutput(
+        file,
+        {
+          OTEL_SERVICE_NAME: service,
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${started.collector.grpcPort}`,
+        },
+        ['-r', '@distlog/sdk/register'],
+      );
+      expect(stderr).toBe('');
+      expect(JSON.parse(lines[0].loggers)).toContain('tr');
+      await eventually(async () => {
+        const [{ n }] = await started.ch.query<{ n: string }>(
+          `SELECT count() AS n FROM ${started.ch.database}.all_logs WHERE ServiceName = '${service}' AND ScopeName = 'tr'`,
+        );
+        return Number(n) === 2;
+      });
+    },
+  );
+});
