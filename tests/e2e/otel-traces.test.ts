@@ -41,7 +41,11 @@ interface Node {
   records: Array<{ body: string; eventName: string; attributes: Record<string, string> }>;
 }
 
-describe.each(['http/protobuf', 'http/json', 'grpc'])('spans of an OpenTelemetry app over %s', (protocol) => {
+describe.each([
+  ['http/protobuf', 'none'],
+  ['http/json', 'gzip'],
+  ['grpc', 'gzip'],
+])('spans of an OpenTelemetry app over %s, compression %s', (protocol, compression) => {
   it('are nested, timed and failed in `distlog tree`, with the records logged in them', async () => {
     const { collector } = started;
     const {
@@ -53,6 +57,8 @@ describe.each(['http/protobuf', 'http/json', 'grpc'])('spans of an OpenTelemetry
           ? `http://127.0.0.1:${collector.grpcPort}`
           : `http://127.0.0.1:${collector.httpPort}/v1/traces`,
       FIXTURE_LOGS_URL: `http://127.0.0.1:${collector.httpPort}/v1/logs`,
+      // The exporters' own setting: gzip bodies over HTTP, gzip messages over gRPC.
+      OTEL_EXPORTER_OTLP_COMPRESSION: compression,
     });
     const service = `otel-app-${protocol.replace('/', '-')}`;
     await eventually(
