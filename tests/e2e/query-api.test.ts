@@ -387,6 +387,41 @@ describe('console verbs through the API', () => {
     expect({ text: json.severityText, number: json.severityNumber }).toEqual({ text: '', number: 13 });
   });
 
+  it('a search piped to another program gets all of its output (not the first 64 KiB)', async () => {
+    // The helper's stdout is a pipe, as in `distlog search --json | jq`: the CLI exited before the pipe took it all.
+    const service = `piped-${randomUUID().slice(0, 8)}`;
+    const bodies = ['a', 'b', 'c'].map((c) => `${c} ${c.repeat(150_000)}`);
+    const at = (i: number) => (BigInt(Date.now() - 60_000 + i) * 1_000_000n).toString();
+    await postJson(
+      collector.httpPort,
+      otlpJson(
+        service,
+        bodies.map((body, i) => ({ body, timeUnixNano: at(i) })),
+      ),
+    );
+    await eventually(
+      async () => (await distlog(['search', '--service', service, '--since', '1h'])).code === 0,
+      20_000,
+    );
+    const out = await eventually(async () => {
+      const r = await distlog(['search', '--service', service, '--since', '1h', '--json']);
+      // Before: 65 536 bytes, whatever the records.
+      const lines = r.stdout
+        .trim()
+        .split('\n')
+        .filter((l) => l !== '');
+      return lines.length === 3 ? r : undefined;
+    }, 20_000);
+    if (!out) throw new Error('unreachable: eventually() returns a found value');
+    expect(out.stdout.length).toBeGreaterThan(450_000);
+    const got = out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as Rec).body)
+      .sort();
+    expect(got).toEqual(bodies);
+  });
+
   it("`tree` says when a service's clock is evidently behind its caller's", async () => {
     // Called by the gateway, stamped 300 ms before the gateway's scope began: that host runs behind.
     const traceId = await postCallWithClockBehind(

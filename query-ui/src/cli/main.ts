@@ -51,11 +51,32 @@ async function main(argv: string[]): Promise<number> {
   return command.run(args);
 }
 
+// A reader that stops reading (`distlog tail | head`) ends the command quietly, as Unix tools do.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => process.exit(err.code === 'EPIPE' ? 0 : 1));
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterOutput(code),
   (err: unknown) => {
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`distlog: ${message}\n`);
-    process.exit(err instanceof UsageError ? 2 : 1);
+    exitAfterOutput(err instanceof UsageError ? 2 : 1);
   },
 );
+
+/**
+ * Exits once what was written to stdout and stderr has gone out. process.exit() at once drops
+ * what a pipe has not taken yet: `distlog search --json | jq` lost everything past 64 KiB.
+ */
+function exitAfterOutput(code: number): void {
+  let waiting = 0;
+  const done = () => {
+    if (--waiting === 0) process.exit(code);
+  };
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.writableLength === 0) continue;
+    waiting++;
+    stream.write('', done);
+  }
+  if (waiting === 0) process.exit(code);
+}
