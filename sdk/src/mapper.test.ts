@@ -68,6 +68,20 @@ describe('mapPinoLine', () => {
     });
   });
 
+  it("takes the message and the error from the logger's messageKey and errorKey", () => {
+    const m = mapPinoLine(
+      { level: 50, message: 'boom', msg: 'a field', error: { type: 'Error', message: 'bad' }, err: 'x' },
+      { messageKey: 'message', errorKey: 'error' },
+    );
+    expect(m.record.body).toBe('boom');
+    expect(m.record.attributes).toEqual({
+      msg: 'a field',
+      err: 'x',
+      'exception.type': 'Error',
+      'exception.message': 'bad',
+    });
+  });
+
   it('reads trace context written by the mixin into the context, not the attributes', () => {
     const m = mapPinoLine({
       level: 30,

@@ -24,17 +24,30 @@ export interface PinoMapping {
 export interface MapperOptions {
   /** Level number → label, for custom levels (pino's `customLevels`). */
   levelLabels?: Readonly<Record<number, string>>;
+  /** The key of the message: pino's `messageKey` (default `msg`). */
+  messageKey?: string;
+  /** The key of a logged error: pino's `errorKey` (default `err`). */
+  errorKey?: string;
 }
 
-/** Keys that are not attributes: they become record fields, scope or resource. */
+/**
+ * What pino (≥ 9) tells a logger's stream of the logger before its first line: its levels
+ * (custom ones included), message key and error key — `{ code: 'PINO_CONFIG', config }`,
+ * posted to a transport's worker, or `stream.emit('message', …)` on an in-process stream.
+ */
+export interface PinoLoggerConfig {
+  levels?: { labels: Record<number, string> };
+  messageKey?: string;
+  errorKey?: string;
+}
+
+/** Keys that are not attributes: they become record fields, scope or resource (besides the message and error keys). */
 const RESERVED = new Set([
   'level',
   'time',
-  'msg',
   'pid',
   'hostname',
   'name',
-  'err',
   'trace_id',
   'span_id',
   'trace_flags',
@@ -65,18 +78,22 @@ export function mapPinoLine(line: Record<string, unknown>, options: MapperOption
   const scopeKey = namingKey(line);
   const scopeName = scopeKey ? (line[scopeKey] as string) : '';
 
+  const messageKey = options.messageKey ?? 'msg';
+  const errorKey = options.errorKey ?? 'err';
   const attributes: LogAttributes = {};
   for (const key in line) {
-    if (RESERVED.has(key) || key === scopeKey) continue;
+    if (RESERVED.has(key) || key === scopeKey || key === messageKey || key === errorKey) continue;
     const value = line[key];
     if (value !== undefined) attributes[key] = value as LogAttributes[string];
   }
-  if (line.err !== undefined && line.err !== null) Object.assign(attributes, exceptionAttributes(line.err));
+  const err = line[errorKey];
+  if (err !== undefined && err !== null) Object.assign(attributes, exceptionAttributes(err));
 
+  const msg = line[messageKey];
   const record: PinoMapping['record'] = {
     severityNumber: severityOfPinoLevel(levelNumber),
     severityText: levelLabel.toUpperCase(),
-    body: typeof line.msg === 'string' ? line.msg : line.msg === undefined ? '' : String(line.msg),
+    body: typeof msg === 'string' ? msg : msg === undefined ? '' : String(msg),
     attributes,
   };
   if (typeof line.time === 'number') record.timestamp = line.time;

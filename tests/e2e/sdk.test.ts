@@ -162,6 +162,56 @@ logger.flush(() => shutdown());
     },
   );
 
+  it.each(['transport', 'targets', 'destination'])(
+    'pino with its own messageKey and errorKey (%s): the message is the body, the error the exception',
+    async (integration) => {
+      const tag = `keys-${integration}-${randomUUID()}`;
+      const file = path.resolve(__dirname, '../dist/fixtures', `keys-${integration}.cjs`);
+      const stream =
+        integration === 'destination'
+          ? 'require("@distlog/sdk").distlogDestination()'
+          : `pino.transport(${
+              integration === 'targets'
+                ? "{ targets: [{ target: '@distlog/sdk/pino', level: 'info' }] }"
+                : "{ target: '@distlog/sdk/pino' }"
+            })`;
+      writeFileSync(
+        file,
+        [
+          `const pino = require('pino');`,
+          // GCP- and Bunyan-style keys, as apps configure them.
+          `const logger = pino({ name: 'keys', messageKey: 'message', errorKey: 'error' }, ${stream});`,
+          `logger.warn({ msg: 'a field called msg' }, '${tag} warned');`,
+          `logger.error(new RangeError('${tag} out of range'));`,
+          `setTimeout(() => require('@distlog/sdk').shutdown(), 300);`,
+        ].join('\n'),
+      );
+      await runFixtureOutput(
+        file,
+        {
+          OTEL_SERVICE_NAME: 'sdk-keys',
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.grpcPort}`,
+        },
+        ['-r', '@distlog/sdk/register'],
+      );
+      const found = await eventually(async () => {
+        const r = await rows(
+          `ServiceName = 'sdk-keys' AND (Body LIKE '${tag}%' OR has(LogAttributes.value, '${tag} out of range'))`,
+        );
+        return r.length === 2 ? r : undefined;
+      });
+      const [warned, failed] = found!;
+      expect(warned.Body).toBe(`${tag} warned`);
+      expect(warned.attrs).toEqual({ msg: 'a field called msg' });
+      expect(failed.Body).toBe(`${tag} out of range`);
+      expect(failed.attrs).toMatchObject({
+        'exception.type': 'RangeError',
+        'exception.message': `${tag} out of range`,
+      });
+      expect(failed.attrs).not.toHaveProperty('error');
+    },
+  );
+
   it('scopes: records carry the scope span, attributes nest, start/end records rebuild the tree', async () => {
     const tag = `sc-${randomUUID()}`;
     const [out] = await run('scopes', tag);

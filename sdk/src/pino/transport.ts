@@ -7,6 +7,7 @@ import type { DistlogOptions } from '../config';
 import { createPinoEmitter } from './emit';
 import { ONLY_TRANSPORT_EVENT } from '../internal/pino-integration';
 import { parsePinoLine } from './parse-line';
+import type { PinoLoggerConfig } from '../mapper';
 
 /**
  * The pino transport: `pino({ transport: { target: '@distlog/sdk/pino', options } })`.
@@ -22,7 +23,12 @@ import { parsePinoLine } from './parse-line';
 async function distlogTransport(options: DistlogOptions = {}): Promise<Writable> {
   const distlog = init({ ...options, tracing: false, exitHooks: false, levelControl: false });
   const config = await pinoConfig();
-  const emit = createPinoEmitter({ distlog, levelLabels: config?.levels?.labels });
+  const emit = createPinoEmitter({
+    distlog,
+    levelLabels: config?.levels?.labels,
+    messageKey: config?.messageKey,
+    errorKey: config?.errorKey,
+  });
   let pending = '';
   const consume = (text: string) => {
     let start = 0;
@@ -83,12 +89,8 @@ function announceOnlyTransport(): void {
   parentPort.postMessage({ code: 'EVENT', name: ONLY_TRANSPORT_EVENT, args: [] });
 }
 
-interface PinoConfig {
-  levels?: { labels: Record<number, string> };
-}
-
-/** pino (≥ 9) sends its levels (custom ones included) to the worker before the first line. */
-function pinoConfig(): Promise<PinoConfig | undefined> {
+/** pino (≥ 9) sends its levels (custom ones included), message key and error key to the worker before the first line. */
+function pinoConfig(): Promise<PinoLoggerConfig | undefined> {
   const willSend = (workerData as { workerData?: { pinoWillSendConfig?: boolean } } | undefined)?.workerData
     ?.pinoWillSendConfig;
   if (!willSend || !parentPort) return Promise.resolve(undefined);
@@ -99,7 +101,7 @@ function pinoConfig(): Promise<PinoConfig | undefined> {
       diag.warn('distlog: pino did not send its configuration; using the standard level names');
       resolve(undefined);
     }, 5000);
-    const onMessage = (message: { code?: string; config?: PinoConfig }) => {
+    const onMessage = (message: { code?: string; config?: PinoLoggerConfig }) => {
       if (message?.code !== 'PINO_CONFIG') return;
       clearTimeout(timer);
       port.off('message', onMessage);
