@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { eventually } from '@distlog/collector/testing';
 import { DISTLOG_BIN, collectorForFile, runFixtureOutput } from '../support/collector-process';
@@ -169,4 +171,71 @@ it('a span the tree cannot place is refused alone; a metrics export is told what
   });
   expect(metrics.status).toBe(404);
   expect(await metrics.text()).toContain('Distlog stores no metrics: set OTEL_METRICS_EXPORTER=none');
+});
+
+it("an app with its own OTel SDK and Distlog's scopes: one tree, the SDK's spans around and inside the scopes", async () => {
+  const { collector } = started;
+  const file = path.resolve(__dirname, '../dist/fixtures', 'mixed-spans.cjs');
+  writeFileSync(
+    file,
+    `const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
+const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto');
+const { resourceFromAttributes } = require('@opentelemetry/resources');
+const provider = new NodeTracerProvider({
+  resource: resourceFromAttributes({ 'service.name': 'mixed' }),
+  spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: process.env.FIXTURE_TRACES_URL }))],
+});
+provider.register();
+const { init, scope, shutdown, distlogDestination } = require('@distlog/sdk');
+init({ serviceName: 'mixed' });
+const { trace } = require('@opentelemetry/api');
+const logger = require('pino')({ name: 'mixed' }, distlogDestination());
+const tracer = trace.getTracer('http-instrumentation');
+tracer.startActiveSpan('GET /mixed', async (http) => {
+  logger.info('in the http span');
+  await scope('handle order', { orderId: 'X-9' }, async () => {
+    logger.info('in the scope');
+    await tracer.startActiveSpan('pg.query', async (db) => {
+      logger.info('in the db span');
+      db.end();
+    });
+  });
+  http.end();
+  await provider.forceFlush();
+  await shutdown();
+  await provider.shutdown();
+  console.log(JSON.stringify({ traceId: http.spanContext().traceId }));
+});
+`,
+  );
+  const {
+    lines: [{ traceId }],
+  } = await runFixtureOutput(file, {
+    FIXTURE_TRACES_URL: `http://127.0.0.1:${collector.httpPort}/v1/traces`,
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.grpcPort}`,
+  });
+  const tree = await eventually(async () => {
+    const t = await distlog(['tree', traceId]);
+    return t.stdout.includes('in the db span') && t.stdout.includes('GET /mixed') ? t.stdout : undefined;
+  }, 20_000);
+  expect(
+    tree!
+      .split('\n')
+      .slice(1)
+      .map((l) => l.replace(/ [\d.]+ ms/, '')),
+  ).toEqual([
+    'GET /mixed [mixed]',
+    '│  · in the http span',
+    '└─ handle order [mixed]',
+    '   │  · in the scope',
+    '   └─ pg.query [mixed]',
+    '         · in the db span',
+    '',
+  ]);
+  // The scope's span came as records only: its start, its end, nothing from the exported span.
+  const [{ n }] = await started.ch.query<{ n: string }>(
+    `SELECT count() AS n FROM ${started.ch.database}.all_logs WHERE TraceId = '${traceId}'`,
+  );
+  expect(Number(n)).toBe(7);
 });
