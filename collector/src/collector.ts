@@ -21,6 +21,7 @@ import type { ReceiverLimits } from './receivers/otlp/limits';
 import { Spool } from './helpers/spool';
 import { COLLECTOR_VERSION } from './version';
 import { statusRoute } from './control/status';
+import { CorsPolicy } from './receivers/otlp/cors';
 import { CollectorMetrics } from './telemetry/metrics';
 import { log } from './helpers/log';
 import type { LevelChange } from './control/level-store';
@@ -202,8 +203,10 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     metrics,
   );
   grpcReceiver.addService(levelControlService(), levelControlHandlers(levels, auth));
+  // Replaced on reload too: origins can be allowed without a restart.
+  let corsPolicy = new CorsPolicy(config.receivers.http.cors);
   const httpReceiver = new OtlpHttpReceiver(
-    { ...config.receivers.http, limits, auth, tls, throttle },
+    { ...config.receivers.http, limits, auth, tls, throttle, cors: () => corsPolicy },
     senders,
     metrics,
   );
@@ -351,6 +354,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       }
       await metricSink.replace(merged.metrics, merged.metricOptions);
       authenticator = new Authenticator(merged.auth);
+      corsPolicy = new CorsPolicy(merged.receivers.http.cors);
       config = merged;
       log('info', 'configuration reloaded', {
         config: merged.source,

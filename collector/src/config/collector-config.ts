@@ -5,6 +5,7 @@ import type { TierConfig } from './tiers';
 import type { RuleConfig, ActionConfig } from './rules-config';
 import { compileAction, compileRule } from './rules-config';
 import type { ReceiverLimits } from '../receivers/otlp/limits';
+import type { CorsConfig } from '../receivers/otlp/cors';
 import type { AuthConfig, TlsConfig } from '../auth/auth-config';
 import { authFrom, tlsFrom } from '../auth/auth-config';
 import type { BatchOptions } from '../sinks/clickhouse/table-writer';
@@ -36,7 +37,7 @@ export interface CollectorConfig {
   source: string;
   receivers: {
     grpc: { host: string; port: number };
-    http: { host: string; port: number };
+    http: { host: string; port: number; cors?: CorsConfig };
     limits: ReceiverLimits;
   };
   clickhouse: {

@@ -45,14 +45,12 @@ function severity(description: string) {
     .describe(description);
 }
 
-const listener = (port: number, what: string) =>
-  mapping(
-    {
-      host: text('Address to listen on (0.0.0.0: every interface).').default(DEFAULTS.receivers.host),
-      port: number('Port (0: any free port).', { min: 0, max: 65535, integer: true }).default(port),
-    },
-    what,
-  ).prefault({});
+const listenerFields = (port: number) => ({
+  host: text('Address to listen on (0.0.0.0: every interface).').default(DEFAULTS.receivers.host),
+  port: number('Port (0: any free port).', { min: 0, max: 65535, integer: true }).default(port),
+});
+
+const listener = (port: number, what: string) => mapping(listenerFields(port), what).prefault({});
 
 const match = mapping(
   {
@@ -284,7 +282,26 @@ export function configSchema(env: NodeJS.ProcessEnv) {
       receivers: mapping(
         {
           grpc: listener(DEFAULTS.receivers.grpcPort, 'OTLP/gRPC (and level control).'),
-          http: listener(DEFAULTS.receivers.httpPort, 'OTLP/HTTP, level control, live tail, /metrics.'),
+          http: mapping(
+            {
+              ...listenerFields(DEFAULTS.receivers.httpPort),
+              cors: mapping(
+                {
+                  allowedOrigins: names(
+                    'Origins whose pages may send OTLP/HTTP from a browser, as globs: https://app.example.com, https://*.example.com, http://localhost:*, * (any).',
+                  ),
+                  allowedHeaders: names(
+                    'Request headers allowed besides Content-Type, Content-Encoding and Authorization.',
+                  ).optional(),
+                  maxAge: duration('How long a browser may keep the answer to its preflight.', {
+                    maxMs: 86_400_000,
+                  }).optional(),
+                },
+                'Browser apps (their own OpenTelemetry exporters): cross-origin requests to /v1/logs and /v1/traces.',
+              ).optional(),
+            },
+            'OTLP/HTTP, level control, live tail, /metrics.',
+          ).prefault({}),
           limits: mapping(
             {
               maxRequestBytes: size('Largest request body.').default(

@@ -15,6 +15,7 @@ import {
 import type { IngestIdentity } from '../../auth/authenticator';
 import type { TlsConfig } from '../../auth/auth-config';
 import type { Encoding, IngestOptions, Outcome, Refusal, Signal } from './ingest';
+import type { CorsPolicy } from './cors';
 import { Ingest } from './ingest';
 
 export interface HttpReceiverOptions extends IngestOptions {
@@ -22,6 +23,8 @@ export interface HttpReceiverOptions extends IngestOptions {
   /** 0: any free port (see `port` after start()). */
   port: number;
   tls?: TlsConfig;
+  /** Which web pages may send from a browser (read at each request: a reload replaces it). */
+  cors?: () => CorsPolicy;
 }
 
 /** An oversized body is read (and discarded) up to this many times the limit before the 413. */
@@ -115,6 +118,7 @@ export class OtlpHttpReceiver implements Component {
             : ''),
       );
     }
+    if (this.options.cors?.().handle(req, res, pathname)) return;
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'POST');
       return this.plainError(res, 405, `${req.method} is not allowed on ${pathname}; use POST`);
