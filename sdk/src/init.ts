@@ -15,6 +15,7 @@ import {
 } from '@opentelemetry/resources';
 import type { ControlEndpoint, DistlogOptions } from './config';
 import { controlTransport, resolveControlEndpoint, resolveProtocol } from './config';
+import type { OtlpProtocol } from './config';
 import { LevelRegistry, LevelSubscriber, setLevelRegistry } from './levels';
 import type { LevelControlStatus } from './levels/subscriber';
 import { GrpcControlChannel } from './levels/grpc-channel';
@@ -27,6 +28,7 @@ import { ensureTracing } from './tracing';
 import { captureCrashes, deliverAtExit } from './crashes';
 import { setDistlogLoggerProvider } from './internal/logger-provider';
 import { settledWithin } from './internal/deadline';
+import { sayOnStderr } from './internal/say';
 import { currentDistlog, setCurrentDistlog, setDefaultInitializer } from './internal/instance';
 import { hookPino } from './pino/module-hook';
 import { closePinoTransports } from './pino/transport-streams';
@@ -71,6 +73,7 @@ export function init(options: DistlogOptions = {}): Distlog {
   }
   const resource = buildResource(options);
   const protocol = resolveProtocol(options);
+  if (!disabled) sayIfNoScheme(options, protocol);
   const exporter = createExporter(protocol, options.endpoint);
   const processor = new BoundedBatchProcessor(exporter, options.batch);
   if (disabled) processor.discardAll();
@@ -100,7 +103,7 @@ export function init(options: DistlogOptions = {}): Distlog {
   });
   const where = `the collector at ${target.endpoint} (${protocol === 'grpc' ? 'gRPC' : 'HTTP'})`;
   processor.onDeliveryChange = (change) =>
-    process.stderr.write(
+    sayOnStderr(
       change.failing
         ? `distlog: cannot send log records to ${where}: ${change.reason}; they are lost until it takes them again (counted: stats().failed)\n`
         : `distlog: sending log records to ${where} again; ${change.lost} were lost meanwhile\n`,
@@ -354,5 +357,33 @@ function sayIfIgnored(options: DistlogOptions, existing: Distlog): void {
       (started.by.includes('register')
         ? 'With -r/--import @distlog/sdk/register, set OTEL_SERVICE_NAME and the other OTEL_* variables instead, or keep init() and drop the flag.\n'
         : 'Call init() once, before anything logs.\n'),
+  );
+}
+
+/**
+ * An endpoint written without a scheme (`collector:4317`, a common slip) is said once — by the
+ * app's thread, or by pino's transport worker where only the worker exports to it: over
+ * gRPC the OTel exporter then connects with TLS (unless OTEL_EXPORTER_OTLP_INSECURE=true),
+ * which a collector without TLS answers with nothing an app's owner would recognise
+ * ("wrong version number"); over HTTP it is not a URL at all.
+ */
+function sayIfNoScheme(options: DistlogOptions, protocol: OtlpProtocol): void {
+  const [source, value] =
+    options.endpoint !== undefined
+      ? ['init({ endpoint })', options.endpoint]
+      : process.env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT !== undefined
+        ? ['OTEL_EXPORTER_OTLP_LOGS_ENDPOINT', process.env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT]
+        : ['OTEL_EXPORTER_OTLP_ENDPOINT', process.env.OTEL_EXPORTER_OTLP_ENDPOINT];
+  if (!value || /^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return;
+  const insecure = process.env.OTEL_EXPORTER_OTLP_INSECURE?.trim().toLowerCase() === 'true';
+  if (protocol === 'grpc' && insecure) return;
+  // Once per process: pino's transport worker inherits the environment, and this mark.
+  if (process.env.DISTLOG_SAID_NO_SCHEME === value) return;
+  process.env.DISTLOG_SAID_NO_SCHEME = value;
+  sayOnStderr(
+    `distlog: ${source} ${JSON.stringify(value)} has no scheme: ` +
+      (protocol === 'grpc'
+        ? `over gRPC that means TLS, as https://${value}; for a collector without TLS write http://${value}\n`
+        : `OTLP/HTTP needs a URL such as http://${value}\n`),
   );
 }

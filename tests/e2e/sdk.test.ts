@@ -364,8 +364,19 @@ logger.flush(() => shutdown());
     );
   });
 
-  it('a pino transport app whose collector is down still exits promptly (the last flush is bounded)', async () => {
-    const [result] = await run('transportUnreachable', 'x', [], {
+  const unreachable = (env: Record<string, string>) =>
+    runFixtureOutput('sdk-app.js', {
+      FIXTURE_SCENARIO: 'transportUnreachable',
+      FIXTURE_TAG: 'x',
+      OTEL_SERVICE_NAME: 'sdk-transportUnreachable',
+      ...env,
+    });
+
+  it('a pino transport app whose collector is down still exits promptly (the last flush is bounded), and says what it lost', async () => {
+    const {
+      lines: [result],
+      stderr,
+    } = await unreachable({
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
     });
@@ -374,5 +385,29 @@ logger.flush(() => shutdown());
     // the bound is 3 s. The margin is for a loaded machine.
     expect(exitedAfterMs).toBeLessThan(6500);
     expect(exitedAfterMs).toBeGreaterThan(0);
+    // Said from pino's worker as the process ends (before: only with OTEL_LOG_LEVEL, and lost at exit).
+    expect(stderr).toContain(
+      'distlog: 100 log records not sent at exit: the collector did not take them within 3 s (is OTEL_EXPORTER_OTLP_ENDPOINT right, and the collector up?)',
+    );
+  });
+
+  it('a short-lived app over gRPC whose collector cannot be reached says so before it ends', async () => {
+    const { stderr } = await unreachable({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+    });
+    expect(stderr).toMatch(
+      /distlog: cannot send log records to the collector at http:\/\/127\.0\.0\.1:9 \(gRPC\): .*ECONNREFUSED/,
+    );
+  });
+
+  it('an endpoint without a scheme is said at start, with what it means and what to write', async () => {
+    const { stderr } = await unreachable({
+      OTEL_EXPORTER_OTLP_ENDPOINT: '127.0.0.1:9',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+    });
+    expect(stderr).toContain(
+      'distlog: OTEL_EXPORTER_OTLP_ENDPOINT "127.0.0.1:9" has no scheme: over gRPC that means TLS, as https://127.0.0.1:9; for a collector without TLS write http://127.0.0.1:9',
+    );
   });
 });

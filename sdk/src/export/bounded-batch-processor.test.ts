@@ -90,7 +90,7 @@ describe('BoundedBatchProcessor', () => {
     // The partial batch waited for the scheduled delay (a lower bound: never flaky).
     expect(exporter.finishedAt[1]).toBeGreaterThanOrEqual(290);
     expect(exportedBodies(exporter)).toEqual(Array.from({ length: 13 }, (_, i) => `line ${i}`));
-    expect(p.stats()).toEqual({ queued: 0, exported: 13, dropped: 0, failed: 0 });
+    expect(p.stats()).toEqual({ queued: 0, sending: 0, exported: 13, dropped: 0, failed: 0 });
     await p.shutdown();
   });
 

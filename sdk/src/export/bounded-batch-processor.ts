@@ -28,6 +28,8 @@ export interface BoundedBatchOptions {
 
 export interface ProcessorStats {
   queued: number;
+  /** Sent, with no answer yet. */
+  sending: number;
   exported: number;
   /** Dropped because the queue was full (the oldest go first). */
   dropped: number;
@@ -56,6 +58,8 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
   private timerImmediate = false;
   /** Exports in flight (at most maxConcurrentExports): a busy app's batches overlap the round trips. */
   private readonly exporting = new Set<Promise<void>>();
+  /** Records in the exports in flight. */
+  private sending = 0;
   private shutdownPromise: Promise<void> | undefined;
   /** Set once shutdown's final flush is done; records emitted during that flush (e.g. drop reports) still go out. */
   private closed = false;
@@ -99,7 +103,7 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
   }
 
   stats(): ProcessorStats {
-    return { queued: this.size, ...this.counts };
+    return { queued: this.size, sending: this.sending, ...this.counts };
   }
 
   onEmit(record: SdkLogRecord): void {
@@ -199,6 +203,7 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
     }
     this.head = (this.head + count) % this.maxQueueSize;
     this.size -= count;
+    this.sending += count;
     const exporting: Promise<void> = new Promise<void>((resolve) => {
       const timeout = setTimeout(() => {
         this.exportFailed(batch.length, `no answer within ${this.exportTimeoutMillis} ms`);
@@ -234,6 +239,7 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
         resolve();
       }
     }).finally(() => {
+      this.sending -= count;
       this.exporting.delete(exporting);
       if (this.size > 0 && !this.closed)
         this.exportSoon(this.size >= this.maxExportBatchSize ? 0 : this.scheduledDelayMillis);

@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { diag } from '@opentelemetry/api';
 import { init, EXIT_FLUSH_TIMEOUT_MS } from '../init';
 import { settledWithin } from '../internal/deadline';
+import { sayOnStderr } from '../internal/say';
 import type { DistlogOptions } from '../config';
 import { createPinoEmitter } from './emit';
 import { ONLY_TRANSPORT_EVENT } from '../internal/pino-integration';
@@ -68,8 +69,9 @@ async function distlogTransport(options: DistlogOptions = {}): Promise<Writable>
       const flushed = distlog.shutdown().catch((e: unknown) => void (shutdownError = e as Error));
       void settledWithin(flushed, EXIT_FLUSH_TIMEOUT_MS).then((inTime) => {
         if (!inTime)
-          diag.warn(
-            `distlog: the collector took too long at exit; ${distlog.stats().queued} queued log records not sent`,
+          sayOnStderr(
+            `distlog: ${distlog.stats().queued + distlog.stats().sending} log records not sent at exit: the collector did not take them ` +
+              `within ${EXIT_FLUSH_TIMEOUT_MS / 1000} s (is OTEL_EXPORTER_OTLP_ENDPOINT right, and the collector up?)\n`,
           );
         callback(err ?? shutdownError);
       });
