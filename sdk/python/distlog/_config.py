@@ -1,6 +1,7 @@
 """Settings from the standard OpenTelemetry variables (OTEL_*), as the Node SDK reads them."""
 
 import os
+import sys
 import socket
 import uuid
 from urllib.parse import unquote
@@ -49,6 +50,13 @@ class Config:
         else:
             base = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "http://localhost:4318"
         base = base.rstrip("/")
+        if "://" not in base:
+            # `collector:4318`, a common slip: urllib would only say "unknown url type".
+            sys.stderr.write(
+                "distlog: the OTLP endpoint %r has no scheme: OTLP/HTTP needs a URL such as http://%s; using that\n"
+                % (base, base)
+            )
+            base = "http://" + base
         if base.endswith("/v1/logs"):
             base = base[: -len("/v1/logs")]
         self.base_url = base

@@ -66,10 +66,18 @@ class Exporter:
         return True
 
     def shutdown(self, timeout=5.0):
+        failed_before = self.failed
         self.flush(timeout)
         self._closed = True
         self._wake.set()
         self._thread.join(timeout)
+        # What the process takes with it: said, as the queue's "records wait" promised otherwise.
+        lost = len(self._queue) + self._inflight + (self.failed - failed_before)
+        if lost > 0:
+            sys.stderr.write(
+                "distlog: %d log records not sent at exit: the collector at %s did not take them "
+                "(is OTEL_EXPORTER_OTLP_ENDPOINT right, and the collector up?)\n" % (lost, self.config.logs_url)
+            )
 
     def _run(self):
         while True:

@@ -351,3 +351,32 @@ with (distlog.scope("nightly job", job="nightly") if os.environ.get("WITH_DISTLO
     assert attrs(crash)["exception.type"] == "ValueError"
     assert attrs(crash)["job"] == "nightly"
     assert "ValueError: boom" in attrs(crash)["exception.stacktrace"]
+
+
+def test_a_short_script_whose_collector_is_down_says_at_exit_what_it_did_not_send():
+    app = r"""
+import logging, distlog
+distlog.init()
+logging.getLogger("job").info("nightly job done")
+logging.getLogger("job").warning("2 files skipped")
+"""
+    _, stderr = run_app(
+        app, unique("py-shortlived"), {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "DISTLOG_LEVELS": "off"}
+    )
+    assert (
+        "distlog: 2 log records not sent at exit: the collector at http://127.0.0.1:9/v1/logs did not take them"
+        in stderr
+    ), stderr
+
+
+def test_an_endpoint_without_a_scheme_is_said_and_taken_as_http(collector):
+    service = unique("py-noscheme")
+    app = r"""
+import logging, distlog
+distlog.init()
+logging.getLogger("job").info("sent without a scheme")
+"""
+    bare = collector.split("://", 1)[1]
+    _, stderr = run_app(app, service, {"OTEL_EXPORTER_OTLP_ENDPOINT": bare})
+    assert "distlog: the OTLP endpoint %r has no scheme: OTLP/HTTP needs a URL such as http://%s" % (bare, bare) in stderr
+    assert eventually(lambda: rows(service)), "the record did not arrive"
