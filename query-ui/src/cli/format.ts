@@ -69,12 +69,15 @@ export function textTable(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
+/** A step in the largest unit that divides it: 1 d, 6 h, 15 min, 151 s (not 2.5166… min). */
 export const stepText = (seconds: number) =>
   seconds % 86_400 === 0
     ? `${seconds / 86_400} d`
     : seconds % 3600 === 0
       ? `${seconds / 3600} h`
-      : `${seconds / 60} min`;
+      : seconds % 60 === 0
+        ? `${seconds / 60} min`
+        : `${seconds} s`;
 
 export const fmt = (n: number | null | undefined) =>
   n === null || n === undefined
