@@ -13,9 +13,8 @@ import {
   envDetector,
   resourceFromAttributes,
 } from '@opentelemetry/resources';
-import type { ControlEndpoint, DistlogOptions } from './config';
+import type { ControlEndpoint, DistlogOptions, OtlpProtocol } from './config';
 import { controlTransport, resolveControlEndpoint, resolveProtocol } from './config';
-import type { OtlpProtocol } from './config';
 import { LevelRegistry, LevelSubscriber, setLevelRegistry } from './levels';
 import type { LevelControlStatus } from './levels/subscriber';
 import { GrpcControlChannel } from './levels/grpc-channel';
