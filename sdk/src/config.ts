@@ -37,6 +37,13 @@ export interface DistlogOptions {
    * true; DISTLOG_CAPTURE_CRASHES=0 turns it off.
    */
   crashes?: boolean;
+  /**
+   * Follow requests across services with no code (http.ts): every node:http/https server's
+   * requests run in a scope continuing the caller's `traceparent`, and outgoing requests
+   * (node:http/https, fetch) carry the current scope's. Default true; DISTLOG_CAPTURE_HTTP=0
+   * turns it off. Off by itself where another instrumentation makes the request spans.
+   */
+  http?: boolean;
   /** Flush on `beforeExit` and SIGTERM. Default true. */
   exitHooks?: boolean;
   /**

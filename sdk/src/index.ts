@@ -20,9 +20,11 @@ export {
   extractTraceContext,
   tracedFetch,
   scopedHandler,
+  requestScopeName,
   HttpServerError,
 } from './propagation';
 export { captureConsole, releaseConsole } from './console';
+export { captureHttp, releaseHttp } from './http';
 export { captureDebug, releaseDebug } from './debug';
 export type { CaptureConsoleOptions } from './console';
 export { BoundedBatchProcessor } from './export/bounded-batch-processor';

@@ -25,6 +25,7 @@ import type { ProcessorStats } from './export/bounded-batch-processor';
 import { BoundedBatchProcessor } from './export/bounded-batch-processor';
 import { ensureTracing } from './tracing';
 import { captureCrashes, deliverAtExit } from './crashes';
+import { captureHttp, releaseHttp } from './http';
 import { setDistlogLoggerProvider } from './internal/logger-provider';
 import { settledWithin } from './internal/deadline';
 import { sayOnStderr } from './internal/say';
@@ -68,7 +69,7 @@ export function init(options: DistlogOptions = {}): Distlog {
   const disabled = process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
   if (disabled) {
     diag.info('distlog: OTEL_SDK_DISABLED is true; no log records are sent');
-    options = { ...options, pinoTraceContext: false, exitHooks: false, levelControl: false };
+    options = { ...options, pinoTraceContext: false, exitHooks: false, levelControl: false, http: false };
   }
   const resource = buildResource(options);
   const protocol = resolveProtocol(options);
@@ -118,6 +119,13 @@ export function init(options: DistlogOptions = {}): Distlog {
       ? undefined
       : startLevelControl(resolveControlEndpoint(options, protocol));
   if (options.pinoTraceContext !== false) hookPino();
+  // Requests in and out followed across services (http.ts); not in pino's transport worker.
+  const followHttp =
+    options.http !== false &&
+    options.tracing !== false &&
+    process.env.DISTLOG_CAPTURE_HTTP !== '0' &&
+    isMainThread;
+  if (followHttp) captureHttp();
   // Not in pino's transport worker (a thread of its own, which also calls init()).
   const crashes =
     options.crashes === false || process.env.DISTLOG_CAPTURE_CRASHES === '0' || !isMainThread
@@ -139,6 +147,7 @@ export function init(options: DistlogOptions = {}): Distlog {
     shutdown: () =>
       (shuttingDown ??= (subscriber?.stop(),
       crashes?.release(),
+      followHttp && releaseHttp(),
       setLevelRegistry(undefined),
       loggerProvider.shutdown()).then(
         () => {

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Context } from '@opentelemetry/api';
 import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { ScopeAttributes } from './scope';
-import { runScope } from './scope';
+import { runScopeEnding } from './scope';
 
 /**
  * Carrying a scope to the next process as W3C `traceparent` (+ `tracestate`,
@@ -47,43 +47,106 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => unkn
 
 /**
  * Wraps a node:http request handler: each request runs in a scope that continues the
- * caller's trace (from its `traceparent`), named e.g. `GET /orders`, with
- * `http.method`, `http.target` and, at the end, the status code in the end record.
- * The scope ends when the response has been sent.
+ * caller's trace (from its `traceparent`), named e.g. `GET /orders/:id` (see
+ * requestScopeName), with `http.method` and `http.target`, and `http.status_code` in
+ * its end record. The scope ends when the response has been sent; a 5xx ends it as failed.
+ * A request Distlog already runs in a scope (its HTTP capture, http.ts) is handled in that
+ * scope, not in a second one.
  */
 export function scopedHandler(
   handler: RequestHandler,
   options: { name?: (req: IncomingMessage) => string; attributes?: ScopeAttributes } = {},
 ): RequestHandler {
-  return (req, res) => {
-    const parent = extractTraceContext(req.headers);
-    const path = (req.url ?? '/').split('?', 1)[0];
-    const name = options.name ? options.name(req) : `${req.method ?? 'GET'} ${path}`;
-    const attributes: ScopeAttributes = {
-      ...options.attributes,
-      'http.method': req.method ?? 'GET',
-      'http.target': path,
-    };
-    return runScope(
-      name,
-      attributes,
-      parent,
-      () =>
-        new Promise<void>((resolve, reject) => {
-          res.once('close', () =>
-            res.statusCode >= 500 ? reject(new HttpServerError(res.statusCode)) : resolve(),
-          );
-          try {
-            const result = handler(req, res);
-            if (result && typeof (result as Promise<unknown>).catch === 'function') {
-              (result as Promise<unknown>).catch((err) => reject(err));
-            }
-          } catch (err) {
-            reject(err);
-          }
-        }),
-    ).catch(() => undefined);
+  const scoped: RequestHandler = (req, res) => {
+    if (inRequestScope(req)) return handler(req, res);
+    return serveInScope(req, res, () => handler(req, res), options);
   };
+  // A server whose listener this is leaves the request's scope to it (its name and attributes).
+  Object.defineProperty(scoped, SCOPED_HANDLER, { value: true });
+  return scoped;
+}
+
+const SCOPED_HANDLER = Symbol.for('distlog.http.scoped-handler');
+
+/** True when `listener` is a scopedHandler (which makes the request's scope itself). */
+export function isScopedHandler(listener: unknown): boolean {
+  return (
+    typeof listener === 'function' &&
+    (listener as unknown as Record<symbol, unknown>)[SCOPED_HANDLER] === true
+  );
+}
+
+const IN_SCOPE = Symbol.for('distlog.http.request-scope');
+
+/** True when `req` is handled in a scope of its own already. */
+export function inRequestScope(req: IncomingMessage): boolean {
+  return (req as unknown as Record<symbol, unknown>)[IN_SCOPE] === true;
+}
+
+/**
+ * @internal Runs `handle` (which serves `req`) in the request's scope and returns what it
+ * returned, synchronously (or throws what it threw); the scope ends when the response is closed.
+ */
+export function serveInScope<T>(
+  req: IncomingMessage,
+  res: ServerResponse,
+  handle: () => T,
+  options: { name?: (req: IncomingMessage) => string; attributes?: ScopeAttributes } = {},
+): T | undefined {
+  (req as unknown as Record<symbol, unknown>)[IN_SCOPE] = true;
+  const parent = extractTraceContext(req.headers);
+  const target = (req.url ?? '/').split('?', 1)[0];
+  const name = options.name ? options.name(req) : requestScopeName(req.method, target);
+  const attributes: ScopeAttributes = {
+    ...options.attributes,
+    'http.method': req.method ?? 'GET',
+    'http.target': target,
+  };
+  let returned: T | undefined;
+  let thrown: { error: unknown } | undefined;
+  void runScopeEnding(
+    name,
+    attributes,
+    parent,
+    () =>
+      new Promise<void>((resolve, reject) => {
+        res.once('close', () =>
+          res.statusCode >= 500 ? reject(new HttpServerError(res.statusCode)) : resolve(),
+        );
+        try {
+          returned = handle();
+          const result = returned as unknown as Promise<unknown> | undefined;
+          if (result && typeof result.catch === 'function') result.catch((err: unknown) => reject(err));
+        } catch (err) {
+          thrown = { error: err };
+          reject(err);
+        }
+      }),
+    () => ({ 'http.status_code': res.statusCode }),
+  ).catch(() => undefined);
+  // A handler that throws throws as it would without Distlog (the scope ended as failed).
+  if (thrown) throw thrown.error;
+  return returned;
+}
+
+/**
+ * A request's scope name: the method and the path, with the path's segments that are ids
+ * — numbers, UUIDs, long hexadecimal or mixed letter-and-digit tokens — written `:id`, so
+ * that `GET /orders/1042` and `GET /orders/1043` are one scope name (`GET /orders/:id`) in
+ * the scope metrics and patterns; the path as requested is the scope's `http.target`.
+ */
+export function requestScopeName(method: string | undefined, path: string): string {
+  const segments = path.split('/').map((segment) => (looksLikeId(segment) ? ':id' : segment));
+  return `${method ?? 'GET'} ${segments.join('/') || '/'}`;
+}
+
+function looksLikeId(segment: string): boolean {
+  if (segment === '') return false;
+  if (/^\d+$/.test(segment)) return true;
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(segment)) return true;
+  if (/^[0-9a-f]{16,}$/i.test(segment)) return true;
+  // A token of 12+ characters that mixes digits with letters (object ids, short ids, hashes).
+  return segment.length >= 12 && /\d/.test(segment) && /[a-z]/i.test(segment) && /^[\w-]+$/.test(segment);
 }
 
 /** Marks a scope whose request answered with a 5xx status. */

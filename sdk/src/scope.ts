@@ -43,6 +43,20 @@ export function scope<T>(name: string, attributesOrFn: ScopeAttributes | (() => 
 
 /** Runs `fn` in a new scope whose parent is `parent` (e.g. a context extracted from request headers). */
 export function runScope<T>(name: string, attributes: ScopeAttributes, parent: Context, fn: () => T): T {
+  return runScopeEnding(name, attributes, parent, fn);
+}
+
+/**
+ * @internal runScope, with attributes known only at the end (an HTTP response's status
+ * code) added to the end record.
+ */
+export function runScopeEnding<T>(
+  name: string,
+  attributes: ScopeAttributes,
+  parent: Context,
+  fn: () => T,
+  atEnd?: () => ScopeAttributes,
+): T {
   ensureDistlog();
   const parentSpan = trace.getSpan(parent);
   const parentSpanId = parentSpan?.spanContext().spanId;
@@ -61,7 +75,7 @@ export function runScope<T>(name: string, attributes: ScopeAttributes, parent: C
       : {}),
   });
   const end = (error?: unknown) => {
-    finishScope(ctx, span, name, parentSpan, started, error);
+    finishScope(ctx, span, name, parentSpan, started, error, atEnd?.());
     // (an error's end record, ERROR, already released the hold as it was queued)
     if (root && error === undefined && holding()) discard(span.spanContext().traceId);
   };
@@ -96,9 +110,12 @@ function finishScope(
   parentSpan: Span | undefined,
   started: number,
   error?: unknown,
+  ending?: ScopeAttributes,
 ): void {
   const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+  if (ending) span.setAttributes(ending);
   const attributes: LogAttributes = {
+    ...ending,
     'scope.name': name,
     'scope.status': error === undefined ? 'ok' : 'error',
     'scope.duration_ms': durationMs,
