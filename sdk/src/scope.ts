@@ -6,7 +6,8 @@ import { distlogLoggerProvider } from './internal/logger-provider';
 import { scopeTracer } from './tracing';
 import { discard, holding } from './levels/hold';
 import { exceptionAttributes } from './mapper';
-import { ensureDistlog } from './internal/instance';
+import { currentDistlog, ensureDistlog } from './internal/instance';
+import { directRecord } from './internal/direct-record';
 
 /**
  * Scopes (in the spirit of Eliot's actions) on OpenTelemetry spans. A scope is a
@@ -65,15 +66,16 @@ export function runScopeEnding<T>(
   // A root scope (no scope of this process above it) ends its trace's part here: what an
   // onError rule holds for the trace is dropped if it ends well (levels/hold.ts).
   const root = inherited === undefined;
-  const ctx = trace.setSpan(parent, span).setValue(SCOPE_ATTRIBUTES_KEY, { ...inherited, ...attributes });
+  // Object.assign, not spread: spreading two objects costs ~1 µs on Node 20 (0.08 µs this way).
+  const ctx = trace
+    .setSpan(parent, span)
+    .setValue(SCOPE_ATTRIBUTES_KEY, Object.assign({}, inherited, attributes));
   const started = performance.now();
 
-  emitScopeRecord(ctx, SCOPE_START_EVENT, SeverityNumber.INFO, `${name} started`, {
-    'scope.name': name,
-    ...(parentSpanId && trace.isSpanContextValid(parentSpan!.spanContext())
-      ? { 'scope.parent_span_id': parentSpanId }
-      : {}),
-  });
+  const startAttributes: LogAttributes = { 'scope.name': name };
+  if (parentSpanId && trace.isSpanContextValid(parentSpan!.spanContext()))
+    startAttributes['scope.parent_span_id'] = parentSpanId;
+  emitScopeRecord(ctx, SCOPE_START_EVENT, SeverityNumber.INFO, `${name} started`, startAttributes);
   const end = (error?: unknown) => {
     finishScope(ctx, span, name, parentSpan, started, error, atEnd?.());
     // (an error's end record, ERROR, already released the hold as it was queued)
@@ -114,12 +116,11 @@ function finishScope(
 ): void {
   const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
   if (ending) span.setAttributes(ending);
-  const attributes: LogAttributes = {
-    ...ending,
+  const attributes: LogAttributes = Object.assign({}, ending, {
     'scope.name': name,
     'scope.status': error === undefined ? 'ok' : 'error',
     'scope.duration_ms': durationMs,
-  };
+  });
   const parentContext = parentSpan?.spanContext();
   if (parentContext && trace.isSpanContextValid(parentContext))
     attributes['scope.parent_span_id'] = parentContext.spanId;
@@ -148,6 +149,8 @@ function finishScope(
   span.end();
 }
 
+const SCOPE_REF = { name: SCOPE_LOGGER_NAME };
+
 function emitScopeRecord(
   ctx: Context,
   eventName: string,
@@ -156,16 +159,25 @@ function emitScopeRecord(
   attributes: LogAttributes,
 ): void {
   const inherited = scopeAttributes(ctx);
+  const record = {
+    eventName,
+    severityNumber,
+    severityText: SeverityNumber[severityNumber],
+    body,
+    attributes: inherited ? Object.assign({}, inherited, attributes) : attributes,
+  };
+  // Straight into Distlog's export queue, as pino lines go (direct-record.ts: a tenth of
+  // the OTel Logger's cost; every HTTP request writes two of these, http.ts).
+  const distlog = currentDistlog();
+  if (distlog) {
+    distlog.processor.enqueue(
+      directRecord(record, trace.getSpanContext(ctx), distlog.resource, SCOPE_REF, Date.now()),
+    );
+    return;
+  }
   distlogLoggerProvider()
     .getLogger(SCOPE_LOGGER_NAME)
-    .emit({
-      eventName,
-      severityNumber,
-      severityText: SeverityNumber[severityNumber],
-      body,
-      attributes: { ...inherited, ...attributes },
-      context: ctx,
-    });
+    .emit({ ...record, context: ctx });
 }
 
 function isPromiseLike<T>(value: T): value is T & PromiseLike<unknown> {

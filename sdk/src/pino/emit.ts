@@ -71,7 +71,7 @@ export function createPinoEmitter(options: EmitterOptions = {}): (line: Record<s
         // Consecutive lines mostly come from one span: its validity is checked once.
         if (sc && (sc === lastActive || isSpanContextValid(sc))) spanContext = lastActive = sc;
         const inherited = scopeAttributes(active);
-        if (inherited) record.attributes = { ...inherited, ...record.attributes };
+        if (inherited) record.attributes = Object.assign({}, inherited, record.attributes);
       }
       let scope = scopes.get(name);
       if (!scope) scopes.set(name, (scope = { name }));
@@ -90,7 +90,7 @@ export function createPinoEmitter(options: EmitterOptions = {}): (line: Record<s
     }
     const active = otelContext.active();
     const inherited = scopeAttributes(active);
-    if (inherited) record.attributes = { ...inherited, ...record.attributes };
+    if (inherited) record.attributes = Object.assign({}, inherited, record.attributes);
     logger.emit({ ...record, context: active });
   };
 }
