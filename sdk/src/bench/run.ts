@@ -9,6 +9,7 @@ import path from 'node:path';
 import { serializerBench } from './serialize';
 import { debugBench } from './debug';
 import { holdBench } from './hold';
+import { httpBench } from './http-bench';
 import type { Consumer } from '@distlog/collector';
 import type { LogRow } from '@distlog/collector/model';
 import { OtlpGrpcReceiver, OtlpHttpReceiver, DEFAULT_RECEIVER_LIMITS } from '@distlog/collector';
@@ -57,7 +58,7 @@ const WORKLOADS: Workload[] = [
   },
 ];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-// BENCH_WORKLOADS / BENCH_VARIANTS (comma-separated names) run a part; pino-file and
+// BENCH_WORKLOADS / BENCH_VARIANTS (comma-separated names) run a part (`http`: the request-scope bench, http-bench.ts); pino-file and
 // pino-opentelemetry-transport always run, as the baselines the ratios need.
 const only = (list: string | undefined) => (list ? new Set(list.split(',').map((x) => x.trim())) : undefined);
 const onlyWorkloads = only(process.env.BENCH_WORKLOADS);
@@ -94,6 +95,8 @@ async function main(): Promise<void> {
   await http.start();
   const grpcPort = grpc.port;
   const httpPort = http.port;
+  if (!onlyWorkloads || onlyWorkloads.has('http'))
+    await httpBench(`http://127.0.0.1:${PROTOCOL === 'grpc' ? grpcPort : httpPort}`, PROTOCOL);
 
   const results = new Map<string, Result[]>();
   const key = (workload: Workload, variant: string) => `${workload.name} ${variant}`;
