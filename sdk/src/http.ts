@@ -65,7 +65,7 @@ function wrapEmit(proto: Record<string, unknown>): () => void {
     const [req, res] = args as [IncomingMessage, ServerResponse];
     if (inRequestScope(req) || instrumentedElsewhere(inner, proto.emit) || servedByScopedHandler(this))
       return inner.call(this, event, ...args);
-    return serveInScope(req, res, () => inner.call(this, event, ...args)) ?? false;
+    return serveInScope(req, res, () => inner.call(this, event, ...args));
   };
   markWrapped(emit);
   proto.emit = emit;

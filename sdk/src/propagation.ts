@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Context } from '@opentelemetry/api';
 import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { ScopeAttributes } from './scope';
-import { runScopeEnding } from './scope';
+import { openScope } from './scope';
 
 /**
  * Carrying a scope to the next process as W3C `traceparent` (+ `tracestate`,
@@ -59,7 +59,7 @@ export function scopedHandler(
 ): RequestHandler {
   const scoped: RequestHandler = (req, res) => {
     if (inRequestScope(req)) return handler(req, res);
-    return serveInScope(req, res, () => handler(req, res), options);
+    return serveInScope(req, res, () => handler(req, res), { ...options, awaitResult: true });
   };
   // A server whose listener this is leaves the request's scope to it (its name and attributes).
   Object.defineProperty(scoped, SCOPED_HANDLER, { value: true });
@@ -85,48 +85,48 @@ export function inRequestScope(req: IncomingMessage): boolean {
 
 /**
  * @internal Runs `handle` (which serves `req`) in the request's scope and returns what it
- * returned, synchronously (or throws what it threw); the scope ends when the response is closed.
+ * returned; the scope ends when the response is closed, with its status code (5xx: failed).
+ * A handler that throws throws as it would without Distlog — not caught and thrown again,
+ * so Node's report of a crash still points at the app's line — and its scope ends failed.
+ * `awaitResult`: a promise `handle` returns that rejects ends the scope failed with its
+ * error (scopedHandler's handlers; the HTTP capture leaves the app's promises alone).
  */
 export function serveInScope<T>(
   req: IncomingMessage,
   res: ServerResponse,
   handle: () => T,
-  options: { name?: (req: IncomingMessage) => string; attributes?: ScopeAttributes } = {},
-): T | undefined {
+  options: {
+    name?: (req: IncomingMessage) => string;
+    attributes?: ScopeAttributes;
+    awaitResult?: boolean;
+  } = {},
+): T {
   (req as unknown as Record<symbol, unknown>)[IN_SCOPE] = true;
-  const parent = extractTraceContext(req.headers);
   const target = (req.url ?? '/').split('?', 1)[0];
-  const name = options.name ? options.name(req) : requestScopeName(req.method, target);
-  const attributes: ScopeAttributes = {
-    ...options.attributes,
-    'http.method': req.method ?? 'GET',
-    'http.target': target,
-  };
-  let returned: T | undefined;
-  let thrown: { error: unknown } | undefined;
-  void runScopeEnding(
-    name,
-    attributes,
-    parent,
-    () =>
-      new Promise<void>((resolve, reject) => {
-        res.once('close', () =>
-          res.statusCode >= 500 ? reject(new HttpServerError(res.statusCode)) : resolve(),
-        );
-        try {
-          returned = handle();
-          const result = returned as unknown as Promise<unknown> | undefined;
-          if (result && typeof result.catch === 'function') result.catch((err: unknown) => reject(err));
-        } catch (err) {
-          thrown = { error: err };
-          reject(err);
-        }
-      }),
-    () => ({ 'http.status_code': res.statusCode }),
-  ).catch(() => undefined);
-  // A handler that throws throws as it would without Distlog (the scope ended as failed).
-  if (thrown) throw thrown.error;
-  return returned;
+  const opened = openScope(
+    options.name ? options.name(req) : requestScopeName(req.method, target),
+    Object.assign({}, options.attributes, { 'http.method': req.method ?? 'GET', 'http.target': target }),
+    extractTraceContext(req.headers),
+  );
+  const status = () => ({ 'http.status_code': res.statusCode });
+  res.once('close', () =>
+    opened.end(res.statusCode >= 500 ? new HttpServerError(res.statusCode) : undefined, status()),
+  );
+  let returned = false;
+  let result: T;
+  try {
+    result = context.with(opened.context, handle);
+    returned = true;
+  } finally {
+    if (!returned) opened.end(new Error('the request handler threw'), status());
+  }
+  if (options.awaitResult && isPromiseLike(result))
+    result.then(undefined, (err: unknown) => opened.end(err, status()));
+  return result;
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 
 /**

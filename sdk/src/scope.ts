@@ -44,20 +44,43 @@ export function scope<T>(name: string, attributesOrFn: ScopeAttributes | (() => 
 
 /** Runs `fn` in a new scope whose parent is `parent` (e.g. a context extracted from request headers). */
 export function runScope<T>(name: string, attributes: ScopeAttributes, parent: Context, fn: () => T): T {
-  return runScopeEnding(name, attributes, parent, fn);
+  const opened = openScope(name, attributes, parent);
+  let result: T;
+  try {
+    result = context.with(opened.context, fn);
+  } catch (err) {
+    opened.end(err);
+    throw err;
+  }
+  if (isPromiseLike(result)) {
+    return result.then(
+      (value) => {
+        opened.end();
+        return value;
+      },
+      (err: unknown) => {
+        opened.end(err);
+        throw err;
+      },
+    ) as T;
+  }
+  opened.end();
+  return result;
+}
+
+/** @internal A scope opened by hand: the context to run in, and its end (the first call counts). */
+export interface OpenScope {
+  readonly context: Context;
+  /** Ends the scope, failed when `error` is given; `ending` joins the end record's attributes. */
+  end(error?: unknown, ending?: ScopeAttributes): void;
 }
 
 /**
- * @internal runScope, with attributes known only at the end (an HTTP response's status
- * code) added to the end record.
+ * @internal Opens a scope whose parent is `parent` and writes its start record; the caller
+ * runs code in `context` and calls `end` once (an HTTP request's scope ends with its
+ * response, http.ts). runScope is this around a function.
  */
-export function runScopeEnding<T>(
-  name: string,
-  attributes: ScopeAttributes,
-  parent: Context,
-  fn: () => T,
-  atEnd?: () => ScopeAttributes,
-): T {
+export function openScope(name: string, attributes: ScopeAttributes, parent: Context): OpenScope {
   ensureDistlog();
   const parentSpan = trace.getSpan(parent);
   const parentSpanId = parentSpan?.spanContext().spanId;
@@ -76,33 +99,17 @@ export function runScopeEnding<T>(
   if (parentSpanId && trace.isSpanContextValid(parentSpan!.spanContext()))
     startAttributes['scope.parent_span_id'] = parentSpanId;
   emitScopeRecord(ctx, SCOPE_START_EVENT, SeverityNumber.INFO, `${name} started`, startAttributes);
-  const end = (error?: unknown) => {
-    finishScope(ctx, span, name, parentSpan, started, error, atEnd?.());
-    // (an error's end record, ERROR, already released the hold as it was queued)
-    if (root && error === undefined && holding()) discard(span.spanContext().traceId);
+  let ended = false;
+  return {
+    context: ctx,
+    end(error?: unknown, ending?: ScopeAttributes) {
+      if (ended) return;
+      ended = true;
+      finishScope(ctx, span, name, parentSpan, started, error, ending);
+      // (an error's end record, ERROR, already released the hold as it was queued)
+      if (root && error === undefined && holding()) discard(span.spanContext().traceId);
+    },
   };
-
-  let result: T;
-  try {
-    result = context.with(ctx, fn);
-  } catch (err) {
-    end(err);
-    throw err;
-  }
-  if (isPromiseLike(result)) {
-    return result.then(
-      (value) => {
-        end();
-        return value;
-      },
-      (err: unknown) => {
-        end(err);
-        throw err;
-      },
-    ) as T;
-  }
-  end();
-  return result;
 }
 
 function finishScope(

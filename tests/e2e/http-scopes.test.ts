@@ -4,7 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { eventually } from '@distlog/collector/testing';
-import { collectorForFile, runFixtureOutput } from '../support/collector-process';
+import { collectorForFile, runFixtureOutput, runToEnd } from '../support/collector-process';
 
 /**
  * Requests followed across services with no Distlog code (sdk/src/http.ts): apps started
@@ -396,5 +396,46 @@ server.listen(0, '127.0.0.1', async () => {
        WHERE TraceId = '${traceId}' AND EventName = 'distlog.scope.end'`,
     );
     expect(team.team).toBe('payments');
+  });
+});
+
+describe('a request handler that throws', () => {
+  it('crashes the app as it would without Distlog, its report pointing at the app’s line; the scope ends failed', async () => {
+    const service = `hs-throws-${randomUUID().slice(0, 8)}`;
+    const traceId = randomBytes(16).toString('hex');
+    const file = path.join(FIXTURES, 'hs-throws.cjs');
+    writeFileSync(
+      file,
+      `const http = require('node:http');
+const server = http.createServer((req, res) => {
+  if (req.url === '/boom') throw new Error('handler blew up');
+  res.end('ok');
+});
+server.listen(0, '127.0.0.1', () => {
+  fetch('http://127.0.0.1:' + server.address().port + '/boom', {
+    headers: { traceparent: '00-${traceId}-${'3'.repeat(16)}-01' },
+  }).catch(() => undefined);
+});
+`,
+    );
+    const { code, stderr } = await runToEnd(
+      file,
+      {
+        OTEL_SERVICE_NAME: service,
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${started.collector.grpcPort}`,
+      },
+      ['-r', '@distlog/sdk/register'],
+    );
+    expect(code).toBe(1);
+    // Node's report starts with the line that threw: the app's, not Distlog's.
+    expect(stderr.split('\n').slice(0, 2)).toEqual([
+      `${file}:3`,
+      "  if (req.url === '/boom') throw new Error('handler blew up');",
+    ]);
+    const rows = await scopeRows(traceId, 2);
+    expect(rows.map((r) => [r.event, r.name, r.status])).toEqual([
+      ['distlog.scope.start', 'GET /boom', ''],
+      ['distlog.scope.end', 'GET /boom', 'error'],
+    ]);
   });
 });
