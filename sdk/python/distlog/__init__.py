@@ -14,12 +14,12 @@ import logging
 import os
 import threading
 
-from . import _crash
+from . import _crash, _http
 from ._config import Config
 from ._export import Exporter
 from ._handler import DistlogHandler, severity_number
 from ._levels import LevelControl, TRACE, effective_rule
-from ._scope import current, inject_headers, scope, scope_from_headers, scoped, trace_context
+from ._scope import current, inject_headers, request_scope_name, scope, scope_from_headers, scoped, trace_context
 from ._middleware import ASGIMiddleware, WSGIMiddleware
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "current",
     "inject_headers",
     "scope_from_headers",
+    "request_scope_name",
     "trace_context",
     "WSGIMiddleware",
     "ASGIMiddleware",
@@ -55,11 +56,13 @@ class _State:
         self.undo_crashes = undo_crashes
 
 
-def init(service_name=None, endpoint=None, level_control=None, level=logging.NOTSET, crashes=None):
+def init(service_name=None, endpoint=None, level_control=None, level=logging.NOTSET, crashes=None, http=None):
     """Installs the handler on the root logger (once): every library's records are sent.
     Returns the handler. Calling it again returns the same one. `crashes` (default on;
     DISTLOG_CAPTURE_CRASHES=0 turns it off): uncaught exceptions, thread exceptions and
-    warnings as records too (see _crash)."""
+    warnings as records too (see _crash). `http` (default on; DISTLOG_CAPTURE_HTTP=0 turns
+    it off): requests made through http.client (urllib, requests) carry the current scope's
+    `traceparent` (see _http)."""
     global _state
     with _lock:
         if _state is not None:
@@ -79,6 +82,10 @@ def init(service_name=None, endpoint=None, level_control=None, level=logging.NOT
         if crashes is None:
             crashes = os.environ.get("DISTLOG_CAPTURE_CRASHES", "1") != "0"
         undo_crashes = _crash.install(handler) if crashes else None
+        if http is None:
+            http = os.environ.get("DISTLOG_CAPTURE_HTTP", "1") != "0"
+        if http:
+            _http.install()
         _state = _State(config, exporter, handler, control, undo_crashes)
         atexit.register(shutdown)
         return handler
@@ -113,5 +120,6 @@ def shutdown(timeout=5.0):
         state.control.stop()
     if state.undo_crashes:
         state.undo_crashes()
+    _http.uninstall()
     logging.getLogger().removeHandler(state.handler)
     state.exporter.shutdown(timeout)

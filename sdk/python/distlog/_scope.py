@@ -70,6 +70,10 @@ class _ScopeRun:
         self._token = None
         self._start = 0.0
         self.scope = None
+        # Known only at the end (an HTTP response's status code), added to the end record;
+        # `failed` ends the scope as failed without an exception (a 5xx answer).
+        self.ending = {}
+        self.failed = None
 
     def __enter__(self):
         parent = self.parent if self.parent is not None else _current.get()
@@ -99,9 +103,10 @@ class _ScopeRun:
             "distlog_event": "distlog.scope.end",
             "scope.name": self.name,
             "scope.parent_span_id": self.scope.parent_span_id,
-            "scope.status": "error" if exc_type else "ok",
+            "scope.status": "error" if exc_type or self.failed else "ok",
             "scope.duration_ms": round(duration, 3),
         }
+        extra.update(self.ending)
         log = logging.getLogger(SCOPE_LOGGER)
         if exc_type:
             from ._crash import remember_scope  # (a cycle at import time otherwise)
@@ -115,6 +120,8 @@ class _ScopeRun:
                 }
             )
             log.error("%s failed after %.3f ms: %s", self.name, duration, exc, extra=extra)
+        elif self.failed:
+            log.error("%s failed after %.3f ms: %s", self.name, duration, self.failed, extra=extra)
         else:
             log.info("%s finished in %.3f ms", self.name, duration, extra=extra)
         _current.reset(self._token)
@@ -167,6 +174,30 @@ def inject_headers(headers=None):
     if scope is not None and scope.baggage:
         headers["baggage"] = scope.baggage
     return headers
+
+
+_ID_SEGMENT = re.compile(
+    r"^(\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{16,})$"
+)
+
+
+def request_scope_name(method, path):
+    """`GET /orders/:id` for `GET /orders/1042`: path segments that are ids (numbers, UUIDs,
+    long hex, mixed letter-and-digit tokens of 12+ characters) written `:id`, as the Node
+    SDK names request scopes, so that scope metrics group them."""
+
+    def is_id(segment):
+        if _ID_SEGMENT.match(segment):
+            return True
+        return (
+            len(segment) >= 12
+            and re.match(r"^[\w-]+$", segment) is not None
+            and re.search(r"\d", segment) is not None
+            and re.search(r"[a-zA-Z]", segment) is not None
+        )
+
+    joined = "/".join(":id" if segment and is_id(segment) else segment for segment in (path or "").split("/"))
+    return "%s %s" % (method or "GET", joined or "/")
 
 
 def scope_from_headers(headers, name, **attributes):

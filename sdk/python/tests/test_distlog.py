@@ -241,8 +241,11 @@ asyncio.run(main())
     found = eventually(lambda: (lambda r: r if len(r) >= 5 else None)(rows(service)))
     assert found and all(r["TraceId"] == "ab" * 16 for r in found)
     ends = {attrs(r)["scope.name"]: r for r in found if r["EventName"] == "distlog.scope.end"}
-    assert attrs(ends["GET /orders/7"])["scope.parent_span_id"] == "cd" * 8
-    assert attrs(ends["load order"])["scope.parent_span_id"] == ends["GET /orders/7"]["SpanId"]
+    # Named with the id written :id (as the Node SDK names request scopes), with its status code.
+    assert attrs(ends["GET /orders/:id"])["scope.parent_span_id"] == "cd" * 8
+    assert attrs(ends["GET /orders/:id"])["http.target"] == "/orders/7"
+    assert attrs(ends["GET /orders/:id"])["http.status_code"] == "200"
+    assert attrs(ends["load order"])["scope.parent_span_id"] == ends["GET /orders/:id"]["SpanId"]
     loaded = next(r for r in found if r["Body"] == "loaded 7")
     assert loaded["SpanId"] == ends["load order"]["SpanId"]
 
@@ -380,3 +383,82 @@ logging.getLogger("job").info("sent without a scheme")
     _, stderr = run_app(app, service, {"OTEL_EXPORTER_OTLP_ENDPOINT": bare})
     assert "distlog: the OTLP endpoint %r has no scheme: OTLP/HTTP needs a URL such as http://%s" % (bare, bare) in stderr
     assert eventually(lambda: rows(service)), "the record did not arrive"
+
+
+OUTGOING_APP = r"""
+import http.client, http.server, json, threading, urllib.request, distlog
+try:
+    import requests
+except ImportError:
+    requests = None
+distlog.init()
+seen = []
+
+class Echo(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        seen.append(self.headers.get("traceparent", ""))
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *args):
+        pass
+
+server = http.server.HTTPServer(("127.0.0.1", 0), Echo)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+url = "http://127.0.0.1:%d/x" % server.server_address[1]
+
+def call_all():
+    urllib.request.urlopen(url).read()
+    conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1])
+    conn.request("GET", "/x")
+    conn.getresponse().read()
+    if requests:
+        requests.get(url).text
+
+call_all()  # outside any scope: nothing added
+with distlog.scope("caller") as caller:
+    call_all()
+    urllib.request.urlopen(urllib.request.Request(url, headers={"traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"})).read()
+server.shutdown()
+print(json.dumps({"seen": seen, "trace": caller.trace_id, "span": caller.span_id, "requests": requests is not None}))
+"""
+
+
+def test_outgoing_requests_through_http_client_carry_the_current_scope(collector):
+    (out,), _ = run_app(OUTGOING_APP, unique("py-out"), {"OTEL_EXPORTER_OTLP_ENDPOINT": collector})
+    calls = 3 if out["requests"] else 2
+    own = "00-%s-%s-01" % (out["trace"], out["span"])
+    # urllib, http.client (and requests): none outside a scope, the scope's inside; a caller's own kept.
+    assert out["seen"] == [""] * calls + [own] * calls + ["00-" + "1" * 32 + "-" + "2" * 16 + "-01"]
+
+
+def test_outgoing_requests_are_left_alone_with_distlog_capture_http_0(collector):
+    (out,), _ = run_app(
+        OUTGOING_APP, unique("py-out-off"), {"OTEL_EXPORTER_OTLP_ENDPOINT": collector, "DISTLOG_CAPTURE_HTTP": "0"}
+    )
+    calls = 3 if out["requests"] else 2
+    assert out["seen"][: 2 * calls] == [""] * (2 * calls)
+
+
+def test_wsgi_request_scope_has_its_status_code_and_a_5xx_fails_it(collector):
+    service = unique("py-wsgi")
+    app = r"""
+import json, distlog
+distlog.init()
+
+def app(environ, start_response):
+    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+    return [b"down"]
+
+caller = "00-" + "ef" * 16 + "-" + "12" * 8 + "-01"
+body = distlog.WSGIMiddleware(app)({"REQUEST_METHOD": "POST", "PATH_INFO": "/carts/9f86d081884c7d659a2feaa0c55ad015/pay", "HTTP_TRACEPARENT": caller}, lambda status, headers: None)
+print(json.dumps({"body": b"".join(body).decode()}))
+"""
+    (out,), _ = run_app(app, service, {"OTEL_EXPORTER_OTLP_ENDPOINT": collector})
+    assert out["body"] == "down"
+    found = eventually(lambda: [r for r in rows(service) if r["EventName"] == "distlog.scope.end"])
+    assert found and len(found) == 1
+    end = attrs(found[0])
+    assert found[0]["TraceId"] == "ef" * 16
+    assert (end["scope.name"], end["scope.status"], end["http.status_code"]) == ("POST /carts/:id/pay", "error", "503")
+    assert end["http.target"] == "/carts/9f86d081884c7d659a2feaa0c55ad015/pay"
