@@ -119,12 +119,10 @@ export function init(options: DistlogOptions = {}): Distlog {
       ? undefined
       : startLevelControl(resolveControlEndpoint(options, protocol));
   if (options.pinoTraceContext !== false) hookPino();
-  // Requests in and out followed across services (http.ts); not in pino's transport worker.
+  // Requests in and out followed across services (http.ts), in any thread with tracing (pino's
+  // transport worker has none: its init() turns tracing off).
   const followHttp =
-    options.http !== false &&
-    options.tracing !== false &&
-    process.env.DISTLOG_CAPTURE_HTTP !== '0' &&
-    isMainThread;
+    options.http !== false && options.tracing !== false && process.env.DISTLOG_CAPTURE_HTTP !== '0';
   if (followHttp) captureHttp();
   // Not in pino's transport worker (a thread of its own, which also calls init()).
   const crashes =
