@@ -52,13 +52,25 @@ async function tierOf(body: string): Promise<string[]> {
 }
 
 describe('collector routing with the shipped default configuration', () => {
-  it('stores usage/performance in longterm, DEBUG/TRACE in debug, the rest in logs', async () => {
+  it('stores usage/performance in longterm (request scopes in logs), DEBUG/TRACE in debug, the rest in logs', async () => {
     const tag = randomUUID().slice(0, 8);
     const res = await postJson(
       collector.httpPort,
       otlpJson('shop', [
         { body: `${tag}-usage`, eventName: 'usage.checkout' },
         { body: `${tag}-perf`, attributes: { 'distlog.kind': 'performance' } },
+        { body: `${tag}-scope`, eventName: 'distlog.scope.end', attributes: { 'scope.name': 'charge card' } },
+        // A request's scope (HTTP capture, another SDK's server span): with the request's records.
+        {
+          body: `${tag}-request`,
+          eventName: 'distlog.scope.end',
+          attributes: { 'scope.name': 'GET /orders/:id', 'http.method': 'GET' },
+        },
+        {
+          body: `${tag}-request-semconv`,
+          eventName: 'distlog.scope.end',
+          attributes: { 'scope.name': 'GET /orders/{id}', 'http.request.method': 'GET' },
+        },
         { body: `${tag}-debug`, severityNumber: 5 },
         { body: `${tag}-trace`, severityNumber: 1 },
         { body: `${tag}-info`, severityNumber: 9 },
@@ -68,6 +80,9 @@ describe('collector routing with the shipped default configuration', () => {
     expect(res.status).toBe(200);
     expect(await tierOf(`${tag}-usage`)).toEqual(['longterm']);
     expect(await tierOf(`${tag}-perf`)).toEqual(['longterm']);
+    expect(await tierOf(`${tag}-scope`)).toEqual(['longterm']);
+    expect(await tierOf(`${tag}-request`)).toEqual(['logs']);
+    expect(await tierOf(`${tag}-request-semconv`)).toEqual(['logs']);
     expect(await tierOf(`${tag}-debug`)).toEqual(['debug']);
     expect(await tierOf(`${tag}-trace`)).toEqual(['debug']);
     expect(await tierOf(`${tag}-info`)).toEqual(['logs']);
@@ -152,7 +167,7 @@ describe('configuration files', () => {
   it('`check-config` accepts the shipped default and names each problem of a broken file', async () => {
     const ok = await run(['collector', 'check-config', DEFAULT_CONFIG_FILE]);
     expect(ok.code).toBe(0);
-    expect(ok.stderr).toContain('ok — 3 tiers (logs, debug, longterm), 3 rules, 0 destinations');
+    expect(ok.stderr).toContain('ok — 3 tiers (logs, debug, longterm), 5 rules, 0 destinations');
     const dir = temporaryDir('distlog-config-');
     const broken = path.join(dir, 'broken.yaml');
     writeFileSync(

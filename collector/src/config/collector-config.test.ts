@@ -26,6 +26,8 @@ describe('collector configuration', () => {
       { name: 'longterm', table: 'longterm', retentionDays: 400 },
     ]);
     expect(config.rules.map((r) => [r.name, r.action.store])).toEqual([
+      ['request-scopes', 'logs'],
+      ['request-scopes-semconv', 'logs'],
       ['usage-and-performance-events', 'longterm'],
       ['marked-usage-and-performance', 'longterm'],
       ['debug-and-trace', 'debug'],

@@ -84,6 +84,16 @@ export const DEFAULT_ROUTING = {
   ],
   rules: [
     {
+      name: 'request-scopes',
+      match: { eventName: 'distlog.scope.end', attributes: { 'http.method': { exists: true } } },
+      store: 'logs',
+    },
+    {
+      name: 'request-scopes-semconv',
+      match: { eventName: 'distlog.scope.end', attributes: { 'http.request.method': { exists: true } } },
+      store: 'logs',
+    },
+    {
       name: 'usage-and-performance-events',
       match: { eventName: ['usage.*', 'perf.*', 'distlog.scope.end'] },
       store: 'longterm',
