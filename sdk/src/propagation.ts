@@ -59,7 +59,11 @@ export function scopedHandler(
 ): RequestHandler {
   const scoped: RequestHandler = (req, res) => {
     if (inRequestScope(req)) return handler(req, res);
-    return serveInScope(req, res, () => handler(req, res), { ...options, awaitResult: true });
+    return serveInScope(req, res, () => handler(req, res), {
+      ...options,
+      awaitResult: true,
+      inheritHttp: true,
+    });
   };
   // A server whose listener this is leaves the request's scope to it (its name and attributes).
   Object.defineProperty(scoped, SCOPED_HANDLER, { value: true });
@@ -99,15 +103,27 @@ export function serveInScope<T>(
     name?: (req: IncomingMessage) => string;
     attributes?: ScopeAttributes;
     awaitResult?: boolean;
+    inheritHttp?: boolean;
   } = {},
 ): T {
   (req as unknown as Record<symbol, unknown>)[IN_SCOPE] = true;
   const target = (req.url ?? '/').split('?', 1)[0];
-  const opened = openScope(
-    options.name ? options.name(req) : requestScopeName(req.method, target),
-    Object.assign({}, options.attributes, { 'http.method': req.method ?? 'GET', 'http.target': target }),
-    extractTraceContext(req.headers),
-  );
+  const http = { 'http.method': req.method ?? 'GET', 'http.target': target };
+  // scopedHandler's requests give every record logged inside the request's http.* (as
+  // before); the HTTP capture's only the scope's own records — it leaves the app's lines,
+  // which pino also writes to its other targets, as the app wrote them.
+  const opened = options.inheritHttp
+    ? openScope(
+        options.name ? options.name(req) : requestScopeName(req.method, target),
+        Object.assign({}, options.attributes, http),
+        extractTraceContext(req.headers),
+      )
+    : openScope(
+        options.name ? options.name(req) : requestScopeName(req.method, target),
+        options.attributes ?? {},
+        extractTraceContext(req.headers),
+        http,
+      );
   const status = () => ({ 'http.status_code': res.statusCode });
   res.once('close', () =>
     opened.end(res.statusCode >= 500 ? new HttpServerError(res.statusCode) : undefined, status()),

@@ -78,13 +78,23 @@ export interface OpenScope {
 /**
  * @internal Opens a scope whose parent is `parent` and writes its start record; the caller
  * runs code in `context` and calls `end` once (an HTTP request's scope ends with its
- * response, http.ts). runScope is this around a function.
+ * response, http.ts). runScope is this around a function. `attributes` go on every record
+ * logged inside, as a scope's do; `own` only on the scope's start and end records (and its span).
  */
-export function openScope(name: string, attributes: ScopeAttributes, parent: Context): OpenScope {
+export function openScope(
+  name: string,
+  attributes: ScopeAttributes,
+  parent: Context,
+  own?: ScopeAttributes,
+): OpenScope {
   ensureDistlog();
   const parentSpan = trace.getSpan(parent);
   const parentSpanId = parentSpan?.spanContext().spanId;
-  const span = scopeTracer(TRACER_NAME).startSpan(name, { attributes }, parent);
+  const span = scopeTracer(TRACER_NAME).startSpan(
+    name,
+    { attributes: own ? Object.assign({}, attributes, own) : attributes },
+    parent,
+  );
   const inherited = scopeAttributes(parent);
   // A root scope (no scope of this process above it) ends its trace's part here: what an
   // onError rule holds for the trace is dropped if it ends well (levels/hold.ts).
@@ -95,7 +105,7 @@ export function openScope(name: string, attributes: ScopeAttributes, parent: Con
     .setValue(SCOPE_ATTRIBUTES_KEY, Object.assign({}, inherited, attributes));
   const started = performance.now();
 
-  const startAttributes: LogAttributes = { 'scope.name': name };
+  const startAttributes: LogAttributes = Object.assign({}, own, { 'scope.name': name });
   if (parentSpanId && trace.isSpanContextValid(parentSpan!.spanContext()))
     startAttributes['scope.parent_span_id'] = parentSpanId;
   emitScopeRecord(ctx, SCOPE_START_EVENT, SeverityNumber.INFO, `${name} started`, startAttributes);
@@ -105,7 +115,7 @@ export function openScope(name: string, attributes: ScopeAttributes, parent: Con
     end(error?: unknown, ending?: ScopeAttributes) {
       if (ended) return;
       ended = true;
-      finishScope(ctx, span, name, parentSpan, started, error, ending);
+      finishScope(ctx, span, name, parentSpan, started, error, own ? Object.assign({}, own, ending) : ending);
       // (an error's end record, ERROR, already released the hold as it was queued)
       if (root && error === undefined && holding()) discard(span.spanContext().traceId);
     },

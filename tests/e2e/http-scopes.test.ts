@@ -221,6 +221,12 @@ describe('requests followed across services with no code (-r / --import @distlog
     expect(logged).toBeDefined();
     const spanOf = (service: string, target: string) =>
       ends.find((r) => r.service === `hs-${service}-${tag}` && r.target === target)!.spanId;
+    // The request's http.* are on its scope's records, not on every line the app logged in it.
+    const [httpOnLines] = await started.ch.query<{ n: string }>(
+      `SELECT count() AS n FROM ${started.ch.database}.all_logs
+       WHERE TraceId = '${traceId}' AND Body LIKE 'hs %' AND has(LogAttributes.key, 'http.target')`,
+    );
+    expect(httpOnLines.n).toBe('0');
     expect(logged).toEqual([
       { service: `hs-mid-${tag}`, spanId: spanOf('mid', '/items/42'), body: 'hs item 42' },
       { service: `hs-mid-${tag}`, spanId: spanOf('mid', '/items/43'), body: 'hs item 43' },
