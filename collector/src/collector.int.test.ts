@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -436,6 +437,33 @@ describe('a request sent again is stored once (exactly once, request ids)', () =
     } finally {
       await other.stop();
     }
+  });
+
+  it('a retry that comes while the first copy is still being inserted (its collector died) waits for it: stored once', async () => {
+    const bytes = encodeLogsRequest(exportRequest('svc-once', 'retried-mid-insert'));
+    // The request's id, as the collector computes it (receivers/otlp/request-id.ts).
+    const id = createHash('sha1').update(bytes).digest().readBigUInt64LE(0);
+    const hex = id.toString(16).padStart(16, '0');
+    // The first copy as a collector SIGKILLed mid-insert leaves it: ClickHouse still running
+    // an insert that names the request (here one that takes 2 s).
+    const firstCopy = ch.command(
+      `INSERT INTO ${ch.database}.logs (Timestamp, ServiceName, Body, RequestId) /* distlog-requests:,${hex}, */ ` +
+        `SELECT toDateTime(1700000000), 'svc-once', 'first copy of retried-mid-insert', toUInt64('${id}') ` +
+        `FROM numbers(1) WHERE sleepEachRow(2) = 0`,
+    );
+    // (The embedded store runs one statement at a time: there the retry's check simply comes after it.)
+    if (!ch.serialStatements)
+      await eventually(async () => {
+        const [running] = await ch.query<{ n: string }>(
+          `SELECT count() AS n FROM system.processes WHERE startsWith(query, 'INSERT') AND position(query, '${hex}') > 0`,
+        );
+        return Number(running.n) > 0;
+      });
+    const retry = await post('/v1/logs', bytes, { 'Content-Type': 'application/x-protobuf' });
+    await firstCopy;
+    expect(retry.status).toBe(200);
+    expect(await rowsWithBody('first copy of retried-mid-insert')).toHaveLength(1);
+    expect(await rowsWithBody('retried-mid-insert')).toHaveLength(0);
   });
 
   it('records without any time are dated on arrival: the same request twice is two sets of records', async () => {

@@ -265,10 +265,12 @@ export class ClickHouse {
     bytes: Buffer,
     /** Names the insert in system.processes (batch-id.ts waits for an uncertain one to end). */
     queryId?: string,
+    /** A comment in the query, shown in system.processes while it runs (request-ids.ts). */
+    comment = '',
   ): Promise<void> {
     const columnList = columns.map((c) => '`' + c + '`').join(', ');
     const result = await this.client.exec({
-      query: `INSERT INTO ${this.database}.${identifier(table, 'table name')} (${columnList}) FORMAT RowBinary`,
+      query: `INSERT INTO ${this.database}.${identifier(table, 'table name')} (${columnList}) ${comment ? `${comment} ` : ''}FORMAT RowBinary`,
       values: Readable.from([bytes], { objectMode: false }),
       ...(queryId ? { query_id: queryId } : {}),
       clickhouse_settings: this.writeSettings(),

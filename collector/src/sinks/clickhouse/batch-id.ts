@@ -83,6 +83,8 @@ export async function insertOnce(
   uncertain = false,
   /** The columns the bytes hold (spool files of an older collector hold fewer). */
   columns: readonly string[] = LOG_COLUMNS,
+  /** Names the batch's requests for other collectors while the insert runs (request-ids.ts). */
+  comment = '',
 ): Promise<'inserted' | 'already-stored'> {
   let attempt = 0;
   return withRetry(async () => {
@@ -100,7 +102,13 @@ export async function insertOnce(
           rows: batch.rows,
         });
     }
-    await ch.insertRowBinary(table, columns, bytes, `${queryIdPrefix(batch.id)}${attempt}-${Date.now()}`);
+    await ch.insertRowBinary(
+      table,
+      columns,
+      bytes,
+      `${queryIdPrefix(batch.id)}${attempt}-${Date.now()}`,
+      comment,
+    );
     return 'inserted';
   }, retry);
 }

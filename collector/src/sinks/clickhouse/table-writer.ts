@@ -9,7 +9,7 @@ import { log } from '../../helpers/log';
 import { RowBinaryWriter } from './row-binary';
 import type { BatchInfo } from './batch-id';
 import { insertOnce, newBatchId } from './batch-id';
-import { DEFAULT_RESEND_WINDOW_MS, storedRequestIds } from './request-ids';
+import { DEFAULT_RESEND_WINDOW_MS, requestsComment, storedRequestIds } from './request-ids';
 import type { Component, Stage } from '../../pipeline/component';
 
 export interface BatchOptions {
@@ -306,6 +306,7 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
   private async store(batch: Batch): Promise<void> {
     const { spool, metrics } = this.state;
     const { bytes, info, left } = await this.withoutStoredRequests(batch);
+    const comment = requestsComment(batch.segments.filter((_s, i) => !left.has(i)).map((s) => s.requestId));
     const rows = info.rows;
     const resolveAll = () => batch.waiters.forEach((w, i) => w.resolve(!left.has(i)));
     try {
@@ -318,7 +319,16 @@ export class TableWriter implements Component, Stage<Promise<boolean>> {
       } else {
         try {
           const started = performance.now();
-          const outcome = await insertOnce(this.ch, this.table, bytes, info, this.options.retry);
+          const outcome = await insertOnce(
+            this.ch,
+            this.table,
+            bytes,
+            info,
+            this.options.retry,
+            false,
+            undefined,
+            comment,
+          );
           if (outcome === 'already-stored') metrics.duplicatesAvoided.inc({ table: this.table });
           metrics.insertLatency.observe((performance.now() - started) / 1000);
           metrics.batchRows.observe(rows);
