@@ -60,16 +60,26 @@ describe('collector routing with the shipped default configuration', () => {
         { body: `${tag}-usage`, eventName: 'usage.checkout' },
         { body: `${tag}-perf`, attributes: { 'distlog.kind': 'performance' } },
         { body: `${tag}-scope`, eventName: 'distlog.scope.end', attributes: { 'scope.name': 'charge card' } },
+        // A scope inside a request, which inherited the request's http.method (scopedHandler): performance data.
+        {
+          body: `${tag}-inner-scope`,
+          eventName: 'distlog.scope.end',
+          attributes: { 'scope.name': 'charge card', 'http.method': 'POST' },
+        },
         // A request's scope (HTTP capture, another SDK's server span): with the request's records.
         {
           body: `${tag}-request`,
           eventName: 'distlog.scope.end',
-          attributes: { 'scope.name': 'GET /orders/:id', 'http.method': 'GET' },
+          attributes: { 'scope.name': 'GET /orders/:id', 'http.method': 'GET', 'http.status_code': '200' },
         },
         {
           body: `${tag}-request-semconv`,
           eventName: 'distlog.scope.end',
-          attributes: { 'scope.name': 'GET /orders/{id}', 'http.request.method': 'GET' },
+          attributes: {
+            'scope.name': 'GET /orders/{id}',
+            'http.request.method': 'GET',
+            'http.response.status_code': '200',
+          },
         },
         { body: `${tag}-debug`, severityNumber: 5 },
         { body: `${tag}-trace`, severityNumber: 1 },
@@ -81,6 +91,7 @@ describe('collector routing with the shipped default configuration', () => {
     expect(await tierOf(`${tag}-usage`)).toEqual(['longterm']);
     expect(await tierOf(`${tag}-perf`)).toEqual(['longterm']);
     expect(await tierOf(`${tag}-scope`)).toEqual(['longterm']);
+    expect(await tierOf(`${tag}-inner-scope`)).toEqual(['longterm']);
     expect(await tierOf(`${tag}-request`)).toEqual(['logs']);
     expect(await tierOf(`${tag}-request-semconv`)).toEqual(['logs']);
     expect(await tierOf(`${tag}-debug`)).toEqual(['debug']);

@@ -85,12 +85,15 @@ export const DEFAULT_ROUTING = {
   rules: [
     {
       name: 'request-scopes',
-      match: { eventName: 'distlog.scope.end', attributes: { 'http.method': { exists: true } } },
+      match: { eventName: 'distlog.scope.end', attributes: { 'http.status_code': { exists: true } } },
       store: 'logs',
     },
     {
       name: 'request-scopes-semconv',
-      match: { eventName: 'distlog.scope.end', attributes: { 'http.request.method': { exists: true } } },
+      match: {
+        eventName: 'distlog.scope.end',
+        attributes: { 'http.response.status_code': { exists: true } },
+      },
       store: 'logs',
     },
     {
