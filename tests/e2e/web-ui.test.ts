@@ -79,6 +79,9 @@ describe('web UI', () => {
     const detail = page.getByTestId('detail');
     await detail.waitFor();
     await expect(detail.textContent()).resolves.toContain('service.instance.id');
+    // The record clicked, not another of the same instance and millisecond (the scope's end
+    // is written in the same millisecond: record ids once named both).
+    await expect(detail.textContent()).resolves.toContain('charged {');
     await page.screenshot({ path: path.join(SHOTS, 'record.png') });
     // Click an attribute's value: the search narrows to records with that value.
     const orderId = (await detail

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { TailRecord } from '@distlog/collector';
 import type { ApiRecord } from '../shared/api-types';
 
@@ -15,7 +16,13 @@ export function toApiRecord(r: RecordRow): ApiRecord {
   const nanos = BigInt(r.TimeUnixNano);
   const resource = zip(r.rk, r.rv);
   return {
-    id: recordId(r.tier, r.TimeUnixNano, r.ServiceName, resource['service.instance.id'] ?? ''),
+    id: recordId(
+      r.tier,
+      r.TimeUnixNano,
+      r.ServiceName,
+      resource['service.instance.id'] ?? '',
+      fingerprint(r),
+    ),
     time: isoWithNanos(nanos),
     timeUnixNano: r.TimeUnixNano,
     service: r.ServiceName,
@@ -38,20 +45,44 @@ export function patternHex(decimal: string): string {
   return BigInt(decimal).toString(16);
 }
 
-/** A record's id: where to find it again (tier table, exact time, service, instance), URL-safe. */
-export function recordId(tier: string, timeUnixNano: string, service: string, instance: string): string {
-  return Buffer.from(JSON.stringify([tier, timeUnixNano, service, instance])).toString('base64url');
+/**
+ * A record's id: where to find it again (tier table, exact time, service, instance) and
+ * which of the records there it is (`fingerprint`: a process writes several records in
+ * one millisecond — a scope's end and the line before it — and SDKs date records to the
+ * millisecond, so time, service and instance alone named two records at once, and the web
+ * UI opened the other one), URL-safe. Ids without the fingerprint (older links) still parse.
+ */
+export function recordId(
+  tier: string,
+  timeUnixNano: string,
+  service: string,
+  instance: string,
+  which?: string,
+): string {
+  const parts = which
+    ? [tier, timeUnixNano, service, instance, which]
+    : [tier, timeUnixNano, service, instance];
+  return Buffer.from(JSON.stringify(parts)).toString('base64url');
+}
+
+/** 48 bits of the SHA-1 of what tells records of one instance and millisecond apart. */
+export function fingerprint(
+  r: Pick<RecordRow, 'ScopeName' | 'EventName' | 'SpanId' | 'SeverityNumber' | 'Body' | 'ak' | 'av'>,
+): string {
+  const hash = createHash('sha1');
+  for (const part of [r.ScopeName, r.EventName, r.SpanId, String(r.SeverityNumber), r.Body, ...r.ak, ...r.av])
+    hash.update(part).update('\u0000');
+  return hash.digest('hex').slice(0, 12);
 }
 
 export function parseRecordId(
   id: string,
 ): { tier: string; timeUnixNano: string; service: string; instance: string } | undefined {
   try {
-    const [tier, timeUnixNano, service, instance] = JSON.parse(Buffer.from(id, 'base64url').toString('utf8'));
-    if (
-      [tier, timeUnixNano, service, instance].every((x) => typeof x === 'string') &&
-      /^\d+$/.test(timeUnixNano)
-    ) {
+    const parts = JSON.parse(Buffer.from(id, 'base64url').toString('utf8'));
+    if (!Array.isArray(parts) || (parts.length !== 4 && parts.length !== 5)) return undefined;
+    const [tier, timeUnixNano, service, instance] = parts;
+    if (parts.every((x) => typeof x === 'string') && /^\d+$/.test(timeUnixNano)) {
       return { tier, timeUnixNano, service, instance };
     }
   } catch {
