@@ -378,7 +378,9 @@ export class Queries {
       ),
     ]);
     const newerRecords = newer.map(toApiRecord);
-    const index = newerRecords.findIndex((r) => r.id === recordId);
+    let index = newerRecords.findIndex((r) => r.id === recordId);
+    // An id from before records had fingerprints names the first record of its millisecond.
+    if (index < 0) index = newerRecords.findIndex((r) => r.timeUnixNano === at.timeUnixNano);
     const record = index >= 0 ? newerRecords.splice(index, 1)[0] : undefined;
     return { record, before: older.map(toApiRecord).reverse(), after: newerRecords.slice(0, after) };
   }
