@@ -6,7 +6,7 @@ import type { SearchFilter } from './filters';
 import { answeredByMinutes, bodyClause, tenantClause, whereClause } from './filter-sql';
 import { BUCKET_SECONDS, TextBuckets } from './text-buckets';
 import type { ApiRecord, RecordRow } from './records';
-import { RECORD_COLUMNS, parseRecordId, toApiRecord } from './records';
+import { RECORD_COLUMNS, recordId as legacyRecordId, parseRecordId, toApiRecord } from './records';
 import type { ScopeTree, TraceRecord } from '../trace/scope-tree';
 import { buildScopeTree } from '../trace/scope-tree';
 
@@ -380,7 +380,8 @@ export class Queries {
     const newerRecords = newer.map(toApiRecord);
     let index = newerRecords.findIndex((r) => r.id === recordId);
     // An id from before records had fingerprints names the first record of its millisecond.
-    if (index < 0) index = newerRecords.findIndex((r) => r.timeUnixNano === at.timeUnixNano);
+    if (index < 0 && recordId === legacyRecordId(at.tier, at.timeUnixNano, at.service, at.instance))
+      index = newerRecords.findIndex((r) => r.timeUnixNano === at.timeUnixNano);
     const record = index >= 0 ? newerRecords.splice(index, 1)[0] : undefined;
     return { record, before: older.map(toApiRecord).reverse(), after: newerRecords.slice(0, after) };
   }
