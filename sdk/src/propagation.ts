@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Context } from '@opentelemetry/api';
 import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { ScopeAttributes } from './scope';
-import { openScope } from './scope';
+import { isPromiseLike, openScope } from './scope';
 
 /**
  * Carrying a scope to the next process as W3C `traceparent` (+ `tracestate`,
@@ -112,18 +112,11 @@ export function serveInScope<T>(
   // scopedHandler's requests give every record logged inside the request's http.* (as
   // before); the HTTP capture's only the scope's own records — it leaves the app's lines,
   // which pino also writes to its other targets, as the app wrote them.
+  const name = options.name ? options.name(req) : requestScopeName(req.method, target);
+  const parent = extractTraceContext(req.headers);
   const opened = options.inheritHttp
-    ? openScope(
-        options.name ? options.name(req) : requestScopeName(req.method, target),
-        Object.assign({}, options.attributes, http),
-        extractTraceContext(req.headers),
-      )
-    : openScope(
-        options.name ? options.name(req) : requestScopeName(req.method, target),
-        options.attributes ?? {},
-        extractTraceContext(req.headers),
-        http,
-      );
+    ? openScope(name, Object.assign({}, options.attributes, http), parent)
+    : openScope(name, options.attributes ?? {}, parent, http);
   const status = () => ({ 'http.status_code': res.statusCode });
   res.once('close', () =>
     opened.end(res.statusCode >= 500 ? new HttpServerError(res.statusCode) : undefined, status()),
@@ -139,10 +132,6 @@ export function serveInScope<T>(
   if (options.awaitResult && isPromiseLike(result))
     result.then(undefined, (err: unknown) => opened.end(err, status()));
   return result;
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 
 /**

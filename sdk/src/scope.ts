@@ -197,6 +197,7 @@ function emitScopeRecord(
     .emit({ ...record, context: ctx });
 }
 
-function isPromiseLike<T>(value: T): value is T & PromiseLike<unknown> {
+/** @internal */
+export function isPromiseLike<T>(value: T): value is T & PromiseLike<unknown> {
   return typeof (value as { then?: unknown })?.then === 'function';
 }
