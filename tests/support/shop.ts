@@ -48,15 +48,19 @@ export async function collectorWithShopData(
     );
     return Number(r.n) >= requests * 6;
   }, 20_000);
-  // …and until the declared metrics have rolled them up.
+  // …and until the declared metrics have rolled them up, in every table (a flush writes
+  // metric_minutes, then metric_hours, then metric_days: the last one a moment later).
   await eventually(async () => {
-    const [m] = await ch.query<{ n: string }>(
-      `SELECT sum(Count) AS n FROM ${ch.database}.metric_minutes WHERE Metric = 'scope_duration_ms'`,
-    );
     const [r] = await ch.query<{ n: string }>(
       `SELECT count() AS n FROM ${ch.database}.all_logs WHERE EventName = 'distlog.scope.end'`,
     );
-    return Number(m.n) === Number(r.n);
+    for (const table of ['metric_minutes', 'metric_hours', 'metric_days']) {
+      const [m] = await ch.query<{ n: string }>(
+        `SELECT sum(Count) AS n FROM ${ch.database}.${table} WHERE Metric = 'scope_duration_ms'`,
+      );
+      if (Number(m.n) !== Number(r.n)) return false;
+    }
+    return true;
   }, 20_000);
   return { ch, collector, traces };
 }
