@@ -7,6 +7,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { OtlpProtocol } from './config';
 import type { BoundedBatchProcessor } from './export/bounded-batch-processor';
 import { serializeLogsRequest } from './export/logs-protobuf';
+import { framedRequests, maxRequestBytesFrom, sizedRequests } from './export/sized-requests';
 import { directRecord } from './internal/direct-record';
 import { exceptionAttributes } from './mapper';
 import { scopeAttributes } from './scope';
@@ -139,7 +140,7 @@ function sendNow(
     process.execPath,
     [path.join(__dirname, 'export/crash-export.js'), options.protocol, options.endpoint ?? ''],
     {
-      input: serializeLogsRequest(records),
+      input: framedRequests(sizedRequests(records, serializeLogsRequest, maxRequestBytesFrom())),
       timeout: options.timeoutMs,
       stdio: ['pipe', 'ignore', 'pipe'],
       // The sender is a plain Node process: none of the app's preloads or flags.

@@ -68,5 +68,24 @@ class Config:
         self.level_control = env.get("DISTLOG_LEVELS", "on") != "off"
         self.max_queue = int(env.get("OTEL_BLRP_MAX_QUEUE_SIZE") or 2048)
         self.max_batch = int(env.get("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE") or 512)
+        self.max_request_bytes = _max_request_bytes(env.get("DISTLOG_EXPORT_MAX_BYTES"))
         self.schedule_delay = int(env.get("OTEL_BLRP_SCHEDULE_DELAY") or 1000) / 1000.0
         self.timeout = int(env.get("OTEL_EXPORTER_OTLP_TIMEOUT") or 10000) / 1000.0
+
+
+def _max_request_bytes(raw):
+    """DISTLOG_EXPORT_MAX_BYTES (at least 64 KiB), else 4 MiB: requests larger than most OTLP
+    endpoints take are split (a batch of large records, e.g. stack traces)."""
+    default = 4 * 1024 * 1024
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 64 * 1024:
+        sys.stderr.write(
+            "distlog: DISTLOG_EXPORT_MAX_BYTES=%s is not a size of at least 65536 bytes; using %d\n" % (raw, default)
+        )
+        return default
+    return value

@@ -31,6 +31,11 @@ class Exporter:
         self.exported = 0
         self.failed = 0
         self._said_unreachable = False
+        # Requests of at most this many bytes: DISTLOG_EXPORT_MAX_BYTES, else 4 MiB (what most
+        # OTLP endpoints take); lowered when the collector refuses a request as too large.
+        self._max_bytes = config.max_request_bytes
+        self._said_limit = False
+        self._said_oversized = False
         self._ssl = ssl.create_default_context(cafile=config.ca_file) if config.ca_file else None
         self._thread = threading.Thread(target=self._run, name="distlog-export", daemon=True)
         self._thread.start()
@@ -104,7 +109,72 @@ class Exporter:
                     self._lock.notify_all()
 
     def _send(self, batch):
+        undelivered = self._deliver(batch)
+        # Not delivered: back to the front of the queue as far as the bound allows (the
+        # oldest of the batch are the ones dropped), unless the process is ending.
+        self._inflight = 0
+        if not undelivered:
+            return
+        if self._closed:
+            self.failed += len(undelivered)
+            return
+        room = self.config.max_queue - len(self._queue)
+        keep = undelivered[len(undelivered) - max(0, room) :] if room < len(undelivered) else undelivered
+        self.dropped += len(undelivered) - len(keep)
+        self._queue.extendleft(reversed(keep))
+
+    def _deliver(self, batch):
+        """Sends `batch` in requests the collector takes; returns the records that could not
+        be sent (the collector unreachable), in order."""
         body = json.dumps(self._request(batch)).encode("utf-8")
+        if len(body) > self._max_bytes and len(batch) > 1:
+            # Over the limit (a batch of large records): in parts of about equal count.
+            parts = max(2, -(-len(body) // int(self._max_bytes * 0.9)))
+            return self._deliver_parts(batch, parts)
+        outcome = self._post(body, len(batch))
+        if outcome == "sent":
+            self.exported += len(batch)
+            return []
+        if outcome == "too large":
+            if len(batch) > 1:
+                if len(body) <= self._max_bytes:
+                    self._lower_limit(len(body))
+                return self._deliver_parts(batch, 2)
+            self.failed += 1
+            if not self._said_oversized:
+                self._said_oversized = True
+                sys.stderr.write(
+                    "distlog: a log record of %d bytes is larger than the collector at %s takes (HTTP 413); "
+                    "it was dropped\n" % (len(body), self.config.logs_url)
+                )
+            return []
+        if outcome == "refused":
+            self.failed += len(batch)
+            return []
+        return batch
+
+    def _deliver_parts(self, batch, parts):
+        per = max(1, -(-len(batch) // parts))
+        for start in range(0, len(batch), per):
+            left = self._deliver(batch[start : start + per])
+            if left:
+                # The collector is away: this part and the ones after it wait, in order.
+                return left + batch[start + per :]
+        return []
+
+    def _lower_limit(self, size):
+        self._max_bytes = max(64 * 1024, size // 2)
+        if not self._said_limit:
+            self._said_limit = True
+            sys.stderr.write(
+                "distlog: the collector at %s refused a request of %d bytes as too large (HTTP 413); "
+                "sending requests of at most %d bytes from now on (DISTLOG_EXPORT_MAX_BYTES sets the limit)\n"
+                % (self.config.logs_url, size, self._max_bytes)
+            )
+
+    def _post(self, body, count):
+        """One request, retried with backoff: "sent", "too large" (413), "refused" (another
+        status that retrying does not change; said) or "unreachable" (after the retries)."""
         delay = 0.5
         for attempt in range(6):
             try:
@@ -116,20 +186,19 @@ class Exporter:
                 )
                 with urllib.request.urlopen(request, timeout=self.config.timeout, context=self._ssl) as response:
                     response.read()
-                self.exported += len(batch)
-                self._inflight = 0
                 if self._said_unreachable:
                     self._said_unreachable = False
                     sys.stderr.write("distlog: the collector at %s takes records again\n" % self.config.logs_url)
-                return
+                return "sent"
             except urllib.error.HTTPError as err:
+                if err.code == 413:
+                    return "too large"
                 if err.code not in RETRYABLE:
-                    self.failed += len(batch)
                     sys.stderr.write(
                         "distlog: the collector refused %d records (HTTP %d): %s\n"
-                        % (len(batch), err.code, err.read()[:300].decode("utf-8", "replace"))
+                        % (count, err.code, err.read()[:300].decode("utf-8", "replace"))
                     )
-                    return
+                    return "refused"
                 retry_after = err.headers.get("Retry-After")
                 wait = float(retry_after) if retry_after and retry_after.isdigit() else delay
             except (urllib.error.URLError, OSError) as err:
@@ -144,16 +213,7 @@ class Exporter:
                 break
             time.sleep(min(wait, 5.0))
             delay = min(delay * 2, 5.0)
-        # Not delivered: back to the front of the queue as far as the bound allows (the
-        # oldest of the batch are the ones dropped), unless the process is ending.
-        self._inflight = 0
-        if self._closed:
-            self.failed += len(batch)
-            return
-        room = self.config.max_queue - len(self._queue)
-        keep = batch[len(batch) - max(0, room) :] if room < len(batch) else batch
-        self.dropped += len(batch) - len(keep)
-        self._queue.extendleft(reversed(keep))
+        return "unreachable"
 
     def _request(self, batch):
         scopes = collections.OrderedDict()

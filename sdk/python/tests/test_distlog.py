@@ -1,5 +1,6 @@
 """Distlog for Python against a real collector and ClickHouse."""
 
+import http.server
 import json
 import socket
 import socketserver
@@ -462,3 +463,100 @@ print(json.dumps({"body": b"".join(body).decode()}))
     assert found[0]["TraceId"] == "ef" * 16
     assert (end["scope.name"], end["scope.status"], end["http.status_code"]) == ("POST /carts/:id/pay", "error", "503")
     assert end["http.target"] == "/carts/9f86d081884c7d659a2feaa0c55ad015/pay"
+
+
+LARGE_APP = r"""
+import json, logging, os, distlog
+d = distlog.init()
+log = logging.getLogger("large")
+count, size = int(os.environ["N"]), int(os.environ["SIZE"])
+huge_at = int(os.environ.get("HUGE_AT", "-1"))
+for i in range(count):
+    log.info("line %d %s", i, ("y" * (2 * 1024 * 1024)) if i == huge_at else ("x" * size))
+distlog.flush()
+print(json.dumps(distlog.stats()))
+"""
+
+
+def _stored(service):
+    found = rows(service)
+    return len(found), len({r["Body"].split(" ")[1] for r in found})
+
+
+def test_a_batch_of_large_records_is_sent_in_requests_the_collector_takes(collector):
+    # 512 records of 40 KB are one ~20 MB request, over the collector's 16 MiB: refused whole before.
+    service = unique("py-large")
+    (stats,), stderr = run_app(
+        LARGE_APP,
+        service,
+        {"N": "600", "SIZE": "40000", "DISTLOG_LEVELS": "off", "OTEL_EXPORTER_OTLP_ENDPOINT": collector},
+    )
+    assert stats["exported"] == 600 and stats["failed"] == 0, (stats, stderr)
+    assert eventually(lambda: _stored(service) == (600, 600)), _stored(service)
+
+
+class _SmallEndpoint(http.server.BaseHTTPRequestHandler):
+    """An OTLP endpoint that takes requests of at most 1 MiB (as some vendors' do), in front of the collector."""
+
+    limit = 1024 * 1024
+    target = ""
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if len(body) > self.limit:
+            self.send_response(413)
+            self.end_headers()
+            return
+        request = urllib.request.Request(
+            self.target, data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status = response.status
+            response.read()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+def _small_endpoint(collector):
+    _SmallEndpoint.target = collector.rstrip("/") + "/v1/logs"
+    server = http.server.HTTPServer(("127.0.0.1", 0), _SmallEndpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _large_app_through(server, service, **env):
+    endpoint = "http://127.0.0.1:%d" % server.server_address[1]
+    (stats,), stderr = run_app(
+        LARGE_APP, service, dict(env, DISTLOG_LEVELS="off", OTEL_EXPORTER_OTLP_ENDPOINT=endpoint)
+    )
+    return stats, stderr
+
+
+def test_an_endpoint_that_takes_less_gets_smaller_requests_and_nothing_is_lost(collector):
+    server = _small_endpoint(collector)
+    try:
+        service = unique("py-small")
+        stats, stderr = _large_app_through(server, service, N="100", SIZE="20000")
+        assert stats["exported"] == 100 and stats["failed"] == 0, (stats, stderr)
+        assert stderr.count("as too large (HTTP 413)") == 1, stderr
+        assert eventually(lambda: _stored(service) == (100, 100)), _stored(service)
+    finally:
+        server.shutdown()
+
+
+def test_a_record_larger_than_the_endpoint_takes_is_dropped_and_named_the_rest_arrive(collector):
+    server = _small_endpoint(collector)
+    try:
+        service = unique("py-huge")
+        stats, stderr = _large_app_through(server, service, N="50", SIZE="500", HUGE_AT="17")
+        assert stats["exported"] == 49 and stats["failed"] == 1, (stats, stderr)
+        assert "is larger than the collector at" in stderr and "it was dropped" in stderr, stderr
+        assert eventually(lambda: _stored(service) == (49, 49)), _stored(service)
+        assert not rows(service, "Body LIKE 'line 17 %'")
+    finally:
+        server.shutdown()

@@ -132,8 +132,15 @@ async function main(): Promise<void> {
     );
     const sent = (calls + warmUp) * ROUNDS;
     const nsOf = (variant: string) => median(results.get(key(workload, variant))!.map((r) => r.nsPerCall));
-    const base = nsOf('pino-file');
-    const competitor = nsOf('pino-opentelemetry-transport');
+    // Each round's ratio to the baseline run in the same round, seconds before: this machine
+    // drifts by ±20 % over minutes, and a ratio of medians taken from different rounds
+    // carried that drift (as in the collector bench, the median of paired ratios is the figure).
+    const roundRatios = (variant: string, baseline: string) => {
+      const of = results.get(key(workload, variant))!;
+      const base = results.get(key(workload, baseline))!;
+      return of.map((r, i) => r.nsPerCall / base[i].nsPerCall);
+    };
+    const ratio = (variant: string, baseline: string) => median(roundRatios(variant, baseline));
     const rows = VARIANTS.filter((v) => results.has(key(workload, v))).map((variant) => {
       const rs = results.get(key(workload, variant))!;
       const ns = nsOf(variant);
@@ -141,8 +148,8 @@ async function main(): Promise<void> {
       return {
         variant,
         'ns/call (median)': ns.toFixed(0),
-        'x plain pino': (ns / base).toFixed(2),
-        'x pino-otel-transport': (ns / competitor).toFixed(2),
+        'x plain pino': ratio(variant, 'pino-file').toFixed(2),
+        'x pino-otel-transport': ratio(variant, 'pino-opentelemetry-transport').toFixed(2),
         'process CPU ns/call': median(rs.map((r) => r.mainThreadCpuNsPerCall)).toFixed(0),
         'peak RSS MB': Math.max(...rs.map((r) => r.peakRssMb)).toFixed(0),
         'drain ms': median(rs.map((r) => r.drainMs)).toFixed(0),
@@ -159,7 +166,10 @@ async function main(): Promise<void> {
     if (destination)
       goals.push(
         `${workload.name}: in-process destination ${destination['x plain pino']}× plain pino (goal ≤ 1.30×) — ` +
-          (Number(destination['x plain pino']) <= 1.3 ? 'met' : 'NOT met'),
+          (Number(destination['x plain pino']) <= 1.3 ? 'met' : 'NOT met') +
+          ` (rounds: ${roundRatios('distlog-destination', 'pino-file')
+            .map((r) => r.toFixed(2))
+            .join(', ')})`,
       );
     if (workload.mode === 'steady')
       for (const r of rows.filter((r) => r.variant.startsWith('distlog-')))
@@ -169,7 +179,7 @@ async function main(): Promise<void> {
   }
   if (goals.length > 0) console.log(`\ngoals:\n  ${goals.join('\n  ')}`);
   console.log(
-    `${ROUNDS} rounds, medians; OTLP ${PROTOCOL}, Node ${process.version}.\n` +
+    `${ROUNDS} rounds; ns/call: medians; ratios: medians of each round's ratio to the baseline run in the same round; OTLP ${PROTOCOL}, Node ${process.version}.\n` +
       'delivered: records that reached the OTLP endpoint; the rest were dropped by a full export queue\n' +
       '(the OTel default holds 2048 records) and counted by the SDK.\n' +
       'trace context carried: distlog-transport and distlog-destination yes (trace/span id in the record);\n' +

@@ -2,6 +2,7 @@ import { diag } from '@opentelemetry/api';
 import { holding, release, RELEASING_SEVERITY } from '../levels/hold';
 import { ExportResultCode } from '@opentelemetry/core';
 import { INSTRUMENTATION_PINO_SCOPE, distlogPinoActive } from '../internal/pino-integration';
+import type { OversizedRecord, PartialExportResult } from './sized-requests';
 import type {
   LogRecordExporter,
   LogRecordProcessor,
@@ -227,8 +228,16 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
               this.onDropsReported?.(unreported, this.counts.dropped);
             }
           } else {
-            this.exportFailed(batch.length, result.error?.message ?? 'the export failed');
-            diag.error(`distlog: export of ${batch.length} log records failed`, result.error);
+            // Part of the batch may have arrived (sized-requests.ts sends it in several requests).
+            const arrived = (result as PartialExportResult).exported ?? 0;
+            this.counts.exported += arrived;
+            if ((result.error as OversizedRecord | undefined)?.oversized) {
+              // Records dropped alone for their size (said by the exporter): not a failing collector.
+              this.counts.failed += batch.length - arrived;
+            } else {
+              this.exportFailed(batch.length - arrived, result.error?.message ?? 'the export failed');
+              diag.error(`distlog: export of ${batch.length - arrived} log records failed`, result.error);
+            }
           }
           resolve();
         });
