@@ -30,6 +30,8 @@ export interface DestinationConfig {
   headers: Record<string, string>;
   /** Records held for this destination while it is slow or down; past it the oldest are dropped (counted). */
   maxQueueRecords: number;
+  /** Requests of at most this many bytes (a batch of large records goes in several); lowered when the destination refuses one as too large. */
+  maxRequestBytes: number;
 }
 
 export interface CollectorConfig {

@@ -22,7 +22,8 @@ export const DEFAULTS = {
     database: 'distlog',
     requestTimeoutMs: 30_000,
   },
-  destination: { protocol: 'grpc', maxQueueRecords: 100_000 },
+  /** maxRequestBytes: what gRPC servers take by default (4 MiB), the OpenTelemetry Collector's among them. */
+  destination: { protocol: 'grpc', maxQueueRecords: 100_000, maxRequestBytes: 4 * 1024 * 1024 },
   batch: {
     maxRows: 20_000,
     maxDelayMs: 200,

@@ -146,6 +146,9 @@ const destination = mapping(
       min: 1,
       integer: true,
     }).default(DEFAULTS.destination.maxQueueRecords),
+    maxRequestBytes: size(
+      'Largest request sent (lowered by itself when the destination refuses one as too large).',
+    ).default(DEFAULTS.destination.maxRequestBytes),
   },
   'Another OTLP endpoint records can be forwarded to.',
 );

@@ -7,10 +7,15 @@ import { log } from '../../helpers/log';
 import { encodeLogsRequest } from './encode-request';
 import { Backoff } from '../../helpers/retry';
 import type { Component, Stage } from '../../pipeline/component';
+import { DEFAULTS } from '../../config/defaults';
+
+const DEFAULT_MAX_REQUEST_BYTES = DEFAULTS.destination.maxRequestBytes;
 
 const MAX_RECORDS_PER_REQUEST = 2000;
 
 class PermanentForwardError extends Error {}
+/** The destination refused a request for its size: HTTP 413, or gRPC RESOURCE_EXHAUSTED "larger than max". */
+class TooLargeError extends Error {}
 
 /**
  * Forwards records to another OTLP endpoint (gRPC or HTTP/protobuf). It has its own
@@ -32,6 +37,12 @@ export class ForwardSink implements Component, Stage<void> {
   private stopped = false;
   private readonly client: grpc.Client | undefined;
   private readonly url: string;
+  /** Requests of at most this many bytes: the configured size, lowered once the destination refused one under it. */
+  private maxRequestBytes: number;
+  /** Records per request: fewer when records are large (found from the last request's size). */
+  private perRequest = MAX_RECORDS_PER_REQUEST;
+  /** The first refusal for size is said (with the new limit); the halvings after it are not. */
+  private toldTooLarge = false;
 
   constructor(
     readonly config: DestinationConfig,
@@ -46,6 +57,7 @@ export class ForwardSink implements Component, Stage<void> {
       this.client = new Client(target, credentials);
     }
     this.url = config.endpoint.replace(/\/+$/, '').replace(/(\/v1\/logs)?$/, '/v1/logs');
+    this.maxRequestBytes = config.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
   }
 
   get queued(): number {
@@ -103,9 +115,9 @@ export class ForwardSink implements Component, Stage<void> {
     this.sending = true;
     try {
       while (this.queue.length > 0 && !this.stopped) {
-        const batch = this.queue.slice(0, MAX_RECORDS_PER_REQUEST);
+        const [batch, body] = this.nextRequest();
         try {
-          await this.send(encodeLogsRequest(batch));
+          await this.send(body);
           this.metrics.forwarded.inc({ destination: this.config.name, outcome: 'sent' }, batch.length);
           this.backoff.reset();
           this.queue.splice(0, batch.length);
@@ -116,7 +128,19 @@ export class ForwardSink implements Component, Stage<void> {
             });
             this.droppedUnsaid = undefined;
           }
+          // The next request's records, by the size of these (a tenth to spare).
+          this.perRequest = Math.max(
+            1,
+            Math.min(
+              MAX_RECORDS_PER_REQUEST,
+              Math.floor((this.maxRequestBytes * 0.9 * batch.length) / Math.max(1, body.length)),
+            ),
+          );
         } catch (err) {
+          if (err instanceof TooLargeError) {
+            this.refusedAsTooLarge(batch, body.length, err);
+            continue;
+          }
           if (err instanceof PermanentForwardError) {
             log('error', 'forward refused by the destination; records dropped', {
               destination: this.config.name,
@@ -148,6 +172,52 @@ export class ForwardSink implements Component, Stage<void> {
     }
   }
 
+  /** The queue's next records and their request: as many as fit in maxRequestBytes (one at least). */
+  private nextRequest(): [LogRow[], Buffer] {
+    let count = Math.min(this.perRequest, this.queue.length);
+    for (;;) {
+      const batch = this.queue.slice(0, count);
+      const body = encodeLogsRequest(batch);
+      if (body.length <= this.maxRequestBytes || count === 1) return [batch, body];
+      // Fewer records, in proportion to how far over the request is (a tenth to spare).
+      count = Math.max(
+        1,
+        Math.min(count - 1, Math.floor((count * this.maxRequestBytes * 0.9) / body.length)),
+      );
+    }
+  }
+
+  /**
+   * The destination takes less than was sent: half that request from now on (said once),
+   * and the same records again in smaller requests; a record alone over its limit is
+   * dropped, said and counted (`refused`).
+   */
+  private refusedAsTooLarge(batch: LogRow[], size: number, err: Error): void {
+    if (batch.length > 1) {
+      const limit = Math.max(64 * 1024, Math.min(this.maxRequestBytes, Math.floor(size / 2)));
+      if (limit < this.maxRequestBytes && !this.toldTooLarge) {
+        this.toldTooLarge = true;
+        log('warn', 'the destination refused a request as too large; sending smaller ones', {
+          destination: this.config.name,
+          requestBytes: size,
+          maxRequestBytes: limit,
+          error: err.message,
+        });
+      }
+      this.maxRequestBytes = limit;
+      this.perRequest = Math.max(1, batch.length >> 1);
+      return;
+    }
+    log('error', 'a record is larger than the destination takes; dropped', {
+      destination: this.config.name,
+      requestBytes: size,
+      service: batch[0].resource.serviceName,
+      error: err.message,
+    });
+    this.metrics.forwarded.inc({ destination: this.config.name, outcome: 'refused' }, 1);
+    this.queue.splice(0, 1);
+  }
+
   private send(body: Buffer): Promise<void> {
     if (this.client) {
       const metadata = new grpc.Metadata();
@@ -164,7 +234,9 @@ export class ForwardSink implements Component, Stage<void> {
           }
         ).Export(body, metadata, { deadline: Date.now() + 10_000 }, (err) => {
           if (!err) return resolve();
-          if (err.code === grpc.status.INVALID_ARGUMENT) reject(new PermanentForwardError(err.details));
+          if (err.code === grpc.status.RESOURCE_EXHAUSTED && /larger than max/i.test(err.details))
+            reject(new TooLargeError(err.details));
+          else if (err.code === grpc.status.INVALID_ARGUMENT) reject(new PermanentForwardError(err.details));
           else reject(err);
         }),
       );
@@ -177,6 +249,7 @@ export class ForwardSink implements Component, Stage<void> {
     }).then(async (res) => {
       await res.arrayBuffer();
       if (res.ok) return;
+      if (res.status === 413) throw new TooLargeError(`HTTP 413 from ${this.url}`);
       const retryable = res.status === 429 || res.status >= 500;
       const error = `HTTP ${res.status} from ${this.url}`;
       throw retryable ? new Error(error) : new PermanentForwardError(error);
