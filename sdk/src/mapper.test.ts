@@ -98,3 +98,26 @@ describe('mapPinoLine', () => {
     expect(m.record.attributes).toEqual({});
   });
 });
+
+describe('mapPinoLine: levels a level formatter renamed', () => {
+  const severity = (line: Record<string, unknown>, known?: number) => {
+    const { record } = mapPinoLine({ msg: 'm', ...line }, {}, known);
+    return [record.severityText, record.severityNumber, Object.keys(record.attributes ?? {})];
+  };
+
+  it('reads Google Cloud’s `severity` and ECS’s `log.level` when `level` is missing, and keeps them out of the attributes', () => {
+    expect(severity({ severity: 'WARNING', a: 1 })).toEqual(['WARN', SeverityNumber.WARN, ['a']]);
+    expect(severity({ severity: 'CRITICAL' })).toEqual(['FATAL', SeverityNumber.FATAL, []]);
+    expect(severity({ 'log.level': 'error' })).toEqual(['ERROR', SeverityNumber.ERROR, []]);
+  });
+
+  it('takes the level number it was told, or the line’s distlog_level, over what the formatter wrote', () => {
+    expect(severity({ severity: 'INFO' }, 50)).toEqual(['ERROR', SeverityNumber.ERROR, []]);
+    expect(severity({ lvl: 'e', distlog_level: 40 })).toEqual(['WARN', SeverityNumber.WARN, ['lvl']]);
+  });
+
+  it('leaves a `severity` that is no level name, or that sits beside pino’s `level`, as an attribute', () => {
+    expect(severity({ severity: 'high' })).toEqual(['INFO', SeverityNumber.INFO, ['severity']]);
+    expect(severity({ level: 50, severity: 'low' })).toEqual(['ERROR', SeverityNumber.ERROR, ['severity']]);
+  });
+});

@@ -53,27 +53,71 @@ const RESERVED = new Set([
   'trace_flags',
   'distlog_ctx',
   'distlog_scope',
+  'distlog_level',
 ]);
+
+/**
+ * The call's level number, written into lines for Distlog's transport when the logger's
+ * `formatters.level` renames or drops pino's `level` (pino/factory.ts).
+ */
+export const DISTLOG_LEVEL = 'distlog_level';
 
 const DEFAULT_LABELS: Readonly<Record<number, string>> = Object.fromEntries(
   Object.entries(PINO_LEVELS).map(([label, n]) => [n, label]),
 );
 
-export function mapPinoLine(line: Record<string, unknown>, options: MapperOptions = {}): PinoMapping {
+/**
+ * Level names other loggers' conventions write instead of pino's `level` — Google Cloud's
+ * `severity` (a pino `formatters.level` returning `{ severity: 'ERROR' }`), ECS's
+ * `log.level` — and the pino level each stands for.
+ */
+const LEVEL_NAMES: Readonly<Record<string, number>> = {
+  ...PINO_LEVELS,
+  default: 30,
+  notice: 30,
+  warning: 40,
+  critical: 60,
+  alert: 60,
+  emergency: 60,
+};
+/** Where a line whose level formatter renamed `level` says its level (first found wins). */
+const LEVEL_KEYS = ['severity', 'log.level'] as const;
+
+/**
+ * @param knownLevel the call's level number when the stream was told it (the in-process
+ *   destination reads it from pino's metadata), whatever the line's level formatter wrote.
+ */
+export function mapPinoLine(
+  line: Record<string, unknown>,
+  options: MapperOptions = {},
+  knownLevel?: number,
+): PinoMapping {
   const labels = options.levelLabels ?? DEFAULT_LABELS;
-  let levelNumber: number;
-  let levelLabel: string;
-  if (typeof line.level === 'number') {
-    levelNumber = line.level;
-    levelLabel = labels[levelNumber] ?? DEFAULT_LABELS[levelNumber] ?? String(levelNumber);
-  } else if (typeof line.level === 'string') {
+  const byName = (name: string) =>
+    LEVEL_NAMES[name.toLowerCase()] ??
+    Number(Object.entries(labels).find(([, l]) => l.toLowerCase() === name.toLowerCase())?.[0] ?? NaN);
+  let levelNumber = NaN;
+  let levelLabel: string | undefined;
+  // The key that carried the level when a level formatter renamed it: not an attribute.
+  let levelKey: string | undefined;
+  const written = line[DISTLOG_LEVEL];
+  if (typeof knownLevel === 'number') levelNumber = knownLevel;
+  else if (typeof written === 'number') levelNumber = written;
+  else if (typeof line.level === 'number') levelNumber = line.level;
+  else if (typeof line.level === 'string') {
     levelLabel = line.level;
-    levelNumber =
-      PINO_LEVELS[line.level] ?? Number(Object.entries(labels).find(([, l]) => l === line.level)?.[0] ?? 30);
-  } else {
-    levelNumber = 30;
-    levelLabel = 'info';
+    levelNumber = byName(line.level);
   }
+  if (line.level === undefined)
+    for (const key of LEVEL_KEYS) {
+      const value = line[key];
+      if (typeof value !== 'string' || !Number.isFinite(byName(value))) continue;
+      levelKey = key;
+      if (Number.isNaN(levelNumber)) levelNumber = byName(value);
+      break;
+    }
+  if (Number.isNaN(levelNumber)) levelNumber = 30;
+  levelLabel ??= labels[levelNumber] ?? DEFAULT_LABELS[levelNumber] ?? String(levelNumber);
 
   const scopeKey = namingKey(line);
   const scopeName = scopeKey ? (line[scopeKey] as string) : '';
@@ -82,7 +126,8 @@ export function mapPinoLine(line: Record<string, unknown>, options: MapperOption
   const errorKey = options.errorKey ?? 'err';
   const attributes: LogAttributes = {};
   for (const key in line) {
-    if (RESERVED.has(key) || key === scopeKey || key === messageKey || key === errorKey) continue;
+    if (RESERVED.has(key) || key === scopeKey || key === messageKey || key === errorKey || key === levelKey)
+      continue;
     const value = line[key];
     if (value !== undefined) attributes[key] = value as LogAttributes[string];
   }

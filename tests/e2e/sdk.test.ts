@@ -130,6 +130,45 @@ logger.flush(() => shutdown());
     expect(byBody.error.attrs['exception.stacktrace']).toMatch(/^TypeError: card declined\n +at /);
   });
 
+  it('a logger whose formatters.level renames `level` (Google Cloud `severity`, its own key) keeps each record’s severity', async () => {
+    const tag = `lf-${randomUUID()}`;
+    await run('levelFormatters', tag, ['-r', '@distlog/sdk/register']);
+    const found = await eventually(async () => {
+      const r = await rows(`Body LIKE '${tag}%'`);
+      return r.length === 12 ? r : undefined;
+    });
+    expect(found).toBeDefined();
+    const severities = Object.fromEntries(found!.map((r) => [r.Body.slice(tag.length + 1), r.SeverityText]));
+    for (const name of ['gcp-destination', 'own-destination', 'gcp-transport', 'own-transport'])
+      expect([severities[`${name} failed`], severities[`${name} low`], severities[`${name} fine`]]).toEqual([
+        'ERROR',
+        'WARN',
+        'INFO',
+      ]);
+    for (const row of found!) {
+      // The key the formatter wrote the level to is the record's severity, not an attribute.
+      expect(row.attrs).not.toHaveProperty('severity');
+      expect(row.attrs).not.toHaveProperty('distlog_level');
+    }
+    // A key of the app's own stays as it wrote it.
+    expect(found!.find((r) => r.Body === `${tag} own-transport failed`)!.attrs.lvl).toBe('error/50');
+    expect(found!.find((r) => r.Body === `${tag} gcp-destination failed`)!.attrs.orderId).toBe('7');
+
+    // pino loaded before init() (no -r): the transport's lines carry only what the formatter
+    // wrote; Google Cloud's `severity` is still read as the level (a key of the app's own
+    // cannot be; the in-process destination is told the level by pino either way).
+    const early = `lf-early-${randomUUID()}`;
+    await run('levelFormatters', early);
+    const earlyRows = await eventually(async () => {
+      const r = await rows(`Body LIKE '${early}%'`);
+      return r.length === 12 ? r : undefined;
+    });
+    const earlySeverity = (body: string) =>
+      earlyRows!.find((r) => r.Body === `${early} ${body}`)!.SeverityText;
+    for (const name of ['gcp-destination', 'own-destination', 'gcp-transport'])
+      expect([earlySeverity(`${name} failed`), earlySeverity(`${name} low`)]).toEqual(['ERROR', 'WARN']);
+  });
+
   it.each([
     ['transport options', '0'],
     ['pino.transport() stream', '1'],

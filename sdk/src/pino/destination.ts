@@ -7,6 +7,9 @@ import { parsePinoLine } from './parse-line';
 
 export type DestinationOptions = EmitterOptions;
 
+/** pino's mark of a stream that wants each call's metadata (`Symbol.for('pino.metadata')`, pino ≥ 7). */
+const PINO_METADATA = Symbol.for('pino.metadata');
+
 /**
  * An in-process pino destination: `pino(options, distlogDestination())`. pino calls
  * write() synchronously inside the log call, so the active OpenTelemetry context
@@ -14,9 +17,12 @@ export type DestinationOptions = EmitterOptions;
  */
 export interface DistlogDestination {
   write(line: string): boolean;
+  /** Set by pino before each write, because of the metadata mark below: the call's level number. */
+  lastLevel?: unknown;
   /** pino tells a stream its logger's levels, message key and error key (`PINO_CONFIG`) through this. */
   emit(event: string, message?: unknown): boolean;
   readonly [DISTLOG_DESTINATION]: true;
+  readonly [PINO_METADATA]: true;
 }
 
 export function distlogDestination(options: DestinationOptions = {}): DistlogDestination {
@@ -26,6 +32,10 @@ export function distlogDestination(options: DestinationOptions = {}): DistlogDes
   const emit = createPinoEmitter(mapping);
   return {
     [DISTLOG_DESTINATION]: true,
+    // pino's metadata API: before each write pino sets `lastLevel` (and the call's object,
+    // message, time, logger) on a stream marked so. The level number is what the record's
+    // severity comes from, whatever a `formatters.level` made of the line's `level`.
+    [PINO_METADATA]: true,
     emit(event: string, message?: unknown): boolean {
       const config = (message as { code?: string; config?: PinoLoggerConfig } | undefined)?.config;
       if (event !== 'message' || (message as { code?: string }).code !== 'PINO_CONFIG' || !config)
@@ -37,7 +47,8 @@ export function distlogDestination(options: DestinationOptions = {}): DistlogDes
     },
     write(line: string): boolean {
       try {
-        emit(parsePinoLine(line) as Record<string, unknown>);
+        const level = this.lastLevel;
+        emit(parsePinoLine(line) as Record<string, unknown>, typeof level === 'number' ? level : undefined);
       } catch (err) {
         diag.warn('distlog: pino line could not be sent, skipped', err);
       }

@@ -25,7 +25,9 @@ export interface EmitterOptions extends MapperOptions {
  * in the app's thread when present (transport), else the caller's active context
  * (in-process destination), whose scope attributes are added too.
  */
-export function createPinoEmitter(options: EmitterOptions = {}): (line: Record<string, unknown>) => void {
+export function createPinoEmitter(
+  options: EmitterOptions = {},
+): (line: Record<string, unknown>, knownLevel?: number) => void {
   const defaultScope = options.defaultScopeName ?? DEFAULT_LOGGER_NAME;
   const loggers = new Map<string, Logger>();
   const scopes = new Map<string, ScopeRef>();
@@ -53,8 +55,8 @@ export function createPinoEmitter(options: EmitterOptions = {}): (line: Record<s
     return sc;
   };
 
-  return (line) => {
-    const mapping = mapPinoLine(line, options);
+  return (line, knownLevel) => {
+    const mapping = mapPinoLine(line, options, knownLevel);
     const { scopeName, record, contextMarker } = mapping;
     let { traceContext } = mapping;
     if (contextMarker === 1) sticky = traceContext;

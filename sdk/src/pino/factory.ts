@@ -9,6 +9,7 @@ import type { PinoFactory, PinoLogger, StreamWrite } from './adoption';
 import { adopt, hookSharedPrototype, made, namingOfBindings, traced } from './adoption';
 import { appendTraceContext, installTraceEnd } from './trace-context';
 import { holdTransportStream, pinoStream } from './transport-streams';
+import { DISTLOG_LEVEL } from '../mapper';
 
 function combineHooks(hooks: { streamWrite?: StreamWrite } | undefined): { streamWrite: StreamWrite } {
   const user = hooks?.streamWrite;
@@ -53,6 +54,10 @@ export function withTraceContext(pino: PinoFactory, options: { firstWrite?: bool
     // them (process.pid, host.name). ~30 bytes less for pino to write, the ring buffer to
     // copy and the worker to parse. A `base` the app set is kept.
     if ((direct || ownWorker) && !('base' in (options as object))) patched.base = {};
+    // A `formatters.level` (Google Cloud's `{ severity: 'ERROR' }`, ECS's `log.level`, or
+    // any other) renames or drops pino's `level`: the worker gets the call's level number
+    // beside what it wrote (the in-process destination reads it from pino's metadata).
+    if (ownWorker) withLevelNumber(patched);
     const logger = made(() => (isStream ? pino(patched, first, ...rest) : pino(patched, ...rest))) as
       PinoLogger | undefined;
     if (!logger) return logger;
@@ -84,6 +89,21 @@ export function withTraceContext(pino: PinoFactory, options: { firstWrite?: bool
   factory[ORIGINAL] = pino;
   wrapped.set(pino, factory);
   return factory;
+}
+
+type LevelFormatter = (label: string, number: number) => Record<string, unknown>;
+
+function withLevelNumber(options: Record<string, unknown>): void {
+  const formatters = options.formatters as { level?: unknown } | undefined;
+  const level = formatters?.level;
+  if (typeof level !== 'function') return;
+  options.formatters = {
+    ...formatters,
+    level: (label: string, number: number) => ({
+      ...(level as LevelFormatter)(label, number),
+      [DISTLOG_LEVEL]: number,
+    }),
+  };
 }
 
 function onlyDistlogTransport(transport: unknown): boolean {
