@@ -121,3 +121,15 @@ describe('mapPinoLine: levels a level formatter renamed', () => {
     expect(severity({ level: 50, severity: 'low' })).toEqual(['ERROR', SeverityNumber.ERROR, ['severity']]);
   });
 });
+
+describe('mapPinoLine: the unit of a numeric time', () => {
+  const at = Date.UTC(2026, 11, 7, 16, 52, 48, 57);
+  const timestamp = (time: number) => mapPinoLine({ msg: 'm', level: 30, time }).record.timestamp;
+
+  it('takes milliseconds (pino’s default) as they are, and seconds (stdTimeFunctions.unixTime), micro- and nanoseconds by their size', () => {
+    expect(timestamp(at)).toBe(at);
+    expect(timestamp(Math.round(at / 1000))).toBe(Math.round(at / 1000) * 1000);
+    expect(timestamp(at * 1000)).toBe(at);
+    expect(timestamp(at * 1e6)).toBe(at);
+  });
+});

@@ -141,7 +141,7 @@ export function mapPinoLine(
     body: typeof msg === 'string' ? msg : msg === undefined ? '' : String(msg),
     attributes,
   };
-  if (typeof line.time === 'number') record.timestamp = line.time;
+  if (typeof line.time === 'number') record.timestamp = millisOfPinoTime(line.time);
   else if (typeof line.time === 'string' && !Number.isNaN(Date.parse(line.time)))
     record.timestamp = new Date(line.time);
 
@@ -158,6 +158,22 @@ export function mapPinoLine(
     };
   }
   return mapping;
+}
+
+/**
+ * pino's numeric `time` in milliseconds. pino writes milliseconds by default, seconds with
+ * `timestamp: pino.stdTimeFunctions.unixTime`, and an app's own function may write micro-
+ * or nanoseconds; taken as milliseconds, seconds date a record in January 1970 (where no
+ * search looks, and retention drops it). The unit is told by the size: a time under 10^11
+ * is seconds (10^11 ms is March 1973, 10^11 s the year 5138), one of 10^14 or more is
+ * microseconds, of 10^17 or more nanoseconds.
+ */
+export function millisOfPinoTime(time: number): number {
+  const size = Math.abs(time);
+  if (size < 1e11) return time * 1000;
+  if (size >= 1e17) return time / 1e6;
+  if (size >= 1e14) return time / 1e3;
+  return time;
 }
 
 /** pino's serialised `err` → OpenTelemetry's exception.* semantic attributes. */

@@ -169,6 +169,22 @@ logger.flush(() => shutdown());
       expect([earlySeverity(`${name} failed`), earlySeverity(`${name} low`)]).toEqual(['ERROR', 'WARN']);
   });
 
+  it('pino times in seconds (stdTimeFunctions.unixTime) are dated now, not in January 1970', async () => {
+    const tag = `unix-${randomUUID()}`;
+    const started = Date.now();
+    await run('unixTime', tag, ['-r', '@distlog/sdk/register']);
+    const found = await eventually(async () => {
+      const r = await ch.query<{ Body: string; ms: string }>(
+        `SELECT Body, toUnixTimestamp(Timestamp) * 1000 AS ms FROM ${ch.database}.all_logs WHERE Body LIKE '${tag}%'`,
+      );
+      return r.length === 2 ? r : undefined;
+    });
+    for (const row of found!) {
+      expect(Number(row.ms)).toBeGreaterThanOrEqual(Math.floor(started / 1000) * 1000 - 1000);
+      expect(Number(row.ms)).toBeLessThanOrEqual(Date.now());
+    }
+  });
+
   it.each([
     ['transport options', '0'],
     ['pino.transport() stream', '1'],
