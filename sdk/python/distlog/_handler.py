@@ -1,5 +1,6 @@
 """A logging.Handler that turns every record of every logger into an OTLP log record."""
 
+import base64
 import logging
 import traceback
 
@@ -21,14 +22,40 @@ def severity_number(levelno):
     return 5 + band * 4 + min(3, (levelno - logging.DEBUG) % 10 * 4 // 10)
 
 
-def _value(v):
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _value(v, depth=0):
+    """A Python value as an OTLP/JSON AnyValue (proto3 JSON mapping). Nothing here may make
+    the request invalid JSON: one NaN used to get the whole batch refused (HTTP 400) and
+    every record in it lost."""
     if isinstance(v, bool):
         return {"boolValue": v}
     if isinstance(v, int):
-        return {"intValue": str(v)}
+        if _INT64[0] <= v <= _INT64[1]:
+            return {"intValue": str(v)}
+        return {"stringValue": str(v)}
     if isinstance(v, float):
+        if v != v:
+            return {"doubleValue": "NaN"}
+        if v in (float("inf"), float("-inf")):
+            return {"doubleValue": "Infinity" if v > 0 else "-Infinity"}
         return {"doubleValue": v}
-    return {"stringValue": v if isinstance(v, str) else repr(v)}
+    if isinstance(v, str):
+        return {"stringValue": v}
+    if isinstance(v, (bytes, bytearray)):
+        return {"bytesValue": base64.b64encode(bytes(v)).decode("ascii")}
+    if v is None:
+        return {}
+    if depth < 8 and isinstance(v, dict):
+        return {"kvlistValue": {"values": [{"key": str(k), "value": _value(x, depth + 1)} for k, x in v.items()]}}
+    if depth < 8 and isinstance(v, (list, tuple, set, frozenset)):
+        return {"arrayValue": {"values": [_value(x, depth + 1) for x in v]}}
+    # datetime, Decimal, UUID, Path, the app's own objects: their text.
+    try:
+        return {"stringValue": v.isoformat() if hasattr(v, "isoformat") else str(v)}
+    except Exception:  # a __str__ that fails must not lose the record
+        return {"stringValue": "<%s>" % type(v).__name__}
 
 
 class DistlogHandler(logging.Handler):

@@ -560,3 +560,38 @@ def test_a_record_larger_than_the_endpoint_takes_is_dropped_and_named_the_rest_a
         assert not rows(service, "Body LIKE 'line 17 %'")
     finally:
         server.shutdown()
+
+
+def test_extras_of_any_type_are_stored_and_never_spoil_the_batch(collector):
+    # A NaN made the request invalid JSON: the collector refused it whole (HTTP 400), and
+    # every record in the batch was lost with it.
+    app = r"""
+import datetime, decimal, json, logging, uuid, distlog
+distlog.init()
+log = logging.getLogger("orders")
+class Thing:
+    def __repr__(self):
+        return "<Thing 7>"
+log.info("odd extras", extra={
+    "when": datetime.datetime(2026, 12, 7, 12, 0), "amount": decimal.Decimal("12.50"),
+    "id": uuid.UUID(int=5), "thing": Thing(), "raw": b"\x00\x01", "nested": {"a": [1, 2, {"b": None}]},
+    "big": 2**70, "nan": float("nan"), "inf": float("-inf"),
+})
+log.info("next record")
+distlog.flush()
+print(json.dumps(distlog.stats()))
+"""
+    service = unique("py-odd")
+    (stats,), stderr = run_app(app, service, {"OTEL_EXPORTER_OTLP_ENDPOINT": collector, "DISTLOG_LEVELS": "off"})
+    assert stats["exported"] == 2 and stats["failed"] == 0, (stats, stderr)
+    found = eventually(lambda: len(rows(service)) == 2 and rows(service))
+    assert [r["Body"] for r in found] == ["odd extras", "next record"]
+    extras = attrs(found[0])
+    assert extras["when"] == "2026-12-07T12:00:00"
+    assert extras["amount"] == "12.50"
+    assert extras["id"] == "00000000-0000-0000-0000-000000000005"
+    assert extras["thing"] == "<Thing 7>"
+    assert extras["raw"] == "AAE="
+    assert json.loads(extras["nested"]) == {"a": [1, 2, {"b": None}]}
+    assert extras["big"] == str(2**70)
+    assert extras["nan"] == "NaN" and extras["inf"] == "-Infinity"
