@@ -105,7 +105,7 @@ export function init(options: DistlogOptions = {}): Distlog {
   processor.onDeliveryChange = (change) =>
     sayOnStderr(
       change.failing
-        ? `distlog: cannot send log records to ${where}: ${change.reason}; they are lost until it takes them again (counted: stats().failed)\n`
+        ? `distlog: cannot send log records to ${where}: ${change.reason}${wrongPortHint(protocol, change.reason)}; they are lost until it takes them again (counted: stats().failed)\n`
         : `distlog: sending log records to ${where} again; ${change.lost} were lost meanwhile\n`,
     );
   const loggerProvider = new LoggerProvider({ resource, processors: [processor] });
@@ -256,6 +256,20 @@ function configureDiagnostics(env = process.env): void {
     },
     { logLevel: level, suppressOverrideMessage: true },
   );
+}
+
+/**
+ * The answer of a port that speaks the other OTLP transport: gRPC to an OTLP/HTTP port
+ * gets an HTTP/1.1 answer to its HTTP/2 preface ("Protocol error"), HTTP to a gRPC port an
+ * HTTP/2 frame where a status line should be ("Parse Error"). The usual cause: the port of
+ * one transport (4317 gRPC, 4318 HTTP) with the other's protocol.
+ */
+export function wrongPortHint(protocol: OtlpProtocol, reason: string): string {
+  if (protocol === 'grpc' && /Protocol error/i.test(reason))
+    return ' — that port answers HTTP/1.1, not gRPC: is it the collector\'s OTLP/HTTP port (4318)? Use its gRPC port (4317), or set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf';
+  if (protocol !== 'grpc' && /Parse Error|Expected HTTP\//i.test(reason))
+    return ' — that port does not answer HTTP/1.1: is it the collector\'s OTLP/gRPC port (4317)? Use its HTTP port (4318), or set OTEL_EXPORTER_OTLP_PROTOCOL=grpc';
+  return '';
 }
 
 /** The instance init() created, if any. */

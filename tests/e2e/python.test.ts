@@ -22,6 +22,7 @@ it('sdk/python: logging, scopes, trace context, run-time levels and the bounded 
       env: {
         ...process.env,
         DISTLOG_TEST_OTLP: `http://127.0.0.1:${started.collector.httpPort}`,
+        DISTLOG_TEST_OTLP_GRPC: `http://127.0.0.1:${started.collector.grpcPort}`,
         DISTLOG_TEST_CLICKHOUSE_URL: testClickHouseUrl(),
         DISTLOG_TEST_DATABASE: started.ch.database,
       },

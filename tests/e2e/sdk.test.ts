@@ -407,6 +407,32 @@ logger.flush(() => shutdown());
     expect(await rows(`Body LIKE '${off}%'`)).toEqual([]);
   });
 
+  it.each([
+    [
+      'gRPC to the OTLP/HTTP port',
+      'grpc',
+      'http',
+      /answers HTTP\/1\.1, not gRPC: is it the collector's OTLP\/HTTP port \(4318\)\?/,
+    ],
+    [
+      'OTLP/HTTP to the gRPC port',
+      'http/protobuf',
+      'grpc',
+      /does not answer HTTP\/1\.1: is it the collector's OTLP\/gRPC port \(4317\)\?/,
+    ],
+  ])('%s: the failure says which port it is and what to set', async (_, protocol, port, hint) => {
+    const { stderr } = await runFixtureOutput('sdk-app.js', {
+      FIXTURE_SCENARIO: 'oneLine',
+      FIXTURE_TAG: 'wrong-port',
+      OTEL_SERVICE_NAME: 'sdk-wrong-port',
+      OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port === 'grpc' ? collector.grpcPort : collector.httpPort}`,
+      DISTLOG_LEVELS: 'off',
+    });
+    expect(stderr).toMatch(/cannot send log records to the collector/);
+    expect(stderr).toMatch(hint);
+  });
+
   it('OTEL_LOG_LEVEL shows the SDK’s own diagnostics on stderr (silent without it)', async () => {
     const scenario = { FIXTURE_SCENARIO: 'unreachable', FIXTURE_TAG: 'x', OTEL_SERVICE_NAME: 'sdk-diag' };
     const loud = await runFixtureOutput('sdk-app.js', { ...scenario, OTEL_LOG_LEVEL: 'error' });

@@ -2,6 +2,7 @@
 as OTLP/HTTP JSON, retried with backoff while the collector is away."""
 
 import collections
+import http.client
 import json
 import ssl
 import sys
@@ -101,7 +102,12 @@ class Exporter:
                 batch.append(self._queue.popleft())
             self._inflight = len(batch)
             if batch:
-                self._send(batch)
+                try:
+                    self._send(batch)
+                except Exception as err:  # nothing may end this thread: records after it would wait forever
+                    self._inflight = 0
+                    self.failed += len(batch)
+                    sys.stderr.write("distlog: %d log records could not be sent: %r\n" % (len(batch), err))
             self._inflight = 0
             if not self._queue:
                 with self._lock:
@@ -201,12 +207,14 @@ class Exporter:
                     return "refused"
                 retry_after = err.headers.get("Retry-After")
                 wait = float(retry_after) if retry_after and retry_after.isdigit() else delay
-            except (urllib.error.URLError, OSError) as err:
+            except (urllib.error.URLError, OSError, http.client.HTTPException) as err:
+                # HTTPException: an answer that is not HTTP/1.1 (BadStatusLine: the collector's
+                # OTLP/gRPC port); it used to end this thread, and every record after it waited forever.
                 if not self._said_unreachable:
                     self._said_unreachable = True
                     sys.stderr.write(
-                        "distlog: cannot reach the collector at %s (%s); records wait in the queue (at most %d)\n"
-                        % (self.config.logs_url, getattr(err, "reason", err), self.config.max_queue)
+                        "distlog: cannot reach the collector at %s (%s)%s; records wait in the queue (at most %d)\n"
+                        % (self.config.logs_url, _reason(err), _wrong_port_hint(err), self.config.max_queue)
                     )
                 wait = delay
             if self._closed and attempt >= 1:
@@ -231,3 +239,20 @@ class Exporter:
                 }
             ]
         }
+
+
+def _reason(err):
+    reason = getattr(err, "reason", None) or err
+    text = str(reason).strip()
+    return text if text and not text.startswith("\x00") else type(reason).__name__
+
+
+def _wrong_port_hint(err):
+    """An answer that is not HTTP/1.1 at all: the port speaks gRPC (HTTP/2)."""
+    if isinstance(err, http.client.BadStatusLine):
+        return (
+            " — that port does not answer HTTP/1.1: is it the collector's OTLP/gRPC port (4317)?"
+            " The Python SDK sends OTLP/HTTP: use its HTTP port (4318)"
+        )
+    return ""
+

@@ -2,6 +2,7 @@
 
 import http.server
 import json
+import os
 import socket
 import socketserver
 import threading
@@ -595,3 +596,23 @@ print(json.dumps(distlog.stats()))
     assert json.loads(extras["nested"]) == {"a": [1, 2, {"b": None}]}
     assert extras["big"] == str(2**70)
     assert extras["nan"] == "NaN" and extras["inf"] == "-Infinity"
+
+
+def test_the_grpc_port_by_mistake_is_said_with_the_port_to_use_and_the_sender_keeps_going(collector):
+    # An answer that is not HTTP/1.1 (BadStatusLine) used to end the export thread with a
+    # traceback: every record after it waited forever.
+    grpc = os.environ["DISTLOG_TEST_OTLP_GRPC"]
+    app = r"""
+import logging, distlog
+distlog.init()
+log = logging.getLogger("job")
+log.info("first")
+distlog.flush(2)
+log.info("second")
+distlog.flush(2)
+"""
+    _, stderr = run_app(app, unique("py-grpc-port"), {"OTEL_EXPORTER_OTLP_ENDPOINT": grpc, "DISTLOG_LEVELS": "off"})
+    assert "Traceback" not in stderr, stderr
+    assert "is it the collector's OTLP/gRPC port (4317)?" in stderr, stderr
+    assert stderr.count("cannot reach the collector") == 1, stderr
+    assert "2 log records not sent at exit" in stderr, stderr
