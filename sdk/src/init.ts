@@ -266,9 +266,9 @@ function configureDiagnostics(env = process.env): void {
  */
 export function wrongPortHint(protocol: OtlpProtocol, reason: string): string {
   if (protocol === 'grpc' && /Protocol error/i.test(reason))
-    return ' — that port answers HTTP/1.1, not gRPC: is it the collector\'s OTLP/HTTP port (4318)? Use its gRPC port (4317), or set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf';
+    return " — that port answers HTTP/1.1, not gRPC: is it the collector's OTLP/HTTP port (4318)? Use its gRPC port (4317), or set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf";
   if (protocol !== 'grpc' && /Parse Error|Expected HTTP\//i.test(reason))
-    return ' — that port does not answer HTTP/1.1: is it the collector\'s OTLP/gRPC port (4317)? Use its HTTP port (4318), or set OTEL_EXPORTER_OTLP_PROTOCOL=grpc';
+    return " — that port does not answer HTTP/1.1: is it the collector's OTLP/gRPC port (4317)? Use its HTTP port (4318), or set OTEL_EXPORTER_OTLP_PROTOCOL=grpc";
   return '';
 }
 
