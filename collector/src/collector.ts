@@ -111,7 +111,13 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   if (options.spoolDir !== false) {
     spool = new Spool(config.spool.dir, config.spool.maxBytes);
     await spool.start();
-    replayer = new SpoolReplayer(ch, spool, metrics, migrate ? () => migrateSchema(config.tiers) : undefined);
+    replayer = new SpoolReplayer(
+      ch,
+      spool,
+      metrics,
+      migrate ? () => migrateSchema(config.tiers) : undefined,
+      config.batch.resendWindowMs,
+    );
     await replayer.start();
     if (!spool.isEmpty())
       log('info', 'replaying spooled batches', { batches: spool.count, bytes: spool.bytes });

@@ -8,7 +8,7 @@ import { makeRow } from '../../model/log-row';
 import { Spool } from '../../helpers/spool';
 import { CollectorMetrics } from '../../telemetry/metrics';
 import { SpoolReplayer, REFUSALS_BEFORE_SET_ASIDE } from './replayer';
-import { RowBinaryWriter } from './row-binary';
+import { LOG_COLUMNS, RowBinaryWriter } from './row-binary';
 import { newBatchId } from './batch-id';
 
 // A spooled batch ClickHouse refuses for what it holds does not hold up the batches
@@ -144,5 +144,60 @@ describe('spool replay of a batch ClickHouse refuses', () => {
     expect(await stored('refused-then-fixed')).toBe(25);
     expect(reopened.setAside.batches).toBe(0);
     await reopened.shutdown();
+  });
+});
+
+describe('spool replay of a batch whose requests were sent again', () => {
+  /** `n` rows of one request. */
+  const rowsOfRequest = (body: string, n: number) =>
+    Array.from({ length: n }, (_, i) =>
+      makeRow({ service: 'aside', body: `${body} ${i}`, timeUnixNano: now + BigInt(i) }),
+    );
+  type Request = [body: string, rows: number, id: bigint];
+  /** One batch of these requests: spooled, or inserted straight away (another collector's). */
+  const batchOf = (requests: Request[]) => {
+    const w = new RowBinaryWriter(db.timeNanos, newBatchId());
+    for (const [body, n, id] of requests) w.writeRows(rowsOfRequest(body, n), id);
+    const info = { id: w.batchId, rows: w.rows, minSeconds: w.minSeconds, maxSeconds: w.maxSeconds };
+    return { bytes: Buffer.from(w.bytes()), info };
+  };
+  const spooled = (spool: Spool, requests: Request[]) => {
+    const { bytes, info } = batchOf(requests);
+    return spool.append('logs', bytes, info);
+  };
+  const storedElsewhere = (requests: Request[]) =>
+    db.direct.insertRowBinary('logs', LOG_COLUMNS, batchOf(requests).bytes);
+
+  it('leaves out the requests another batch stored meanwhile, and stores the rest once', async () => {
+    const { spool } = await newSpool('distlog-spool-resent-');
+    // The spooled batch: two requests. Its collector died before answering either, so the
+    // sender sent the first again — to another collector, which stored it in a batch of its own.
+    const first = newBatchId();
+    await spooled(spool, [
+      ['resent-first', 10, first],
+      ['resent-second', 12, newBatchId()],
+    ]);
+    await storedElsewhere([['resent-first', 10, first]]);
+
+    const metrics = new CollectorMetrics();
+    const lines = await replayUntilEmpty(spool, metrics);
+    expect(await stored('resent-first')).toBe(10);
+    expect(await stored('resent-second')).toBe(12);
+    expect(lines.filter((l) => l.includes('left out of a spooled batch'))).toHaveLength(1);
+    expect(metrics.replayed.get({ table: 'logs' })).toBe(1);
+    await spool.shutdown();
+  });
+
+  it('stores nothing of a batch whose every request is stored elsewhere, and counts it as a duplicate avoided', async () => {
+    const { spool } = await newSpool('distlog-spool-all-resent-');
+    const only = newBatchId();
+    await spooled(spool, [['all-resent', 7, only]]);
+    await storedElsewhere([['all-resent', 7, only]]);
+
+    const metrics = new CollectorMetrics();
+    await replayUntilEmpty(spool, metrics);
+    expect(await stored('all-resent')).toBe(7);
+    expect(metrics.duplicatesAvoided.get({ table: 'logs' })).toBe(1);
+    await spool.shutdown();
   });
 });

@@ -3,7 +3,13 @@ import type { Spool, SpoolEntry } from '../../helpers/spool';
 import type { CollectorMetrics } from '../../telemetry/metrics';
 import { log } from '../../helpers/log';
 import { LOG_COLUMNS, LOG_COLUMNS_WITHOUT_BATCH_ID, LOG_COLUMNS_WITHOUT_PATTERN_ID } from './row-binary';
-import { insertOnce } from './batch-id';
+import type { BatchInfo } from './batch-id';
+import { insertOnce, storedState } from './batch-id';
+import { DEFAULT_RESEND_WINDOW_MS, requestsComment, storedRequestIds } from './request-ids';
+import type { RowSpan } from './row-binary-rows';
+import { rowsOf } from './row-binary-rows';
+import { timeColumnTypes } from '../../storage/schema';
+import { promises as fs } from 'node:fs';
 import { Backoff } from '../../helpers/retry';
 import { isMissingTable, refusedData } from '../../storage/clickhouse-errors';
 import type { Component } from '../../pipeline/component';
@@ -26,6 +32,8 @@ import type { Component } from '../../pipeline/component';
 const ONE_ATTEMPT = { attempts: 1, initialDelayMs: 0, maxDelayMs: 0 };
 
 export const REFUSALS_BEFORE_SET_ASIDE = 3;
+
+type ReplayOutcome = 'inserted' | 'inserted-in-part' | 'already-stored' | 'stored-elsewhere';
 
 export class SpoolReplayer implements Component {
   private timer: NodeJS.Timeout | undefined;
@@ -59,7 +67,95 @@ export class SpoolReplayer implements Component {
      * table was dropped by hand waits for it, and every batch behind it too, until then.
      */
     private readonly repairSchema?: () => Promise<unknown>,
+    /** `batch.resendWindow`: how far back a request stored by another batch is looked for (0: not at all). */
+    private readonly resendWindowMs = DEFAULT_RESEND_WINDOW_MS,
   ) {}
+
+  /** Per table: its `Timestamp` is DateTime64(9) (how long that column is in the spooled rows). */
+  private readonly timeNanos = new Map<string, boolean>();
+
+  /**
+   * A spooled batch, exactly once. Stored already (its last attempt before it was spooled,
+   * or a replay before a crash): left. Not stored: inserted without the rows of requests
+   * that another batch stored meanwhile — a sender whose acknowledgement was lost (the
+   * collector died between spooling and answering, the connection broke) sends the request
+   * again, maybe to another collector, which stores it while this one's copy waits in the
+   * spool. Partly stored (an insert cut between partitions): inserted again, as insertOnce says.
+   */
+  private async replayBatch(entry: SpoolEntry, batch: BatchInfo, bytes: Buffer): Promise<ReplayOutcome> {
+    const columns = entry.patternIds ? LOG_COLUMNS : LOG_COLUMNS_WITHOUT_PATTERN_ID;
+    const state = await storedState(this.ch, entry.table, batch);
+    if (state === 'all') return 'already-stored';
+    if (state !== 'none' || this.resendWindowMs <= 0)
+      return insertOnce(this.ch, entry.table, bytes, batch, ONE_ATTEMPT, true, columns);
+    const kept = await this.withoutRequestsStoredElsewhere(entry, bytes, columns);
+    if (kept === undefined)
+      return insertOnce(this.ch, entry.table, bytes, batch, ONE_ATTEMPT, false, columns);
+    if (kept.rows === 0) return 'stored-elsewhere';
+    await insertOnce(
+      this.ch,
+      entry.table,
+      kept.bytes,
+      { ...batch, rows: kept.rows },
+      ONE_ATTEMPT,
+      false,
+      columns,
+      requestsComment(kept.requestIds),
+    );
+    return kept.rows < batch.rows ? 'inserted-in-part' : 'inserted';
+  }
+
+  /**
+   * The batch's rows without those of requests the table stored from another batch (in the
+   * resend window, counted from when the batch was spooled); undefined when its rows carry
+   * no request ids or cannot be read back (then it is inserted whole, as before).
+   */
+  private async withoutRequestsStoredElsewhere(
+    entry: SpoolEntry,
+    bytes: Buffer,
+    columns: readonly string[],
+  ): Promise<{ bytes: Buffer; rows: number; requestIds: bigint[] } | undefined> {
+    let timeNanos = this.timeNanos.get(entry.table);
+    if (timeNanos === undefined) {
+      timeNanos = (await timeColumnTypes(this.ch, [entry.table])).get(entry.table) === 'DateTime64(9)';
+      this.timeNanos.set(entry.table, timeNanos);
+    }
+    let rows: RowSpan[] | undefined;
+    try {
+      rows = rowsOf(bytes, columns, timeNanos);
+    } catch (err) {
+      log('warn', 'a spooled batch could not be read row by row; replayed whole', {
+        table: entry.table,
+        file: entry.file,
+        error: String(err),
+      });
+      return undefined;
+    }
+    if (!rows) return undefined;
+    const ids = [...new Set(rows.map((r) => r.requestId).filter((id) => id !== 0n))];
+    const spooledForMs = await fs.stat(entry.file).then(
+      (st) => Math.max(0, Date.now() - st.mtimeMs),
+      () => 0,
+    );
+    const stored = await storedRequestIds(
+      this.ch,
+      entry.table,
+      ids,
+      Math.ceil((this.resendWindowMs + spooledForMs) / 1000),
+    );
+    if (stored.size === 0) return { bytes, rows: rows.length, requestIds: ids };
+    const kept = rows.filter((r) => !stored.has(r.requestId));
+    log('info', 'left out of a spooled batch the requests another batch stored meanwhile', {
+      table: entry.table,
+      requests: stored.size,
+      rows: rows.length - kept.length,
+    });
+    return {
+      bytes: Buffer.concat(kept.map((r) => bytes.subarray(r.start, r.end))),
+      rows: kept.length,
+      requestIds: ids.filter((id) => !stored.has(id)),
+    };
+  }
 
   async start(): Promise<void> {
     if (this.timer || this.running || this.stopped) return;
@@ -86,18 +182,11 @@ export class SpoolReplayer implements Component {
       try {
         const bytes = await this.spool.read(entry);
         const outcome = entry.batch
-          ? await insertOnce(
-              this.ch,
-              entry.table,
-              bytes,
-              entry.batch,
-              ONE_ATTEMPT,
-              true,
-              entry.patternIds ? LOG_COLUMNS : LOG_COLUMNS_WITHOUT_PATTERN_ID,
-            )
+          ? await this.replayBatch(entry, entry.batch, bytes)
           : (await this.ch.insertRowBinary(entry.table, LOG_COLUMNS_WITHOUT_BATCH_ID, bytes), 'inserted');
         await this.spool.remove(entry);
-        if (outcome === 'already-stored') this.metrics.duplicatesAvoided.inc({ table: entry.table });
+        if (outcome === 'already-stored' || outcome === 'stored-elsewhere')
+          this.metrics.duplicatesAvoided.inc({ table: entry.table });
         else this.metrics.replayed.inc({ table: entry.table });
         this.backoff.reset();
         log('info', 'replayed a spooled batch', {
