@@ -127,11 +127,30 @@ function onFetchRequest(message: unknown): void {
   const hasTraceparent = Array.isArray(sent)
     ? sent.some((v, i) => i % 2 === 0 && String(v).toLowerCase() === 'traceparent')
     : typeof sent === 'string' && /(^|\r\n)traceparent:/i.test(sent);
-  if (hasTraceparent) return;
+  if (hasTraceparent || otherFetchInjector()) return;
   const headers = traceHeaders();
   if (!headers) return;
   for (const [key, value] of Object.entries(headers)) request.addHeader(key, value);
 }
+
+/**
+ * OpenTelemetry's undici instrumentation subscribed to the same channel (its handler is
+ * `onRequestCreated`, bound): it adds its own `traceparent` to every fetch, after Distlog's
+ * when it subscribed later, and two `traceparent` headers reach the server joined by a
+ * comma, which no propagator reads — the trace broke there. Where it runs, it makes the
+ * request spans and Distlog adds nothing (as with the http instrumentation above).
+ * Read from the channel's subscriber list (`_subscribers`, Node 20–24); where a Node has
+ * none, Distlog adds its header as before.
+ */
+function otherFetchInjector(): boolean {
+  const subscribers = (fetchChannel as unknown as { _subscribers?: unknown })._subscribers;
+  if (!Array.isArray(subscribers)) return false;
+  for (const fn of subscribers)
+    if (fn !== onFetchRequest && typeof fn === 'function' && /onRequestCreated$/.test(fn.name)) return true;
+  return false;
+}
+
+const fetchChannel = diagnosticsChannel.channel('undici:request:create');
 
 /** The active scope's headers; none outside a scope or where tracing is suppressed (an exporter's own requests). */
 function traceHeaders(): Record<string, string> | undefined {

@@ -355,6 +355,49 @@ describe('another instrumentation makes the request spans, or the capture is off
     expect(r.serverSpans).toContain(r.logged[1].spanId);
   });
 
+  it('fetch with OpenTelemetry’s undici instrumentation registered after Distlog: one traceparent, in the scope’s trace', async () => {
+    // Both added one; the server got them joined by a comma, which no propagator reads.
+    const file = 'hs-undici.cjs';
+    writeFileSync(
+      path.join(FIXTURES, file),
+      `
+const http = require('node:http');
+const { registerInstrumentations } = require('@opentelemetry/instrumentation');
+const { UndiciInstrumentation } = require('@opentelemetry/instrumentation-undici');
+registerInstrumentations({ instrumentations: [new UndiciInstrumentation()] });
+const { scope, shutdown } = require('@distlog/sdk');
+const { trace } = require('@opentelemetry/api');
+const received = [];
+const server = http.createServer((req, res) => {
+  received.push(req.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'traceparent').length + ' ' + req.headers.traceparent);
+  res.end('ok');
+});
+server.listen(0, '127.0.0.1', async () => {
+  let traceId = '';
+  await scope('call', async () => {
+    traceId = trace.getActiveSpan().spanContext().traceId;
+    await (await fetch('http://127.0.0.1:' + server.address().port + '/x')).text();
+  });
+  server.close();
+  process.stdout.write(JSON.stringify({ traceId, received }) + '\\n');
+  await shutdown();
+});
+`,
+    );
+    const { lines: out } = await runFixtureOutput(
+      file,
+      {
+        OTEL_SERVICE_NAME: `hs-undici-${randomUUID().slice(0, 8)}`,
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${started.collector.grpcPort}`,
+        DISTLOG_LEVELS: 'off',
+      },
+      ['-r', '@distlog/sdk/register'],
+    );
+    const { traceId, received } = out[0] as unknown as { traceId: string; received: string[] };
+    expect(received).toHaveLength(1);
+    expect(received[0]).toMatch(new RegExp(`^1 00-${traceId}-[0-9a-f]{16}-01$`));
+  });
+
   it('DISTLOG_CAPTURE_HTTP=0: no request scopes, no trace headers added', async () => {
     const r = await run('hs-off.cjs', true, { DISTLOG_CAPTURE_HTTP: '0' });
     expect(r.scopes).toBe(0);
