@@ -105,7 +105,7 @@ export function init(options: DistlogOptions = {}): Distlog {
   processor.onDeliveryChange = (change) =>
     sayOnStderr(
       change.failing
-        ? `distlog: cannot send log records to ${where}: ${change.reason}${wrongPortHint(protocol, change.reason)}; they are lost until it takes them again (counted: stats().failed)\n`
+        ? `distlog: cannot send log records to ${where}: ${tidyReason(change.reason)}${wrongPortHint(protocol, change.reason)}; they are lost until it takes them again (counted: stats().failed)\n`
         : `distlog: sending log records to ${where} again; ${change.lost} were lost meanwhile\n`,
     );
   const loggerProvider = new LoggerProvider({ resource, processors: [processor] });
@@ -256,6 +256,14 @@ function configureDiagnostics(env = process.env): void {
     },
     { logLevel: level, suppressOverrideMessage: true },
   );
+}
+
+/** grpc-js's reason without its empty `Resolution note:` and the time it adds in brackets. */
+export function tidyReason(reason: string): string {
+  return reason
+    .replace(/\s*\(\d{4}-\d\d-\d\dT[\d:.]+Z\)/g, '')
+    .replace(/\.?\s*Resolution note:\s*$/, '')
+    .trim();
 }
 
 /**
