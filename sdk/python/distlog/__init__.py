@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 
-from . import _crash, _http
+from . import _attach, _crash, _http
 from ._config import Config
 from ._export import Exporter
 from ._handler import DistlogHandler, severity_number
@@ -86,6 +86,7 @@ def init(service_name=None, endpoint=None, level_control=None, level=logging.NOT
             http = os.environ.get("DISTLOG_CAPTURE_HTTP", "1") != "0"
         if http:
             _http.install()
+        exporter.on_wake = _attach.install(handler)
         _state = _State(config, exporter, handler, control, undo_crashes)
         atexit.register(shutdown)
         return handler
@@ -121,5 +122,7 @@ def shutdown(timeout=5.0):
     if state.undo_crashes:
         state.undo_crashes()
     _http.uninstall()
+    state.exporter.on_wake = None
+    _attach.uninstall()
     logging.getLogger().removeHandler(state.handler)
     state.exporter.shutdown(timeout)

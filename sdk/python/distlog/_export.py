@@ -32,6 +32,8 @@ class Exporter:
         self.exported = 0
         self.failed = 0
         self._said_unreachable = False
+        # Called by the export thread each time it wakes (the root handler's check: _attach).
+        self.on_wake = None
         # Requests of at most this many bytes: DISTLOG_EXPORT_MAX_BYTES, else 4 MiB (what most
         # OTLP endpoints take); lowered when the collector refuses a request as too large.
         self._max_bytes = config.max_request_bytes
@@ -90,6 +92,12 @@ class Exporter:
             if not self._queue and not self._closed:
                 self._wake.wait(self.config.schedule_delay)
             self._wake.clear()
+            on_wake = self.on_wake
+            if on_wake is not None:
+                try:
+                    on_wake()
+                except Exception:
+                    pass
             with self._lock:
                 flushing = self._flush_requests
             if self._closed and not self._queue:

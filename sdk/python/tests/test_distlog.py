@@ -616,3 +616,41 @@ distlog.flush(2)
     assert "is it the collector's OTLP/gRPC port (4317)?" in stderr, stderr
     assert stderr.count("cannot reach the collector") == 1, stderr
     assert "2 log records not sent at exit" in stderr, stderr
+
+
+CONFIGURED_APP = r"""
+import json, logging, logging.config, time, distlog
+distlog.init()
+if MODE == "dict":
+    # Django's LOGGING, or any app's: a root section replaces the root logger's handlers.
+    logging.config.dictConfig({"version": 1, "disable_existing_loggers": False,
+        "handlers": {"console": {"class": "logging.StreamHandler"}}, "root": {"handlers": ["console"], "level": "INFO"}})
+elif MODE == "basic":
+    logging.basicConfig(level=logging.INFO, format="CONSOLE %(message)s")
+elif MODE == "clear":
+    logging.getLogger().handlers = []
+    time.sleep(1.0)
+logging.getLogger("app").info("after " + MODE)
+distlog.flush()
+print(json.dumps(distlog.stats()))
+"""
+
+
+def test_the_apps_own_logging_configuration_after_init_keeps_distlog_and_its_console(collector):
+    # dictConfig took Distlog's handler off the root logger (nothing more was sent, no word);
+    # basicConfig did nothing after init() (the app's console output never appeared).
+    for mode in ("dict", "basic", "clear"):
+        service = unique("py-config-" + mode)
+        (stats,), stderr = run_app(
+            CONFIGURED_APP.replace("MODE", repr(mode)),
+            service,
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": collector, "DISTLOG_LEVELS": "off"},
+        )
+        assert stats["exported"] == 1, (mode, stats, stderr)
+        assert eventually(lambda: [r["Body"] for r in rows(service)] == ["after " + mode]), mode
+        if mode == "basic":
+            assert "CONSOLE after basic" in stderr, stderr
+        if mode == "clear":
+            assert "its handler was taken off the root logger" in stderr, stderr
+        else:
+            assert "taken off" not in stderr, stderr
