@@ -97,3 +97,34 @@ describe('LevelRegistry', () => {
     );
   });
 });
+
+describe('LevelRegistry with a child logger per request (pino-http’s req.log)', () => {
+  afterEach(() => setLevelRegistry(undefined));
+
+  it('tells the collector of a name once, and lets go of collected children', async () => {
+    // A collector that is not listening for level reports (another OTLP endpoint, or away):
+    // nothing else looks at the registry, so it must keep itself small.
+    let reports = 0;
+    const registry = new LevelRegistry(
+      'orders',
+      () => undefined,
+      () => reports++,
+    );
+    setLevelRegistry(registry);
+    const root = pino({ name: 'http', level: 'info' }, { write: () => true });
+    // The garbage collector, reachable without --expose-gc.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('node:v8').setFlagsFromString('--expose-gc');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const gc = require('node:vm').runInNewContext('gc') as () => void;
+    for (let turn = 0; turn < 20; turn++) {
+      for (let i = 0; i < 1000; i++) root.child({ reqId: turn * 1000 + i }).info('handled');
+      // Each request ends in its own turn; WeakRefs let go only after the turn.
+      await new Promise((r) => setImmediate(r));
+      gc();
+    }
+    expect(reports).toBe(1);
+    expect(registry.trackedCount).toBeLessThan(5000);
+    expect(Object.keys(registry.effectiveLevels())).toEqual(['http', 'console']);
+  });
+});

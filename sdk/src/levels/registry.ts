@@ -26,6 +26,9 @@ export interface LevelChangeNotice {
   rule?: LevelRule;
 }
 
+/** The fewest entries at which `tracked` is pruned. */
+const MIN_PRUNE_AT = 1024;
+
 const CONSOLE_SEVERITY: Record<string, SeverityNumber> = {
   trace: SeverityNumber.TRACE,
   debug: SeverityNumber.DEBUG,
@@ -44,6 +47,10 @@ const CONSOLE_SEVERITY: Record<string, SeverityNumber> = {
  */
 export class LevelRegistry {
   private tracked: Tracked[] = [];
+  /** The names of the loggers registered (those the collector was told of). */
+  private names = new Set<string>();
+  /** Prune when `tracked` reaches this many entries. */
+  private pruneAt = MIN_PRUNE_AT;
   private rules: LevelRule[] = [];
   private consoleLevel = 'trace';
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -59,7 +66,31 @@ export class LevelRegistry {
     const held = rule?.onError === true;
     this.tracked.push({ ref: new WeakRef(logger), name, configured: logger.level, held });
     if (rule && (logger.level !== rule.level || held)) setLevel(logger, rule.level, held);
-    this.onLoggersChanged();
+    // A server that makes a child per request (pino-http's `req.log`) registers a logger per
+    // request: the entries of collected ones are let go once there are twice as many as
+    // were alive at the last look (they used to stay: ~160 bytes a request, for good), and
+    // the collector hears of a logger name only when it is new (it used to hear every 200 ms).
+    if (this.tracked.length >= this.pruneAt) this.prune();
+    if (!this.names.has(name)) {
+      this.names.add(name);
+      this.onLoggersChanged();
+    }
+  }
+
+  /** Entries of loggers still alive (the others were collected), for tests and `distlog level list`. */
+  get trackedCount(): number {
+    return this.tracked.length;
+  }
+
+  /** Lets go of collected loggers' entries; a name none is left of is reported gone. */
+  private prune(): void {
+    const live = this.live();
+    this.pruneAt = Math.max(MIN_PRUNE_AT, live.length * 2);
+    const names = new Set(live.map((t) => t.name));
+    if (names.size < this.names.size) {
+      this.names = names;
+      this.onLoggersChanged();
+    }
   }
 
   setRules(rules: LevelRule[]): void {

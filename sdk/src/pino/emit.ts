@@ -11,6 +11,9 @@ import { getDistlog } from '../init';
 import type { ScopeRef } from '../internal/direct-record';
 import { directRecord } from '../internal/direct-record';
 
+/** Logger names remembered at most (their scope objects); past it they are made again. */
+const MAX_NAMES = 10_000;
+
 export interface EmitterOptions extends MapperOptions {
   /** Where records go. Default: the instance init() created (fast path), else the global provider. */
   loggerProvider?: LoggerProvider;
@@ -76,13 +79,18 @@ export function createPinoEmitter(
         if (inherited) record.attributes = Object.assign({}, inherited, record.attributes);
       }
       let scope = scopes.get(name);
-      if (!scope) scopes.set(name, (scope = { name }));
+      if (!scope) {
+        // Names made per request (a child named by a request id) would fill it for good.
+        if (scopes.size >= MAX_NAMES) scopes.clear();
+        scopes.set(name, (scope = { name }));
+      }
       distlog.processor.enqueue(directRecord(record, spanContext, distlog.resource, scope, Date.now()));
       return;
     }
     let logger = loggers.get(name);
     if (!logger) {
       logger = (options.loggerProvider ?? distlogLoggerProvider()).getLogger(name);
+      if (loggers.size >= MAX_NAMES) loggers.clear();
       loggers.set(name, logger);
     }
     if (traceContext) {
