@@ -89,7 +89,33 @@ def init(service_name=None, endpoint=None, level_control=None, level=logging.NOT
         exporter.on_wake = _attach.install(handler)
         _state = _State(config, exporter, handler, control, undo_crashes)
         atexit.register(shutdown)
+        _follow_forks()
         return handler
+
+
+_forks_followed = False
+
+
+def _follow_forks():
+    global _forks_followed
+    if _forks_followed or not hasattr(os, "register_at_fork"):
+        return
+    _forks_followed = True
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def _after_fork():
+    """A forked child (gunicorn --preload, Celery prefork, multiprocessing) sends its own
+    records: before, the parent's export thread did not exist in it and they were never sent."""
+    global _lock
+    _lock = threading.Lock()  # another thread may have held it at the fork
+    state = _state
+    if state is None:
+        return
+    state.config.after_fork()
+    state.exporter.after_fork()
+    if state.control:
+        state.control.after_fork()
 
 
 def flush(timeout=5.0):

@@ -41,6 +41,7 @@ class Config:
             }
         )
         self.resource = resource
+        self._instance_from_env = bool(env.get("DISTLOG_SERVICE_INSTANCE_ID"))
         # OTLP/HTTP: the signal's own variable is the full URL of /v1/logs; the others are base URLs.
         logs = env.get("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
         if endpoint:
@@ -71,6 +72,14 @@ class Config:
         self.max_request_bytes = _max_request_bytes(env.get("DISTLOG_EXPORT_MAX_BYTES"))
         self.schedule_delay = int(env.get("OTEL_BLRP_SCHEDULE_DELAY") or 1000) / 1000.0
         self.timeout = int(env.get("OTEL_EXPORTER_OTLP_TIMEOUT") or 10000) / 1000.0
+
+    def after_fork(self):
+        """A forked child is a process of its own: its pid, and its own instance id (unless
+        DISTLOG_SERVICE_INSTANCE_ID names one), so that its loggers and records are its own."""
+        if not self._instance_from_env:
+            self.instance_id = str(uuid.uuid4())
+            self.resource["service.instance.id"] = self.instance_id
+        self.resource["process.pid"] = str(os.getpid())
 
 
 def _max_request_bytes(raw):

@@ -43,6 +43,23 @@ class Exporter:
         self._thread = threading.Thread(target=self._run, name="distlog-export", daemon=True)
         self._thread.start()
 
+    def after_fork(self):
+        """In a forked child (gunicorn's workers with --preload, Celery's prefork pool,
+        multiprocessing): the parent's export thread does not exist here, so nothing the child
+        logged was ever sent. A thread of its own, and an empty queue — what was queued
+        before the fork is the parent's to send."""
+        self._queue = collections.deque(maxlen=self.config.max_queue)
+        self._wake = threading.Event()
+        self._lock = threading.Condition()
+        self._flush_requests = 0
+        self._flushed = 0
+        self._inflight = 0
+        self.dropped = self.exported = self.failed = 0
+        self._said_unreachable = False
+        if not self._closed:
+            self._thread = threading.Thread(target=self._run, name="distlog-export", daemon=True)
+            self._thread.start()
+
     def enqueue(self, scope_name, item):
         queue = self._queue
         if len(queue) == queue.maxlen:

@@ -82,6 +82,18 @@ class LevelControl:
         self._thread = threading.Thread(target=self._run, name="distlog-levels", daemon=True)
         self._thread.start()
 
+    def after_fork(self):
+        """In a forked child: the parent's subscription thread does not exist here; the child
+        subscribes on its own (as its own instance) and keeps the levels in force."""
+        self._lock = threading.Lock()
+        self._timer = None
+        self.connected = False
+        self._said = False
+        if not self._stop.is_set():
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._run, name="distlog-levels", daemon=True)
+            self._thread.start()
+
     def stop(self):
         self._stop.set()
         if self._timer:

@@ -8,7 +8,7 @@ import socketserver
 import threading
 import urllib.request
 
-from conftest import attrs, eventually, rows, run_app, unique
+from conftest import attrs, clickhouse, eventually, rows, run_app, unique
 
 
 def test_plain_logging_scopes_and_exceptions_are_stored_with_trace_context(collector):
@@ -654,3 +654,39 @@ def test_the_apps_own_logging_configuration_after_init_keeps_distlog_and_its_con
             assert "its handler was taken off the root logger" in stderr, stderr
         else:
             assert "taken off" not in stderr, stderr
+
+
+def test_a_forked_child_sends_its_own_records_as_its_own_instance(collector):
+    # gunicorn --preload, Celery's prefork pool, multiprocessing: init() before the fork. The
+    # parent's export thread does not exist in the child, whose records were never sent.
+    app = r"""
+import json, logging, os, distlog
+distlog.init()
+log = logging.getLogger("worker")
+log.info("parent before fork")
+pid = os.fork()
+if pid == 0:
+    log.info("child says hi")
+    ok = distlog.flush(5)
+    print(json.dumps({"child": distlog.stats(), "flushed": ok}))
+    os._exit(0)
+os.waitpid(pid, 0)
+log.info("parent after child")
+distlog.flush()
+print(json.dumps({"parent": distlog.stats()}))
+"""
+    service = unique("py-fork")
+    out, stderr = run_app(app, service, {"OTEL_EXPORTER_OTLP_ENDPOINT": collector})
+    child = next(o for o in out if "child" in o)
+    assert child["flushed"] and child["child"]["exported"] == 1, (out, stderr)
+    found = eventually(lambda: len(rows(service)) == 3 and rows(service))
+    assert sorted(r["Body"] for r in found) == ["child says hi", "parent after child", "parent before fork"]
+    resources = clickhouse(
+        "SELECT Body, ResourceAttributes.value[indexOf(ResourceAttributes.key, 'process.pid')] AS pid, "
+        "ResourceAttributes.value[indexOf(ResourceAttributes.key, 'service.instance.id')] AS instance "
+        "FROM {db}.all_logs WHERE ServiceName = '%s'" % service
+    )
+    by_body = {r["Body"]: r for r in resources}
+    assert by_body["child says hi"]["pid"] != by_body["parent before fork"]["pid"]
+    assert by_body["child says hi"]["instance"] != by_body["parent before fork"]["instance"]
+    assert by_body["parent after child"]["instance"] == by_body["parent before fork"]["instance"]
