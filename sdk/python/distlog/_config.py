@@ -58,6 +58,15 @@ class Config:
                 % (base, base)
             )
             base = "http://" + base
+        protocol = (env.get("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "").strip()
+        if protocol == "grpc":
+            # Set for every service of a deployment, Node's among them: Python's records go
+            # as OTLP/HTTP JSON all the same, to an HTTP port.
+            sys.stderr.write(
+                "distlog: OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not followed: the Python SDK sends OTLP/HTTP "
+                "(JSON), to %s/v1/logs — on a Distlog collector that is its OTLP/HTTP port (4318), "
+                "not the gRPC one (4317)\n" % base
+            )
         if base.endswith("/v1/logs"):
             base = base[: -len("/v1/logs")]
         self.base_url = base

@@ -2,6 +2,7 @@
 as OTLP/HTTP JSON, retried with backoff while the collector is away."""
 
 import collections
+import encodings.idna  # noqa: F401 — see below
 import http.client
 import json
 import ssl
@@ -14,6 +15,11 @@ import urllib.request
 from ._handler import to_otlp
 
 RETRYABLE = {429, 502, 503, 504}
+
+# `encodings.idna` is imported above, in the thread that imports Distlog: the first request
+# would import it from the export thread (socket.getaddrinfo encodes the host name with it),
+# and a fork while that import runs (gunicorn, Celery, multiprocessing) leaves the child a
+# half-imported codec — "LookupError: unknown encoding: idna" on each of its requests.
 
 
 class Exporter:

@@ -690,3 +690,18 @@ print(json.dumps({"parent": distlog.stats()}))
     assert by_body["child says hi"]["pid"] != by_body["parent before fork"]["pid"]
     assert by_body["child says hi"]["instance"] != by_body["parent before fork"]["instance"]
     assert by_body["parent after child"]["instance"] == by_body["parent before fork"]["instance"]
+
+
+def test_a_grpc_protocol_setting_meant_for_other_services_is_said_and_records_go_over_http(collector):
+    app = r"""
+import logging, distlog
+distlog.init()
+logging.getLogger("job").info("over http")
+distlog.flush()
+"""
+    service = unique("py-proto")
+    _, stderr = run_app(
+        app, service, {"OTEL_EXPORTER_OTLP_ENDPOINT": collector, "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "DISTLOG_LEVELS": "off"}
+    )
+    assert "OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not followed" in stderr, stderr
+    assert eventually(lambda: [r["Body"] for r in rows(service)] == ["over http"])
