@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 
-from . import _attach, _crash, _http
+from . import _attach, _crash, _http, _threads
 from ._config import Config
 from ._export import Exporter
 from ._handler import DistlogHandler, severity_number
@@ -56,13 +56,17 @@ class _State:
         self.undo_crashes = undo_crashes
 
 
-def init(service_name=None, endpoint=None, level_control=None, level=logging.NOTSET, crashes=None, http=None):
+def init(
+    service_name=None, endpoint=None, level_control=None, level=logging.NOTSET, crashes=None, http=None, threads=None
+):
     """Installs the handler on the root logger (once): every library's records are sent.
     Returns the handler. Calling it again returns the same one. `crashes` (default on;
     DISTLOG_CAPTURE_CRASHES=0 turns it off): uncaught exceptions, thread exceptions and
     warnings as records too (see _crash). `http` (default on; DISTLOG_CAPTURE_HTTP=0 turns
     it off): requests made through http.client (urllib, requests) carry the current scope's
-    `traceparent` (see _http)."""
+    `traceparent` (see _http). `threads` (default on; DISTLOG_CAPTURE_THREADS=0 turns it
+    off): work handed to a thread inside a scope (run_in_executor, a ThreadPoolExecutor, a
+    Thread) goes on in that scope (see _threads)."""
     global _state
     with _lock:
         if _state is not None:
@@ -86,6 +90,10 @@ def init(service_name=None, endpoint=None, level_control=None, level=logging.NOT
             http = os.environ.get("DISTLOG_CAPTURE_HTTP", "1") != "0"
         if http:
             _http.install()
+        if threads is None:
+            threads = os.environ.get("DISTLOG_CAPTURE_THREADS", "1") != "0"
+        if threads:
+            _threads.install()
         exporter.on_wake = _attach.install(handler)
         _state = _State(config, exporter, handler, control, undo_crashes)
         atexit.register(shutdown)
@@ -148,6 +156,7 @@ def shutdown(timeout=5.0):
     if state.undo_crashes:
         state.undo_crashes()
     _http.uninstall()
+    _threads.uninstall()
     state.exporter.on_wake = None
     _attach.uninstall()
     logging.getLogger().removeHandler(state.handler)

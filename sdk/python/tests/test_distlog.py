@@ -705,3 +705,32 @@ distlog.flush()
     )
     assert "OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not followed" in stderr, stderr
     assert eventually(lambda: [r["Body"] for r in rows(service)] == ["over http"])
+
+
+def test_work_handed_to_threads_inside_a_scope_stays_in_the_scope(collector):
+    # run_in_executor, a ThreadPoolExecutor and a Thread started in a scope logged with no
+    # trace context (asyncio.to_thread alone copies the context).
+    app = r"""
+import asyncio, concurrent.futures, json, logging, threading, distlog
+distlog.init()
+log = logging.getLogger("threads")
+async def main():
+    with distlog.scope("request"):
+        log.info("in scope")
+        await asyncio.get_running_loop().run_in_executor(None, lambda: log.info("in executor"))
+        t = threading.Thread(target=lambda: log.info("in thread")); t.start(); t.join()
+        with concurrent.futures.ThreadPoolExecutor() as pool:
+            pool.submit(lambda: log.info("in pool")).result()
+    t = threading.Thread(target=lambda: log.info("outside")); t.start(); t.join()
+asyncio.run(main())
+distlog.flush()
+"""
+    service = unique("py-threads")
+    run_app(app, service, {"OTEL_EXPORTER_OTLP_ENDPOINT": collector, "DISTLOG_LEVELS": "off"})
+    found = eventually(lambda: len(rows(service, "EventName = ''")) == 5 and rows(service, "EventName = ''"))
+    by_body = {r["Body"]: r for r in found}
+    scope = by_body["in scope"]
+    assert scope["TraceId"]
+    for body in ("in executor", "in thread", "in pool"):
+        assert (by_body[body]["TraceId"], by_body[body]["SpanId"]) == (scope["TraceId"], scope["SpanId"]), body
+    assert by_body["outside"]["TraceId"] == ""
