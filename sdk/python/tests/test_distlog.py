@@ -668,7 +668,7 @@ pid = os.fork()
 if pid == 0:
     log.info("child says hi")
     ok = distlog.flush(5)
-    print(json.dumps({"child": distlog.stats(), "flushed": ok}))
+    print(json.dumps({"child": distlog.stats(), "flushed": ok}), flush=True)  # os._exit flushes nothing
     os._exit(0)
 os.waitpid(pid, 0)
 log.info("parent after child")
