@@ -78,8 +78,31 @@ class DistlogHandler(logging.Handler):
                 exc_type, value, tb = record.exc_info
                 exc = (exc_type.__name__, str(value), "".join(traceback.format_exception(exc_type, value, tb)))
             self.exporter.enqueue(record.name, (record, record.getMessage(), exc, _scope.trace_context()))
+            # Distlog's own records (scope ends, crashes, warnings: Python prints those itself) not.
+            last = logging.lastResort
+            if (
+                last is not None
+                and record.levelno >= last.level
+                and "distlog_event" not in record.__dict__
+                and self._alone(record)
+            ):
+                last.handle(record)
         except Exception:  # never into the app: logging's own error path
             self.handleError(record)
+
+    def _alone(self, record):
+        """No handler but this one for the record: an app that configured no logging. Without
+        Distlog, logging's last resort would print its warnings and errors on stderr; with
+        Distlog's handler on the root logger they were no longer printed at all."""
+        logger = logging.getLogger(record.name) if record.name != "root" else logging.getLogger()
+        while logger is not None:
+            for handler in logger.handlers:
+                if handler is not self:
+                    return False
+            if not logger.propagate:
+                break
+            logger = logger.parent
+        return True
 
 
 def to_otlp(item):

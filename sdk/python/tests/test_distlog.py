@@ -734,3 +734,22 @@ distlog.flush()
     for body in ("in executor", "in thread", "in pool"):
         assert (by_body[body]["TraceId"], by_body[body]["SpanId"]) == (scope["TraceId"], scope["SpanId"]), body
     assert by_body["outside"]["TraceId"] == ""
+
+
+def test_an_app_that_configures_no_logging_still_sees_its_warnings_on_stderr(collector):
+    # Without Distlog, logging's last resort prints warnings and errors when no handler is
+    # configured; Distlog's handler on the root logger used to make them vanish from the console.
+    app = r"""
+import logging, distlog
+distlog.init()
+logging.getLogger("job").warning("disk almost full")
+logging.getLogger("job").info("just info")
+logging.getLogger("job").error("disk full")
+distlog.flush()
+"""
+    service = unique("py-last-resort")
+    _, stderr = run_app(app, service, {"OTEL_EXPORTER_OTLP_ENDPOINT": collector, "DISTLOG_LEVELS": "off"})
+    lines = stderr.splitlines()
+    assert lines.count("disk almost full") == 1 and lines.count("disk full") == 1, stderr
+    assert "just info" not in stderr, stderr
+    assert eventually(lambda: len(rows(service)) == 3)
