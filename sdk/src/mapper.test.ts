@@ -133,3 +133,11 @@ describe('mapPinoLine: the unit of a numeric time', () => {
     expect(timestamp(at * 1e6)).toBe(at);
   });
 });
+
+describe('mapPinoLine: a level written as a name', () => {
+  it('reads the logger’s own custom label before another convention’s name of the same spelling', () => {
+    const { record } = mapPinoLine({ msg: 'm', level: 'notice' }, { levelLabels: { 35: 'notice' } });
+    expect(record.severityNumber).toBe(SeverityNumber.INFO3);
+    expect(mapPinoLine({ msg: 'm', level: 'NOTICE' }).record.severityNumber).toBe(SeverityNumber.INFO);
+  });
+});

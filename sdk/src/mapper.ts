@@ -80,6 +80,16 @@ const LEVEL_NAMES: Readonly<Record<string, number>> = {
   alert: 60,
   emergency: 60,
 };
+/** A level's number by its name: pino's, the logger's custom label, or another convention's (LEVEL_NAMES); NaN if none. */
+function levelByName(name: string, labels: Readonly<Record<number, string>>): number {
+  const lower = name.toLowerCase();
+  const pinos = PINO_LEVELS[lower];
+  if (pinos !== undefined) return pinos;
+  // The logger's own levels before other conventions' names (a custom `notice` is not Google Cloud's).
+  for (const [n, label] of Object.entries(labels)) if (label.toLowerCase() === lower) return Number(n);
+  return LEVEL_NAMES[lower] ?? NaN;
+}
+
 /** Where a line whose level formatter renamed `level` says its level (first found wins). */
 const LEVEL_KEYS = ['severity', 'log.level'] as const;
 
@@ -93,9 +103,6 @@ export function mapPinoLine(
   knownLevel?: number,
 ): PinoMapping {
   const labels = options.levelLabels ?? DEFAULT_LABELS;
-  const byName = (name: string) =>
-    LEVEL_NAMES[name.toLowerCase()] ??
-    Number(Object.entries(labels).find(([, l]) => l.toLowerCase() === name.toLowerCase())?.[0] ?? NaN);
   let levelNumber = NaN;
   let levelLabel: string | undefined;
   // The key that carried the level when a level formatter renamed it: not an attribute.
@@ -106,14 +113,15 @@ export function mapPinoLine(
   else if (typeof line.level === 'number') levelNumber = line.level;
   else if (typeof line.level === 'string') {
     levelLabel = line.level;
-    levelNumber = byName(line.level);
+    levelNumber = levelByName(line.level, labels);
   }
   if (line.level === undefined)
     for (const key of LEVEL_KEYS) {
       const value = line[key];
-      if (typeof value !== 'string' || !Number.isFinite(byName(value))) continue;
+      const named = typeof value === 'string' ? levelByName(value, labels) : NaN;
+      if (!Number.isFinite(named)) continue;
       levelKey = key;
-      if (Number.isNaN(levelNumber)) levelNumber = byName(value);
+      if (Number.isNaN(levelNumber)) levelNumber = named;
       break;
     }
   if (Number.isNaN(levelNumber)) levelNumber = 30;
