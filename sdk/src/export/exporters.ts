@@ -1,17 +1,21 @@
-import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
+import { OTLPExporterBase, createOtlpNetworkExportDelegate } from '@opentelemetry/otlp-exporter-base';
 import {
   convertLegacyHttpOptions,
   createOtlpHttpExportDelegate,
+  createOtlpHttpExporterMetrics,
 } from '@opentelemetry/otlp-exporter-base/node-http';
 import {
   convertLegacyOtlpGrpcOptions,
   createOtlpGrpcExportDelegate,
+  createOtlpGrpcExporterMetrics,
 } from '@opentelemetry/otlp-grpc-exporter-base';
 import { LogsExporterMetricsHelper, ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { OTLPLogExporter as HttpJsonExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { serializeLogsRequest } from './logs-protobuf';
 import { SizedRequestExporter, maxRequestBytesFrom } from './sized-requests';
+import { Http1Transport, withRetries } from './http1-transport';
+import { GrpcTransport, plainAddress } from './grpc-transport';
 import type { OtlpProtocol } from '../config';
 
 /**
@@ -68,10 +72,28 @@ export function createSerializedExporter(
   protocol: OtlpProtocol,
   endpoint: string | undefined,
 ): OTLPExporterBase<Uint8Array> {
-  if (protocol === 'grpc')
+  if (protocol === 'grpc') {
+    const options = convertLegacyOtlpGrpcOptions(endpoint ? { url: endpoint } : {}, 'LOGS');
+    if (process.env.DISTLOG_EXPORT_GRPC_CLIENT !== 'grpc-js' && leanGrpcFits(options)) {
+      // Plain connections without compression: calls on node:http2 (grpc-transport.ts).
+      const metadata = options.metadata().getMap();
+      return new OTLPExporterBase<Uint8Array>(
+        createOtlpNetworkExportDelegate(
+          options,
+          passThrough,
+          createOtlpGrpcExporterMetrics(
+            'otlp_grpc_log_exporter',
+            LogsExporterMetricsHelper,
+            options.url,
+            undefined,
+          ),
+          withRetries(new GrpcTransport({ address: options.url, metadata, userAgent: options.userAgent })),
+        ) as never,
+      );
+    }
     return new OTLPExporterBase<Uint8Array>(
       createOtlpGrpcExportDelegate(
-        convertLegacyOtlpGrpcOptions(endpoint ? { url: endpoint } : {}, 'LOGS'),
+        options,
         passThrough,
         'otlp_grpc_log_exporter',
         LogsExporterMetricsHelper,
@@ -80,17 +102,61 @@ export function createSerializedExporter(
         '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
       ) as never,
     );
+  }
+  const options = convertLegacyHttpOptions(httpConfig(endpoint), 'LOGS', 'v1/logs', {
+    'Content-Type': 'application/x-protobuf',
+  });
+  if (process.env.DISTLOG_EXPORT_HTTP_CLIENT !== 'node' && leanHttpFits(options))
+    // Plain http: without compression (the common case, a collector nearby): Distlog's own
+    // HTTP/1.1 client (http1-transport.ts), in the OTel delegate (deadline, partial success).
+    return new OTLPExporterBase<Uint8Array>(
+      createOtlpNetworkExportDelegate(
+        options,
+        passThrough,
+        createOtlpHttpExporterMetrics(
+          'otlp_http_log_exporter',
+          LogsExporterMetricsHelper,
+          options.url,
+          undefined,
+        ),
+        withRetries(new Http1Transport(options)),
+      ) as never,
+    );
   return new OTLPExporterBase<Uint8Array>(
     createOtlpHttpExportDelegate(
-      convertLegacyHttpOptions(httpConfig(endpoint), 'LOGS', 'v1/logs', {
-        'Content-Type': 'application/x-protobuf',
-      }),
+      options,
       passThrough,
       'otlp_http_log_exporter',
       LogsExporterMetricsHelper,
       undefined,
     ) as never,
   );
+}
+
+/** TLS (or credentials of the app's own), gzip and addresses other than host:port go through grpc-js. */
+function leanGrpcFits(options: {
+  url: string;
+  compression?: string;
+  credentials: () => { _isSecure(): boolean };
+}): boolean {
+  try {
+    return (
+      (options.compression ?? 'none') === 'none' &&
+      plainAddress(options.url) !== undefined &&
+      !options.credentials()._isSecure()
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** TLS, gzip and anything but a plain `http:` URL go through the OTel exporter's node:http transport. */
+function leanHttpFits(options: { url: string; compression?: string }): boolean {
+  try {
+    return new URL(options.url).protocol === 'http:' && (options.compression ?? 'none') === 'none';
+  } catch {
+    return false;
+  }
 }
 
 function httpConfig(endpoint: string | undefined): { url?: string } {

@@ -64,13 +64,21 @@ async function deliver(exporter: ReturnType<typeof createExporter>, batch: Reada
 
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 /**
+ * Exports go through Distlog's own gRPC client (grpc-transport.ts) unless the connection
+ * needs grpc-js (TLS, compression), which DISTLOG_EXPORT_GRPC_CLIENT=grpc-js forces here.
  * The current OTel JS line (DISTLOG_OTEL_LINE=current: Node 22/24 users' packages) loads
  * @grpc/grpc-js with a dynamic import, which jest's module sandbox refuses ("A dynamic
- * import callback was invoked without --experimental-vm-modules"), so its exports fail
- * inside jest before they reach the network. On that line the same behaviour is checked
- * by tests/e2e/large-records.test.ts, whose apps run as plain Node processes.
+ * import callback was invoked without --experimental-vm-modules"): on that line the
+ * grpc-js case is checked by tests/e2e/large-records.test.ts and the TLS tests, whose apps
+ * run as plain Node processes.
  */
-const exporting = process.env.DISTLOG_OTEL_LINE === 'current' ? it.skip : it;
+const clients: Array<[string, string | undefined]> =
+  process.env.DISTLOG_OTEL_LINE === 'current'
+    ? [['Distlog', undefined]]
+    : [
+        ['Distlog', undefined],
+        ['grpc-js', 'grpc-js'],
+      ];
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 describe('export requests sized for the endpoint', () => {
@@ -80,14 +88,16 @@ describe('export requests sized for the endpoint', () => {
     maxDecompressedBytes: 256 * 1024,
   };
 
-  exporting(
-    'OTLP/gRPC: a batch over the endpoint’s limit arrives whole, split after RESOURCE_EXHAUSTED "larger than max", said once',
-    async () => {
+  it.each(clients)(
+    'OTLP/gRPC (%s client): a batch over the endpoint’s limit arrives whole, split after RESOURCE_EXHAUSTED "larger than max", said once',
+    async (_name, client) => {
       const stored = counter();
       const receiver = new OtlpGrpcReceiver({ host: '127.0.0.1', port: 0, limits }, stored);
       await receiver.start();
+      if (client) process.env.DISTLOG_EXPORT_GRPC_CLIENT = client;
       try {
         const exporter = createExporter('grpc', `http://127.0.0.1:${receiver.port}`);
+        delete process.env.DISTLOG_EXPORT_GRPC_CLIENT;
         let stats: Awaited<ReturnType<typeof deliver>> | undefined;
         const said = await stderrOf(async () => {
           // 300 records of ~2 KB: ~600 KB, over the receiver's 256 KiB and under the SDK's 4 MiB.
@@ -101,41 +111,39 @@ describe('export requests sized for the endpoint', () => {
         expect(exporter.maxRequestBytes).toBeLessThanOrEqual(256 * 1024);
         await exporter.shutdown();
       } finally {
+        delete process.env.DISTLOG_EXPORT_GRPC_CLIENT;
         await receiver.shutdown();
       }
     },
   );
 
-  exporting(
-    'splits before sending: a batch over the SDK’s limit goes in requests under it, none refused',
-    async () => {
-      const stored = counter();
-      const requests: number[] = [];
-      const receiver = new OtlpGrpcReceiver(
-        { host: '127.0.0.1', port: 0, limits: DEFAULT_RECEIVER_LIMITS },
-        {
-          async consume(rows: LogRow[]) {
-            requests.push(rows.length);
-            return stored.consume(rows);
-          },
+  it('splits before sending: a batch over the SDK’s limit goes in requests under it, none refused', async () => {
+    const stored = counter();
+    const requests: number[] = [];
+    const receiver = new OtlpGrpcReceiver(
+      { host: '127.0.0.1', port: 0, limits: DEFAULT_RECEIVER_LIMITS },
+      {
+        async consume(rows: LogRow[]) {
+          requests.push(rows.length);
+          return stored.consume(rows);
         },
-      );
-      await receiver.start();
-      try {
-        // ~600 KB in requests of at most 100 KiB: six or more, each of ~30 records at most.
-        const exporter = createExporter('grpc', `http://127.0.0.1:${receiver.port}`, 100 * 1024);
-        const stats = await deliver(exporter, records(200, 3000));
-        expect(stats).toMatchObject({ exported: 200, failed: 0 });
-        expect(sorted(stored.ns)).toEqual(range(200));
-        expect(requests.length).toBeGreaterThanOrEqual(6);
-        expect(Math.max(...requests)).toBeLessThanOrEqual(34);
-        expect(exporter.maxRequestBytes).toBe(100 * 1024);
-        await exporter.shutdown();
-      } finally {
-        await receiver.shutdown();
-      }
-    },
-  );
+      },
+    );
+    await receiver.start();
+    try {
+      // ~600 KB in requests of at most 100 KiB: six or more, each of ~30 records at most.
+      const exporter = createExporter('grpc', `http://127.0.0.1:${receiver.port}`, 100 * 1024);
+      const stats = await deliver(exporter, records(200, 3000));
+      expect(stats).toMatchObject({ exported: 200, failed: 0 });
+      expect(sorted(stored.ns)).toEqual(range(200));
+      expect(requests.length).toBeGreaterThanOrEqual(6);
+      expect(Math.max(...requests)).toBeLessThanOrEqual(34);
+      expect(exporter.maxRequestBytes).toBe(100 * 1024);
+      await exporter.shutdown();
+    } finally {
+      await receiver.shutdown();
+    }
+  });
 
   it('the crash path frames requests of at most the limit', () => {
     const batch = records(100, 3000);
