@@ -3,6 +3,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import type { ExportResponse } from '@opentelemetry/otlp-exporter-base';
 import { GrpcTransport, plainAddress } from './grpc-transport';
 
 // Distlog's gRPC calls on node:http2, against a real grpc-js server (the library most
@@ -60,6 +61,8 @@ const status = (code: grpc.status, details: string) =>
   Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() }) as grpc.ServiceError;
 
 const message = Buffer.from('an ExportLogsServiceRequest');
+/** The error of an answer that is not a success. */
+const errorOf = (r: ExportResponse) => (r as { error?: Error }).error as Error & { code: number };
 
 describe('GrpcTransport', () => {
   it('makes the call with its metadata and reads the answer; calls share one connection', async () => {
@@ -88,11 +91,11 @@ describe('GrpcTransport', () => {
     try {
       const busy = await t.send(message, 5000);
       expect(busy.status).toBe('retryable');
-      expect((busy as { error: Error }).error.message).toBe('14 UNAVAILABLE: the collector is busy');
+      expect(errorOf(busy).message).toBe('14 UNAVAILABLE: the collector is busy');
       next = status(grpc.status.INVALID_ARGUMENT, 'bad request: 50% wrong');
       const bad = await t.send(message, 5000);
       expect(bad.status).toBe('failure');
-      expect((bad as { error: Error & { code: number } }).error).toMatchObject({
+      expect(errorOf(bad)).toMatchObject({
         code: 3,
         message: '3 INVALID_ARGUMENT: bad request: 50% wrong',
       });
@@ -108,7 +111,7 @@ describe('GrpcTransport', () => {
     try {
       const r = await t.send(Buffer.alloc(4096, 1), 5000);
       expect(r.status).toBe('failure');
-      const error = (r as { error: Error & { code: number } }).error;
+      const error = errorOf(r);
       expect(error.code).toBe(8);
       expect(error.message).toMatch(/^8 RESOURCE_EXHAUSTED: .*larger than max/i);
       expect(srv.calls).toHaveLength(0);
@@ -128,7 +131,7 @@ describe('GrpcTransport', () => {
       5000,
     );
     expect(refused.status).toBe('failure');
-    expect((refused as { error: Error }).error.message).toMatch(/^14 UNAVAILABLE: .*ECONNREFUSED/);
+    expect(errorOf(refused).message).toMatch(/^14 UNAVAILABLE: .*ECONNREFUSED/);
 
     const h1 = http.createServer((_req, res) => res.end('hello'));
     await new Promise<void>((resolve) => h1.listen(0, '127.0.0.1', resolve));
@@ -139,7 +142,7 @@ describe('GrpcTransport', () => {
     await new Promise<void>((resolve) => h1.close(() => resolve()));
     expect(wrong.status).toBe('failure');
     // The SDK's wrong-port hint looks for these words (init.ts, wrongPortHint).
-    expect((wrong as { error: Error }).error.message).toMatch(/^14 UNAVAILABLE: .*Protocol error/);
+    expect(errorOf(wrong).message).toMatch(/^14 UNAVAILABLE: .*Protocol error/);
   });
 
   it('a call without an answer in time ends as DEADLINE_EXCEEDED, and the server is told the deadline', async () => {
@@ -155,7 +158,7 @@ describe('GrpcTransport', () => {
     try {
       const r = await t.send(message, 300);
       expect(r.status).toBe('failure');
-      expect((r as { error: Error }).error.message).toBe('4 DEADLINE_EXCEEDED: Deadline exceeded');
+      expect(errorOf(r).message).toBe('4 DEADLINE_EXCEEDED: Deadline exceeded');
       expect(seen).toEqual(['300m']);
     } finally {
       t.shutdown();

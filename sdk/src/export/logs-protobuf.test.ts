@@ -68,6 +68,22 @@ const variety: ReadableLogRecord[] = [
   record({ body: new Uint8Array([0, 1, 2, 255]), attributes: { bytes: new Uint8Array([9, 8]) } }),
   record({ body: '🚀 ünïcödé ✓ \u0000 tab\t', attributes: { 'clé ✓': 'välue 🚀', surrogate: 'a\ud800b' } }),
   record({ body: longText, attributes: { long: longText }, droppedAttributesCount: 3 }),
+  // Around the short key/value path's edges: text of 64 and 65 characters, a non-ASCII
+  // character late in a key or a value, integers at 2^28, a 47- and a 48-character key.
+  record({
+    attributes: {
+      at64: 'a'.repeat(64),
+      at65: 'b'.repeat(65),
+      lateAccent: 'abcdefgé',
+      ['k'.repeat(46) + 'é']: 'v',
+      below: 268_435_455,
+      at: 268_435_456,
+      zero: 0,
+      ['k'.repeat(47)]: 'forty-seven',
+      ['k'.repeat(48)]: 'forty-eight',
+      empty: '',
+    },
+  }),
   record({ body: hugeText, resource: worker, instrumentationScope: db, spanContext: trace }),
   record({ resource: worker, instrumentationScope: http, attributes: { undef: undefined } as never }),
   record({ instrumentationScope: db }),

@@ -48,14 +48,15 @@ class Writer extends WireWriter {
       return;
     }
     const seconds = t[0];
-    const lowSeconds = seconds % 65536;
-    const highNanos = ((seconds - lowSeconds) / 65536) * 1e9; // × 2^16 still to apply
-    const lowNanos = lowSeconds * 1e9 + t[1];
-    const highMod = highNanos % 65536;
-    let lo = highMod * 65536 + (lowNanos % TWO_32);
-    const carry = Math.floor(lo / TWO_32);
-    lo -= carry * TWO_32;
-    const hi = (highNanos - highMod) / 65536 + Math.floor(lowNanos / TWO_32) + carry;
+    // seconds × 1e9 + nanoseconds as two 32-bit halves, exactly: Math.imul gives the product's
+    // low 32 bits; the double product is off by at most 2^8 (below 2^62), so its high half rounds right.
+    let lo = Math.imul(seconds, 1_000_000_000) >>> 0;
+    let hi = Math.round((seconds * 1e9 - lo) / TWO_32);
+    lo += t[1];
+    if (lo >= TWO_32) {
+      lo -= TWO_32;
+      hi++;
+    }
     lastTimeSeconds = seconds;
     lastTimeNanos = t[1];
     lastTimeLo = lo;
@@ -71,6 +72,58 @@ class Writer extends WireWriter {
     buf[this.pos++] = (n >>> 8) & 255;
     buf[this.pos++] = (n >>> 16) & 255;
     buf[this.pos++] = (n >>> 24) & 255;
+  }
+
+  /**
+   * A KeyValue whose key is ASCII and whose value is ASCII text or an integer in [0, 2^28),
+   * all under 128 bytes, so every length fits one byte: written with one bounds check, no
+   * lengths to go back to. False (nothing written) for anything else.
+   */
+  shortKeyValue(fieldTag: number, key: string, value: unknown): boolean {
+    const keyLength = key.length;
+    let valueLength: number;
+    if (typeof value === 'string') {
+      valueLength = value.length;
+      if (valueLength > 64) return false;
+    } else if (typeof value === 'number' && value >= 0 && value < 268_435_456 && Number.isInteger(value)) {
+      valueLength = -1;
+    } else return false;
+    this.reserve(keyLength + (valueLength < 0 ? 5 : valueLength) + 8);
+    const buf = this.buf;
+    const start = this.pos;
+    let p = start + 4; // after the field tag, the KeyValue's length, the key's tag and length
+    for (let i = 0; i < keyLength; i++) {
+      const c = key.charCodeAt(i);
+      if (c > 127) return false;
+      buf[p++] = c;
+    }
+    buf[p++] = 0x12; // KeyValue.value (2, LEN)
+    const anyAt = p++;
+    if (valueLength < 0) {
+      buf[p++] = 0x18; // AnyValue.int_value (3, VARINT)
+      let n = value as number;
+      while (n > 127) {
+        buf[p++] = (n & 127) | 128;
+        n >>>= 7;
+      }
+      buf[p++] = n;
+    } else {
+      buf[p++] = 0x0a; // AnyValue.string_value (1, LEN)
+      buf[p++] = valueLength;
+      const text = value as string;
+      for (let i = 0; i < valueLength; i++) {
+        const c = text.charCodeAt(i);
+        if (c > 127) return false;
+        buf[p++] = c;
+      }
+    }
+    buf[anyAt] = p - anyAt - 1;
+    buf[start] = fieldTag;
+    buf[start + 1] = p - start - 2;
+    buf[start + 2] = 0x0a; // KeyValue.key (1, LEN)
+    buf[start + 3] = keyLength;
+    this.pos = p;
+    return true;
   }
 
   /** Trace or span id: hex text → `bytes` field content (a JS loop: cheaper than a native call here). */
@@ -137,14 +190,17 @@ function anyValue(w: Writer, value: unknown): void {
 function keyValues(w: Writer, attributes: Record<string, unknown>, field: number): void {
   for (const key in attributes) {
     if (!Object.prototype.hasOwnProperty.call(attributes, key)) continue;
+    const value = attributes[key];
+    // Most attributes are a short key with a short text or a small count: written in one go.
+    if (key.length < 48 && w.shortKeyValue(tag(field, LEN), key, value)) continue;
     w.byte(tag(field, LEN));
     const kv = w.begin();
     w.byte(tag(1, LEN));
     w.string(key);
     w.byte(tag(2, LEN));
-    const value = w.begin();
-    anyValue(w, attributes[key]);
-    w.end(value);
+    const at = w.begin();
+    anyValue(w, value);
+    w.end(at);
     w.end(kv);
   }
 }
@@ -179,10 +235,12 @@ function logRecord(w: Writer, r: ReadableLogRecord): void {
 let lastSpanContext: ReadableLogRecord['spanContext'];
 let lastSpanContextBytes = new Uint8Array(0);
 
-/** Fields 8–10 (flags, trace id, span id) of a record in `sc`'s span. */
+/** Fields 8–10 (flags, trace id, span id) of a record in `sc`'s span, written into a reused writer and kept. */
+const spanWriter = new Writer(64);
 function spanContextBytes(sc: NonNullable<ReadableLogRecord['spanContext']>): Uint8Array {
   if (sc === lastSpanContext) return lastSpanContextBytes;
-  const w = new Writer(48);
+  const w = spanWriter;
+  w.pos = 0;
   if (sc.traceFlags) {
     w.byte(tag(8, FIXED32));
     w.fixed32(sc.traceFlags);
@@ -196,7 +254,8 @@ function spanContextBytes(sc: NonNullable<ReadableLogRecord['spanContext']>): Ui
     w.hexBytes(sc.spanId);
   }
   lastSpanContext = sc;
-  lastSpanContextBytes = Uint8Array.from(w.bytes());
+  // A copy: a batch's records keep referring to the bytes of their span while the writer moves on.
+  lastSpanContextBytes = w.buf.slice(0, w.pos);
   return lastSpanContextBytes;
 }
 
@@ -251,34 +310,48 @@ function encodedScope(scope: Scope): Uint8Array {
 let lastSize = 64 * 1024;
 
 export function serializeLogsRequest(records: ReadableLogRecord[]): Uint8Array {
-  // Records grouped by resource, then scope, each in order of first appearance.
-  const byResource = new Map<Resource, Map<Scope, ReadableLogRecord[]>>();
-  for (const record of records) {
-    let byScope = byResource.get(record.resource);
-    if (!byScope) byResource.set(record.resource, (byScope = new Map()));
-    const list = byScope.get(record.instrumentationScope);
-    if (list) list.push(record);
-    else byScope.set(record.instrumentationScope, [record]);
-  }
   const w = new Writer(lastSize + (lastSize >>> 3));
-  for (const [resource, byScope] of byResource) {
-    w.byte(tag(1, LEN));
-    const resourceLogs = w.begin();
-    w.raw(encodedResource(resource));
-    for (const [scope, list] of byScope) {
-      w.byte(tag(2, LEN));
-      const scopeLogs = w.begin();
-      w.raw(encodedScope(scope));
-      for (const record of list) {
-        w.byte(tag(2, LEN));
-        logRecord(w, record);
-      }
-      w.stringField(3, scope.schemaUrl);
-      w.end(scopeLogs);
+  // Mostly every record of a batch has the same resource and scope: no grouping then.
+  const first = records[0];
+  let mixed = false;
+  for (let i = 1; i < records.length && !mixed; i++)
+    mixed =
+      records[i].resource !== first.resource ||
+      records[i].instrumentationScope !== first.instrumentationScope;
+  if (!mixed) {
+    if (first) writeResourceLogs(w, first.resource, [[first.instrumentationScope, records]]);
+  } else {
+    // Records grouped by resource, then scope, each in order of first appearance.
+    const byResource = new Map<Resource, Map<Scope, ReadableLogRecord[]>>();
+    for (const record of records) {
+      let byScope = byResource.get(record.resource);
+      if (!byScope) byResource.set(record.resource, (byScope = new Map()));
+      const list = byScope.get(record.instrumentationScope);
+      if (list) list.push(record);
+      else byScope.set(record.instrumentationScope, [record]);
     }
-    w.stringField(3, resource.schemaUrl);
-    w.end(resourceLogs);
+    for (const [resource, byScope] of byResource) writeResourceLogs(w, resource, [...byScope]);
   }
   lastSize = Math.max(1024, w.pos);
   return w.bytes();
+}
+
+/** One ResourceLogs: the resource, then a ScopeLogs for each scope and its records. */
+function writeResourceLogs(w: Writer, resource: Resource, scopes: Array<[Scope, ReadableLogRecord[]]>): void {
+  w.byte(tag(1, LEN));
+  const resourceLogs = w.begin();
+  w.raw(encodedResource(resource));
+  for (const [scope, list] of scopes) {
+    w.byte(tag(2, LEN));
+    const scopeLogs = w.begin();
+    w.raw(encodedScope(scope));
+    for (let i = 0; i < list.length; i++) {
+      w.byte(tag(2, LEN));
+      logRecord(w, list[i]);
+    }
+    w.stringField(3, scope.schemaUrl);
+    w.end(scopeLogs);
+  }
+  w.stringField(3, resource.schemaUrl);
+  w.end(resourceLogs);
 }
