@@ -9,6 +9,7 @@ export { StringTable, MAX_TABLE_STRING_BYTES } from './string-table';
 export { PROTO_DIR, logsServiceDefinition, traceServiceDefinition } from './services';
 export type { RawMethod } from './services';
 export { durationMs, DURATION_PATTERN } from './duration';
+export { refusedAsTooLarge } from './request-size';
 export { LEVELS, isExpired, nextExpiry, patternToRegExp } from './level-rules';
 export type { Level, LevelRule } from './level-rules';
 export {

@@ -164,7 +164,10 @@ export class GrpcTransport implements IExporterTransport {
       });
       let trailers: http2.IncomingHttpHeaders | undefined;
       call.on('trailers', (t) => (trailers = t));
-      call.on('error', (error) => finish(unreachable(error.message)));
+      // A connection that failed cancels the calls waiting on it: its cause is what to say.
+      call.on('error', (error: Error & { cause?: Error }) =>
+        finish(unreachable((error.cause ?? error).message)),
+      );
       call.on('close', () => {
         if (done) return;
         const status = trailers?.['grpc-status'] ?? headerStatus;

@@ -1,6 +1,7 @@
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { refusedAsTooLarge } from '@distlog/proto';
 import { sayOnStderr } from '../internal/say';
 
 /**
@@ -142,18 +143,6 @@ export class SizedRequestExporter implements LogRecordExporter {
 
 /** A record dropped alone for its size: the rest of its batch still goes. */
 export type OversizedRecord = Error & { oversized?: true };
-
-/**
- * The endpoint refused the request for its size: HTTP 413 (the OTel exporter's error
- * carries the status as `code`), or gRPC RESOURCE_EXHAUSTED saying "larger than max"
- * (grpc-js, grpc-go and grpc-java servers word it so; RESOURCE_EXHAUSTED alone may be
- * throttling, which the exporter retries itself).
- */
-export function refusedAsTooLarge(error: Error): boolean {
-  const code = (error as { code?: unknown }).code;
-  if (code === 413) return true;
-  return code === 8 && /larger than max/i.test(error.message);
-}
 
 /**
  * `records` serialized in requests of at most `limit` bytes where they can be (a single

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { LogRow } from '../../model/log-row';
 import type { DestinationConfig } from '../../config/collector-config';
-import { logsServiceDefinition } from '@distlog/proto';
+import { logsServiceDefinition, refusedAsTooLarge as refusedForSize } from '@distlog/proto';
 import type { CollectorMetrics } from '../../telemetry/metrics';
 import { log } from '../../helpers/log';
 import { encodeLogsRequest } from './encode-request';
@@ -234,8 +234,7 @@ export class ForwardSink implements Component, Stage<void> {
           }
         ).Export(body, metadata, { deadline: Date.now() + 10_000 }, (err) => {
           if (!err) return resolve();
-          if (err.code === grpc.status.RESOURCE_EXHAUSTED && /larger than max/i.test(err.details))
-            reject(new TooLargeError(err.details));
+          if (refusedForSize(err)) reject(new TooLargeError(err.details));
           else if (err.code === grpc.status.INVALID_ARGUMENT) reject(new PermanentForwardError(err.details));
           else reject(err);
         }),
@@ -249,7 +248,7 @@ export class ForwardSink implements Component, Stage<void> {
     }).then(async (res) => {
       await res.arrayBuffer();
       if (res.ok) return;
-      if (res.status === 413) throw new TooLargeError(`HTTP 413 from ${this.url}`);
+      if (refusedForSize({ code: res.status })) throw new TooLargeError(`HTTP 413 from ${this.url}`);
       const retryable = res.status === 429 || res.status >= 500;
       const error = `HTTP ${res.status} from ${this.url}`;
       throw retryable ? new Error(error) : new PermanentForwardError(error);
