@@ -2,7 +2,7 @@ import { diag } from '@opentelemetry/api';
 import { holding, release, RELEASING_SEVERITY } from '../levels/hold';
 import { ExportResultCode } from '@opentelemetry/core';
 import { INSTRUMENTATION_PINO_SCOPE, distlogPinoActive } from '../internal/pino-integration';
-import type { OversizedRecord, PartialExportResult } from './sized-requests';
+import type { RefusedRecords, PartialExportResult } from './sized-requests';
 import type {
   LogRecordExporter,
   LogRecordProcessor,
@@ -231,8 +231,9 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
             // Part of the batch may have arrived (sized-requests.ts sends it in several requests).
             const arrived = (result as PartialExportResult).exported ?? 0;
             this.counts.exported += arrived;
-            if ((result.error as OversizedRecord | undefined)?.oversized) {
-              // Records dropped alone for their size (said by the exporter): not a failing collector.
+            if ((result.error as RefusedRecords | undefined)?.refused) {
+              // Records lost on their own — too large, or refused in an answer that took the rest
+              // (said by the exporter) —: not a failing collector.
               this.counts.failed += batch.length - arrived;
             } else {
               this.exportFailed(batch.length - arrived, result.error?.message ?? 'the export failed');

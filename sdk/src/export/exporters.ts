@@ -26,11 +26,37 @@ import type { OtlpProtocol } from '../config';
  * @opentelemetry/exporter-logs-otlp-grpc and -proto are made of, which are marked
  * experimental: their versions are kept in step (~0.223) in package.json.
  */
-/** A serialized ExportLogsServiceRequest passes through as it is. */
-const passThrough = {
-  serializeRequest: (request: Uint8Array) => request,
-  deserializeResponse: (data: Uint8Array) => ProtobufLogsSerializer.deserializeResponse(data),
-} as unknown as Parameters<typeof createOtlpHttpExportDelegate>[1]; // typed for records; bytes go through untouched
+/**
+ * A serialized ExportLogsServiceRequest passes through as it is; the answer is read for
+ * its partial_success (records the endpoint refused), which the OTel delegate only logs
+ * at OTEL_LOG_LEVEL=warn. The delegate reads the answer and then calls back in the same
+ * turn, so the last answer read is that callback's (take()).
+ */
+function passThrough(): {
+  serializer: Parameters<typeof createOtlpHttpExportDelegate>[1];
+  take(): { rejected: number; message: string } | undefined;
+} {
+  let last: { rejected: number; message: string } | undefined;
+  const serializer = {
+    serializeRequest: (request: Uint8Array) => request,
+    deserializeResponse: (data: Uint8Array) => {
+      const response = ProtobufLogsSerializer.deserializeResponse(data);
+      const partial = response?.partialSuccess as
+        { rejectedLogRecords?: unknown; errorMessage?: string } | undefined;
+      const rejected = Number(partial?.rejectedLogRecords ?? 0);
+      if (rejected > 0) last = { rejected, message: partial?.errorMessage ?? '' };
+      return response;
+    },
+  } as unknown as Parameters<typeof createOtlpHttpExportDelegate>[1]; // typed for records; bytes go through untouched
+  return {
+    serializer,
+    take() {
+      const taken = last;
+      last = undefined;
+      return taken;
+    },
+  };
+}
 
 /**
  * The exporter for a protocol and endpoint (the rest of the OTLP settings come from
@@ -55,10 +81,17 @@ export function createExporter(
       maxRequestBytes,
     );
   }
-  const bytes = createSerializedExporter(protocol, endpoint);
+  const answers = passThrough();
+  const bytes = createSerializedExporter(protocol, endpoint, answers.serializer);
   return new SizedRequestExporter(
     {
-      send: (body, done) => bytes.export(body as Uint8Array, done),
+      send: (body, done) =>
+        bytes.export(body as Uint8Array, (result) => {
+          const partial = answers.take();
+          done(
+            partial ? { ...result, rejected: partial.rejected, rejectionMessage: partial.message } : result,
+          );
+        }),
       shutdown: () => bytes.shutdown(),
       forceFlush: () => bytes.forceFlush(),
     },
@@ -71,6 +104,7 @@ export function createExporter(
 export function createSerializedExporter(
   protocol: OtlpProtocol,
   endpoint: string | undefined,
+  serializer = passThrough().serializer,
 ): OTLPExporterBase<Uint8Array> {
   if (protocol === 'grpc') {
     const options = convertLegacyOtlpGrpcOptions(endpoint ? { url: endpoint } : {}, 'LOGS');
@@ -80,7 +114,7 @@ export function createSerializedExporter(
       return new OTLPExporterBase<Uint8Array>(
         createOtlpNetworkExportDelegate(
           options,
-          passThrough,
+          serializer,
           createOtlpGrpcExporterMetrics(
             'otlp_grpc_log_exporter',
             LogsExporterMetricsHelper,
@@ -94,7 +128,7 @@ export function createSerializedExporter(
     return new OTLPExporterBase<Uint8Array>(
       createOtlpGrpcExportDelegate(
         options,
-        passThrough,
+        serializer,
         'otlp_grpc_log_exporter',
         LogsExporterMetricsHelper,
         undefined,
@@ -112,7 +146,7 @@ export function createSerializedExporter(
     return new OTLPExporterBase<Uint8Array>(
       createOtlpNetworkExportDelegate(
         options,
-        passThrough,
+        serializer,
         createOtlpHttpExporterMetrics(
           'otlp_http_log_exporter',
           LogsExporterMetricsHelper,
@@ -125,7 +159,7 @@ export function createSerializedExporter(
   return new OTLPExporterBase<Uint8Array>(
     createOtlpHttpExportDelegate(
       options,
-      passThrough,
+      serializer,
       'otlp_http_log_exporter',
       LogsExporterMetricsHelper,
       undefined,

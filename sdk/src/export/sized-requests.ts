@@ -19,10 +19,19 @@ export interface PartialExportResult extends ExportResult {
   exported?: number;
 }
 
+/** A request's answer, with the OTLP partial_success it carried (records the endpoint took the request but refused). */
+export interface AnsweredResult extends ExportResult {
+  rejected?: number;
+  rejectionMessage?: string;
+}
+
+/** Distinct refusal messages said on stderr at most (each once). */
+const MAX_TOLD_REJECTIONS = 20;
+
 /** How a batch leaves: serialized here (protobuf), or by the exporter itself (OTLP/HTTP JSON). */
 interface Transport {
   /** Sends one request: the serialized bytes, or the records where there is no serializer. */
-  send(body: Uint8Array | ReadableLogRecord[], done: (result: ExportResult) => void): void;
+  send(body: Uint8Array | ReadableLogRecord[], done: (result: AnsweredResult) => void): void;
   shutdown(): Promise<void>;
   forceFlush?(): Promise<void>;
 }
@@ -40,6 +49,7 @@ export class SizedRequestExporter implements LogRecordExporter {
   private limit: number;
   private toldLimit = false;
   private toldRecord = false;
+  private readonly toldRejections = new Set<string>();
 
   constructor(
     private readonly transport: Transport,
@@ -83,8 +93,15 @@ export class SizedRequestExporter implements LogRecordExporter {
         return this.inParts(records, Math.ceil(size / (this.limit * 0.9)), done);
       body = bytes;
     }
-    this.transport.send(body, (result) => {
-      if (result.code === ExportResultCode.SUCCESS) return done(records.length);
+    this.transport.send(body, (result: AnsweredResult) => {
+      if (result.code === ExportResultCode.SUCCESS) {
+        const rejected = Math.min(result.rejected ?? 0, records.length);
+        if (rejected === 0) return done(records.length);
+        return done(
+          records.length - rejected,
+          this.rejectedRecords(rejected, records.length, result.rejectionMessage),
+        );
+      }
       const error = result.error ?? new Error('the export failed');
       if (!refusedAsTooLarge(error)) return done(0, error);
       if (records.length > 1) {
@@ -103,14 +120,14 @@ export class SizedRequestExporter implements LogRecordExporter {
   ): void {
     const per = Math.max(1, Math.ceil(records.length / parts));
     let exported = 0;
-    let oversized: Error | undefined;
+    let refused: Error | undefined;
     const next = (from: number): void => {
-      if (from >= records.length) return done(exported, oversized);
+      if (from >= records.length) return done(exported, refused);
       this.sendRecords(records.slice(from, from + per), (n, error) => {
         exported += n;
         // The endpoint is down or refuses the sender: the rest would fail the same way.
-        if (error && !(error as OversizedRecord).oversized) return done(exported, error);
-        oversized ??= error;
+        if (error && !(error as RefusedRecords).refused) return done(exported, error);
+        refused ??= error;
         next(from + per);
       });
     };
@@ -129,9 +146,9 @@ export class SizedRequestExporter implements LogRecordExporter {
 
   private oversized(size: number | undefined, error: Error): Error {
     const what = size === undefined ? 'a log record' : `a log record of ${size} bytes`;
-    const out: OversizedRecord = Object.assign(
+    const out: RefusedRecords = Object.assign(
       new Error(`${what} is larger than the collector takes (${error.message}); it was dropped`),
-      { oversized: true as const },
+      { refused: true as const },
     );
     if (!this.toldRecord) {
       this.toldRecord = true;
@@ -139,10 +156,33 @@ export class SizedRequestExporter implements LogRecordExporter {
     }
     return out;
   }
+
+  /**
+   * The endpoint took the request but refused some of its records (OTLP partial_success:
+   * a collector's `reject` rule, records it could not read). Said on stderr once for each
+   * reason, counted as failed; not a failing collector.
+   */
+  private rejectedRecords(rejected: number, of: number, message: string | undefined): RefusedRecords {
+    const reason = message || 'no reason given';
+    const out: RefusedRecords = Object.assign(
+      new Error(`the collector refused ${rejected} of ${of} log records: ${reason}`),
+      { refused: true as const },
+    );
+    if (!this.toldRejections.has(reason) && this.toldRejections.size < MAX_TOLD_REJECTIONS) {
+      this.toldRejections.add(reason);
+      sayOnStderr(
+        `distlog: ${out.message}; they are not stored (counted: stats().failed; said once for this reason)\n`,
+      );
+    }
+    return out;
+  }
 }
 
-/** A record dropped alone for its size: the rest of its batch still goes. */
-export type OversizedRecord = Error & { oversized?: true };
+/**
+ * Records of a batch lost on their own, not because the endpoint is away: dropped for their
+ * size, or refused by the endpoint in an answer that took the rest. The rest of the batch goes.
+ */
+export type RefusedRecords = Error & { refused?: true };
 
 /**
  * `records` serialized in requests of at most `limit` bytes where they can be (a single
