@@ -45,6 +45,10 @@ class Exporter:
         self._max_bytes = config.max_request_bytes
         self._said_limit = False
         self._said_oversized = False
+        # The last answer's partial_success (records refused in a request that was taken),
+        # and the reasons said on stderr already (each once).
+        self._rejected = None
+        self._said_rejections = set()
         self._ssl = ssl.create_default_context(cafile=config.ca_file) if config.ca_file else None
         self._thread = threading.Thread(target=self._run, name="distlog-export", daemon=True)
         self._thread.start()
@@ -170,7 +174,12 @@ class Exporter:
             return self._deliver_parts(batch, parts)
         outcome = self._post(body, len(batch))
         if outcome == "sent":
-            self.exported += len(batch)
+            rejected, reason = self._rejected or (0, "")
+            self._rejected = None
+            rejected = min(rejected, len(batch))
+            self.exported += len(batch) - rejected
+            if rejected:
+                self._refused_in_answer(rejected, len(batch), reason)
             return []
         if outcome == "too large":
             if len(batch) > 1:
@@ -199,6 +208,20 @@ class Exporter:
                 return left + batch[start + per :]
         return []
 
+    def _refused_in_answer(self, rejected, count, reason):
+        """The collector took the request but refused some of its records (OTLP's
+        partial_success: a `reject` rule, records it could not read): counted as failed,
+        said once for each reason."""
+        self.failed += rejected
+        reason = reason or "no reason given"
+        if reason in self._said_rejections or len(self._said_rejections) >= 20:
+            return
+        self._said_rejections.add(reason)
+        sys.stderr.write(
+            "distlog: the collector at %s refused %d of %d log records: %s; they are not stored "
+            "(counted: stats()['failed']; said once for this reason)\n" % (self.config.logs_url, rejected, count, reason)
+        )
+
     def _lower_limit(self, size):
         self._max_bytes = max(64 * 1024, size // 2)
         if not self._said_limit:
@@ -222,7 +245,7 @@ class Exporter:
                     headers={"Content-Type": "application/json", **self.config.headers},
                 )
                 with urllib.request.urlopen(request, timeout=self.config.timeout, context=self._ssl) as response:
-                    response.read()
+                    self._rejected = _partial_success(response.read())
                 if self._said_unreachable:
                     self._said_unreachable = False
                     sys.stderr.write("distlog: the collector at %s takes records again\n" % self.config.logs_url)
@@ -270,6 +293,16 @@ class Exporter:
                 }
             ]
         }
+
+
+def _partial_success(answer):
+    """(rejected records, message) from an OTLP/JSON ExportLogsServiceResponse, or None."""
+    try:
+        partial = json.loads(answer.decode("utf-8") or "{}").get("partialSuccess") or {}
+        rejected = int(partial.get("rejectedLogRecords") or 0)
+    except (ValueError, AttributeError, TypeError):
+        return None
+    return (rejected, str(partial.get("errorMessage") or "")) if rejected > 0 else None
 
 
 def _reason(err):

@@ -563,6 +563,69 @@ def test_a_record_larger_than_the_endpoint_takes_is_dropped_and_named_the_rest_a
         server.shutdown()
 
 
+class _RefusingEndpoint(http.server.BaseHTTPRequestHandler):
+    """In front of the collector, what a collector with a `reject:` rule does: records whose
+    body says "forbidden" are not passed on, and the answer names them in OTLP's
+    partial_success (the JSON the Distlog collector writes); the rest are stored."""
+
+    target = ""
+
+    def do_POST(self):
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        refused = 0
+        for resource_logs in request["resourceLogs"]:
+            for scope_logs in resource_logs["scopeLogs"]:
+                kept = [r for r in scope_logs["logRecords"] if "forbidden" not in r["body"]["stringValue"]]
+                refused += len(scope_logs["logRecords"]) - len(kept)
+                scope_logs["logRecords"] = kept
+        forward = urllib.request.Request(
+            self.target, data=json.dumps(request).encode(), method="POST", headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(forward, timeout=10) as response:
+            response.read()
+        answer = {"partialSuccess": {"rejectedLogRecords": str(refused), "errorMessage": "lines saying forbidden are not taken here"}}
+        body = json.dumps(answer if refused else {}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_records_refused_in_a_partial_success_are_said_once_and_counted_as_failed(collector):
+    # The answer's partial_success used to be read and thrown away: the refused records were
+    # counted as exported, and nobody was told.
+    _RefusingEndpoint.target = collector.rstrip("/") + "/v1/logs"
+    server = http.server.HTTPServer(("127.0.0.1", 0), _RefusingEndpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    app = r"""
+import json, logging, distlog
+distlog.init()
+log = logging.getLogger("orders")
+for i in range(30):
+    log.info("line %d: forbidden" % i if i % 3 == 0 else "line %d" % i)
+distlog.flush()
+for i in range(3):
+    log.info("later %d: forbidden" % i)
+distlog.flush()
+print(json.dumps(distlog.stats()))
+"""
+    try:
+        service = unique("py-refused")
+        endpoint = "http://127.0.0.1:%d" % server.server_address[1]
+        (stats,), stderr = run_app(app, service, {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "DISTLOG_LEVELS": "off"})
+        assert stats["exported"] == 20 and stats["failed"] == 13, (stats, stderr)
+        said = [line for line in stderr.splitlines() if "refused" in line]
+        assert len(said) == 1, stderr
+        assert "refused 10 of 30 log records: lines saying forbidden are not taken here" in said[0], said
+        assert eventually(lambda: len(rows(service)) == 20), len(rows(service))
+    finally:
+        server.shutdown()
+
+
 def test_extras_of_any_type_are_stored_and_never_spoil_the_batch(collector):
     # A NaN made the request invalid JSON: the collector refused it whole (HTTP 400), and
     # every record in the batch was lost with it.
