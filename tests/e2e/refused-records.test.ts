@@ -44,7 +44,7 @@ afterAll(async () => {
   await dropTestDatabase(ch);
 });
 
-it.each(['http/protobuf', 'grpc'])(
+it.each(['http/protobuf', 'grpc', 'http/json'])(
   'records a collector refuses in a partial success are said on stderr once and counted as failed (%s)',
   async (protocol) => {
     const service = `refused-${protocol.replace('/', '-')}`;

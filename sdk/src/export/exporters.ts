@@ -9,9 +9,11 @@ import {
   createOtlpGrpcExportDelegate,
   createOtlpGrpcExporterMetrics,
 } from '@opentelemetry/otlp-grpc-exporter-base';
-import { LogsExporterMetricsHelper, ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
-import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { OTLPLogExporter as HttpJsonExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import {
+  JsonLogsSerializer,
+  LogsExporterMetricsHelper,
+  ProtobufLogsSerializer,
+} from '@opentelemetry/otlp-transformer';
 import { serializeLogsRequest } from './logs-protobuf';
 import { SizedRequestExporter, maxRequestBytesFrom } from './sized-requests';
 import { Http1Transport, withRetries } from './http1-transport';
@@ -19,12 +21,14 @@ import { GrpcTransport, plainAddress } from './grpc-transport';
 import type { OtlpProtocol } from '../config';
 
 /**
- * The OTLP log exporters. For protobuf (gRPC and HTTP): the OTel SDK's own delivery
- * (OTEL_EXPORTER_OTLP_* endpoint, headers, compression, timeout, certificates; retries
- * with backoff) of requests Distlog serializes (logs-protobuf.ts, ~0.4× the OTel
- * serializer's time) and sizes (sized-requests.ts). Built from the pieces
+ * The OTLP log exporters: requests Distlog serializes (protobuf: logs-protobuf.ts, ~0.4×
+ * the OTel serializer's time; JSON: the OTel SDK's JSON serializer) and sizes
+ * (sized-requests.ts), delivered by the OTel SDK's export delegate (OTEL_EXPORTER_OTLP_*
+ * endpoint, headers, compression, timeout, certificates) over Distlog's own HTTP/1.1 and
+ * HTTP/2 clients where the connection is plain (http1-transport.ts, grpc-transport.ts),
+ * else over the OTel transports (node:http/https, grpc-js). Built from the pieces
  * @opentelemetry/exporter-logs-otlp-grpc and -proto are made of, which are marked
- * experimental: their versions are kept in step (~0.223) in package.json.
+ * experimental: their versions are kept in step (~0.223 / ~0.301) in package.json.
  */
 /**
  * A serialized ExportLogsServiceRequest passes through as it is; the answer is read for
@@ -32,7 +36,7 @@ import type { OtlpProtocol } from '../config';
  * at OTEL_LOG_LEVEL=warn. The delegate reads the answer and then calls back in the same
  * turn, so the last answer read is that callback's (take()).
  */
-function passThrough(): {
+function passThrough(json = false): {
   serializer: Parameters<typeof createOtlpHttpExportDelegate>[1];
   take(): { rejected: number; message: string } | undefined;
 } {
@@ -40,7 +44,7 @@ function passThrough(): {
   const serializer = {
     serializeRequest: (request: Uint8Array) => request,
     deserializeResponse: (data: Uint8Array) => {
-      const response = ProtobufLogsSerializer.deserializeResponse(data);
+      const response = (json ? JsonLogsSerializer : ProtobufLogsSerializer).deserializeResponse(data);
       const partial = response?.partialSuccess as
         { rejectedLogRecords?: unknown; errorMessage?: string } | undefined;
       const rejected = Number(partial?.rejectedLogRecords ?? 0);
@@ -68,21 +72,10 @@ export function createExporter(
   endpoint: string | undefined,
   maxRequestBytes = maxRequestBytesFrom(),
 ): SizedRequestExporter {
-  if (protocol === 'http/json') {
-    // The OTel exporter serializes JSON itself: only a refused request is split.
-    const json = new HttpJsonExporter(httpConfig(endpoint));
-    return new SizedRequestExporter(
-      {
-        send: (records, done) => json.export(records as ReadableLogRecord[], done),
-        shutdown: () => json.shutdown(),
-        forceFlush: () => json.forceFlush(),
-      },
-      undefined,
-      maxRequestBytes,
-    );
-  }
-  const answers = passThrough();
-  const bytes = createSerializedExporter(protocol, endpoint, answers.serializer);
+  // OTLP/JSON is serialized by the OTel SDK's JSON serializer, and sent the same way.
+  const json = protocol === 'http/json';
+  const answers = passThrough(json);
+  const bytes = createSerializedExporter(protocol, endpoint, answers.serializer, json);
   return new SizedRequestExporter(
     {
       send: (body, done) =>
@@ -95,16 +88,20 @@ export function createExporter(
       shutdown: () => bytes.shutdown(),
       forceFlush: () => bytes.forceFlush(),
     },
-    serializeLogsRequest,
+    json ? (records) => JsonLogsSerializer.serializeRequest(records)! : serializeLogsRequest,
     maxRequestBytes,
   );
 }
 
-/** The same delivery for a request serialized already (protobuf; HTTP/JSON sends it as protobuf). */
+/**
+ * The same delivery for a request serialized already: protobuf, or JSON where `json`
+ * (the crash path sends protobuf for OTLP/HTTP JSON too).
+ */
 export function createSerializedExporter(
   protocol: OtlpProtocol,
   endpoint: string | undefined,
   serializer = passThrough().serializer,
+  json = false,
 ): OTLPExporterBase<Uint8Array> {
   if (protocol === 'grpc') {
     const options = convertLegacyOtlpGrpcOptions(endpoint ? { url: endpoint } : {}, 'LOGS');
@@ -138,7 +135,7 @@ export function createSerializedExporter(
     );
   }
   const options = convertLegacyHttpOptions(httpConfig(endpoint), 'LOGS', 'v1/logs', {
-    'Content-Type': 'application/x-protobuf',
+    'Content-Type': json ? 'application/json' : 'application/x-protobuf',
   });
   if (process.env.DISTLOG_EXPORT_HTTP_CLIENT !== 'node' && leanHttpFits(options))
     // Plain http: without compression (the common case, a collector nearby): Distlog's own

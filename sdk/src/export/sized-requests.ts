@@ -28,18 +28,18 @@ export interface AnsweredResult extends ExportResult {
 /** Distinct refusal messages said on stderr at most (each once). */
 const MAX_TOLD_REJECTIONS = 20;
 
-/** How a batch leaves: serialized here (protobuf), or by the exporter itself (OTLP/HTTP JSON). */
+/** How a serialized request leaves (exporters.ts). */
 interface Transport {
-  /** Sends one request: the serialized bytes, or the records where there is no serializer. */
-  send(body: Uint8Array | ReadableLogRecord[], done: (result: AnsweredResult) => void): void;
+  /** Sends one request's bytes. */
+  send(body: Uint8Array, done: (result: AnsweredResult) => void): void;
   shutdown(): Promise<void>;
   forceFlush?(): Promise<void>;
 }
 
 /**
  * An exporter that sends a batch in requests the endpoint takes. A batch whose request
- * would be over the limit is split before it is sent (protobuf: the request is serialized
- * first, so the common case costs nothing more); a request the endpoint refuses as too
+ * would be over the limit is split before it is sent (the request is serialized first,
+ * so the common case costs nothing more); a request the endpoint refuses as too
  * large (HTTP 413, or gRPC's "larger than max") is split in two and each half sent, and
  * the limit comes down to half that request for the next batches — the endpoint's own
  * limit may be below the SDK's. A single record the endpoint refuses is dropped, said
@@ -53,7 +53,7 @@ export class SizedRequestExporter implements LogRecordExporter {
 
   constructor(
     private readonly transport: Transport,
-    private readonly serialize: ((records: ReadableLogRecord[]) => Uint8Array) | undefined,
+    private readonly serialize: (records: ReadableLogRecord[]) => Uint8Array,
     maxBytes = DEFAULT_MAX_REQUEST_BYTES,
   ) {
     this.limit = maxBytes;
@@ -84,15 +84,10 @@ export class SizedRequestExporter implements LogRecordExporter {
 
   /** Sends `records` in as many requests as their size needs; `done` gets how many arrived, and the first error. */
   private sendRecords(records: ReadableLogRecord[], done: (exported: number, error?: Error) => void): void {
-    let body: Uint8Array | ReadableLogRecord[] = records;
-    let size: number | undefined;
-    if (this.serialize) {
-      const bytes = this.serialize(records);
-      size = bytes.length;
-      if (size > this.limit && records.length > 1)
-        return this.inParts(records, Math.ceil(size / (this.limit * 0.9)), done);
-      body = bytes;
-    }
+    const body = this.serialize(records);
+    const size = body.length;
+    if (size > this.limit && records.length > 1)
+      return this.inParts(records, Math.ceil(size / (this.limit * 0.9)), done);
     this.transport.send(body, (result: AnsweredResult) => {
       if (result.code === ExportResultCode.SUCCESS) {
         const rejected = Math.min(result.rejected ?? 0, records.length);
@@ -105,7 +100,7 @@ export class SizedRequestExporter implements LogRecordExporter {
       const error = result.error ?? new Error('the export failed');
       if (!refusedAsTooLarge(error)) return done(0, error);
       if (records.length > 1) {
-        if (size !== undefined && size <= this.limit) this.lowerLimit(size, error);
+        if (size <= this.limit) this.lowerLimit(size, error);
         return this.inParts(records, 2, done);
       }
       done(0, this.oversized(size, error));
@@ -144,10 +139,11 @@ export class SizedRequestExporter implements LogRecordExporter {
     );
   }
 
-  private oversized(size: number | undefined, error: Error): Error {
-    const what = size === undefined ? 'a log record' : `a log record of ${size} bytes`;
+  private oversized(size: number, error: Error): Error {
     const out: RefusedRecords = Object.assign(
-      new Error(`${what} is larger than the collector takes (${error.message}); it was dropped`),
+      new Error(
+        `a log record of ${size} bytes is larger than the collector takes (${error.message}); it was dropped`,
+      ),
       { refused: true as const },
     );
     if (!this.toldRecord) {
