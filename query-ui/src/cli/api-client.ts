@@ -33,8 +33,14 @@ export function parseFlags(args: string[], usage: string) {
   }
 }
 
-export function apiBase(flags: Flags): string {
-  return (flags.api ?? process.env.DISTLOG_API ?? 'http://127.0.0.1:4320').replace(/\/+$/, '');
+/**
+ * Where the console verbs ask: `--api`, DISTLOG_API, else the query server `distlog up`
+ * starts on this machine — on DISTLOG_UI_PORT when that is set (as it is for `distlog up`
+ * in the same shell), else 4320.
+ */
+export function apiBase(flags: { api?: string }): string {
+  const port = Number(process.env.DISTLOG_UI_PORT) || 4320;
+  return (flags.api ?? process.env.DISTLOG_API ?? `http://127.0.0.1:${port}`).replace(/\/+$/, '');
 }
 
 /** The filter flags, and the positional words as a query in the search language (`q`). */

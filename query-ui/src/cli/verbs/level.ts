@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../settings';
 import type { ApiLevelInstance, ApiLevelRule } from '../../shared/api-types';
 import type { Command } from '../command';
-import { authHeaders, apiAnswer } from '../api-client';
+import { authHeaders, apiAnswer, apiBase } from '../api-client';
 
 type ApiRule = ApiLevelRule;
 
@@ -54,7 +54,7 @@ export const level: Command = {
       throw new UsageError(`${(err as Error).message}\nusage: ${this.usage}`);
     }
     const { values: flags, positionals } = parsed;
-    const base = (flags.api ?? process.env.DISTLOG_API ?? 'http://127.0.0.1:4320').replace(/\/+$/, '');
+    const base = apiBase(flags);
     const [sub, levelName] = positionals;
     const by = flags.by ?? process.env.USER ?? 'cli';
     if (sub === 'set') {

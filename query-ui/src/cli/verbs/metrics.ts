@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../settings';
 import type { MetricDefinition, MetricResult } from '../../server/metrics';
 import type { Command } from '../command';
-import { getJson } from '../api-client';
+import { apiBase, getJson } from '../api-client';
 import { textTable, stepText, fmt } from '../format';
 
 const METRIC_OPTIONS = {
@@ -30,7 +30,7 @@ export const metrics: Command = {
       throw new UsageError(`${(err as Error).message}\nusage: ${this.usage}`);
     }
     const { values: flags, positionals } = parsed;
-    const base = (flags.api ?? process.env.DISTLOG_API ?? 'http://127.0.0.1:4320').replace(/\/+$/, '');
+    const base = apiBase(flags);
     if (positionals.length > 1) throw new UsageError(`one metric at a time\nusage: ${this.usage}`);
     if (positionals.length === 0) {
       const { metrics: list } = await getJson<{ metrics: MetricDefinition[] }>(`${base}/api/metrics`);

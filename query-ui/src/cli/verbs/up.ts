@@ -62,7 +62,7 @@ export const up: Command = {
       `  OTLP HTTP    ${scheme(config)}://${config.receivers.http.host}:${collector.httpPort}/v1/logs`,
       `  Web UI, API  ${scheme(config)}://${uiHost()}:${ui.port}/`,
       ...(basePath ? [`  Proxy path   ${basePath}/ (DISTLOG_UI_BASE_PATH)`] : []),
-      // The console verbs read http://127.0.0.1:4320 unless told otherwise.
+      // The console verbs read http://127.0.0.1:4320 (DISTLOG_UI_PORT in this shell) unless told otherwise.
       ...(ui.port !== 4320
         ? [`  Console      DISTLOG_API=${scheme(config)}://${uiHost()}:${ui.port} npx distlog search …`]
         : []),
