@@ -287,6 +287,8 @@ describe('Http1Transport', () => {
       const r = await t.send(body, 2000);
       expect(r.status).toBe('failure');
       expect((r as { error: Error }).error.message).toMatch(/Invalid header "X-Bad"/);
+      const wide = await transport(srv.url, { 'X-Wide': 'caf\u00e9 \u2713' }).send(body, 2000);
+      expect((wide as { error: Error }).error.message).toMatch(/Invalid header "X-Wide"/);
       expect(srv.seen).toHaveLength(0);
     } finally {
       await srv.close();

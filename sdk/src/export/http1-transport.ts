@@ -353,7 +353,8 @@ function requestHead(
     const lower = name.toLowerCase();
     if (lower === 'host' || lower === 'content-length' || lower === 'connection' || lower === 'user-agent')
       continue;
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n\0]/.test(String(value)))
+    // Header text is Latin-1 without line breaks (node:http refuses the same values).
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n\0\u0100-\uffff]/.test(String(value)))
       throw new Error(
         `Invalid header ${JSON.stringify(name)} in the OTLP headers (OTEL_EXPORTER_OTLP_HEADERS)`,
       );
