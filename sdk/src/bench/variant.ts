@@ -45,6 +45,7 @@ function makeLogger(): Logger {
       plainTracing();
       return require('pino')({ transport: { target: '@distlog/sdk/pino' } });
     case 'distlog-destination':
+    case 'distlog-destination-grpc': // run.ts points it at the gRPC receiver
       init();
       return require('pino')({}, distlogDestination());
     case 'pino-opentelemetry-transport':
