@@ -182,6 +182,30 @@ describe('Http1Transport', () => {
     }
   });
 
+  it('the server’s own words in an error body (google.rpc.Status, protobuf or JSON) are in the error’s message', async () => {
+    // google.rpc.Status { code: 16, message: "the ingest key is not valid" } in protobuf.
+    const status = Buffer.concat([
+      Buffer.from([0x08, 16, 0x12, 27]),
+      Buffer.from('the ingest key is not valid'),
+    ]);
+    const srv = await server((req, res) => {
+      res.statusCode = 401;
+      const json = req.url === '/json/v1/logs';
+      res.setHeader('Content-Type', json ? 'application/json' : 'application/x-protobuf');
+      res.end(json ? JSON.stringify({ code: 16, message: 'send an ingest key' }) : status);
+    });
+    try {
+      const proto = await transport(srv.url).send(body, 5000);
+      expect((proto as { error: Error }).error.message).toBe(
+        'Unauthorized (HTTP 401): the ingest key is not valid',
+      );
+      const json = await transport(srv.url.replace('/v1/logs', '/json/v1/logs')).send(body, 5000);
+      expect((json as { error: Error }).error.message).toBe('Unauthorized (HTTP 401): send an ingest key');
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('503 with Retry-After is retryable after that long', async () => {
     const srv = await server((_req, res) => {
       res.statusCode = 503;
@@ -190,7 +214,12 @@ describe('Http1Transport', () => {
     });
     const t = transport(srv.url);
     try {
-      expect(await t.send(body, 5000)).toEqual({ status: 'retryable', retryInMillis: 2000 });
+      const r = await t.send(body, 5000);
+      expect(r).toMatchObject({ status: 'retryable', retryInMillis: 2000 });
+      expect((r as { error: Error & { code?: number } }).error).toMatchObject({
+        code: 503,
+        message: 'Service Unavailable (HTTP 503)',
+      });
     } finally {
       t.shutdown();
       await srv.close();

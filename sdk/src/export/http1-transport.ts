@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { ExportResponse, IExporterTransport } from '@opentelemetry/otlp-exporter-base';
 import { OTLPExporterError } from '@opentelemetry/otlp-exporter-base';
+import { WireReader } from '@distlog/proto';
 
 /**
  * OTLP/HTTP requests over plain HTTP/1.1 keep-alive connections, written and read here
@@ -102,12 +103,21 @@ export class Http1Transport implements IExporterTransport {
         : { status: 'failure', error: error as Error };
     }
     if (answer.status >= 200 && answer.status <= 299) return { status: 'success', data: answer.body };
+    // The status in the error (`code`), the reason and the server's own words (OTLP's error
+    // body, google.rpc.Status) in its message: what the SDK says when it gives up.
+    const said = statusMessage(answer.body, answer.headers.get('content-type'));
+    const error = new OTLPExporterError(
+      `${answer.reason || 'HTTP error'} (HTTP ${answer.status})${said ? `: ${said}` : ''}`,
+      answer.status,
+      answer.body.toString(),
+    );
     if (RETRYABLE_STATUSES.has(answer.status))
-      return { status: 'retryable', retryInMillis: retryAfterMillis(answer.headers.get('retry-after')) };
-    return {
-      status: 'failure',
-      error: new OTLPExporterError(answer.reason, answer.status, answer.body.toString()),
-    };
+      return {
+        status: 'retryable',
+        error,
+        retryInMillis: retryAfterMillis(answer.headers.get('retry-after')),
+      };
+    return { status: 'failure', error };
   }
 
   shutdown(): void {
@@ -361,6 +371,34 @@ function requestHead(
     head += `${name}: ${value}\r\n`;
   }
   return `${head}Content-Length: \0\r\nConnection: keep-alive\r\n\r\n`;
+}
+
+/**
+ * The message of an OTLP/HTTP error body: a google.rpc.Status in the request's encoding —
+ * protobuf (`message` is field 2) or JSON — or plain text; '' when there is none.
+ */
+export function statusMessage(body: Buffer, contentType: string | undefined): string {
+  if (body.length === 0) return '';
+  const type = (contentType ?? '').toLowerCase();
+  try {
+    if (type.includes('json')) {
+      const parsed = JSON.parse(body.toString('utf8')) as { message?: unknown };
+      return typeof parsed?.message === 'string' ? parsed.message.slice(0, 300) : '';
+    }
+    if (type.includes('protobuf')) {
+      const r = new WireReader(body);
+      while (r.pos < r.end) {
+        const key = r.varint();
+        if (key === 0x12) return r.string().slice(0, 300);
+        r.skip(key & 7);
+      }
+      return '';
+    }
+    if (type.startsWith('text/plain')) return body.toString('utf8').trim().slice(0, 300);
+  } catch {
+    // Not what it says it is: the status alone.
+  }
+  return '';
 }
 
 /** Retry-After: seconds, or an HTTP date (undefined when absent or unreadable: the backoff decides). */
