@@ -86,7 +86,8 @@ export class GrpcTransport implements IExporterTransport {
   private session: http2.ClientHttp2Session | undefined;
   private readonly authority: string;
   private readonly headers: http2.OutgoingHttpHeaders;
-  private active = 0;
+  /** Calls waiting for an answer, per connection (an old one may still finish some after a new one opened). */
+  private readonly active = new WeakMap<http2.ClientHttp2Session, number>();
   private deadlinesInARow = 0;
 
   constructor(options: GrpcOptions) {
@@ -115,12 +116,15 @@ export class GrpcTransport implements IExporterTransport {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        if (--this.active === 0 && !session.destroyed) session.unref();
+        // A connection keeps the process alive only while calls on it wait for answers.
+        const left = (this.active.get(session) ?? 1) - 1;
+        this.active.set(session, left);
+        if (left === 0 && !session.destroyed) session.unref();
         resolve(result);
       };
       let done = false;
       let stream: http2.ClientHttp2Stream | undefined;
-      this.active++;
+      this.active.set(session, (this.active.get(session) ?? 0) + 1);
       session.ref();
       const timer = setTimeout(() => {
         stream?.close(http2.constants.NGHTTP2_CANCEL);
