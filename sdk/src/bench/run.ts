@@ -77,8 +77,9 @@ interface Result {
 }
 
 async function main(): Promise<void> {
-  serializerBench();
-  if (process.env.BENCH_ONLY !== 'pino') {
+  const sameProcessOnly = process.env.BENCH_ONLY === 'same-process';
+  if (!sameProcessOnly) serializerBench();
+  if (process.env.BENCH_ONLY !== 'pino' && !sameProcessOnly) {
     debugBench();
     holdBench();
   }
@@ -97,6 +98,25 @@ async function main(): Promise<void> {
   await http.start();
   const grpcPort = grpc.port;
   const httpPort = http.port;
+  if (sameProcessOnly) {
+    // same-process.ts: the destination taken apart in one process, against these receivers.
+    await new Promise<void>((resolve, reject) =>
+      spawn(process.execPath, [path.join(__dirname, 'same-process.js')], {
+        env: {
+          ...process.env,
+          DISTLOG_LEVELS: 'off',
+          BENCH_HTTP_PORT: String(httpPort),
+          BENCH_GRPC_PORT: String(grpcPort),
+        },
+        stdio: 'inherit',
+      }).on('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`same-process.js exited with ${code}`)),
+      ),
+    );
+    await grpc.shutdown();
+    await http.shutdown();
+    return;
+  }
   if (!onlyWorkloads || onlyWorkloads.has('http'))
     await httpBench(`http://127.0.0.1:${PROTOCOL === 'grpc' ? grpcPort : httpPort}`, PROTOCOL);
 
