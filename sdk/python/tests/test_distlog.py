@@ -523,11 +523,17 @@ class _SmallEndpoint(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def _small_endpoint(collector):
-    _SmallEndpoint.target = collector.rstrip("/") + "/v1/logs"
-    server = http.server.HTTPServer(("127.0.0.1", 0), _SmallEndpoint)
+def _in_front_of(collector, handler):
+    """An endpoint served by `handler` (a stand-in for another collector or a vendor's),
+    passing what it takes on to the collector."""
+    handler.target = collector.rstrip("/") + "/v1/logs"
+    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def _small_endpoint(collector):
+    return _in_front_of(collector, _SmallEndpoint)
 
 
 def _large_app_through(server, service, **env):
@@ -598,9 +604,7 @@ class _RefusingEndpoint(http.server.BaseHTTPRequestHandler):
 def test_records_refused_in_a_partial_success_are_said_once_and_counted_as_failed(collector):
     # The answer's partial_success used to be read and thrown away: the refused records were
     # counted as exported, and nobody was told.
-    _RefusingEndpoint.target = collector.rstrip("/") + "/v1/logs"
-    server = http.server.HTTPServer(("127.0.0.1", 0), _RefusingEndpoint)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = _in_front_of(collector, _RefusingEndpoint)
     app = r"""
 import json, logging, distlog
 distlog.init()
