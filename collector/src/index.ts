@@ -15,7 +15,11 @@ export type { CollectorOptions, RunningCollector } from './collector';
 export { decodeLogsRequestProtobuf } from './receivers/otlp/decode-protobuf';
 export { decodeLogsRequestJson } from './receivers/otlp/decode-json';
 export { PROTO_DIR, logsServiceDefinition } from '@distlog/proto';
-export { OtlpGrpcReceiver } from './receivers/otlp/grpc-receiver';
+export {
+  OtlpGrpcReceiver,
+  STREAM_WINDOW_BYTES,
+  CONNECTION_WINDOW_BYTES,
+} from './receivers/otlp/grpc-receiver';
 export { OtlpHttpReceiver } from './receivers/otlp/http-receiver';
 export { DEFAULT_RECEIVER_LIMITS } from './receivers/otlp/limits';
 export type { ReceiverLimits } from './receivers/otlp/limits';

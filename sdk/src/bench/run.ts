@@ -1,8 +1,7 @@
 // `npm run bench -w @distlog/sdk`: the cost of one pino call in the app's thread for
 // plain pino to a file, pino + Distlog transport, pino + Distlog destination and pino +
 // pino-opentelemetry-transport — each in its own process, all in one run, against one
-// local OTLP endpoint that decodes and counts records (the collector's real receivers,
-// no storage: this measures the app side). Three workloads (WORKLOADS below); a table
+// local OTLP endpoint that counts records (counting-endpoint.ts: this measures the app side). Three workloads (WORKLOADS below); a table
 // for each with ratios to plain pino and to pino-opentelemetry-transport.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -10,9 +9,7 @@ import { serializerBench } from './serialize';
 import { debugBench } from './debug';
 import { holdBench } from './hold';
 import { httpBench } from './http-bench';
-import type { Consumer } from '@distlog/collector';
-import type { LogRow } from '@distlog/collector/model';
-import { OtlpGrpcReceiver, OtlpHttpReceiver, DEFAULT_RECEIVER_LIMITS } from '@distlog/collector';
+import { startCountingEndpoint } from './counting-endpoint';
 
 // distlog-transport-bare: the same worker with no SDK in the app's thread (no trace
 // context), to tell the worker's share from the app thread's.
@@ -71,6 +68,8 @@ interface Result {
   variant: string;
   nsPerCall: number;
   mainThreadCpuNsPerCall: number;
+  appThreadCpuNsPerCall: number;
+  appThreadWaitingNsPerCall: number;
   peakRssMb: number;
   drainMs: number;
   dropped: number | null;
@@ -84,20 +83,9 @@ async function main(): Promise<void> {
     holdBench();
   }
   if (process.env.BENCH_ONLY === 'levels') return;
-  const received = new Map<string, number>();
-  const counter: Consumer = {
-    async consume(rows: LogRow[]) {
-      for (const row of rows)
-        received.set(row.resource.serviceName, (received.get(row.resource.serviceName) ?? 0) + 1);
-      return undefined;
-    },
-  };
-  const grpc = new OtlpGrpcReceiver({ host: '127.0.0.1', port: 0, limits: DEFAULT_RECEIVER_LIMITS }, counter);
-  const http = new OtlpHttpReceiver({ host: '127.0.0.1', port: 0, limits: DEFAULT_RECEIVER_LIMITS }, counter);
-  await grpc.start();
-  await http.start();
-  const grpcPort = grpc.port;
-  const httpPort = http.port;
+  const endpoint = await startCountingEndpoint();
+  const received = endpoint.counts;
+  const { grpcPort, httpPort } = endpoint;
   if (sameProcessOnly) {
     // same-process.ts: the destination taken apart in one process, against these receivers.
     await new Promise<void>((resolve, reject) =>
@@ -113,8 +101,7 @@ async function main(): Promise<void> {
         code === 0 ? resolve() : reject(new Error(`same-process.js exited with ${code}`)),
       ),
     );
-    await grpc.shutdown();
-    await http.shutdown();
+    await endpoint.close();
     return;
   }
   if (!onlyWorkloads || onlyWorkloads.has('http'))
@@ -143,8 +130,7 @@ async function main(): Promise<void> {
     }
   }
   await new Promise((r) => setTimeout(r, 1000));
-  await grpc.shutdown();
-  await http.shutdown();
+  await endpoint.close();
 
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const goals: string[] = [];
@@ -159,12 +145,17 @@ async function main(): Promise<void> {
     // Each round's ratio to the baseline run in the same round, seconds before: this machine
     // drifts by ±20 % over minutes, and a ratio of medians taken from different rounds
     // carried that drift (as in the collector bench, the median of paired ratios is the figure).
-    const roundRatios = (variant: string, baseline: string) => {
-      const of = results.get(key(workload, variant))!;
+    const roundRatios = (
+      variant: string,
+      baseline: string,
+      of: (r: Result) => number = (r) => r.nsPerCall,
+    ) => {
+      const rs = results.get(key(workload, variant))!;
       const base = results.get(key(workload, baseline))!;
-      return of.map((r, i) => r.nsPerCall / base[i].nsPerCall);
+      return rs.map((r, i) => of(r) / of(base[i]));
     };
     const ratio = (variant: string, baseline: string) => median(roundRatios(variant, baseline));
+    const threadCpu = (r: Result) => r.appThreadCpuNsPerCall;
     const rows = VARIANTS.filter((v) => results.has(key(workload, v))).map((variant) => {
       const rs = results.get(key(workload, variant))!;
       const ns = nsOf(variant);
@@ -174,6 +165,9 @@ async function main(): Promise<void> {
         'ns/call (median)': ns.toFixed(0),
         'x plain pino': ratio(variant, 'pino-file').toFixed(2),
         'x pino-otel-transport': ratio(variant, 'pino-opentelemetry-transport').toFixed(2),
+        'app thread CPU ns/call': median(rs.map(threadCpu)).toFixed(0),
+        'x plain pino (thread CPU)': median(roundRatios(variant, 'pino-file', threadCpu)).toFixed(2),
+        'waiting ns/call': median(rs.map((r) => r.appThreadWaitingNsPerCall)).toFixed(0),
         'process CPU ns/call': median(rs.map((r) => r.mainThreadCpuNsPerCall)).toFixed(0),
         'peak RSS MB': Math.max(...rs.map((r) => r.peakRssMb)).toFixed(0),
         'drain ms': median(rs.map((r) => r.drainMs)).toFixed(0),

@@ -41,7 +41,7 @@ function notSending(serialize: boolean) {
 }
 
 /** A destination over its own processor and exporter; `env` set while the exporter is made (the client switches). */
-function destination(exporter: () => unknown, env: Record<string, string> = {}): Logger {
+function destination(exporter: () => unknown, env: Record<string, string> = {}, fromCall = true): Logger {
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, env);
   const made = exporter();
@@ -49,13 +49,14 @@ function destination(exporter: () => unknown, env: Record<string, string> = {}):
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   const processor = new BoundedBatchProcessor(made as never, {}, {});
-  return pino({}, distlogDestination({ distlog: { processor, resource } as never }));
+  return pino({}, distlogDestination({ distlog: { processor, resource } as never, fromCall }));
 }
 
 const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'distlog-bench-')), 'out.log');
 const loggers: Array<[string, Logger]> = [
   ['plain pino to a file', pino(pino.destination({ dest: file, sync: false }))],
   ['destination, records only queued', destination(() => notSending(false))],
+  ['… the same, each line parsed back', destination(() => notSending(false), {}, false)],
   ['… and serialized, not sent', destination(() => notSending(true))],
   ['… sent over OTLP/HTTP, Distlog’s client', destination(() => createExporter('http/protobuf', httpUrl))],
   [

@@ -1,6 +1,6 @@
 // One benchmark variant in its own process: N pino calls inside active spans, timed
 // in the app's thread (argv: variant, calls, burst|turns). Prints one JSON line. Run by run.ts; not a test.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { context, trace } from '@opentelemetry/api';
@@ -72,6 +72,22 @@ const RATE = Number(process.env.BENCH_RATE ?? 50_000);
 const LINES_PER_TURN = 10;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/**
+ * The app thread's own time on a CPU and waiting for one, in ns (Linux's per-thread schedstat;
+ * NaN elsewhere). Wall time in the app's thread also counts the moments it was not running —
+ * this VM takes cores away for seconds at a time — so the thread's CPU is printed beside it.
+ */
+function appThreadSchedule(): { cpu: number; waiting: number } {
+  try {
+    const [cpu, waiting] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8')
+      .split(' ')
+      .map(Number);
+    return { cpu, waiting };
+  } catch {
+    return { cpu: NaN, waiting: NaN };
+  }
+}
+
 async function main(): Promise<void> {
   const logger = makeLogger();
   const tracer = trace.getTracer('bench');
@@ -104,9 +120,11 @@ async function main(): Promise<void> {
   await run(Math.min(mode === 'steady' ? RATE / 10 : 20_000, calls));
   await new Promise((r) => setTimeout(r, 1500));
   const startCpu = process.cpuUsage();
+  const startThread = appThreadSchedule();
   const start = process.hrtime.bigint();
   await run(calls);
   const elapsed = process.hrtime.bigint() - start;
+  const thread = appThreadSchedule();
   const cpu = process.cpuUsage(startCpu);
   const drainStart = Date.now();
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
@@ -120,6 +138,8 @@ async function main(): Promise<void> {
       calls,
       nsPerCall: Number(elapsed) / calls,
       mainThreadCpuNsPerCall: ((cpu.user + cpu.system) * 1000) / calls,
+      appThreadCpuNsPerCall: (thread.cpu - startThread.cpu) / calls,
+      appThreadWaitingNsPerCall: (thread.waiting - startThread.waiting) / calls,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
       drainMs,
       dropped: stats?.dropped ?? null,

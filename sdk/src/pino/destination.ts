@@ -4,8 +4,13 @@ import type { PinoLoggerConfig } from '../mapper';
 import { createPinoEmitter } from './emit';
 import { DISTLOG_DESTINATION, markDistlogPinoActive } from '../internal/pino-integration';
 import { parsePinoLine } from './parse-line';
+import type { PinoMetadata } from './call-line';
+import { lineOfCall } from './call-line';
 
-export type DestinationOptions = EmitterOptions;
+export interface DestinationOptions extends EmitterOptions {
+  /** @internal false: parse every line, never build it from the call (call-line.ts); for the bench's comparison. */
+  fromCall?: boolean;
+}
 
 /** pino's mark of a stream that wants each call's metadata (`Symbol.for('pino.metadata')`, pino ≥ 7). */
 const PINO_METADATA = Symbol.for('pino.metadata');
@@ -15,10 +20,8 @@ const PINO_METADATA = Symbol.for('pino.metadata');
  * write() synchronously inside the log call, so the active OpenTelemetry context
  * (span, scope) is the caller's and is attached here, with no worker thread.
  */
-export interface DistlogDestination {
+export interface DistlogDestination extends PinoMetadata {
   write(line: string): boolean;
-  /** Set by pino before each write, because of the metadata mark below: the call's level number. */
-  lastLevel?: unknown;
   /** pino tells a stream its logger's levels, message key and error key (`PINO_CONFIG`) through this. */
   emit(event: string, message?: unknown): boolean;
   readonly [DISTLOG_DESTINATION]: true;
@@ -30,11 +33,13 @@ export function distlogDestination(options: DestinationOptions = {}): DistlogDes
   // Read at each line: what pino says of its logger fills in what the options leave open.
   const mapping: DestinationOptions = { ...options };
   const emit = createPinoEmitter(mapping);
+  const fromCall = options.fromCall !== false;
   return {
     [DISTLOG_DESTINATION]: true,
     // pino's metadata API: before each write pino sets `lastLevel` (and the call's object,
     // message, time, logger) on a stream marked so. The level number is what the record's
-    // severity comes from, whatever a `formatters.level` made of the line's `level`.
+    // severity comes from, whatever a `formatters.level` made of the line's `level`; the
+    // rest spares parsing the line back where that gives the same (call-line.ts).
     [PINO_METADATA]: true,
     emit(event: string, message?: unknown): boolean {
       const config = (message as { code?: string; config?: PinoLoggerConfig } | undefined)?.config;
@@ -48,7 +53,8 @@ export function distlogDestination(options: DestinationOptions = {}): DistlogDes
     write(line: string): boolean {
       try {
         const level = this.lastLevel;
-        emit(parsePinoLine(line) as Record<string, unknown>, typeof level === 'number' ? level : undefined);
+        const parsed = (fromCall && lineOfCall(this)) || (parsePinoLine(line) as Record<string, unknown>);
+        emit(parsed, typeof level === 'number' ? level : undefined);
       } catch (err) {
         diag.warn('distlog: pino line could not be sent, skipped', err);
       }
