@@ -17,7 +17,6 @@ function testWorkspace(workspace) {
   return new Promise((resolve) => {
     const child = spawn(npm, ['test', '--workspace', workspace, '--silent'], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? (process.stdout.isTTY ? '1' : '0') },
     });
     for (const [stream, out] of [
       [child.stdout, process.stdout],

@@ -25,6 +25,8 @@ it('sdk/python: logging, scopes, trace context, run-time levels and the bounded 
         DISTLOG_TEST_OTLP_GRPC: `http://127.0.0.1:${started.collector.grpcPort}`,
         DISTLOG_TEST_CLICKHOUSE_URL: testClickHouseUrl(),
         DISTLOG_TEST_DATABASE: started.ch.database,
+        // pytest colours its report whenever FORCE_COLOR is set, even to 0: plain text to read.
+        NO_COLOR: '1',
       },
     },
   );
