@@ -480,7 +480,8 @@ count, size = int(os.environ["N"]), int(os.environ["SIZE"])
 huge_at = int(os.environ.get("HUGE_AT", "-1"))
 for i in range(count):
     log.info("line %d %s", i, ("y" * (2 * 1024 * 1024)) if i == huge_at else ("x" * size))
-distlog.flush()
+# ~24 MB to encode and send: more than flush()'s default 5 s on a loaded machine (CI runs other suites beside this one).
+distlog.flush(60)
 print(json.dumps(distlog.stats()))
 """
 
