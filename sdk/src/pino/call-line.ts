@@ -125,6 +125,31 @@ function parsedEntries(text: string): Entries | undefined {
 
 const TIME = /^,"([^"\\:]+)":(\d+|"[^"\\]*")$/;
 
+interface TimeShape {
+  key: string | undefined;
+  isNumber: boolean;
+}
+// Per time function (pino's own, or the app's), judged once from a sample of its text.
+const timeShapes = new WeakMap<object, TimeShape | null>();
+
+/** How a logger's time function writes: its key and JSON type, or null when pino would slice it elsewhere. */
+function timeOf(time: unknown, sliceIndex: unknown): TimeShape | null {
+  if (typeof time !== 'function') return null;
+  let shape = timeShapes.get(time);
+  if (shape !== undefined) return shape;
+  const sample: unknown = time();
+  shape = null;
+  if (sample === '') shape = { key: undefined, isNumber: false };
+  else if (typeof sample === 'string') {
+    const m = TIME.exec(sample);
+    // pino keeps what follows the first colon (`timeSliceIndex`): it must be the value.
+    if (m && m[1] !== '__proto__' && sample.slice(sliceIndex as number) === m[2])
+      shape = { key: m[1], isNumber: m[2].charCodeAt(0) !== 34 /* " */ };
+  }
+  timeShapes.set(time, shape);
+  return shape;
+}
+
 function makePlan(logger: Record<PropertyKey, unknown>): Plan | null {
   const symbols = pinoSymbols(logger);
   if (!symbols) return null;
@@ -150,26 +175,14 @@ function makePlan(logger: Record<PropertyKey, unknown>): Plan | null {
     return null;
   const bindings = chindings === '' ? [] : parsedEntries(`{${chindings.slice(1)}}`);
   if (!bindings || (chindings !== '' && chindings.charCodeAt(0) !== 44) /* , */) return null;
-  // The time as the logger writes it: a sample of its function, which must slice where pino slices.
-  const time = logger[symbols.time];
-  if (typeof time !== 'function') return null;
-  const sample: unknown = time();
-  if (typeof sample !== 'string') return null;
-  let timeKey: string | undefined;
-  let timeIsNumber = false;
-  if (sample !== '') {
-    const m = TIME.exec(sample);
-    if (!m || m[1] === '__proto__' || sample.slice(logger[symbols.timeSliceIndex] as number) !== m[2])
-      return null;
-    timeKey = m[1];
-    timeIsNumber = m[2].charCodeAt(0) !== 34; /* " */
-  }
+  const time = timeOf(logger[symbols.time], logger[symbols.timeSliceIndex]);
+  if (time === null) return null;
   return {
     symbols,
     chindings,
     bindings,
-    timeKey,
-    timeIsNumber,
+    timeKey: time.key,
+    timeIsNumber: time.isNumber,
     serializers,
     messageKey,
     errorKey,
