@@ -4,6 +4,8 @@
 import pino from 'pino';
 import type { Logger, LoggerOptions } from 'pino';
 import { lineOfCall } from './call-line';
+import { distlogDestination } from './destination';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { parsePinoLine } from './parse-line';
 
 interface Seen {
@@ -224,5 +226,53 @@ describe('the destination builds the line of a call without parsing it', () => {
     expect(seen).toHaveLength(1);
     expect(seen[0].fast).toBeDefined();
     expectSame(seen);
+  });
+});
+
+describe('the destination with and without the shortcut', () => {
+  // The records the destination hands its export queue (the queue itself is not under test here).
+  function records(fromCall: boolean, log: (l: Logger, stream: { write(line: string): boolean }) => void) {
+    const queued: ReadableLogRecord[] = [];
+    const distlog = { processor: { enqueue: (r: ReadableLogRecord) => queued.push(r) }, resource: {} };
+    const stream = distlogDestination({ distlog: distlog as never, fromCall });
+    log(pino({ level: 'debug', base: { env: 'test' } }, stream).child({ module: 'db' }), stream);
+    return queued.map((r) => ({
+      body: r.body,
+      severity: r.severityText,
+      n: r.severityNumber,
+      scope: r.instrumentationScope.name,
+      attributes: r.attributes,
+    }));
+  }
+
+  const boom = new Error('boom'); // one stack for both runs
+  const calls = (l: Logger) => {
+    l.info({ user: 'ada', n: 1, ok: true, none: null }, 'plain %s', 'call');
+    l.warn({ nested: { a: [1] } }, 'parsed');
+    l.error(boom);
+    l.debug('message only');
+  };
+
+  it('gives the same records either way', async () => {
+    const built = records(true, calls);
+    expect(built).toHaveLength(4);
+    expect(built[0]).toMatchObject({
+      body: 'plain call',
+      severity: 'INFO',
+      scope: 'db',
+      attributes: { env: 'test', user: 'ada' },
+    });
+    expect(built).toEqual(records(false, calls));
+  });
+
+  it("a write pino did not announce keeps its own level, not pino's last call's", async () => {
+    const got = records(true, (l, stream) => {
+      l.warn('from pino');
+      stream.write('{"level":30,"msg":"written by hand"}\n');
+    });
+    expect(got.map((r) => [r.body, r.severity])).toEqual([
+      ['from pino', 'WARN'],
+      ['written by hand', 'INFO'],
+    ]);
   });
 });

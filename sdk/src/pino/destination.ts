@@ -52,7 +52,10 @@ export function distlogDestination(options: DestinationOptions = {}): DistlogDes
     },
     write(line: string): boolean {
       try {
+        // pino sets these before each of its writes: read once, so a write it did not
+        // announce (someone else's) is not taken for its last call.
         const level = this.lastLevel;
+        this.lastLevel = undefined;
         const parsed = (fromCall && lineOfCall(this)) || (parsePinoLine(line) as Record<string, unknown>);
         emit(parsed, typeof level === 'number' ? level : undefined);
       } catch (err) {
