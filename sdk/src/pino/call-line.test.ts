@@ -7,6 +7,7 @@ import { lineOfCall } from './call-line';
 import { distlogDestination } from './destination';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { parsePinoLine } from './parse-line';
+import * as parseLine from './parse-line';
 
 interface Seen {
   line: string;
@@ -253,8 +254,11 @@ describe('the destination with and without the shortcut', () => {
     l.debug('message only');
   };
 
-  it('gives the same records either way', async () => {
+  it('gives the same records either way, and parses only the lines it must', () => {
+    const parses = jest.spyOn(parseLine, 'parsePinoLine');
     const built = records(true, calls);
+    // The nested object and the error: the other two lines were built.
+    expect(parses).toHaveBeenCalledTimes(2);
     expect(built).toHaveLength(4);
     expect(built[0]).toMatchObject({
       body: 'plain call',
@@ -262,10 +266,13 @@ describe('the destination with and without the shortcut', () => {
       scope: 'db',
       attributes: { env: 'test', user: 'ada' },
     });
+    parses.mockClear();
     expect(built).toEqual(records(false, calls));
+    expect(parses).toHaveBeenCalledTimes(4);
+    parses.mockRestore();
   });
 
-  it("a write pino did not announce keeps its own level, not pino's last call's", async () => {
+  it("a write pino did not announce keeps its own level, not pino's last call's", () => {
     const got = records(true, (l, stream) => {
       l.warn('from pino');
       stream.write('{"level":30,"msg":"written by hand"}\n');

@@ -55,8 +55,9 @@ export function distlogDestination(options: DestinationOptions = {}): DistlogDes
         // pino sets these before each of its writes: read once, so a write it did not
         // announce (someone else's) is not taken for its last call.
         const level = this.lastLevel;
+        const built = fromCall ? lineOfCall(this) : undefined;
         this.lastLevel = undefined;
-        const parsed = (fromCall && lineOfCall(this)) || (parsePinoLine(line) as Record<string, unknown>);
+        const parsed = built ?? (parsePinoLine(line) as Record<string, unknown>);
         emit(parsed, typeof level === 'number' ? level : undefined);
       } catch (err) {
         diag.warn('distlog: pino line could not be sent, skipped', err);
