@@ -272,6 +272,19 @@ describe('the destination with and without the shortcut', () => {
     parses.mockRestore();
   });
 
+  it('a call whose object throws when read a second time is parsed, not lost', () => {
+    let reads = 0;
+    const tricky = Object.defineProperty({}, 'once', {
+      enumerable: true,
+      get: () => {
+        if (++reads > 1) throw new Error('read twice');
+        return 'first';
+      },
+    });
+    const got = records(true, (l) => l.info(tricky, 'tricky'));
+    expect(got.map((r) => [r.body, r.attributes.once])).toEqual([['tricky', 'first']]);
+  });
+
   it("a write pino did not announce keeps its own level, not pino's last call's", () => {
     const got = records(true, (l, stream) => {
       l.warn('from pino');

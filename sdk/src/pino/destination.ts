@@ -28,6 +28,15 @@ export interface DistlogDestination extends PinoMetadata {
   readonly [PINO_METADATA]: true;
 }
 
+/** The call's line without parsing it, or undefined; a call's object whose getters throw is parsed instead. */
+function builtLine(stream: PinoMetadata): Record<string, unknown> | undefined {
+  try {
+    return lineOfCall(stream);
+  } catch {
+    return undefined;
+  }
+}
+
 export function distlogDestination(options: DestinationOptions = {}): DistlogDestination {
   markDistlogPinoActive();
   // Read at each line: what pino says of its logger fills in what the options leave open.
@@ -55,7 +64,7 @@ export function distlogDestination(options: DestinationOptions = {}): DistlogDes
         // pino sets these before each of its writes: read once, so a write it did not
         // announce (someone else's) is not taken for its last call.
         const level = this.lastLevel;
-        const built = fromCall ? lineOfCall(this) : undefined;
+        const built = fromCall ? builtLine(this) : undefined;
         this.lastLevel = undefined;
         const parsed = built ?? (parsePinoLine(line) as Record<string, unknown>);
         emit(parsed, typeof level === 'number' ? level : undefined);
