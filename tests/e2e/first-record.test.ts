@@ -57,6 +57,15 @@ describe('the first log record end to end', () => {
     });
     expect(row.TraceId).toMatch(/^[0-9a-f]{32}$/);
     expect(Object.fromEntries(row.attrs)).toEqual({ order: '{"id":7,"total":12.5}', user: 'ada' });
+    // A child's line of flat values (built, not parsed, by the destination): the same trace, its bindings.
+    const [flat] = await rowsWithBody(`${body}-flat`);
+    expect(flat).toMatchObject({
+      SeverityText: 'INFO',
+      ScopeName: 'payments',
+      TraceId: ids.traceId,
+      SpanId: ids.spanId,
+    });
+    expect(Object.fromEntries(flat.attrs)).toEqual({ region: 'eu', user: 'ada', amount: '12.5', ok: 'true' });
     const resource = Object.fromEntries(row.resource);
     expect(resource['service.name']).toBe('checkout');
     expect(resource['host.name']).toBeTruthy();
