@@ -1,4 +1,4 @@
-import { gzipSync } from 'node:zlib';
+import zlib, { deflateSync, gzipSync } from 'node:zlib';
 import type { LogRow } from '../../model/log-row';
 import { makeRow } from '../../model/log-row';
 import { CollectorMetrics } from '../../telemetry/metrics';
@@ -73,6 +73,30 @@ describe('OtlpHttpReceiver', () => {
     expect(stored.map((r) => r.body)).toEqual(['hello 0', 'hello 1', 'hello 0', 'hello 1', 'from json']);
   });
 
+  it('takes deflate and x-gzip bodies too, and zstd where Node.js has it (said where it does not)', async () => {
+    expect((await post(deflateSync(body()), { 'Content-Encoding': 'deflate' })).status).toBe(200);
+    expect((await post(gzipSync(body()), { 'Content-Encoding': 'X-Gzip ' })).status).toBe(200);
+    const zstdCompressSync = (zlib as unknown as { zstdCompressSync?: (b: Buffer) => Buffer })
+      .zstdCompressSync;
+    if (typeof zstdCompressSync === 'function') {
+      // Node.js 22.15 and later (CI's Node 24 pass).
+      expect((await post(zstdCompressSync(body()), { 'Content-Encoding': 'zstd' })).status).toBe(200);
+      expect(stored.map((r) => r.body)).toEqual(Array(3).fill(['hello 0', 'hello 1']).flat());
+      const bomb = await post(zstdCompressSync(Buffer.alloc(80 * 1024 * 1024)), {
+        'Content-Encoding': 'zstd',
+      });
+      expect(bomb.status).toBe(ERROR_KINDS.too_large.http);
+    } else {
+      // Node.js 20 (CI's other pass): refused, and the answer says what it would take.
+      const refused = await post(body(), { 'Content-Encoding': 'zstd' });
+      expect(refused.status).toBe(415);
+      expect(Buffer.from(await refused.arrayBuffer()).toString('latin1')).toContain(
+        'zstd needs Node.js 22.15 or later on the collector',
+      );
+      expect(stored.map((r) => r.body)).toEqual(Array(2).fill(['hello 0', 'hello 1']).flat());
+    }
+  });
+
   it('answers partial success for records refused by rule', async () => {
     next = 'reject-one';
     const res = await fetch(url, {
@@ -89,6 +113,12 @@ describe('OtlpHttpReceiver', () => {
   it.each([
     ['bad protobuf', () => post(Buffer.from([0x0a, 0xff])), 'invalid'],
     ['bad gzip', () => post(Buffer.from('not gzip'), { 'Content-Encoding': 'gzip' }), 'invalid'],
+    ['bad deflate', () => post(Buffer.from('not deflate'), { 'Content-Encoding': 'deflate' }), 'invalid'],
+    [
+      'a deflate bomb',
+      () => post(deflateSync(Buffer.alloc(80 * 1024 * 1024)), { 'Content-Encoding': 'deflate' }),
+      'too_large',
+    ],
     ['a body over the limit', () => post(Buffer.alloc(65 * 1024, 1)), 'too_large'],
     [
       'a gzip bomb',

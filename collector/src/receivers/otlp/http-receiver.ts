@@ -38,7 +38,7 @@ function expectsContinue(req: http.IncomingMessage): boolean {
 /** Extra routes (health, metrics, …) served on the same port by other components. */
 export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 
-/** OTLP/HTTP receiver: POST /v1/logs (and /v1/traces: spans as scope records), protobuf or JSON, optionally gzip. */
+/** OTLP/HTTP receiver: POST /v1/logs (and /v1/traces: spans as scope records), protobuf or JSON, optionally gzip (deflate, zstd). */
 export class OtlpHttpReceiver implements Component {
   private server: http.Server | https.Server | undefined;
   private readonly routes: HttpRoute[] = [];
@@ -137,15 +137,19 @@ export class OtlpHttpReceiver implements Component {
         `unsupported Content-Type ${JSON.stringify(contentType)}; use application/x-protobuf or application/json`,
       );
     }
-    const contentEncoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
-    if (contentEncoding !== 'gzip' && contentEncoding !== 'identity') {
+    const contentEncoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    const compression = contentEncoding === 'identity' ? undefined : COMPRESSIONS.get(contentEncoding);
+    if (contentEncoding !== 'identity' && !compression) {
       this.metrics?.refused.inc({ transport: 'http', reason: 'unsupported_media_type' });
       return this.status(
         res,
         encoding,
         415,
         GRPC_STATUS.INVALID_ARGUMENT,
-        `unsupported Content-Encoding ${JSON.stringify(contentEncoding)}; use gzip or none`,
+        `unsupported Content-Encoding ${JSON.stringify(contentEncoding)}; use ${[...COMPRESSIONS.keys()].join(', ')} or none` +
+          (contentEncoding === 'zstd' && !COMPRESSIONS.has('zstd')
+            ? ` (zstd needs Node.js 22.15 or later on the collector; this one runs ${process.version})`
+            : ''),
       );
     }
     // Credentials first: an unknown sender's body is not even read.
@@ -206,7 +210,7 @@ export class OtlpHttpReceiver implements Component {
       }
       const body = Buffer.concat(chunks, received);
       chunks.length = 0; // this listener lives as long as the request: the chunks need not
-      this.process(body, encoding, contentEncoding === 'gzip', res, sender, signal);
+      this.process(body, encoding, compression, res, sender, signal);
     });
   }
 
@@ -214,19 +218,19 @@ export class OtlpHttpReceiver implements Component {
   private process(
     body: Buffer,
     encoding: Encoding,
-    gzipped: boolean,
+    compression: Compression | undefined,
     res: http.ServerResponse,
     sender: IngestIdentity | undefined,
     signal: Signal,
   ): void {
-    if (!gzipped)
+    if (!compression)
       return void this.answer(
         this.ingest.accept('http', body, encoding, sender, signal),
         res,
         encoding,
         signal,
       );
-    gunzipLimited(body, this.options.limits.maxDecompressedBytes).then(
+    decompressLimited(body, compression, this.options.limits.maxDecompressedBytes).then(
       (raw) =>
         void this.answer(this.ingest.accept('http', raw, encoding, sender, signal), res, encoding, signal),
       (err: unknown) => this.refuse(res, encoding, this.ingest.refusal('http', err, 'decompressing')),
@@ -285,15 +289,35 @@ export class OtlpHttpReceiver implements Component {
   }
 }
 
-/** Inflates at most `limit` bytes: a gzip bomb is refused as soon as it passes the limit. */
-export function gunzipLimited(body: Buffer, limit: number): Promise<Buffer> {
+/** A Content-Encoding the receiver takes: its name in errors and zlib's function for it. */
+interface Compression {
+  name: string;
+  inflate: (body: Buffer, options: zlib.ZlibOptions, done: (err: Error | null, out: Buffer) => void) => void;
+}
+
+// gzip is what OTLP names; deflate and zstd are what other senders (an OpenTelemetry
+// Collector's exporter, for one) may be set to. zstd is in Node's zlib from 22.15 / 23.8:
+// offered only where it is there, and said so where it is not.
+const zstdDecompress = (zlib as unknown as { zstdDecompress?: Compression['inflate'] }).zstdDecompress;
+const COMPRESSIONS = new Map<string, Compression>([
+  ['gzip', { name: 'gzip', inflate: zlib.gunzip }],
+  ['x-gzip', { name: 'gzip', inflate: zlib.gunzip }],
+  // HTTP's "deflate" is the zlib format; zlib.unzip also takes gzip, never raw deflate.
+  ['deflate', { name: 'deflate', inflate: zlib.inflate }],
+  ...(typeof zstdDecompress === 'function'
+    ? [['zstd', { name: 'zstd', inflate: zstdDecompress }] as [string, Compression]]
+    : []),
+]);
+
+/** Inflates at most `limit` bytes: a compression bomb is refused as soon as it passes the limit. */
+function decompressLimited(body: Buffer, compression: Compression, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    zlib.gunzip(body, { maxOutputLength: limit }, (err, out) => {
+    compression.inflate(body, { maxOutputLength: limit }, (err, out) => {
       if (!err) return resolve(out);
       if (err instanceof RangeError || (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
         return reject(new RequestTooLargeError(`decompressed body exceeds the limit of ${limit} bytes`));
       }
-      reject(new InvalidRequestError(`body is not valid gzip (${err.message})`));
+      reject(new InvalidRequestError(`body is not valid ${compression.name} (${err.message})`));
     });
   });
 }
