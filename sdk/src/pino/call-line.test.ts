@@ -146,6 +146,12 @@ const FAST_CONFIGS: Array<[string, LoggerOptions, ((root: Logger) => Logger) | n
   ['a message prefix', { msgPrefix: '[svc] ' }, null],
   ['CRLF line ends', { crlf: true }, null],
   ['a serializer for a key not logged', { serializers: { other: () => 'x' } }, null],
+  ['a binding named like the time', {}, (root) => root.child({ time: 'bound', level: 'debug' })],
+  [
+    'a level formatter writing a time',
+    { formatters: { level: (label) => ({ level: label, time: 'early' }) } },
+    null,
+  ],
 ];
 
 describe('the destination builds the line of a call without parsing it', () => {
