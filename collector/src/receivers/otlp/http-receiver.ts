@@ -302,7 +302,7 @@ const zstdDecompress = (zlib as unknown as { zstdDecompress?: Compression['infla
 const COMPRESSIONS = new Map<string, Compression>([
   ['gzip', { name: 'gzip', inflate: zlib.gunzip }],
   ['x-gzip', { name: 'gzip', inflate: zlib.gunzip }],
-  // HTTP's "deflate" is the zlib format; zlib.unzip also takes gzip, never raw deflate.
+  // HTTP's "deflate" is the zlib format (RFC 9110), which is what zlib.inflate reads.
   ['deflate', { name: 'deflate', inflate: zlib.inflate }],
   ...(typeof zstdDecompress === 'function'
     ? [['zstd', { name: 'zstd', inflate: zstdDecompress }] as [string, Compression]]
