@@ -12,72 +12,62 @@ import { STREAM_WINDOW_BYTES, CONNECTION_WINDOW_BYTES } from '@distlog/collector
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 
+/**
+ * Calls `each(field, end)` for every length-delimited field of the message that runs from
+ * `r.pos` to `end` (the field's bytes are `r.pos`…`end` then), and skips every other field.
+ */
+function eachLengthDelimited(
+  r: WireReader,
+  end: number,
+  each: (field: number, fieldEnd: number) => void,
+): void {
+  while (r.pos < end) {
+    const tag = r.varint();
+    if ((tag & 7) !== WIRE_LEN) {
+      r.skip(tag & 7);
+      continue;
+    }
+    const fieldEnd = r.lengthDelimitedEnd();
+    each(tag >>> 3, fieldEnd);
+    r.pos = fieldEnd;
+  }
+}
+
 /** Adds the log records of one ExportLogsServiceRequest to `counts`, by `service.name` ('' when none). */
 export function countLogRecords(body: Buffer, counts: Map<string, number>): number {
   let total = 0;
   const r = new WireReader(body);
-  while (r.pos < r.end) {
-    const tag = r.varint();
-    if (tag !== ((1 << 3) | WIRE_LEN)) {
-      r.skip(tag & 7);
-      continue;
-    }
-    // ResourceLogs: resource = 1, scope_logs = 2.
-    const end = r.lengthDelimitedEnd();
+  // resource_logs = 1 → ResourceLogs: resource = 1, scope_logs = 2 → ScopeLogs: log_records = 2.
+  eachLengthDelimited(r, r.end, (field, resourceLogsEnd) => {
+    if (field !== 1) return;
     let service = '';
     let records = 0;
-    while (r.pos < end) {
-      const t = r.varint();
-      if (t === ((1 << 3) | WIRE_LEN)) service = serviceName(r, r.lengthDelimitedEnd()) ?? service;
-      else if (t === ((2 << 3) | WIRE_LEN)) records += recordsOfScope(r, r.lengthDelimitedEnd());
-      else r.skip(t & 7);
-    }
-    r.pos = end;
+    eachLengthDelimited(r, resourceLogsEnd, (part, partEnd) => {
+      if (part === 1) service = serviceName(r, partEnd) ?? service;
+      else if (part === 2) eachLengthDelimited(r, partEnd, (f) => void (f === 2 && records++));
+    });
     counts.set(service, (counts.get(service) ?? 0) + records);
     total += records;
-  }
+  });
   return total;
 }
 
-/** Resource: attributes = 1 (KeyValue: key = 1, value = 2 → AnyValue: string_value = 1). */
+/** Resource: attributes = 1 → KeyValue: key = 1, value = 2 → AnyValue: string_value = 1. */
 function serviceName(r: WireReader, end: number): string | undefined {
   let found: string | undefined;
-  while (r.pos < end) {
-    const t = r.varint();
-    if (t !== ((1 << 3) | WIRE_LEN)) {
-      r.skip(t & 7);
-      continue;
-    }
-    const kvEnd = r.lengthDelimitedEnd();
+  const text = (to: number) => r.buf.toString('utf8', r.pos, to);
+  eachLengthDelimited(r, end, (field, attributeEnd) => {
+    if (field !== 1) return;
     let key = '';
     let value: string | undefined;
-    while (r.pos < kvEnd) {
-      const k = r.varint();
-      if (k === ((1 << 3) | WIRE_LEN)) key = r.string();
-      else if (k === ((2 << 3) | WIRE_LEN)) {
-        const anyEnd = r.lengthDelimitedEnd();
-        while (r.pos < anyEnd) {
-          const a = r.varint();
-          if (a === ((1 << 3) | WIRE_LEN)) value = r.string();
-          else r.skip(a & 7);
-        }
-      } else r.skip(k & 7);
-    }
+    eachLengthDelimited(r, attributeEnd, (part, partEnd) => {
+      if (part === 1) key = text(partEnd);
+      else if (part === 2)
+        eachLengthDelimited(r, partEnd, (f, fEnd) => void (f === 1 && (value = text(fEnd))));
+    });
     if (key === 'service.name') found = value;
-  }
-  r.pos = end;
+  });
   return found;
-}
-
-/** ScopeLogs: log_records = 2, each skipped whole. */
-function recordsOfScope(r: WireReader, end: number): number {
-  let records = 0;
-  while (r.pos < end) {
-    const t = r.varint();
-    if (t === ((2 << 3) | WIRE_LEN)) records++;
-    r.skip(t & 7);
-  }
-  return records;
 }
 
 export interface CountingEndpoint {
