@@ -13,7 +13,7 @@ import {
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { LocalClickHouse, freePort } from '@distlog/collector/storage';
+import { LocalClickHouse, PortTakenError, freePort } from '@distlog/collector/storage';
 
 /**
  * A ClickHouse cluster on this machine for the cluster-mode tests: one ZooKeeper
@@ -37,6 +37,20 @@ export interface LocalCluster {
  * interserver HTTP port, as replicated tables need.
  */
 export async function startLocalCluster(shardCount = 2, replicas = 1): Promise<LocalCluster> {
+  // Every server's ports are chosen before the first starts, and the cluster definition
+  // names them all; one taken meanwhile (another test's process, on two jest workers) is
+  // found only when its server starts. Start over with new ports then, as LocalClickHouse
+  // does for one server.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(shardCount, replicas);
+    } catch (err) {
+      if (!(err instanceof PortTakenError) || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startClusterOnce(shardCount: number, replicas: number): Promise<LocalCluster> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'distlog-cluster-'));
   const zookeeper = await startZooKeeper(path.join(dir, 'zookeeper'));
   const servers: Array<{ shard: number; replica: number; tcpPort: number; interserverPort: number }> = [];

@@ -20,6 +20,7 @@ export {
   findClickHouseServer,
   freePort,
   portInUse,
+  PortTakenError,
 } from './local-clickhouse';
 export type { LocalClickHouseOptions } from './local-clickhouse';
 export { LocalChdb } from './embedded/local-chdb';

@@ -29,6 +29,14 @@ describe('ports of a private ClickHouse server', () => {
     server.close();
   });
 
+  it('a port is handed out once: ports chosen together and used later do not collide', async () => {
+    // 400 random picks from the ~12 000 ports below the ephemeral range repeat one almost
+    // surely (birthday bound); a cluster chooses all its servers' ports before starting any.
+    const ports = new Set<number>();
+    for (let i = 0; i < 400; i++) ports.add(await freePort());
+    expect(ports.size).toBe(400);
+  });
+
   it('a server given a port that is taken fails at start, naming the address in use', async () => {
     const taken = await listen(await freePort());
     const port = (taken.address() as net.AddressInfo).port;

@@ -81,10 +81,22 @@ export async function freePort(): Promise<number> {
   const below = ephemeralPortsStart();
   for (let i = 0; below > 21_000 && i < 50; i++) {
     const port = 20_000 + Math.floor(Math.random() * (below - 20_000));
-    if ((await listenOn(port)) === port) return port;
+    if (!handedOut.has(port) && (await listenOn(port)) === port) return handOut(port);
   }
   const port = await listenOn(0);
   if (port === undefined) throw new Error('no free port on 127.0.0.1');
+  return handOut(port);
+}
+
+/**
+ * Ports this process handed out lately. A port is free when chosen but used only later (a
+ * cluster chooses every server's ports before it starts the first); without this the same
+ * random pick could come back meanwhile, for another server's HTTP port, say.
+ */
+const handedOut = new Set<number>();
+function handOut(port: number): number {
+  handedOut.add(port);
+  if (handedOut.size > 2_000) handedOut.delete(handedOut.values().next().value as number);
   return port;
 }
 
@@ -121,7 +133,7 @@ export function portInUse(host: string, port: number): Promise<boolean> {
 }
 
 /** The server could not listen: a port it was given is taken. */
-class PortTakenError extends Error {}
+export class PortTakenError extends Error {}
 
 export class LocalClickHouse {
   private constructor(
