@@ -44,6 +44,13 @@ export interface DistlogOptions {
    * turns it off. Off by itself where another instrumentation makes the request spans.
    */
   http?: boolean;
+  /**
+   * Follow gRPC calls (@grpc/grpc-js) the same way: each call a server answers runs in a
+   * scope continuing the caller's, each call a client makes carries the current scope's
+   * trace context in its metadata. Default true; DISTLOG_CAPTURE_GRPC=0 turns it off.
+   * Off by itself where OpenTelemetry's grpc instrumentation makes the call spans.
+   */
+  grpc?: boolean;
   /** Flush on `beforeExit` and SIGTERM. Default true. */
   exitHooks?: boolean;
   /**

@@ -153,7 +153,7 @@ function otherFetchInjector(): boolean {
 const fetchChannel = diagnosticsChannel.channel('undici:request:create');
 
 /** The active scope's headers; none outside a scope or where tracing is suppressed (an exporter's own requests). */
-function traceHeaders(): Record<string, string> | undefined {
+export function traceHeaders(): Record<string, string> | undefined {
   const active = context.active();
   if (isTracingSuppressed(active)) return undefined;
   const span = trace.getSpanContext(active);
@@ -168,7 +168,7 @@ function traceHeaders(): Record<string, string> | undefined {
  * Distlog (the function Distlog wraps is marked the way OpenTelemetry's instrumentations
  * mark theirs), or after it (the function in place now is such a wrapper, not Distlog's).
  */
-function instrumentedElsewhere(inner: unknown, current: unknown): boolean {
+export function instrumentedElsewhere(inner: unknown, current: unknown): boolean {
   return isForeignWrapper(inner) || isForeignWrapper(current);
 }
 
@@ -178,6 +178,6 @@ function isForeignWrapper(fn: unknown): boolean {
   return marks[WRAPPED] !== true && (marks.__wrapped === true || typeof marks.__original === 'function');
 }
 
-function markWrapped(fn: unknown): void {
+export function markWrapped(fn: unknown): void {
   Object.defineProperty(fn, WRAPPED, { value: true });
 }

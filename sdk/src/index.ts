@@ -25,6 +25,7 @@ export {
 } from './propagation';
 export { captureConsole, releaseConsole } from './console';
 export { captureHttp, releaseHttp } from './http';
+export { captureGrpc, releaseGrpc, GrpcStatusError } from './grpc';
 export { captureDebug, releaseDebug } from './debug';
 export type { CaptureConsoleOptions } from './console';
 export { BoundedBatchProcessor } from './export/bounded-batch-processor';

@@ -26,6 +26,7 @@ import { BoundedBatchProcessor } from './export/bounded-batch-processor';
 import { ensureTracing } from './tracing';
 import { captureCrashes, deliverAtExit } from './crashes';
 import { captureHttp, releaseHttp } from './http';
+import { captureGrpc, releaseGrpc } from './grpc';
 import { setDistlogLoggerProvider } from './internal/logger-provider';
 import { settledWithin } from './internal/deadline';
 import { sayOnStderr } from './internal/say';
@@ -69,7 +70,14 @@ export function init(options: DistlogOptions = {}): Distlog {
   const disabled = process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
   if (disabled) {
     diag.info('distlog: OTEL_SDK_DISABLED is true; no log records are sent');
-    options = { ...options, pinoTraceContext: false, exitHooks: false, levelControl: false, http: false };
+    options = {
+      ...options,
+      pinoTraceContext: false,
+      exitHooks: false,
+      levelControl: false,
+      http: false,
+      grpc: false,
+    };
   }
   const resource = buildResource(options);
   const protocol = resolveProtocol(options);
@@ -124,6 +132,9 @@ export function init(options: DistlogOptions = {}): Distlog {
   const followHttp =
     options.http !== false && options.tracing !== false && process.env.DISTLOG_CAPTURE_HTTP !== '0';
   if (followHttp) captureHttp();
+  const followGrpc =
+    options.grpc !== false && options.tracing !== false && process.env.DISTLOG_CAPTURE_GRPC !== '0';
+  if (followGrpc) captureGrpc();
   // Not in pino's transport worker (a thread of its own, which also calls init()).
   const crashes =
     options.crashes === false || process.env.DISTLOG_CAPTURE_CRASHES === '0' || !isMainThread
@@ -146,6 +157,7 @@ export function init(options: DistlogOptions = {}): Distlog {
       (shuttingDown ??= (subscriber?.stop(),
       crashes?.release(),
       followHttp && releaseHttp(),
+      followGrpc && releaseGrpc(),
       setLevelRegistry(undefined),
       loggerProvider.shutdown()).then(
         () => {

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { eventually } from '@distlog/collector/testing';
+import { FIXTURES, startService, stopServices } from '../support/services';
 import { collectorForFile, runFixtureOutput, runToEnd } from '../support/collector-process';
 
 /**
@@ -13,7 +12,6 @@ import { collectorForFile, runFixtureOutput, runToEnd } from '../support/collect
  * of node:http's `get`, and `http.get`. One trace, each request a scope under its caller's.
  */
 const started = collectorForFile('e2e_http_scopes');
-const FIXTURES = path.resolve(__dirname, '../dist/fixtures');
 
 interface ScopeRow {
   service: string;
@@ -53,50 +51,16 @@ async function lines(
   );
 }
 
-/** Starts a service written into the fixtures folder; resolves once it printed its port. */
-async function startService(
-  file: string,
-  source: string,
-  env: Record<string, string>,
-  nodeArgs: string[],
-): Promise<{ port: number; child: ChildProcess; stderr: () => string }> {
-  writeFileSync(path.join(FIXTURES, file), source);
-  const child = spawn(process.execPath, [...nodeArgs, path.join(FIXTURES, file)], {
-    env: {
-      ...process.env,
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${started.collector.grpcPort}`,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (c) => (stderr += c));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c) => {
-      out += c;
-      const match = /listening (\d+)/.exec(out);
-      if (match) resolve(Number(match[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`${file} exited with ${code}:\n${stderr}`)));
-  });
-  return { port, child, stderr: () => stderr };
-}
+afterAll(stopServices);
 
-const running: ChildProcess[] = [];
-afterAll(async () => {
-  await Promise.all(
-    running.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null) return resolve();
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-        }),
-    ),
+/** A service of this file's, sending to its collector over gRPC unless `env` says otherwise. */
+const startApp = (file: string, source: string, env: Record<string, string>, nodeArgs: string[]) =>
+  startService(
+    file,
+    source,
+    { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${started.collector.grpcPort}`, ...env },
+    nodeArgs,
   );
-});
 
 const fastifyBack = `
 const fastify = require('fastify')({ logger: { level: 'info', transport: { target: '@distlog/sdk/pino' } } });
@@ -151,18 +115,18 @@ describe('requests followed across services with no code (-r / --import @distlog
   const tag = randomUUID().slice(0, 8);
 
   beforeAll(async () => {
-    const back = await startService('hs-back.cjs', fastifyBack, { OTEL_SERVICE_NAME: `hs-back-${tag}` }, [
+    const back = await startApp('hs-back.cjs', fastifyBack, { OTEL_SERVICE_NAME: `hs-back-${tag}` }, [
       '-r',
       '@distlog/sdk/register',
     ]);
-    const mid = await startService(
+    const mid = await startApp(
       'hs-mid.cjs',
       expressMid,
       { OTEL_SERVICE_NAME: `hs-mid-${tag}`, BACK_PORT: String(back.port) },
       ['-r', '@distlog/sdk/register'],
     );
     front = (
-      await startService(
+      await startApp(
         'hs-front.mjs',
         bareFront,
         {
