@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { eventually } from '@distlog/collector/testing';
-import { FIXTURES, startService, stopServices } from '../support/services';
+import { FIXTURES, attr, scopeRecords, startService, stopServices } from '../support/services';
 import { collectorForFile, runFixtureOutput } from '../support/collector-process';
 
 /**
@@ -14,36 +14,19 @@ import { collectorForFile, runFixtureOutput } from '../support/collector-process
  */
 const started = collectorForFile('e2e_grpc_scopes');
 
-interface ScopeRow {
-  service: string;
-  event: string;
-  spanId: string;
-  name: string;
-  parent: string;
-  status: string;
-  code: string;
-  rpcService: string;
-  rpcMethod: string;
-  system: string;
-}
-
-const attr = (key: string) => `LogAttributes.value[indexOf(LogAttributes.key, '${key}')]`;
-
-async function scopeEnds(traceId: string, expected: number): Promise<ScopeRow[]> {
-  const found = await eventually(async () => {
-    const rows = await started.ch.query<ScopeRow>(
-      `SELECT ServiceName AS service, EventName AS event, SpanId AS spanId,
-              ${attr('scope.name')} AS name, ${attr('scope.parent_span_id')} AS parent,
-              ${attr('scope.status')} AS status, ${attr('rpc.grpc.status_code')} AS code,
-              ${attr('rpc.service')} AS rpcService, ${attr('rpc.method')} AS rpcMethod,
-              ${attr('rpc.system')} AS system
-       FROM ${started.ch.database}.all_logs
-       WHERE TraceId = '${traceId}' AND EventName = 'distlog.scope.end' ORDER BY TimeUnixNano`,
-    );
-    return rows.length >= expected ? rows : undefined;
-  });
-  return found!;
-}
+const scopeEnds = (traceId: string, expected: number) =>
+  scopeRecords<{ code: string; rpcService: string; rpcMethod: string; system: string }>(
+    started.ch,
+    traceId,
+    expected,
+    {
+      code: 'rpc.grpc.status_code',
+      rpcService: 'rpc.service',
+      rpcMethod: 'rpc.method',
+      system: 'rpc.system',
+    },
+    'distlog.scope.end',
+  );
 
 afterAll(stopServices);
 

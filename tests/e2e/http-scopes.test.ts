@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { eventually } from '@distlog/collector/testing';
-import { FIXTURES, startService, stopServices } from '../support/services';
+import { FIXTURES, attr, scopeRecords, startService, stopServices } from '../support/services';
 import { collectorForFile, runFixtureOutput, runToEnd } from '../support/collector-process';
 
 /**
@@ -13,33 +13,11 @@ import { collectorForFile, runFixtureOutput, runToEnd } from '../support/collect
  */
 const started = collectorForFile('e2e_http_scopes');
 
-interface ScopeRow {
-  service: string;
-  event: string;
-  spanId: string;
-  name: string;
-  parent: string;
-  target: string;
-  status: string;
-  httpStatus: string;
-}
-
-const attr = (key: string) => `LogAttributes.value[indexOf(LogAttributes.key, '${key}')]`;
-
-async function scopeRows(traceId: string, expected: number): Promise<ScopeRow[]> {
-  const found = await eventually(async () => {
-    const rows = await started.ch.query<ScopeRow>(
-      `SELECT ServiceName AS service, EventName AS event, SpanId AS spanId,
-              ${attr('scope.name')} AS name, ${attr('scope.parent_span_id')} AS parent,
-              ${attr('http.target')} AS target, ${attr('scope.status')} AS status,
-              ${attr('http.status_code')} AS httpStatus
-       FROM ${started.ch.database}.all_logs
-       WHERE TraceId = '${traceId}' AND EventName LIKE 'distlog.scope.%' ORDER BY TimeUnixNano`,
-    );
-    return rows.length >= expected ? rows : undefined;
+const scopeRows = (traceId: string, expected: number) =>
+  scopeRecords<{ target: string; httpStatus: string }>(started.ch, traceId, expected, {
+    target: 'http.target',
+    httpStatus: 'http.status_code',
   });
-  return found!;
-}
 
 async function lines(
   traceId: string,

@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { ClickHouse } from '@distlog/collector/storage';
+import { eventually } from '@distlog/collector/testing';
 
 /** Where fixture apps written by a test go (next to the built fixtures, so they resolve the workspace's packages). */
 export const FIXTURES = path.resolve(__dirname, '../dist/fixtures');
@@ -52,4 +54,42 @@ export async function stopServices(): Promise<void> {
         }),
     ),
   );
+}
+
+/** A record's attribute as a column (empty when the record has none). */
+export const attr = (key: string) => `LogAttributes.value[indexOf(LogAttributes.key, '${key}')]`;
+
+/** What every scope record of a trace has, as scopeRecords() reads it. */
+export interface ScopeRecord {
+  service: string;
+  event: string;
+  spanId: string;
+  name: string;
+  parent: string;
+  status: string;
+}
+
+/**
+ * A trace's scope records (`eventPattern`: start and end, or one of them) in time order, once
+ * at least `expected` arrived, with `attributes` (column alias → attribute key) beside the usual ones.
+ */
+export async function scopeRecords<Extra extends Record<string, string>>(
+  ch: ClickHouse,
+  traceId: string,
+  expected: number,
+  attributes: { [K in keyof Extra]: string },
+  eventPattern = 'distlog.scope.%',
+): Promise<Array<ScopeRecord & Extra>> {
+  const extra = Object.entries(attributes).map(([alias, key]) => `, ${attr(key)} AS ${alias}`);
+  const found = await eventually(async () => {
+    const rows = await ch.query<ScopeRecord & Extra>(
+      `SELECT ServiceName AS service, EventName AS event, SpanId AS spanId,
+              ${attr('scope.name')} AS name, ${attr('scope.parent_span_id')} AS parent,
+              ${attr('scope.status')} AS status${extra.join('')}
+       FROM ${ch.database}.all_logs
+       WHERE TraceId = '${traceId}' AND EventName LIKE '${eventPattern}' ORDER BY TimeUnixNano`,
+    );
+    return rows.length >= expected ? rows : undefined;
+  });
+  return found!;
 }
