@@ -81,6 +81,16 @@ describe('collector routing with the shipped default configuration', () => {
             'http.response.status_code': '200',
           },
         },
+        // A gRPC call's scope (the SDK's gRPC capture, another SDK's RPC span): likewise.
+        {
+          body: `${tag}-rpc`,
+          eventName: 'distlog.scope.end',
+          attributes: {
+            'scope.name': 'shop.Orders/Place',
+            'rpc.system': 'grpc',
+            'rpc.grpc.status_code': '0',
+          },
+        },
         { body: `${tag}-debug`, severityNumber: 5 },
         { body: `${tag}-trace`, severityNumber: 1 },
         { body: `${tag}-info`, severityNumber: 9 },
@@ -94,6 +104,7 @@ describe('collector routing with the shipped default configuration', () => {
     expect(await tierOf(`${tag}-inner-scope`)).toEqual(['longterm']);
     expect(await tierOf(`${tag}-request`)).toEqual(['logs']);
     expect(await tierOf(`${tag}-request-semconv`)).toEqual(['logs']);
+    expect(await tierOf(`${tag}-rpc`)).toEqual(['logs']);
     expect(await tierOf(`${tag}-debug`)).toEqual(['debug']);
     expect(await tierOf(`${tag}-trace`)).toEqual(['debug']);
     expect(await tierOf(`${tag}-info`)).toEqual(['logs']);
@@ -178,7 +189,7 @@ describe('configuration files', () => {
   it('`check-config` accepts the shipped default and names each problem of a broken file', async () => {
     const ok = await run(['collector', 'check-config', DEFAULT_CONFIG_FILE]);
     expect(ok.code).toBe(0);
-    expect(ok.stderr).toContain('ok — 3 tiers (logs, debug, longterm), 5 rules, 0 destinations');
+    expect(ok.stderr).toContain('ok — 3 tiers (logs, debug, longterm), 6 rules, 0 destinations');
     const dir = temporaryDir('distlog-config-');
     const broken = path.join(dir, 'broken.yaml');
     writeFileSync(

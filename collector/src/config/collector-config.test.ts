@@ -28,6 +28,7 @@ describe('collector configuration', () => {
     expect(config.rules.map((r) => [r.name, r.action.store])).toEqual([
       ['request-scopes', 'logs'],
       ['request-scopes-semconv', 'logs'],
+      ['rpc-scopes', 'logs'],
       ['usage-and-performance-events', 'longterm'],
       ['marked-usage-and-performance', 'longterm'],
       ['debug-and-trace', 'debug'],

@@ -98,6 +98,11 @@ export const DEFAULT_ROUTING = {
       store: 'logs',
     },
     {
+      name: 'rpc-scopes',
+      match: { eventName: 'distlog.scope.end', attributes: { 'rpc.system': { exists: true } } },
+      store: 'logs',
+    },
+    {
       name: 'usage-and-performance-events',
       match: { eventName: ['usage.*', 'perf.*', 'distlog.scope.end'] },
       store: 'longterm',
