@@ -3,7 +3,7 @@ import type { EventEmitter } from 'node:events';
 import { context } from '@opentelemetry/api';
 import { extractTraceContext } from './propagation';
 import { openScope } from './scope';
-import { instrumentedElsewhere, markWrapped, traceHeaders } from './http';
+import { instrumentedElsewhere, isDistlogWrapper, markWrapped, traceHeaders } from './http';
 import { sayOnStderr } from './internal/say';
 
 /**
@@ -16,7 +16,7 @@ import { sayOnStderr } from './internal/say';
  *   records and `rpc.grpc.status_code` on its end record; a status other than OK ends it
  *   failed. Records logged in the handler, in what it awaits and in the call's event
  *   handlers (a stream's `data`) carry the scope. `Server.prototype.register` is wrapped
- *   (addService calls it): services added before init() are not followed.
+ *   (addService calls it), and `bindAsync` takes in services a server had before init().
  * - Made: each call a grpc-js client starts carries the current scope's `traceparent`,
  *   `tracestate` and `baggage` in its metadata (a copy: the app's Metadata object is not
  *   changed), unless the caller set a `traceparent`; a unary or client-streaming call's
@@ -114,7 +114,10 @@ function patchGrpc(exports: unknown): void {
         '(no scope per served call, or no trace context sent). Please report the grpc-js version.\n',
     );
   }
-  if (typeof server.register === 'function') wrapRegister(server);
+  if (typeof server.register === 'function') {
+    const inner = wrapRegister(server);
+    if (typeof server.bindAsync === 'function') wrapBindAsync(server, inner);
+  }
   if (typeof client.checkOptionalUnaryResponseArguments === 'function')
     wrapArgumentCheck(client, 'checkOptionalUnaryResponseArguments', exports.Metadata);
   if (typeof client.checkMetadataAndOptions === 'function')
@@ -123,7 +126,8 @@ function patchGrpc(exports: unknown): void {
 
 type Register = (this: unknown, name: string, handler: Handler, ...rest: unknown[]) => unknown;
 
-function wrapRegister(proto: Record<string, unknown>): void {
+/** Wraps `register`; returns the function it wrapped. */
+function wrapRegister(proto: Record<string, unknown>): Register {
   const inner = proto.register as Register;
   const register: Register = function (this: unknown, name, handler, ...rest) {
     const type = rest[2];
@@ -136,6 +140,50 @@ function wrapRegister(proto: Record<string, unknown>): void {
   undo.push(() => {
     if (proto.register === register) proto.register = inner;
   });
+  return inner;
+}
+
+interface HandlerEntry {
+  func?: unknown;
+  type?: unknown;
+  path?: unknown;
+}
+
+/**
+ * `bindAsync` (how a server starts serving) first takes in the services added before
+ * Distlog wrapped `register` — a server made before init() ran — from grpc-js's table of
+ * handlers (`handlers`: path → { func, type }). Where that table is not there, said once.
+ */
+function wrapBindAsync(proto: Record<string, unknown>, innerRegister: Register): void {
+  const inner = proto.bindAsync as (this: unknown, ...args: unknown[]) => unknown;
+  const bindAsync = function (this: unknown, ...args: unknown[]) {
+    if (!instrumentedElsewhere(innerRegister, proto.register)) followEarlierServices(this);
+    return inner.apply(this, args);
+  };
+  proto.bindAsync = bindAsync;
+  undo.push(() => {
+    if (proto.bindAsync === bindAsync) proto.bindAsync = inner;
+  });
+}
+
+let earlierSaid = false;
+
+function followEarlierServices(server: unknown): void {
+  const handlers = (server as { handlers?: unknown } | null)?.handlers;
+  if (!(handlers instanceof Map)) {
+    if (!earlierSaid) {
+      earlierSaid = true;
+      sayOnStderr(
+        'distlog: cannot tell whether this gRPC server has services added before init() (this @grpc/grpc-js ' +
+          'keeps them elsewhere); calls to those are not followed. Load Distlog first (node -r @distlog/sdk/register).\n',
+      );
+    }
+    return;
+  }
+  for (const [path, entry] of handlers as Map<unknown, HandlerEntry>) {
+    if (!entry || typeof entry.func !== 'function' || isDistlogWrapper(entry.func)) continue;
+    entry.func = servedInScope(String(entry.path ?? path), entry.func as Handler, entry.type);
+  }
 }
 
 /** `/shop.Orders/Get` → the scope's name `shop.Orders/Get` and its rpc.* attributes. */

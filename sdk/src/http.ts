@@ -178,6 +178,11 @@ function isForeignWrapper(fn: unknown): boolean {
   return marks[WRAPPED] !== true && (marks.__wrapped === true || typeof marks.__original === 'function');
 }
 
+/** A function Distlog put in place (markWrapped). */
+export function isDistlogWrapper(fn: unknown): boolean {
+  return typeof fn === 'function' && (fn as unknown as Record<symbol, unknown>)[WRAPPED] === true;
+}
+
 export function markWrapped(fn: unknown): void {
   Object.defineProperty(fn, WRAPPED, { value: true });
 }

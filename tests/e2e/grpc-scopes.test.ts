@@ -91,11 +91,11 @@ server.addService(Stock, {
 ${serve('back')}
 `;
 
-// grpc-js required before init(): found in the module cache. Serves Orders, calls Stock.
+// grpc-js required, the server made and its service added before init(): grpc-js found in
+// the module cache, the service when the server binds. Serves Orders, calls Stock.
 const mid = `
 const grpc = require('@grpc/grpc-js');
 const logger = require('pino')({ transport: { target: '@distlog/sdk/pino' } });
-require('@distlog/sdk').init();
 ${definitions}
 const Client = grpc.makeGenericClientConstructor(Stock, 'Stock');
 const stock = new Client('127.0.0.1:' + process.env.BACK_PORT, grpc.credentials.createInsecure());
@@ -112,6 +112,7 @@ server.addService(Orders, {
     });
   },
 });
+require('@distlog/sdk').init();
 ${serve('mid')}
 `;
 
