@@ -7,6 +7,7 @@ import type { LoggerNaming } from './logger-name';
 import { childNaming, loggerName } from './logger-name';
 import { installTraceEnd } from './trace-context';
 import { holdTransportStream, pinoStream } from './transport-streams';
+import { holderOfPinoSymbol, ownPinoSymbol } from './symbols';
 
 /**
  * How Distlog takes part in pino: every logger gets trace context in its lines, is
@@ -64,20 +65,13 @@ export function namingOfBindings(logger: PinoLogger): LoggerNaming {
   return childNaming({}, bindings);
 }
 
-/** The object in a logger's prototype chain that holds the given own symbol (pino's root instance). */
-function holderOf(logger: object, description: string): object | undefined {
-  for (let o: object | null = logger; o; o = Object.getPrototypeOf(o) as object | null) {
-    if (Object.getOwnPropertySymbols(o).some((s) => s.description === description)) return o;
-  }
-  return undefined;
-}
-
 let fallbackSaid = false;
 
 /** A logger Distlog did not see being made: trace context through its root, level control, its name. */
 function adoptExisting(logger: PinoLogger): LoggerNaming {
   const named = namingOfBindings(logger);
-  const root = holderOf(logger, 'pino.end');
+  // pino's root instance: the object in the logger's prototype chain that holds its line end.
+  const root = holderOfPinoSymbol(logger, 'pino.end');
   if (root && !traced.has(root)) {
     traced.add(root);
     if (!installTraceEnd(root) && !fallbackSaid) {
@@ -139,8 +133,7 @@ export function hookSharedPrototype(pino: PinoFactory, firstWrite: boolean): voi
   > | null;
   if (!shared || hookedPrototypes.has(shared) || typeof shared.child !== 'function') return;
   hookedPrototypes.add(shared);
-  const symbol = (description: string) =>
-    Object.getOwnPropertySymbols(shared).find((s) => s.description === description);
+  const symbol = (description: string) => ownPinoSymbol(shared, description);
 
   const child = shared.child as (this: PinoLogger, ...args: unknown[]) => PinoLogger;
   shared.child = function distlogChild(this: PinoLogger, bindings: unknown, ...rest: unknown[]) {

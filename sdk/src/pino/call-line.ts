@@ -24,6 +24,7 @@
  * configurations and calls in call-line.test.ts. Binding values are parsed once per logger
  * and shared by its records (the SDK only reads record attributes).
  */
+import { pinoSymbolsAlong } from './symbols';
 
 /** What pino sets on a metadata stream before each write (pino/lib/proto.js `write`). */
 export interface PinoMetadata {
@@ -91,10 +92,7 @@ let lastLogger: object | undefined;
 let lastPlan: Plan | null = null;
 
 function findSymbols(logger: object): PinoSymbols | null {
-  const found = new Map<string, symbol>();
-  for (let o: object | null = logger; o !== null; o = Object.getPrototypeOf(o) as object | null)
-    for (const s of Object.getOwnPropertySymbols(o))
-      if (s.description?.startsWith('pino.') && !found.has(s.description)) found.set(s.description, s);
+  const found = pinoSymbolsAlong(logger);
   const symbols = {} as PinoSymbols;
   for (const [key, name] of Object.entries(SYMBOL_NAMES) as Array<[keyof PinoSymbols, string]>) {
     const s = found.get(name);

@@ -2,6 +2,7 @@ import type { Span, SpanContext } from '@opentelemetry/api';
 import { trace, isSpanContextValid } from '@opentelemetry/api';
 import { scopeAttributes } from '../scope';
 import { SCOPE_KEYS } from './parse-line';
+import { ownPinoSymbol } from './symbols';
 
 /**
  * Trace context for pino lines, written in the app's thread — which is what lets the
@@ -102,7 +103,7 @@ export function appendTraceContext(line: string): string {
  * Returns false when this pino has no such property; then the hook above is used.
  */
 export function installTraceEnd(logger: object, stickyStream?: object): boolean {
-  const symbol = Object.getOwnPropertySymbols(logger).find((s) => s.description === 'pino.end');
+  const symbol = ownPinoSymbol(logger, 'pino.end');
   if (!symbol) return false;
   // The line end pino gave this logger, also when a getter of ours is there already (the
   // fast path is installed again once a transport stream turns out to be Distlog's only).

@@ -1,4 +1,5 @@
 import type { CoalescableStream } from './coalesce';
+import { ownPinoSymbol } from './symbols';
 
 export type TransportStream = CoalescableStream & {
   end: () => void;
@@ -40,6 +41,6 @@ export async function closePinoTransports(): Promise<void> {
 
 /** The stream a logger writes to (pino keeps it under its `pino.stream` symbol). */
 export function pinoStream(logger: object): CoalescableStream | undefined {
-  const symbol = Object.getOwnPropertySymbols(logger).find((s) => s.description === 'pino.stream');
+  const symbol = ownPinoSymbol(logger, 'pino.stream');
   return symbol ? ((logger as Record<symbol, unknown>)[symbol] as CoalescableStream | undefined) : undefined;
 }
