@@ -1,5 +1,7 @@
 import type { ExportResult } from '@opentelemetry/core';
-import { ExportResultCode } from '@opentelemetry/core';
+import { ExportResultCode, isTracingSuppressed } from '@opentelemetry/core';
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { InMemoryLogRecordExporter } from '@opentelemetry/sdk-logs';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -77,6 +79,40 @@ describe('BoundedBatchProcessor', () => {
     ]);
     expect(delivered).toEqual([3]);
     expect(p.stats()).toMatchObject({ exported: 3, failed: 6 });
+  });
+
+  it('exports outside the context the batch filled in, with tracing suppressed', async () => {
+    // A record logged inside a request's scope can fill the batch: its export must not carry
+    // that request's trace context (gRPC/HTTP capture would add it to the export's call).
+    const manager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(manager);
+    try {
+      const seen: Array<{ suppressed: boolean; span: string | undefined }> = [];
+      const exporter: LogRecordExporter = {
+        export(_logs, done) {
+          const active = context.active();
+          seen.push({ suppressed: isTracingSuppressed(active), span: trace.getSpanContext(active)?.spanId });
+          done({ code: ExportResultCode.SUCCESS });
+        },
+        forceFlush: async () => undefined,
+        shutdown: async () => undefined,
+      };
+      const p = new BoundedBatchProcessor(exporter, { maxExportBatchSize: 2 });
+      const inRequest = trace.setSpanContext(context.active(), {
+        traceId: 'a'.repeat(32),
+        spanId: 'b'.repeat(16),
+        traceFlags: 1,
+      });
+      context.with(inRequest, () => {
+        expect(trace.getSpanContext(context.active())?.spanId).toBe('b'.repeat(16));
+        p.enqueue(record(1));
+        p.enqueue(record(2)); // fills the batch: exported from here
+      });
+      await p.forceFlush();
+      expect(seen).toEqual([{ suppressed: true, span: undefined }]);
+    } finally {
+      context.disable();
+    }
   });
 
   it('sends a full batch at once and holds a partial one until the scheduled delay', async () => {

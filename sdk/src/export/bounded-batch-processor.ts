@@ -1,6 +1,6 @@
-import { diag } from '@opentelemetry/api';
+import { context, diag, ROOT_CONTEXT } from '@opentelemetry/api';
 import { holding, release, RELEASING_SEVERITY } from '../levels/hold';
-import { ExportResultCode } from '@opentelemetry/core';
+import { ExportResultCode, suppressTracing } from '@opentelemetry/core';
 import { INSTRUMENTATION_PINO_SCOPE, distlogPinoActive } from '../internal/pino-integration';
 import type { RefusedRecords, PartialExportResult } from './sized-requests';
 import type {
@@ -213,35 +213,39 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
       }, this.exportTimeoutMillis);
       timeout.unref();
       try {
-        this.exporter.export(batch, (result) => {
-          clearTimeout(timeout);
-          if (result.code === ExportResultCode.SUCCESS) {
-            this.counts.exported += batch.length;
-            if (this.failedBefore !== undefined) {
-              const lost = this.counts.failed - this.failedBefore;
-              this.failedBefore = undefined;
-              this.onDeliveryChange?.({ failing: false, lost });
-            }
-            const unreported = this.counts.dropped - this.reportedDrops;
-            if (unreported > 0) {
-              this.reportedDrops = this.counts.dropped;
-              this.onDropsReported?.(unreported, this.counts.dropped);
-            }
-          } else {
-            // Part of the batch may have arrived (sized-requests.ts sends it in several requests).
-            const arrived = (result as PartialExportResult).exported ?? 0;
-            this.counts.exported += arrived;
-            if ((result.error as RefusedRecords | undefined)?.refused) {
-              // Records lost on their own — too large, or refused in an answer that took the rest
-              // (said by the exporter) —: not a failing collector.
-              this.counts.failed += batch.length - arrived;
+        // Outside whatever the app was doing when the batch filled (a request's scope): the
+        // export's own calls carry no trace context and no instrumentation makes spans of them.
+        context.with(suppressTracing(ROOT_CONTEXT), () =>
+          this.exporter.export(batch, (result) => {
+            clearTimeout(timeout);
+            if (result.code === ExportResultCode.SUCCESS) {
+              this.counts.exported += batch.length;
+              if (this.failedBefore !== undefined) {
+                const lost = this.counts.failed - this.failedBefore;
+                this.failedBefore = undefined;
+                this.onDeliveryChange?.({ failing: false, lost });
+              }
+              const unreported = this.counts.dropped - this.reportedDrops;
+              if (unreported > 0) {
+                this.reportedDrops = this.counts.dropped;
+                this.onDropsReported?.(unreported, this.counts.dropped);
+              }
             } else {
-              this.exportFailed(batch.length - arrived, result.error?.message ?? 'the export failed');
-              diag.error(`distlog: export of ${batch.length - arrived} log records failed`, result.error);
+              // Part of the batch may have arrived (sized-requests.ts sends it in several requests).
+              const arrived = (result as PartialExportResult).exported ?? 0;
+              this.counts.exported += arrived;
+              if ((result.error as RefusedRecords | undefined)?.refused) {
+                // Records lost on their own — too large, or refused in an answer that took the rest
+                // (said by the exporter) —: not a failing collector.
+                this.counts.failed += batch.length - arrived;
+              } else {
+                this.exportFailed(batch.length - arrived, result.error?.message ?? 'the export failed');
+                diag.error(`distlog: export of ${batch.length - arrived} log records failed`, result.error);
+              }
             }
-          }
-          resolve();
-        });
+            resolve();
+          }),
+        );
       } catch (err) {
         clearTimeout(timeout);
         this.exportFailed(batch.length, err instanceof Error ? err.message : String(err));
