@@ -59,6 +59,8 @@ optional_package zookeeper /usr/share/java/zookeeper.jar "the cluster-mode tests
 optional_package openssl /usr/bin/openssl "the TLS tests"
 # Debian's python3 with pytest runs the Python SDK's tests (sdk/python; standard library only).
 optional_package python3-pytest /usr/lib/python3/dist-packages/pytest "the Python SDK's tests"
+# grpcio for the Python SDK's gRPC tests (the SDK itself needs nothing beyond the standard library).
+optional_package python3-grpcio /usr/lib/python3/dist-packages/grpc "the Python SDK's gRPC tests"
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages…"

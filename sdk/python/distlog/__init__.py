@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 
-from . import _attach, _crash, _http, _threads
+from . import _attach, _crash, _grpc, _http, _threads
 from ._config import Config
 from ._export import Exporter
 from ._handler import DistlogHandler, severity_number
@@ -57,7 +57,14 @@ class _State:
 
 
 def init(
-    service_name=None, endpoint=None, level_control=None, level=logging.NOTSET, crashes=None, http=None, threads=None
+    service_name=None,
+    endpoint=None,
+    level_control=None,
+    level=logging.NOTSET,
+    crashes=None,
+    http=None,
+    threads=None,
+    grpc=None,
 ):
     """Installs the handler on the root logger (once): every library's records are sent.
     Returns the handler. Calling it again returns the same one. `crashes` (default on;
@@ -66,7 +73,9 @@ def init(
     it off): requests made through http.client (urllib, requests) carry the current scope's
     `traceparent` (see _http). `threads` (default on; DISTLOG_CAPTURE_THREADS=0 turns it
     off): work handed to a thread inside a scope (run_in_executor, a ThreadPoolExecutor, a
-    Thread) goes on in that scope (see _threads)."""
+    Thread) goes on in that scope (see _threads). `grpc` (default on; DISTLOG_CAPTURE_GRPC=0
+    turns it off): calls a grpcio server answers run in a scope continuing the caller's, and
+    calls on its channels carry the current scope's `traceparent` (see _grpc)."""
     global _state
     with _lock:
         if _state is not None:
@@ -90,6 +99,10 @@ def init(
             http = os.environ.get("DISTLOG_CAPTURE_HTTP", "1") != "0"
         if http:
             _http.install()
+        if grpc is None:
+            grpc = os.environ.get("DISTLOG_CAPTURE_GRPC", "1") != "0"
+        if grpc:
+            _grpc.install()
         if threads is None:
             threads = os.environ.get("DISTLOG_CAPTURE_THREADS", "1") != "0"
         if threads:
@@ -156,6 +169,7 @@ def shutdown(timeout=5.0):
     if state.undo_crashes:
         state.undo_crashes()
     _http.uninstall()
+    _grpc.uninstall()
     _threads.uninstall()
     state.exporter.on_wake = None
     _attach.uninstall()

@@ -63,10 +63,12 @@ def _new_id(nbytes):
 class _ScopeRun:
     """`with scope(...)` and `async with scope(...)`: a child of the current scope (or of `parent`)."""
 
-    def __init__(self, name, attributes, parent=None):
+    def __init__(self, name, attributes, parent=None, own=None):
         self.name = name
         self.attributes = attributes
         self.parent = parent
+        # On the scope's own start and end records only, not inherited (a gRPC call's rpc.*).
+        self.own = own or {}
         self._token = None
         self._start = 0.0
         self.scope = None
@@ -90,22 +92,21 @@ class _ScopeRun:
         self.scope = Scope(self.name, trace_id, _new_id(8), parent_span, attributes, flags, baggage)
         self._token = _current.set(self.scope)
         self._start = time.perf_counter()
-        logging.getLogger(SCOPE_LOGGER).info(
-            "%s started",
-            self.name,
-            extra={"distlog_event": "distlog.scope.start", "scope.name": self.name, "scope.parent_span_id": parent_span},
-        )
+        extra = dict(self.own)
+        extra.update({"distlog_event": "distlog.scope.start", "scope.name": self.name, "scope.parent_span_id": parent_span})
+        logging.getLogger(SCOPE_LOGGER).info("%s started", self.name, extra=extra)
         return self.scope
 
     def __exit__(self, exc_type, exc, tb):
         duration = (time.perf_counter() - self._start) * 1000.0
-        extra = {
+        extra = dict(self.own)
+        extra.update({
             "distlog_event": "distlog.scope.end",
             "scope.name": self.name,
             "scope.parent_span_id": self.scope.parent_span_id,
             "scope.status": "error" if exc_type or self.failed else "ok",
             "scope.duration_ms": round(duration, 3),
-        }
+        })
         extra.update(self.ending)
         log = logging.getLogger(SCOPE_LOGGER)
         if exc_type:
@@ -200,11 +201,12 @@ def request_scope_name(method, path):
     return "%s %s" % (method or "GET", joined or "/")
 
 
-def scope_from_headers(headers, name, **attributes):
-    """A scope that continues the caller's trace (W3C `traceparent`), or starts one."""
+def scope_from_headers(headers, name, _own=None, **attributes):
+    """A scope that continues the caller's trace (W3C `traceparent`), or starts one.
+    `_own`: attributes of the scope's own start and end records only."""
     lower = {str(k).lower(): v for k, v in (headers or {}).items()}
     match = _TRACEPARENT.match(str(lower.get("traceparent", "")).strip())
     parent = None
     if match and match.group(1) != "0" * 32 and match.group(2) != "0" * 16:
         parent = Scope("remote", match.group(1), match.group(2), "", {}, match.group(3), str(lower.get("baggage", "")))
-    return _ScopeRun(name, attributes, parent)
+    return _ScopeRun(name, attributes, parent, _own)

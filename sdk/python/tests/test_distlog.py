@@ -8,6 +8,8 @@ import socketserver
 import threading
 import urllib.request
 
+import pytest
+
 from conftest import attrs, clickhouse, eventually, rows, run_app, unique
 
 
@@ -827,3 +829,105 @@ distlog.flush()
     assert lines.count("disk almost full") == 1 and lines.count("disk full") == 1, stderr
     assert "just info" not in stderr, stderr
     assert eventually(lambda: len(rows(service)) == 3)
+
+
+GRPC_APP = r"""
+import json, logging, os, sys
+from concurrent import futures
+if os.environ.get("GRPC_FIRST") == "1":
+    import grpc
+import distlog
+distlog.init()
+import grpc
+
+log = logging.getLogger("shop")
+ser = lambda v: json.dumps(v).encode()
+de = lambda b: json.loads(b)
+
+def get(request, context):
+    log.info("py stock %s", request["sku"])
+    return {"n": 3, "seen": dict(context.invocation_metadata()).get("traceparent", "")}
+
+def watch(request, context):
+    for n in (2, 1):
+        log.info("py watch %d", n)
+        yield {"n": n}
+
+def fail(request, context):
+    context.abort(grpc.StatusCode.NOT_FOUND, "no sku " + request["sku"])
+
+def boom(request, context):
+    raise ValueError("broken " + request["sku"])
+
+def method(kind, fn):
+    return kind(fn, request_deserializer=de, response_serializer=ser)
+
+handlers = grpc.method_handlers_generic_handler("shop.Stock", {
+    "Get": method(grpc.unary_unary_rpc_method_handler, get),
+    "Watch": method(grpc.unary_stream_rpc_method_handler, watch),
+    "Fail": method(grpc.unary_unary_rpc_method_handler, fail),
+    "Boom": method(grpc.unary_unary_rpc_method_handler, boom),
+})
+server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), handlers=[handlers])
+port = server.add_insecure_port("127.0.0.1:0")
+server.start()
+channel = grpc.insecure_channel("127.0.0.1:%d" % port)
+call = lambda name, stream=False: (channel.unary_stream if stream else channel.unary_unary)(
+    "/shop.Stock/" + name, request_serializer=ser, response_deserializer=de)
+out = {}
+with distlog.scope("py caller") as s:
+    out.update(trace=s.trace_id, span=s.span_id)
+    answer = call("Get")({"sku": "a1"})
+    out.update(get=answer["n"], seen=answer["seen"])
+    out["watch"] = [m["n"] for m in call("Watch", True)({"sku": "a1"})]
+    for name in ("Fail", "Boom"):
+        try:
+            call(name)({"sku": "x"})
+        except grpc.RpcError as e:
+            out[name] = e.code().name
+server.stop(0)
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("grpc_first", ["1", "0"])
+def test_grpc_calls_served_and_made_continue_the_callers_trace(collector, grpc_first):
+    pytest.importorskip("grpc", reason="grpcio is not installed (npm run setup installs Debian's python3-grpcio)")
+    service = unique("py-grpc")
+    (out,), _ = run_app(GRPC_APP, service, {"OTEL_EXPORTER_OTLP_ENDPOINT": collector, "GRPC_FIRST": grpc_first})
+    assert (out["get"], out["watch"], out["Fail"], out["Boom"]) == (3, [2, 1], "NOT_FOUND", "UNKNOWN")
+    # The call carried the caller's scope: one traceparent, the caller's span.
+    assert out["seen"] == "00-%s-%s-01" % (out["trace"], out["span"])
+    ends = eventually(
+        lambda: (lambda found: found if len(found) >= 5 else None)(
+            [r for r in rows(service) if r["EventName"] == "distlog.scope.end"]
+        )
+    )
+    assert ends, "five scope ends"
+    by_name = {attrs(r)["scope.name"]: r for r in ends}
+    for name in ("shop.Stock/Get", "shop.Stock/Watch", "shop.Stock/Fail", "shop.Stock/Boom"):
+        end = attrs(by_name[name])
+        assert by_name[name]["TraceId"] == out["trace"]
+        assert end["scope.parent_span_id"] == out["span"]
+        assert (end["rpc.system"], end["rpc.service"], end["rpc.method"]) == ("grpc", "shop.Stock", name.split("/")[1])
+    status = lambda name: (attrs(by_name[name])["scope.status"], attrs(by_name[name])["rpc.grpc.status_code"])
+    assert status("shop.Stock/Get") == ("ok", "0")
+    assert status("shop.Stock/Watch") == ("ok", "0")
+    assert status("shop.Stock/Fail") == ("error", "5")
+    assert status("shop.Stock/Boom") == ("error", "2")
+    assert by_name["shop.Stock/Fail"]["Body"].endswith("answered with gRPC status NOT_FOUND: no sku x")
+    assert attrs(by_name["shop.Stock/Boom"])["exception.type"] == "ValueError"
+    # The handlers' lines carry their call's scope; rpc.* stays on the call's own records.
+    lines = {r["Body"]: r for r in rows(service, "ScopeName = 'shop'")}
+    assert lines["py stock a1"]["SpanId"] == by_name["shop.Stock/Get"]["SpanId"]
+    assert lines["py watch 2"]["SpanId"] == by_name["shop.Stock/Watch"]["SpanId"]
+    assert "rpc.system" not in attrs(lines["py stock a1"])
+
+
+def test_grpc_calls_are_left_alone_with_distlog_capture_grpc_0(collector):
+    pytest.importorskip("grpc", reason="grpcio is not installed (npm run setup installs Debian's python3-grpcio)")
+    service = unique("py-grpc-off")
+    (out,), _ = run_app(GRPC_APP, service, {"OTEL_EXPORTER_OTLP_ENDPOINT": collector, "DISTLOG_CAPTURE_GRPC": "0"})
+    assert out["seen"] == ""
+    ends = eventually(lambda: [r for r in rows(service) if r["EventName"] == "distlog.scope.end"])
+    assert [attrs(r)["scope.name"] for r in ends] == ["py caller"]
