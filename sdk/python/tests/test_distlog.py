@@ -931,3 +931,86 @@ def test_grpc_calls_are_left_alone_with_distlog_capture_grpc_0(collector):
     assert out["seen"] == ""
     ends = eventually(lambda: [r for r in rows(service) if r["EventName"] == "distlog.scope.end"])
     assert [attrs(r)["scope.name"] for r in ends] == ["py caller"]
+
+
+GRPC_AIO_APP = r"""
+import asyncio, json, logging
+import distlog
+distlog.init()
+import grpc
+
+log = logging.getLogger("shop")
+ser = lambda v: json.dumps(v).encode()
+de = lambda b: json.loads(b)
+
+async def get(request, context):
+    await asyncio.sleep(0.001)
+    log.info("py aio stock %s", request["sku"])
+    return {"n": 3, "seen": dict(context.invocation_metadata()).get("traceparent", "")}
+
+async def watch(request, context):
+    for n in (2, 1):
+        await asyncio.sleep(0.001)
+        log.info("py aio watch %d", n)
+        yield {"n": n}
+
+async def fail(request, context):
+    await context.abort(grpc.StatusCode.NOT_FOUND, "no sku " + request["sku"])
+
+def method(kind, fn):
+    return kind(fn, request_deserializer=de, response_serializer=ser)
+
+async def main():
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("shop.Stock", {
+        "Get": method(grpc.unary_unary_rpc_method_handler, get),
+        "Watch": method(grpc.unary_stream_rpc_method_handler, watch),
+        "Fail": method(grpc.unary_unary_rpc_method_handler, fail),
+    }),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    out = {}
+    async with grpc.aio.insecure_channel("127.0.0.1:%d" % port) as channel:
+        call = lambda name, stream=False: (channel.unary_stream if stream else channel.unary_unary)(
+            "/shop.Stock/" + name, request_serializer=ser, response_deserializer=de)
+        async with distlog.scope("py aio caller") as s:
+            out.update(trace=s.trace_id, span=s.span_id)
+            answer = await call("Get")({"sku": "a1"})
+            out.update(get=answer["n"], seen=answer["seen"])
+            out["watch"] = [m["n"] async for m in call("Watch", True)({"sku": "a1"})]
+            try:
+                await call("Fail")({"sku": "x"})
+            except grpc.RpcError as e:
+                out["Fail"] = e.code().name
+    await server.stop(0)
+    print(json.dumps(out))
+
+asyncio.run(main())
+"""
+
+
+def test_grpc_aio_calls_served_and_made_continue_the_callers_trace(collector):
+    pytest.importorskip("grpc", reason="grpcio is not installed (npm run setup installs Debian's python3-grpcio)")
+    service = unique("py-grpc-aio")
+    (out,), _ = run_app(GRPC_AIO_APP, service, {"OTEL_EXPORTER_OTLP_ENDPOINT": collector})
+    assert (out["get"], out["watch"], out["Fail"]) == (3, [2, 1], "NOT_FOUND")
+    assert out["seen"] == "00-%s-%s-01" % (out["trace"], out["span"])
+    ends = eventually(
+        lambda: (lambda found: found if len(found) >= 4 else None)(
+            [r for r in rows(service) if r["EventName"] == "distlog.scope.end"]
+        )
+    )
+    assert ends, "four scope ends"
+    by_name = {attrs(r)["scope.name"]: r for r in ends}
+    status = lambda name: (
+        by_name[name]["TraceId"],
+        attrs(by_name[name])["scope.parent_span_id"],
+        attrs(by_name[name])["scope.status"],
+        attrs(by_name[name])["rpc.grpc.status_code"],
+    )
+    assert status("shop.Stock/Get") == (out["trace"], out["span"], "ok", "0")
+    assert status("shop.Stock/Watch") == (out["trace"], out["span"], "ok", "0")
+    assert status("shop.Stock/Fail") == (out["trace"], out["span"], "error", "5")
+    lines = {r["Body"]: r for r in rows(service, "ScopeName = 'shop'")}
+    assert lines["py aio stock a1"]["SpanId"] == by_name["shop.Stock/Get"]["SpanId"]
+    assert lines["py aio watch 1"]["SpanId"] == by_name["shop.Stock/Watch"]["SpanId"]
