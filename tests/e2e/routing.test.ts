@@ -91,6 +91,12 @@ describe('collector routing with the shipped default configuration', () => {
             'rpc.grpc.status_code': '0',
           },
         },
+        // Another SDK's database client span (per query): with the other records too.
+        {
+          body: `${tag}-db-span`,
+          eventName: 'distlog.scope.end',
+          attributes: { 'scope.name': 'SELECT orders', 'span.kind': 'client', 'db.system': 'postgresql' },
+        },
         { body: `${tag}-debug`, severityNumber: 5 },
         { body: `${tag}-trace`, severityNumber: 1 },
         { body: `${tag}-info`, severityNumber: 9 },
@@ -105,6 +111,7 @@ describe('collector routing with the shipped default configuration', () => {
     expect(await tierOf(`${tag}-request`)).toEqual(['logs']);
     expect(await tierOf(`${tag}-request-semconv`)).toEqual(['logs']);
     expect(await tierOf(`${tag}-rpc`)).toEqual(['logs']);
+    expect(await tierOf(`${tag}-db-span`)).toEqual(['logs']);
     expect(await tierOf(`${tag}-debug`)).toEqual(['debug']);
     expect(await tierOf(`${tag}-trace`)).toEqual(['debug']);
     expect(await tierOf(`${tag}-info`)).toEqual(['logs']);
@@ -189,7 +196,7 @@ describe('configuration files', () => {
   it('`check-config` accepts the shipped default and names each problem of a broken file', async () => {
     const ok = await run(['collector', 'check-config', DEFAULT_CONFIG_FILE]);
     expect(ok.code).toBe(0);
-    expect(ok.stderr).toContain('ok — 3 tiers (logs, debug, longterm), 6 rules, 0 destinations');
+    expect(ok.stderr).toContain('ok — 3 tiers (logs, debug, longterm), 7 rules, 0 destinations');
     const dir = temporaryDir('distlog-config-');
     const broken = path.join(dir, 'broken.yaml');
     writeFileSync(

@@ -29,6 +29,7 @@ describe('collector configuration', () => {
       ['request-scopes', 'logs'],
       ['request-scopes-semconv', 'logs'],
       ['rpc-scopes', 'logs'],
+      ['operation-spans', 'logs'],
       ['usage-and-performance-events', 'longterm'],
       ['marked-usage-and-performance', 'longterm'],
       ['debug-and-trace', 'debug'],

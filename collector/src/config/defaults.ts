@@ -103,6 +103,11 @@ export const DEFAULT_ROUTING = {
       store: 'logs',
     },
     {
+      name: 'operation-spans',
+      match: { eventName: 'distlog.scope.end', attributes: { 'span.kind': { exists: true } } },
+      store: 'logs',
+    },
+    {
       name: 'usage-and-performance-events',
       match: { eventName: ['usage.*', 'perf.*', 'distlog.scope.end'] },
       store: 'longterm',
