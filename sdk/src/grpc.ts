@@ -226,6 +226,7 @@ function servedInScope(path: string, handler: Handler, type: unknown): Handler {
   const rpc = rpcOf(path);
   const own = { 'rpc.system': 'grpc', 'rpc.service': rpc.service, 'rpc.method': rpc.method };
   const withCallback = type === 'unary' || type === 'clientStream';
+  const requestStream = type === 'clientStream' || type === 'bidi';
   const served: Handler = function (this: unknown, call, ...rest) {
     let parent = context.active();
     try {
@@ -235,14 +236,21 @@ function servedInScope(path: string, handler: Handler, type: unknown): Handler {
       // Metadata that cannot be read: the call starts a trace of its own.
     }
     const opened = openScope(rpc.name, {}, parent, own);
-    const end = (err: unknown, code = err === undefined || err === null ? 0 : statusOf(err)) =>
+    // The first end counts: grpc-js also tells a call that ended well it was cancelled (its
+    // stream closing), so nothing is made for the later ones (an error's stack is not cheap).
+    let ended = false;
+    const end = (err: unknown, code = err === undefined || err === null ? 0 : statusOf(err)) => {
+      if (ended) return;
+      ended = true;
       opened.end(
         code === 0 ? undefined : err instanceof Error ? err : new GrpcStatusError(code, detailsOf(err)),
         { 'rpc.grpc.status_code': code },
       );
+    };
     if (call && typeof call.on === 'function') {
-      // A stream's events (data, end, cancelled) run in the call's scope too.
-      context.bind(opened.context, call);
+      // A request stream's events (data, end) run in the call's scope too; a unary or
+      // server-streaming call has its request before the handler runs.
+      if (requestStream) context.bind(opened.context, call);
       endWithStream(call, end, withCallback);
     }
     if (withCallback && typeof rest[0] === 'function') {
@@ -277,12 +285,15 @@ function detailsOf(err: unknown): string | undefined {
  * when the client went away. Unary and client-streaming calls end with their callback; a
  * cancelled one may never call it.
  */
+/** What a call the client cancelled ends with (one for all: `end` ignores it after another end). */
+const CANCELLED = { code: 1, details: 'the client cancelled the call' };
+
 function endWithStream(
   call: EventEmitter,
   end: (err: unknown, code?: number) => void,
   withCallback: boolean,
 ): void {
-  call.once('cancelled', () => end(new GrpcStatusError(1, 'the client cancelled the call'), 1));
+  call.once('cancelled', () => end(CANCELLED, 1));
   if (withCallback) return;
   call.once('finish', () => end(undefined));
   call.once('error', (err: unknown) => end(err));

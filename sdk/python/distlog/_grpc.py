@@ -21,7 +21,7 @@ import sys
 
 from ._scope import inject_headers, scope_from_headers
 
-_patched = None  # (module, {name: original})
+_patched = None  # [(module, {name: original}, (ours, …))]: grpc, and grpc.aio
 _finder = None
 
 
@@ -170,14 +170,16 @@ def _aio_server_interceptor(grpc, aio):
 
                     return served_stream
 
-                # A coroutine (a stream written with context.write) or a plain function.
+                if not inspect.iscoroutinefunction(behavior):
+                    # A plain function (grpc.aio runs those on its migration thread pool): as it is.
+                    return behavior
+
+                # A coroutine (a stream written with context.write, too).
                 async def served(request_or_iterator, context):
                     run = scope_from_headers(metadata, name, _own=own)
                     run.__enter__()
                     try:
-                        response = behavior(request_or_iterator, context)
-                        if inspect.isawaitable(response):
-                            response = await response
+                        response = await behavior(request_or_iterator, context)
                     except BaseException as error:
                         finish(run, context, error)
                         raise

@@ -57,7 +57,7 @@ const WORKLOADS: Workload[] = [
   },
 ];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-// BENCH_WORKLOADS / BENCH_VARIANTS (comma-separated names) run a part (`http`: the request-scope bench, http-bench.ts); pino-file and
+// BENCH_WORKLOADS / BENCH_VARIANTS (comma-separated names) run a part (`http`, `grpc`: the request-scope benches, http-bench.ts); pino-file and
 // pino-opentelemetry-transport always run, as the baselines the ratios need.
 const only = (list: string | undefined) => (list ? new Set(list.split(',').map((x) => x.trim())) : undefined);
 const onlyWorkloads = only(process.env.BENCH_WORKLOADS);
@@ -106,6 +106,8 @@ async function main(): Promise<void> {
   }
   if (!onlyWorkloads || onlyWorkloads.has('http'))
     await httpBench(`http://127.0.0.1:${PROTOCOL === 'grpc' ? grpcPort : httpPort}`, PROTOCOL);
+  if (!onlyWorkloads || onlyWorkloads.has('grpc'))
+    await httpBench(`http://127.0.0.1:${PROTOCOL === 'grpc' ? grpcPort : httpPort}`, PROTOCOL, 'grpc');
 
   const results = new Map<string, Result[]>();
   const key = (workload: Workload, variant: string) => `${workload.name} ${variant}`;
