@@ -50,7 +50,8 @@ type Handler = (
 ) => unknown;
 type Callback = (...args: unknown[]) => unknown;
 
-const patched = new WeakSet<object>();
+/** The copies of grpc-js wrapped now (by their Server.prototype): none again after releaseGrpc(). */
+let patched = new WeakSet<object>();
 let capturing = false;
 let originalLoad: ((request: string, ...rest: unknown[]) => unknown) | undefined;
 let loadHook: typeof originalLoad;
@@ -81,6 +82,7 @@ export function releaseGrpc(): void {
   if (originalLoad && mod._load === loadHook) mod._load = originalLoad;
   originalLoad = loadHook = undefined;
   for (const f of undo.splice(0).reverse()) f();
+  patched = new WeakSet<object>();
 }
 
 function looksLikeGrpc(exports: unknown): exports is GrpcExports {
@@ -160,6 +162,7 @@ function wrapBindAsync(proto: Record<string, unknown>, innerRegister: Register):
     if (!instrumentedElsewhere(innerRegister, proto.register)) followEarlierServices(this);
     return inner.apply(this, args);
   };
+  markWrapped(bindAsync);
   proto.bindAsync = bindAsync;
   undo.push(() => {
     if (proto.bindAsync === bindAsync) proto.bindAsync = inner;
