@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { eventually } from '@distlog/collector/testing';
-import { FIXTURES, attr, scopeRecords, startService, stopServices } from '../support/services';
+import { FIXTURES, attr, scopeRecords, serviceStarter } from '../support/services';
 import { collectorForFile, runFixtureOutput, runToEnd } from '../support/collector-process';
 
 /**
@@ -29,16 +29,7 @@ async function lines(
   );
 }
 
-afterAll(stopServices);
-
-/** A service of this file's, sending to its collector over gRPC unless `env` says otherwise. */
-const startApp = (file: string, source: string, env: Record<string, string>, nodeArgs: string[]) =>
-  startService(
-    file,
-    source,
-    { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${started.collector.grpcPort}`, ...env },
-    nodeArgs,
-  );
+const startApp = serviceStarter(() => started.collector.grpcPort);
 
 const fastifyBack = `
 const fastify = require('fastify')({ logger: { level: 'info', transport: { target: '@distlog/sdk/pino' } } });

@@ -41,6 +41,21 @@ export async function startService(
   return { port, child, stderr: () => stderr };
 }
 
+/**
+ * startService() for one test file: its services send to the file's collector over gRPC
+ * (unless `env` says otherwise) and are stopped after its tests.
+ */
+export function serviceStarter(grpcPort: () => number) {
+  afterAll(stopServices);
+  return (file: string, source: string, env: Record<string, string>, nodeArgs: string[]) =>
+    startService(
+      file,
+      source,
+      { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${grpcPort()}`, ...env },
+      nodeArgs,
+    );
+}
+
 /** Stops every service startService() started (SIGTERM) and waits for them to exit. */
 export async function stopServices(): Promise<void> {
   const children = running.splice(0);
