@@ -34,7 +34,6 @@ interface MetadataLike {
   get(key: string): unknown[];
   set(key: string, value: string): void;
   clone(): MetadataLike;
-  getMap(): Record<string, unknown>;
 }
 
 interface GrpcExports {
@@ -233,8 +232,7 @@ function servedInScope(path: string, handler: Handler, type: unknown): Handler {
   const served: Handler = function (this: unknown, call, ...rest) {
     let parent = context.active();
     try {
-      const carried = call?.metadata?.getMap?.();
-      if (carried) parent = extractTraceContext(carried as Record<string, string>);
+      if (call?.metadata) parent = extractTraceContext(traceCarrier(call.metadata));
     } catch {
       // Metadata that cannot be read: the call starts a trace of its own.
     }
@@ -275,6 +273,15 @@ function servedInScope(path: string, handler: Handler, type: unknown): Handler {
   };
   markWrapped(served);
   return served;
+}
+
+/** The W3C headers among a call's metadata (not the whole map: this runs for every call). */
+function traceCarrier(metadata: MetadataLike): Record<string, string | undefined> {
+  const first = (key: string) => {
+    const value = metadata.get(key)[0];
+    return typeof value === 'string' ? value : undefined;
+  };
+  return { traceparent: first('traceparent'), tracestate: first('tracestate'), baggage: first('baggage') };
 }
 
 function detailsOf(err: unknown): string | undefined {

@@ -38,6 +38,9 @@ export interface ProcessorStats {
   failed: number;
 }
 
+/** Where exports run: no app context, tracing suppressed (see exportOneBatch). */
+const OUTSIDE_THE_APP = suppressTracing(ROOT_CONTEXT);
+
 /**
  * A batching processor whose memory is bounded and whose losses are visible: unlike
  * the OTel SDK's BatchLogRecordProcessor (which refuses the newest record when full),
@@ -215,7 +218,7 @@ export class BoundedBatchProcessor implements LogRecordProcessor {
       try {
         // Outside whatever the app was doing when the batch filled (a request's scope): the
         // export's own calls carry no trace context and no instrumentation makes spans of them.
-        context.with(suppressTracing(ROOT_CONTEXT), () =>
+        context.with(OUTSIDE_THE_APP, () =>
           this.exporter.export(batch, (result) => {
             clearTimeout(timeout);
             if (result.code === ExportResultCode.SUCCESS) {
