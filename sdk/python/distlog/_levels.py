@@ -2,6 +2,7 @@
 levels of the matching `logging` loggers — and so of their descendants, which inherit —
 with expiry; the effective levels are reported back for `distlog level list`."""
 
+from datetime import datetime
 import json
 import logging
 import re
@@ -58,8 +59,6 @@ def effective_rule(rules, service, logger, now=None):
 
 
 def _parse_iso(text):
-    from datetime import datetime
-
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 

@@ -33,13 +33,21 @@ def current():
     return _current.get()
 
 
+# The OpenTelemetry API, when installed: imported once, here, in the thread that imports
+# Distlog. Tried at each record instead (as before), a missing package was an import attempt
+# per record from every thread that logs, and a fork while another thread held that import's
+# lock (gunicorn, Celery, multiprocessing) left the child's first record waiting for ever.
+try:
+    from opentelemetry import trace as _otel_trace  # type: ignore
+except ImportError:
+    _otel_trace = None
+
+
 def _otel_span():
     """The OpenTelemetry API's current span, when that package is installed and has one."""
-    try:
-        from opentelemetry import trace  # type: ignore
-    except ImportError:
+    if _otel_trace is None:
         return None
-    ctx = trace.get_current_span().get_span_context()
+    ctx = _otel_trace.get_current_span().get_span_context()
     if not ctx.is_valid:
         return None
     return "%032x" % ctx.trace_id, "%016x" % ctx.span_id

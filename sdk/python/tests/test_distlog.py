@@ -1014,3 +1014,28 @@ def test_grpc_aio_calls_served_and_made_continue_the_callers_trace(collector):
     lines = {r["Body"]: r for r in rows(service, "ScopeName = 'shop'")}
     assert lines["py aio stock a1"]["SpanId"] == by_name["shop.Stock/Get"]["SpanId"]
     assert lines["py aio watch 1"]["SpanId"] == by_name["shop.Stock/Watch"]["SpanId"]
+
+
+def test_records_logged_outside_a_scope_import_nothing(collector):
+    # Each record asks for the current trace context; OpenTelemetry's API, when it is not
+    # installed, must not be looked for again at every record: an import in a thread that a
+    # fork interrupts leaves its lock held in the child, whose next record then waits for ever.
+    app = r"""
+import json, logging, sys, distlog
+distlog.init()
+asked = []
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        asked.append(name)
+        return None
+sys.meta_path.insert(0, Watch())
+log = logging.getLogger("quiet")
+for i in range(3):
+    log.info("no scope %d", i)
+with distlog.scope("a scope"):
+    log.info("in a scope")
+distlog.flush()
+print(json.dumps({"asked": asked}))
+"""
+    (out,), _ = run_app(app, unique("py-no-imports"), {"OTEL_EXPORTER_OTLP_ENDPOINT": collector})
+    assert [name for name in out["asked"] if name.startswith("opentelemetry")] == []
